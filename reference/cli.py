@@ -1,0 +1,53 @@
+"""The ``damaris-ref`` command: one entry point whose subcommands live in their own modules.
+
+Each subcommand module exposes ``register(subparsers)``, which adds its parser and sets
+``func`` to the callable that runs it; imports are lazy so ``damaris-ref --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+#: subcommand modules, in the order ``--help`` lists them
+SUBCOMMAND_MODULES = (
+    "damaris_ref.run_cli",
+    "damaris_ref.ensemble.cli",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the top-level parser with every available subcommand."""
+    from damaris_ref import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="damaris-ref",
+        description="Reference implementation of Damaris-style in-situ Python/Dask analytics.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in SUBCOMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a subcommand whose module is not built yet
+            if exc.name != name:
+                raise
+            continue
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen subcommand; return the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

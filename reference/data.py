@@ -1,0 +1,199 @@
+"""Blocks, their names, the ``DamarisData`` dictionary and reassembly by offsets (SPEC §2–§3).
+
+Pure NumPy: this is the single place that decides key names (``P<src>_B<block>``,
+``S<server>_I<iteration>_<magic>``), type strings and the exact layout scripts receive, so
+engines, transports and the conformance suite never spell them out themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+#: config type name -> (NumPy dtype, DamarisData ``type_string``)
+_TYPES: dict[str, tuple[np.dtype, str]] = {
+    "int": (np.dtype(np.int32), "_int"),
+    "integer": (np.dtype(np.int32), "_int"),
+    "float": (np.dtype(np.float32), "_float"),
+    "real": (np.dtype(np.float32), "_float"),
+    "double": (np.dtype(np.float64), "_double"),
+    "long": (np.dtype(np.int64), "_longint"),
+    "short": (np.dtype(np.int16), "_short"),
+    "char": (np.dtype(np.int8), "_char"),
+    "character": (np.dtype(np.int8), "_char"),
+}
+
+TYPE_NAMES: tuple[str, ...] = tuple(_TYPES)
+
+DAMARIS_DATA_KEYS = ("damaris_env", "dask_env", "iteration_data")
+DAMARIS_ENV_KEYS = (
+    "is_dedicated_node",
+    "is_dedicated_core",
+    "servers_per_node",
+    "clients_per_node",
+    "ranks_per_node",
+    "cores_per_node",
+    "number_of_nodes",
+    "simulation_name",
+    "simulation_magic_number",
+)
+DASK_ENV_KEYS = (
+    "dask_scheduler_file",
+    "dask_workers_name",
+    "dask_nworkers",
+    "dask_threads_per_worker",
+)
+
+
+def dtype_of(type_name: str) -> np.dtype:
+    """NumPy dtype of a config type name (``int`` -> int32, ``double`` -> float64, ...)."""
+    return _TYPES[_checked_type(type_name)][0]
+
+
+def type_string_of(type_name: str) -> str:
+    """DamarisData ``type_string`` of a config type name (``int`` -> ``"_int"``)."""
+    return _TYPES[_checked_type(type_name)][1]
+
+
+def _checked_type(type_name: str) -> str:
+    key = type_name.lower()
+    if key not in _TYPES:
+        raise ValueError(f"unknown type {type_name!r}; valid types: {', '.join(TYPE_NAMES)}")
+    return key
+
+
+def block_key(source: int, block: int) -> str:
+    """The ``numpy_data`` key of a block: ``P<source>_B<block>``."""
+    return f"P{source}_B{block}"
+
+
+def iteration_tag(server: int, iteration: int, magic: str) -> str:
+    """The first field of a ``sort_list`` entry: ``S<server>_I<iteration>_<magic>``."""
+    return f"S{server}_I{iteration}_{magic}"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One block a client wrote: which variable, who wrote it, when, where it sits, its data."""
+
+    variable: str
+    source: int
+    block: int
+    iteration: int
+    offsets: tuple[int, ...]
+    data: np.ndarray
+
+    @property
+    def key(self) -> str:
+        """The block's ``P<source>_B<block>`` name."""
+        return block_key(self.source, self.block)
+
+
+def read_only(array: np.ndarray) -> np.ndarray:
+    """A read-only view of ``array`` (scripts must not write into server memory)."""
+    view = array.view()
+    view.flags.writeable = False
+    return view
+
+
+def variable_entry(blocks: Iterable[Block], server: int, magic: str, type_string: str) -> dict:
+    """The ``iteration_data[<variable>]`` entry for one variable's blocks on one server.
+
+    Entries are ordered by (source, block) so the dictionary is the same whatever order the
+    blocks arrived in; scripts must still sort ``sort_list`` by offsets (SPEC §3).
+    """
+    ordered = sorted(blocks, key=lambda b: (b.source, b.block))
+    return {
+        "numpy_data": {b.key: read_only(b.data) for b in ordered},
+        "sort_list": [
+            [iteration_tag(server, b.iteration, magic), b.key, list(b.offsets)] for b in ordered
+        ],
+        "type_string": type_string,
+    }
+
+
+def iteration_data(
+    iteration: int,
+    blocks_by_variable: Mapping[str, Iterable[Block]],
+    server: int,
+    magic: str,
+    type_strings: Mapping[str, str],
+) -> dict:
+    """The ``iteration_data`` dictionary: ``iteration`` plus one entry per routed variable."""
+    data: dict[str, Any] = {"iteration": int(iteration)}
+    for name, blocks in blocks_by_variable.items():
+        data[name] = variable_entry(blocks, server, magic, type_strings[name])
+    return data
+
+
+def damaris_data(damaris_env: Mapping, dask_env: Mapping, iteration: Mapping) -> dict:
+    """Assemble ``DamarisData`` with exactly the three top-level keys of SPEC §3."""
+    return {
+        "damaris_env": dict(damaris_env),
+        "dask_env": dict(dask_env),
+        "iteration_data": dict(iteration),
+    }
+
+
+class ReassemblyError(ValueError):
+    """Blocks that do not tile a box: a gap, an overlap or inconsistent dimensions."""
+
+
+def reassemble(
+    pieces: Iterable[tuple[Sequence[int], np.ndarray]],
+    origin: Sequence[int] | None = None,
+    shape: Sequence[int] | None = None,
+) -> np.ndarray:
+    """Place each ``(offsets, array)`` at its offsets and return the covered box.
+
+    The box starts at ``origin`` (default: the smallest offsets) and has ``shape`` (default:
+    up to the largest block end). Any cell covered twice or never raises
+    :class:`ReassemblyError` naming the cell, so a wrong routing can never pass as a
+    plausible array. Arrival order does not matter.
+    """
+    items = [(tuple(int(o) for o in offsets), np.asarray(a)) for offsets, a in pieces]
+    if not items:
+        raise ReassemblyError("no blocks to reassemble")
+    ndim = items[0][1].ndim
+    for offsets, array in items:
+        if len(offsets) != ndim or array.ndim != ndim:
+            raise ReassemblyError(
+                f"block at offsets {list(offsets)} with shape {array.shape} does not have "
+                f"{ndim} dimensions like the first block"
+            )
+    low = (
+        tuple(origin) if origin is not None else tuple(min(o[d] for o, _ in items) for d in range(ndim))
+    )
+    if shape is None:
+        shape = tuple(max(o[d] + a.shape[d] for o, a in items) - low[d] for d in range(ndim))
+    result = np.empty(tuple(shape), dtype=np.result_type(*(a.dtype for _, a in items)))
+    covered = np.zeros(tuple(shape), dtype=np.uint8)
+    for offsets, array in items:
+        start = tuple(o - lo for o, lo in zip(offsets, low, strict=True))
+        if any(s < 0 or s + n > m for s, n, m in zip(start, array.shape, shape, strict=True)):
+            raise ReassemblyError(
+                f"block at offsets {list(offsets)} with shape {array.shape} lies outside the "
+                f"box at {list(low)} of shape {list(shape)}"
+            )
+        region = tuple(slice(s, s + n) for s, n in zip(start, array.shape, strict=True))
+        if covered[region].any():
+            cell = np.argwhere(covered[region])[0] + np.array(start) + np.array(low)
+            raise ReassemblyError(
+                f"overlap: block at offsets {list(offsets)} covers cell {cell.tolist()} "
+                "already covered by another block"
+            )
+        covered[region] = 1
+        result[region] = array
+    if not covered.all():
+        cell = np.argwhere(covered == 0)[0] + np.array(low)
+        raise ReassemblyError(f"gap: cell {cell.tolist()} is covered by no block")
+    return result
+
+
+def reassemble_entry(entry: Mapping) -> np.ndarray:
+    """Rebuild one server's part of a variable from its ``iteration_data`` entry."""
+    data = entry["numpy_data"]
+    return reassemble((offsets, data[key]) for _tag, key, offsets in entry["sort_list"])
