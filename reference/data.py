@@ -165,7 +165,9 @@ def reassemble(
                 f"{ndim} dimensions like the first block"
             )
     low = (
-        tuple(origin) if origin is not None else tuple(min(o[d] for o, _ in items) for d in range(ndim))
+        tuple(origin)
+        if origin is not None
+        else tuple(min(o[d] for o, _ in items) for d in range(ndim))
     )
     if shape is None:
         shape = tuple(max(o[d] + a.shape[d] for o, a in items) - low[d] for d in range(ndim))

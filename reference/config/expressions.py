@@ -29,7 +29,9 @@ def evaluate(expression: str, parameters: Mapping[str, int | float]) -> int:
     return _Parser(expression, parameters, set()).parse()
 
 
-def evaluate_dims(expressions: tuple[str, ...], parameters: Mapping[str, int | float]) -> tuple[int, ...]:
+def evaluate_dims(
+    expressions: tuple[str, ...], parameters: Mapping[str, int | float]
+) -> tuple[int, ...]:
     """Evaluate every dimension of a layout."""
     return tuple(evaluate(e, parameters) for e in expressions)
 

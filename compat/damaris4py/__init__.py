@@ -1,0 +1,1 @@
+"""Upstream-compatible ``damaris4py`` package: user scripts import it unchanged."""

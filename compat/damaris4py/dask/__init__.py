@@ -1,0 +1,1 @@
+"""``damaris4py.dask``: the Dask helpers of upstream's package."""

@@ -1,0 +1,18 @@
+"""``damaris4py.server``: re-exports the reference's implementation under upstream's name."""
+
+from damaris_ref.scripts.damaris4py_server import (  # noqa: F401
+    clientspernode,
+    corespernode,
+    getclientcomm,
+    getdamariscomm,
+    getglobalcomm,
+    getservercomm,
+    isclient,
+    isdedicatedcore,
+    isdedicatednode,
+    isserver,
+    listknownclients,
+    magicnumber_string,
+    numberofnodes,
+    serverspernode,
+)

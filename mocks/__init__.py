@@ -1,0 +1,16 @@
+"""Mock simulations that use only the public client API, the way a real code would.
+
+``SIMULATIONS`` maps each name the CLI accepts to its :class:`Simulation`.
+"""
+
+from __future__ import annotations
+
+from damaris_ref.mocks.base import Simulation, SimulationError
+from damaris_ref.mocks.generic import GENERIC
+from damaris_ref.mocks.mesh3d import MESH3D_PY, MESH3D_PY_DOMAINS
+
+SIMULATIONS: dict[str, Simulation] = {
+    sim.name: sim for sim in (MESH3D_PY, MESH3D_PY_DOMAINS, GENERIC)
+}
+
+__all__ = ["SIMULATIONS", "Simulation", "SimulationError"]

@@ -1,0 +1,164 @@
+"""The client side of the Damaris API: parameters, positions, writes, iterations (SPEC §2–§3).
+
+Written once for every transport. It validates what the simulation hands over (variable,
+block number, shape, dtype, offsets) and sends each block to the server the topology names.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from damaris_ref import data
+from damaris_ref.config.expressions import evaluate_dims
+from damaris_ref.config.model import Config, Variable
+from damaris_ref.topology import Topology
+from damaris_ref.transport.base import ClientTransport
+
+
+class ClientError(ValueError):
+    """A client API call with invalid arguments (unknown variable, wrong shape, ...)."""
+
+
+class Client:
+    """One simulation rank's Damaris state."""
+
+    def __init__(
+        self, config: Config, topology: Topology, client_id: int, transport: ClientTransport
+    ):
+        self.config = config
+        self.client_id = client_id
+        self.server = topology.server_for(client_id)
+        self.transport = transport
+        self.iteration = 0
+        self._parameters = {p.name: p.value for p in config.parameters}
+        self._dims: dict[str, tuple[int, ...]] = {}
+        self._positions: dict[tuple[str, int], tuple[int, ...]] = {}
+        self._written: set[tuple[str, int]] = set()
+        self._stopped = False
+
+    # parameters -------------------------------------------------------------------------
+    def parameter_get(self, name: str) -> int | float:
+        """Current value of parameter ``name``."""
+        self._check_parameter(name)
+        return self._parameters[name]
+
+    def parameter_set(self, name: str, value: int | float) -> None:
+        """Change parameter ``name``; layouts are re-evaluated on their next use."""
+        self._check_parameter(name)
+        self._parameters[name] = value
+        self._dims.clear()
+
+    def _check_parameter(self, name: str) -> None:
+        if name not in self._parameters:
+            known = ", ".join(self._parameters) or "none"
+            raise ClientError(f"unknown parameter {name!r}; known parameters: {known}")
+
+    # layouts and positions --------------------------------------------------------------
+    def variable_shape(self, name: str) -> tuple[int, ...]:
+        """The block shape of variable ``name`` with the current parameter values."""
+        variable = self._variable(name)
+        if variable.layout not in self._dims:
+            layout = self.config.layout(variable.layout)
+            dims = evaluate_dims(layout.dimensions, self._parameters)
+            if any(d <= 0 for d in dims):
+                raise ClientError(
+                    f"layout {layout.name!r} of variable {name!r} evaluates to dimensions "
+                    f"{list(dims)} from {list(layout.dimensions)}; every dimension must be > 0"
+                )
+            self._dims[variable.layout] = dims
+        return self._dims[variable.layout]
+
+    def set_position(self, name: str, offsets) -> None:
+        """Offsets of block 0 of ``name`` in the global array."""
+        self.set_block_position(name, 0, offsets)
+
+    def set_block_position(self, name: str, block: int, offsets) -> None:
+        """Offsets of block ``block`` of ``name`` in the global array (one per dimension)."""
+        self._check_block(name, block)
+        values = tuple(int(o) for o in offsets)
+        ndim = len(self.variable_shape(name))
+        if len(values) != ndim:
+            raise ClientError(
+                f"set_block_position({name!r}, {block}): {len(values)} offset(s) given, the "
+                f"layout has {ndim} dimension(s)"
+            )
+        self._positions[(name, block)] = values
+
+    # writing ----------------------------------------------------------------------------
+    def write(self, name: str, array) -> None:
+        """Write block 0 of ``name`` for the current iteration."""
+        self.write_block(name, 0, array)
+
+    def write_block(self, name: str, block: int, array) -> None:
+        """Copy ``array`` as block ``block`` of ``name`` to this client's server.
+
+        A variable with ``time_varying: false`` is only delivered at iteration 0; later
+        writes of it are accepted and dropped here, so they cost no buffer space.
+        """
+        self._check_running()
+        variable = self._variable(name)
+        self._check_block(name, block)
+        if (name, block) in self._written:
+            raise ClientError(
+                f"block {block} of variable {name!r} was already written in iteration "
+                f"{self.iteration}; each block is written at most once per iteration"
+            )
+        values = self._as_layout_array(variable, np.asarray(array))
+        self._written.add((name, block))
+        if not variable.time_varying and self.iteration > 0:
+            return
+        ndim = values.ndim
+        offsets = self._positions.get((name, block), (0,) * ndim)
+        self.transport.send_block(
+            self.server,
+            data.Block(name, self.client_id, block, self.iteration, offsets, values),
+        )
+
+    def _as_layout_array(self, variable: Variable, array: np.ndarray) -> np.ndarray:
+        shape = self.variable_shape(variable.name)
+        dtype = data.dtype_of(self.config.layout(variable.layout).type)
+        if array.size != math.prod(shape):
+            raise ClientError(
+                f"write of variable {variable.name!r}: got {array.size} element(s) with shape "
+                f"{array.shape}, the layout {variable.layout!r} needs shape {shape}"
+            )
+        if array.dtype != dtype and not np.can_cast(array.dtype, dtype, "same_kind"):
+            raise ClientError(
+                f"write of variable {variable.name!r}: dtype {array.dtype} cannot be stored "
+                f"as {dtype} (layout {variable.layout!r}) without changing its kind"
+            )
+        return array.astype(dtype, copy=False).reshape(shape)
+
+    # iterations -------------------------------------------------------------------------
+    def end_iteration(self) -> None:
+        """Close the current iteration; the server runs its scripts once all its clients did."""
+        self._check_running()
+        self.transport.send_end_iteration(self.server, self.client_id, self.iteration)
+        self.iteration += 1
+        self._written.clear()
+
+    def stop(self) -> None:
+        """Tell the server this client sends nothing more."""
+        self._check_running()
+        self._stopped = True
+        self.transport.send_stop(self.server, self.client_id)
+
+    # checks -----------------------------------------------------------------------------
+    def _variable(self, name: str) -> Variable:
+        try:
+            return self.config.variable(name)
+        except KeyError as exc:
+            raise ClientError(exc.args[0]) from None
+
+    def _check_block(self, name: str, block: int) -> None:
+        domains = self.config.architecture.domains
+        if not 0 <= block < domains:
+            raise ClientError(
+                f"block {block} of variable {name!r} is out of range: architecture.domains is "
+                f"{domains}, so valid blocks are 0..{domains - 1}"
+            )
+
+    def _check_running(self) -> None:
+        if self._stopped:
+            raise ClientError("this client already called stop(); no more writes or iterations")

@@ -1,0 +1,123 @@
+"""Run a whole simulation, clients and servers, inside one Python process.
+
+Each world rank is a thread running the same ``main(damaris, comm)`` a real MPI rank would
+run, on an :class:`~damaris_ref.transport.inprocess.InProcessWorld`. A failure on any rank
+aborts the world (no thread waits forever) and is re-raised with the rank that failed.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, TextIO
+
+from damaris_ref.api import Damaris
+from damaris_ref.scripts import context
+from damaris_ref.server import Observer
+from damaris_ref.transport.base import TransportError
+from damaris_ref.transport.inprocess import InProcessWorld
+from damaris_ref.transport.threadcomm import CommAborted
+
+#: a rank's program: what a simulation's ``main`` does with its Damaris session and world comm
+RankMain = Callable[[Damaris, Any], Any]
+
+
+class RankFailed(RuntimeError):
+    """A rank of an in-process run raised; ``__cause__`` is its original exception."""
+
+    def __init__(self, rank: int, error: BaseException):
+        super().__init__(f"rank {rank} failed: {type(error).__name__}: {error}")
+        self.rank = rank
+        self.error = error
+
+
+def run_in_process(
+    main: RankMain,
+    world_size: int,
+    *,
+    observer: Observer | None = None,
+    scheduler_files: Mapping[str, str] | None = None,
+    timeout: float = 60.0,
+    magic: str | None = None,
+) -> list[Any]:
+    """Run ``main`` on ``world_size`` thread-ranks; return each rank's return value.
+
+    ``observer(server_id, pyscript, DamarisData)`` sees what every script run receives (it is
+    called from server threads; copy arrays you keep). ``timeout`` bounds every wait.
+    """
+    world = InProcessWorld(world_size, timeout, magic)
+    results: list[Any] = [None] * world_size
+    failures: list[tuple[int, BaseException]] = []
+
+    def run_rank(rank: int) -> None:
+        damaris = Damaris(world.backend(rank), observer=observer, scheduler_files=scheduler_files)
+        try:
+            results[rank] = main(damaris, world.comms[rank])
+        except BaseException as error:
+            failures.append((rank, error))
+            world.abort()
+        finally:
+            context.bind(None)
+
+    stdout = sys.stdout = _LineStream(sys.stdout)
+    try:
+        _run_threads(run_rank, world, world_size, timeout)
+    finally:
+        sys.stdout = stdout.stream
+    if failures:
+        rank, error = _root_failure(failures)
+        raise RankFailed(rank, error) from error
+    return results
+
+
+def _run_threads(
+    run_rank: Callable[[int], None], world: InProcessWorld, world_size: int, timeout: float
+) -> None:
+    threads = [
+        threading.Thread(target=run_rank, args=(rank,), name=f"rank-{rank}", daemon=True)
+        for rank in range(world_size)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+        if thread.is_alive():
+            world.abort()
+            thread.join(1.0)
+            raise TimeoutError(
+                f"in-process run did not finish within {timeout:g} s ({thread.name})"
+            )
+
+
+class _LineStream:
+    """Writes whole lines only, so prints from different rank threads never interleave."""
+
+    def __init__(self, stream: TextIO):
+        self.stream = stream
+        self._pending = threading.local()
+        self._lock = threading.Lock()
+
+    def write(self, text: str) -> int:
+        pending = getattr(self._pending, "text", "") + text
+        head, newline, tail = pending.rpartition("\n")
+        if newline:
+            with self._lock:
+                self.stream.write(head + newline)
+        self._pending.text = tail
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def _root_failure(failures: list[tuple[int, BaseException]]) -> tuple[int, BaseException]:
+    """The failure that caused the others (not a rank woken up by the abort)."""
+    for rank, error in failures:
+        if not isinstance(error, CommAborted | TransportError) or "aborted" not in str(error):
+            return rank, error
+    return failures[0]

@@ -1,0 +1,1 @@
+"""Transports: how blocks and notices travel from clients to servers."""

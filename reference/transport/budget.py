@@ -1,0 +1,63 @@
+"""Byte accounting of a node's shared buffer for transports that do not allocate real memory.
+
+``architecture.buffer.size`` bounds the data in flight on a node (SPEC §2). A block larger
+than the whole buffer fails at once; otherwise a writer waits (up to a timeout) for servers
+to free space, because a client running ahead of its server is normal and temporary.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from damaris_ref.transport.base import BufferFullError
+
+
+def buffer_full_message(name: str, capacity: int, request: int, in_use: int, why: str) -> str:
+    """The one wording of a full-buffer error, shared by every transport."""
+    return (
+        f"buffer {name!r} (architecture.buffer.size = {capacity} bytes) cannot hold a block of "
+        f"{request} bytes: {why} ({in_use} bytes in use); raise architecture.buffer.size or "
+        "write smaller blocks"
+    )
+
+
+class ByteBudget:
+    """A counter of bytes in use, bounded by ``capacity``, safe across threads."""
+
+    def __init__(self, name: str, capacity: int):
+        self.name = name
+        self.capacity = capacity
+        self.in_use = 0
+        self._changed = threading.Condition()
+
+    def acquire(self, nbytes: int, timeout: float) -> None:
+        """Reserve ``nbytes``, waiting up to ``timeout`` s for space; BufferFullError if not."""
+        with self._changed:
+            if nbytes > self.capacity:
+                raise BufferFullError(
+                    buffer_full_message(
+                        self.name,
+                        self.capacity,
+                        nbytes,
+                        self.in_use,
+                        "the block is larger than the whole buffer",
+                    )
+                )
+            fits = self._changed.wait_for(lambda: self.in_use + nbytes <= self.capacity, timeout)
+            if not fits:
+                raise BufferFullError(
+                    buffer_full_message(
+                        self.name,
+                        self.capacity,
+                        nbytes,
+                        self.in_use,
+                        f"no space was freed within {timeout:g} s",
+                    )
+                )
+            self.in_use += nbytes
+
+    def release(self, nbytes: int) -> None:
+        """Give back ``nbytes`` reserved earlier."""
+        with self._changed:
+            self.in_use -= nbytes
+            self._changed.notify_all()
