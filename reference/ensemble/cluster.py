@@ -1,0 +1,59 @@
+"""Where the tasks run: an embedded ``LocalCluster`` or an existing Dask scheduler.
+
+The embedded cluster is safe for engines that allow one instance per interpreter, because a
+task never hosts the engine: it starts a fresh child process and waits for it. Worker threads
+therefore spend their time waiting, so several of them per core keep the cores busy.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from distributed import Client, LocalCluster
+
+#: tasks per core running at once in the embedded cluster (each mostly waits on a child)
+DEFAULT_THREADS_PER_WORKER = 2
+
+
+@contextmanager
+def open_client(
+    scheduler: str | None = None,
+    scheduler_file: str | os.PathLike[str] | None = None,
+    *,
+    n_workers: int | None = None,
+    threads_per_worker: int | None = None,
+    processes: bool = False,
+) -> Iterator[Client]:
+    """Yield a connected client and close everything this call started on exit.
+
+    With neither ``scheduler`` (an address such as ``tcp://host:8786``) nor ``scheduler_file``,
+    start a ``LocalCluster`` of ``n_workers`` (default: one per core) with
+    ``threads_per_worker`` threads each, as threads in this process or, with
+    ``processes=True``, as separate worker processes.
+    """
+    if scheduler and scheduler_file:
+        raise ValueError("give either a scheduler address or a scheduler file, not both")
+    if scheduler or scheduler_file:
+        if n_workers is not None or threads_per_worker is not None:
+            raise ValueError(
+                "n_workers/threads_per_worker configure the embedded cluster only; "
+                "size an external cluster where its workers are started"
+            )
+        with Client(scheduler, scheduler_file=scheduler_file and os.fspath(scheduler_file)) as c:
+            yield c
+        return
+    for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
+        if value is not None and value < 1:
+            raise ValueError(f"{name} must be at least 1, got {value}")
+    with (
+        LocalCluster(
+            n_workers=n_workers or os.cpu_count() or 1,
+            threads_per_worker=threads_per_worker or DEFAULT_THREADS_PER_WORKER,
+            processes=processes,
+            dashboard_address=":0",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        yield client

@@ -1,0 +1,81 @@
+"""Choosing how parameters and results are turned into one line of text.
+
+Two codecs exist: ``pickle`` (the upstream format, any Python object, trusted peers only) and
+``safe`` (JSON plus ``.npy`` blocks, cannot run code when decoded). The default is read from
+the ``DAMARIS_ENSEMBLE_CODEC`` environment variable so that Dask workers and simulation
+processes started later agree with the process that chose it. Codec modules are imported only
+when asked for, and ``typing`` only for type checkers, keeping the simulation-side import
+cheap (it is paid by every simulation process).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+TYPE_CHECKING = False  # stands in for typing.TYPE_CHECKING: typing is not imported at run time
+if TYPE_CHECKING:
+    from damaris_ref.ensemble.codec_protocol import Codec
+
+#: environment variable holding the default codec name
+CODEC_ENV = "DAMARIS_ENSEMBLE_CODEC"
+DEFAULT_CODEC = "pickle"
+
+#: codec name -> module defining ``CODEC``
+_CODEC_MODULES = {
+    "pickle": "damaris_ref.ensemble.pickle_codec",
+    "safe": "damaris_ref.ensemble.safe_codec",
+}
+
+
+class TransportDecodeError(ValueError):
+    """Text handed to a codec is not a payload that codec wrote."""
+
+
+#: what a codec object must provide (see damaris_ref.ensemble.codec_protocol.Codec)
+_CODEC_ATTRIBUTES = ("name", "encode", "decode", "is_payload")
+
+
+def codec_names() -> tuple[str, ...]:
+    """Names accepted by :func:`get_codec`."""
+    return tuple(_CODEC_MODULES)
+
+
+def get_codec(codec: str | Codec | None = None) -> Codec:
+    """Resolve a codec name (or pass a codec through); ``None`` means the current default."""
+    if codec is None:
+        codec = default_codec_name()
+    if not isinstance(codec, str):
+        if all(hasattr(codec, attribute) for attribute in _CODEC_ATTRIBUTES):
+            return codec
+        raise TypeError(
+            f"codec must be one of {', '.join(_CODEC_MODULES)} or an object with "
+            f"{', '.join(_CODEC_ATTRIBUTES)}; got {type(codec).__name__}"
+        )
+    try:
+        module_name = _CODEC_MODULES[codec]
+    except KeyError:
+        raise ValueError(
+            f"unknown codec {codec!r}; valid codecs: {', '.join(_CODEC_MODULES)}"
+        ) from None
+    return importlib.import_module(module_name).CODEC
+
+
+def default_codec_name() -> str:
+    """The default codec name: ``$DAMARIS_ENSEMBLE_CODEC`` if set, else ``pickle``."""
+    name = os.environ.get(CODEC_ENV) or DEFAULT_CODEC
+    if name not in _CODEC_MODULES:
+        raise ValueError(
+            f"{CODEC_ENV}={name!r} is not a codec; valid codecs: {', '.join(_CODEC_MODULES)}"
+        )
+    return name
+
+
+def set_default_codec(name: str) -> None:
+    """Make ``name`` the default codec here and in every process started from here on.
+
+    It sets ``$DAMARIS_ENSEMBLE_CODEC``; workers of an already running cluster keep theirs,
+    so pass ``codec=`` explicitly when submitting to such a cluster.
+    """
+    get_codec(name)  # validates the name
+    os.environ[CODEC_ENV] = name

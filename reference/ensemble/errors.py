@@ -1,0 +1,76 @@
+"""Errors raised when a simulation task does not produce a result.
+
+They carry what a user needs to act without re-running by hand: the command, the exit code and
+the tail of stderr. They pickle by value, so they survive the trip from a Dask worker.
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Sequence
+
+#: how much of the child's stderr an error message keeps (the end is where the cause is)
+STDERR_TAIL_LINES = 20
+STDERR_TAIL_CHARS = 4000
+
+
+def tail(text: str, lines: int = STDERR_TAIL_LINES, chars: int = STDERR_TAIL_CHARS) -> str:
+    """Return the last ``lines`` lines of ``text``, at most ``chars`` characters."""
+    kept = "\n".join(text.rstrip().splitlines()[-lines:])
+    return kept[-chars:]
+
+
+def describe_exit(returncode: int) -> str:
+    """Say how a process ended: ``exit code 3`` or ``killed by signal SIGKILL (-9)``."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = "unknown signal"
+        return f"killed by signal {name} ({returncode})"
+    return f"exit code {returncode}"
+
+
+class SimulationError(RuntimeError):
+    """A simulation process did not deliver a decodable result."""
+
+    def __init__(
+        self,
+        reason: str,
+        *,
+        command: Sequence[str],
+        returncode: int | None,
+        stderr_tail: str = "",
+    ) -> None:
+        self.reason = reason
+        self.command = list(command)
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+        message = f"{reason}\n  command: {' '.join(self.command)}"
+        if returncode is not None:
+            message += f"\n  {describe_exit(returncode)}"
+        if stderr_tail:
+            message += "\n  stderr (tail):\n    " + stderr_tail.replace("\n", "\n    ")
+        super().__init__(message)
+
+    def __reduce__(self):
+        return (
+            _rebuild,
+            (type(self), self.reason, self.command, self.returncode, self.stderr_tail),
+        )
+
+
+def _rebuild(cls, reason, command, returncode, stderr_tail):
+    return cls(reason, command=command, returncode=returncode, stderr_tail=stderr_tail)
+
+
+class SimulationFailed(SimulationError):
+    """The simulation exited with a non-zero status (or was killed by a signal)."""
+
+
+class SimulationTimeout(SimulationError):
+    """The simulation ran longer than its timeout and was killed."""
+
+
+class SimulationOutputError(SimulationError):
+    """The simulation exited normally but its stdout held no decodable result."""

@@ -1,0 +1,116 @@
+"""Run one script over many parameter sets on a Dask cluster and collect every outcome.
+
+Results come back in submission order; a failed task is reported with its parameters and its
+error while the others' results are kept; Dask retries a failed task when asked to.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import reprlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from damaris_ref.ensemble.codec_protocol import Codec
+from damaris_ref.ensemble.codecs import get_codec
+from damaris_ref.ensemble.progress import ProgressBar
+from damaris_ref.ensemble.runner import Executable, run_simulation
+from distributed import Client, as_completed
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """One parameter set whose simulation raised instead of returning a result."""
+
+    index: int
+    params: Mapping[str, Any]
+    error: BaseException
+
+    def __str__(self) -> str:
+        return f"task {self.index} {reprlib.repr(dict(self.params))} failed: {self.error}"
+
+
+@dataclass
+class EnsembleResult:
+    """Outcomes in submission order: ``results[i]`` belongs to ``params[i]``, ``None`` if failed."""
+
+    params: list[dict[str, Any]]
+    results: list[Any]
+    failures: list[TaskFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every task returned a result."""
+        return not self.failures
+
+    def succeeded(self) -> list[tuple[dict[str, Any], Any]]:
+        """``(params, result)`` for the tasks that returned, in submission order."""
+        failed = {failure.index for failure in self.failures}
+        pairs = zip(self.params, self.results, strict=True)
+        return [pair for index, pair in enumerate(pairs) if index not in failed]
+
+
+def parameter_grid(values: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    """Every combination of the given values, the last name varying fastest.
+
+    >>> parameter_grid({"a": [1, 2], "b": ["x"]})
+    [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'x'}]
+    """
+    for name, options in values.items():
+        if isinstance(options, str | bytes) or not isinstance(options, Sequence):
+            raise TypeError(f"values for {name!r} must be a list of values, got {options!r}")
+        if not options:
+            raise ValueError(f"no values given for {name!r}")
+    names = list(values)
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values.values())]
+
+
+def run_ensemble(
+    client: Client,
+    executable: Executable,
+    script: str | os.PathLike[str],
+    param_sets: Iterable[Mapping[str, Any]],
+    *,
+    codec: str | Codec | None = None,
+    timeout: float | None = None,
+    retries: int = 0,
+    progress: bool = False,
+) -> EnsembleResult:
+    """Run ``executable script`` once per parameter set on ``client``'s cluster.
+
+    ``codec`` is resolved here, so the default chosen in this process applies on remote
+    workers too; ``timeout`` applies to each simulation; ``retries`` re-runs a failed task up
+    to that many more times; ``progress`` draws a bar on stderr while tasks run.
+    """
+    if retries < 0:
+        raise ValueError(f"retries must be 0 or more, got {retries}")
+    codec_name = get_codec(codec).name
+    params = [dict(p) for p in param_sets]
+    futures = [
+        client.submit(
+            run_simulation,
+            executable,
+            script,
+            p,
+            codec=codec_name,
+            timeout=timeout,
+            pure=False,
+            retries=retries,
+        )
+        for p in params
+    ]
+    if progress:
+        bar = ProgressBar(len(futures))
+        for future in as_completed(futures):
+            bar.update(failed=future.status == "error")
+    results: list[Any] = []
+    failures: list[TaskFailure] = []
+    for index, future in enumerate(futures):
+        try:
+            results.append(future.result())
+        except Exception as exc:
+            results.append(None)
+            failures.append(TaskFailure(index, params[index], exc))
+    return EnsembleResult(params, results, failures)
