@@ -18,6 +18,7 @@ import time
 from typing import Any
 
 import numpy as np
+
 from damaris_ref.mocks.base import Simulation
 
 #: by item size: keeps values exact in every supported dtype (float32 has 24 mantissa bits)

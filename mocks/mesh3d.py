@@ -13,6 +13,7 @@ import time
 from typing import Any
 
 import numpy as np
+
 from damaris_ref.mocks.base import Simulation, SimulationError
 
 DEFAULT_ITERATIONS = 5

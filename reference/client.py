@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from damaris_ref import data
 from damaris_ref.config.expressions import evaluate_dims
 from damaris_ref.config.model import Config, Variable

@@ -1,0 +1,81 @@
+"""Hypothesis strategies for core layouts and configurations, shared by the property tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from hypothesis import strategies as st
+
+from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.data import TYPE_NAMES
+
+EMPTY_SCRIPT = Path(__file__).parent / "scripts" / "noop.py"
+
+
+@dataclass(frozen=True)
+class CoreLayout:
+    """A world split into emulated nodes plus a dedicated core/node choice."""
+
+    nodes: int
+    ranks_per_node: int
+    dedicated_cores: int
+    dedicated_nodes: int
+
+    @property
+    def world_size(self) -> int:
+        return self.nodes * self.ranks_per_node
+
+
+@st.composite
+def core_layouts(draw, valid_only: bool = False) -> CoreLayout:
+    """1-4 nodes of 2-8 ranks, standalone or any dedicated core/node count (valid or not)."""
+    nodes = draw(st.integers(1, 4))
+    rpn = draw(st.integers(2, 8))
+    mode = draw(st.sampled_from(["standalone", "core", "node"]))
+    cores = draw(st.integers(1, rpn)) if mode == "core" else 0
+    dnodes = draw(st.integers(1, nodes)) if mode == "node" else 0
+    layout = CoreLayout(nodes, rpn, cores, dnodes)
+    if valid_only:
+        from hypothesis import assume
+
+        assume(is_valid(layout))
+    return layout
+
+
+def is_valid(layout: CoreLayout) -> bool:
+    """The SPEC §1 validity rules, restated independently of the implementation."""
+    if layout.dedicated_nodes:
+        rest = layout.nodes - layout.dedicated_nodes
+        return rest > 0 and rest % layout.dedicated_nodes == 0
+    if layout.dedicated_cores:
+        clients = layout.ranks_per_node - layout.dedicated_cores
+        return clients > 0 and clients % layout.dedicated_cores == 0
+    return True
+
+
+@st.composite
+def configs(draw, layout: CoreLayout, script: Path = EMPTY_SCRIPT) -> Config:
+    """A config with 1-2 variables of 1-3 dims, any dtype, 1-4 domains, frequency 1-3."""
+    domains = draw(st.integers(1, 4))
+    layouts, variables = [], []
+    for index in range(draw(st.integers(1, 2))):
+        dims = draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))
+        layouts.append(
+            Layout(f"l{index}", draw(st.sampled_from(TYPE_NAMES)), tuple(map(str, dims)))
+        )
+        variables.append(
+            Variable(f"v{index}", f"l{index}", time_varying=draw(st.booleans()), script="probe")
+        )
+    return Config(
+        "prop",
+        Architecture(
+            domains=domains,
+            dedicated_cores=layout.dedicated_cores,
+            dedicated_nodes=layout.dedicated_nodes,
+            ranks_per_node=layout.ranks_per_node,
+        ),
+        layouts=tuple(layouts),
+        variables=tuple(variables),
+        pyscripts=(PyScript("probe", script, frequency=draw(st.integers(1, 3))),),
+    )
