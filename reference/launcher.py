@@ -1,0 +1,294 @@
+"""Start an MPI job under ``mpiexec`` and make sure it ends, whatever happens to it.
+
+Both MPI libraries that ship as PyPI wheels are supported: MPICH (Hydra's ``mpiexec``) and
+Open MPI (PRRTE's ``mpiexec``). They differ in what they need on a laptop or in a container:
+Open MPI refuses more ranks than cores without ``--oversubscribe`` (which Hydra rejects) and
+refuses to run as root without two environment variables.
+
+Teardown does not trust ``mpiexec`` alone: both launchers start every rank in a process group
+of its own, so signalling the launcher's group misses the ranks. On Linux the launcher's
+descendants are therefore found through ``/proc`` and signalled too, then killed when they
+outlive a grace period, so a stopped or timed-out job leaves no process behind.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+#: environment variable naming the mpiexec to use (a path or a name looked up in PATH)
+MPIEXEC_ENV = "DAMARIS_MPIEXEC"
+#: what Open MPI needs before it runs as root
+OPEN_MPI_ROOT_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+#: seconds a job gets between the polite signal and SIGKILL
+DEFAULT_GRACE = 5.0
+
+
+class LauncherError(RuntimeError):
+    """The MPI job could not be started or did not end on its own."""
+
+
+class MpiexecNotFoundError(LauncherError):
+    """No usable ``mpiexec`` on this machine."""
+
+
+class JobTimeoutError(LauncherError):
+    """The job ran past its timeout and was stopped."""
+
+    def __init__(self, timeout: float, argv: Sequence[str]) -> None:
+        self.timeout = timeout
+        self.argv = list(argv)
+        super().__init__(
+            f"MPI job did not finish within {timeout:g} s and was stopped: {' '.join(argv)}"
+        )
+
+
+class MpiFlavour(enum.StrEnum):
+    """The two launcher families, told apart by ``mpiexec --version``."""
+
+    MPICH = "mpich"
+    OPEN_MPI = "openmpi"
+
+
+@dataclass(frozen=True)
+class LaunchCommand:
+    """What to execute: the full argv and the variables to add to the environment."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+
+
+def find_mpiexec() -> str:
+    """Return the ``mpiexec`` to use: ``$DAMARIS_MPIEXEC``, else the one installed beside
+    this Python (a venv with an MPI wheel), else the first on ``PATH``."""
+    chosen = os.environ.get(MPIEXEC_ENV)
+    if chosen:
+        found = shutil.which(chosen)
+        if found is None:
+            raise MpiexecNotFoundError(
+                f"{MPIEXEC_ENV}={chosen!r} is not an executable file or a command on PATH"
+            )
+        return found
+    # not resolved: a venv's python is a symlink out of the venv, and mpiexec lives in the venv
+    beside = Path(sys.executable).parent / "mpiexec"
+    if beside.is_file() and os.access(beside, os.X_OK):
+        return str(beside)
+    found = shutil.which("mpiexec")
+    if found is None:
+        raise MpiexecNotFoundError(
+            "no mpiexec found (looked at $DAMARIS_MPIEXEC, beside "
+            f"{sys.executable} and on PATH); install an MPI library, for example "
+            "`pip install damaris-reference[mpich]`, or set DAMARIS_MPIEXEC"
+        )
+    return found
+
+
+def flavour_from_version_text(text: str) -> MpiFlavour:
+    """Tell the launcher family from the output of ``mpiexec --version``."""
+    if any(mark in text for mark in ("Open MPI", "OpenRTE", "PRRTE", "PMIx Reference RunTime")):
+        return MpiFlavour.OPEN_MPI
+    if any(mark in text for mark in ("HYDRA", "Hydra", "MPICH")):
+        return MpiFlavour.MPICH
+    first = text.strip().splitlines()[0] if text.strip() else "(no output)"
+    raise LauncherError(
+        f"cannot tell which MPI this mpiexec belongs to (its --version says: {first}); "
+        "supported are MPICH/Hydra and Open MPI, choose one with DAMARIS_MPIEXEC"
+    )
+
+
+@functools.cache
+def detect_flavour(mpiexec: str) -> MpiFlavour:
+    """Run ``mpiexec --version`` once per path and tell its flavour."""
+    try:
+        done = subprocess.run(
+            [mpiexec, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LauncherError(f"could not run {mpiexec} --version: {exc}") from exc
+    return flavour_from_version_text(done.stdout + done.stderr)
+
+
+def build_command(
+    nranks: int,
+    command: Sequence[str],
+    *,
+    mpiexec: str,
+    flavour: MpiFlavour,
+    as_root: bool | None = None,
+) -> LaunchCommand:
+    """Build the argv and extra environment that run ``command`` on ``nranks`` ranks.
+
+    ``as_root`` defaults to whether this process runs as root.
+    """
+    if nranks < 1:
+        raise ValueError(f"an MPI job needs at least one rank, got {nranks}")
+    if not command:
+        raise ValueError("no command to run under mpiexec")
+    if as_root is None:
+        as_root = os.geteuid() == 0
+    argv = [mpiexec, "-n", str(nranks)]
+    env: dict[str, str] = {}
+    if flavour is MpiFlavour.OPEN_MPI:
+        argv.append("--oversubscribe")  # tests and laptops run more ranks than cores
+        if as_root:
+            env.update(OPEN_MPI_ROOT_ENV)
+    return LaunchCommand(argv=(*argv, *command), env=env)
+
+
+def run_job(
+    nranks: int,
+    command: Sequence[str],
+    *,
+    timeout: float | None = None,
+    grace: float = DEFAULT_GRACE,
+    mpiexec: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> int:
+    """Run ``command`` on ``nranks`` ranks and return the job's exit code.
+
+    The job runs in a session of its own. SIGINT and SIGTERM received meanwhile (when called
+    from the main thread) are forwarded to it; after a timeout it gets SIGTERM. Either way it
+    is SIGKILLed if anything of it is still alive ``grace`` seconds later. A job ended by a
+    forwarded signal returns ``128 + signal``; a timeout raises :class:`JobTimeoutError` once
+    the job is gone. ``env`` replaces ``os.environ`` as the base environment.
+    """
+    exe = mpiexec or find_mpiexec()
+    launch = build_command(nranks, command, mpiexec=exe, flavour=detect_flavour(exe))
+    child_env = {**(os.environ if env is None else env), **launch.env}
+    proc = subprocess.Popen(launch.argv, env=child_env, start_new_session=True)
+    try:
+        with _signals_raise_in_main_thread():
+            returncode = proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        _stop(proc, signal.SIGTERM, grace)
+        assert timeout is not None  # only a timeout makes wait() raise this
+        raise JobTimeoutError(timeout, launch.argv) from None
+    except _ForwardedSignal as received:
+        print(
+            f"damaris-ref: received {signal.Signals(received.signum).name}, stopping the MPI job",
+            file=sys.stderr,
+            flush=True,
+        )
+        _stop(proc, received.signum, grace)
+        return 128 + received.signum
+    except BaseException:
+        _stop(proc, signal.SIGKILL, 0.0)
+        raise
+    return 128 - returncode if returncode < 0 else returncode
+
+
+class _ForwardedSignal(BaseException):
+    """Raised in the main thread by the SIGINT/SIGTERM handler to leave ``Popen.wait``."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _signals_raise_in_main_thread() -> Iterator[None]:
+    """Turn SIGINT/SIGTERM into :class:`_ForwardedSignal` while the job runs.
+
+    Handlers can only be set from the main thread; elsewhere this does nothing. Raising (rather
+    than stopping the job inside the handler) keeps the blocking teardown out of the handler,
+    where ``Popen.wait`` would deadlock on its own lock.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: object) -> None:
+        raise _ForwardedSignal(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _stop(proc: subprocess.Popen[bytes], signum: int, grace: float) -> None:
+    """Send ``signum`` to the job, then SIGKILL whatever of it outlives ``grace`` seconds."""
+    ignored = {}
+    if threading.current_thread() is threading.main_thread():
+        # a second Ctrl-C must not abandon the teardown half way
+        ignored = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        tree = _descendants(proc.pid)
+        _signal_group_and(proc.pid, tree, signum)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if proc.poll() is None:
+                tree |= _descendants(proc.pid)
+            elif not any(_alive(p) for p in tree):
+                return
+            time.sleep(0.05)
+        _signal_group_and(proc.pid, tree, signal.SIGKILL)
+        proc.wait()
+    finally:
+        for sig, old in ignored.items():
+            signal.signal(sig, old)
+
+
+# --- the job's process tree, from /proc (Linux); elsewhere only the launcher's group is seen --
+
+_Proc = tuple[int, str]  # (pid, start time): a pid alone may be reused by then
+
+
+def _read_stat(pid: int | str) -> tuple[int, str, str] | None:
+    """``(ppid, state, start time)`` of a process, or None if it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces
+    return int(fields[1]), fields[0], fields[19]
+
+
+def _descendants(root: int) -> set[_Proc]:
+    """Every live process below ``root``, each identified by pid and start time."""
+    children: dict[int, list[_Proc]] = {}
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return set()
+    for entry in entries:
+        info = _read_stat(entry)
+        if info is not None:
+            children.setdefault(info[0], []).append((int(entry), info[2]))
+    found: set[_Proc] = set()
+    todo = [root]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child[0])
+    return found
+
+
+def _alive(proc: _Proc) -> bool:
+    """Whether this exact process still runs (a zombie counts as gone)."""
+    info = _read_stat(proc[0])
+    return info is not None and info[2] == proc[1] and info[1] != "Z"
+
+
+def _signal_group_and(leader: int, tree: set[_Proc], signum: int) -> None:
+    """Signal the launcher's process group and each still-living process of ``tree``."""
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(leader, signum)
+    for proc in tree:
+        if _alive(proc):
+            with suppress(ProcessLookupError, PermissionError):
+                os.kill(proc[0], signum)
