@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from distributed import Client, as_completed
+
 from damaris_ref.ensemble.codec_protocol import Codec
 from damaris_ref.ensemble.codecs import get_codec
 from damaris_ref.ensemble.progress import ProgressBar
 from damaris_ref.ensemble.runner import Executable, run_simulation
-from distributed import Client, as_completed
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import os
 from typing import Any
 
 import dask
+
 from damaris_ref.ensemble.runner import Executable, run_simulation
 
 

@@ -1,0 +1,56 @@
+"""Presenting an ensemble's outcome: a text table for people, JSON for programs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from damaris_ref.ensemble.sweep import EnsembleResult
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def result_columns(result: Any) -> dict[str, Any]:
+    """A result as table columns: a dict's scalar items, otherwise one ``result`` column."""
+    if isinstance(result, dict):
+        return {str(k): v for k, v in result.items()}
+    return {"result": result}
+
+
+def format_table(outcome: EnsembleResult) -> str:
+    """One row per task: its parameters, then its result columns (``FAILED`` if it failed)."""
+    failed = {failure.index for failure in outcome.failures}
+    rows = []
+    for index, (params, result) in enumerate(zip(outcome.params, outcome.results, strict=True)):
+        columns = {str(k): v for k, v in params.items()}
+        if index in failed:
+            columns["status"] = "FAILED"
+        else:
+            columns.update(result_columns(result))
+        rows.append({name: _cell(value) for name, value in columns.items()})
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    widths = {name: max(len(name), *(len(row.get(name, "")) for row in rows)) for name in names}
+    lines = ["  ".join(name.rjust(widths[name]) for name in names)]
+    lines += ["  ".join(row.get(name, "").rjust(widths[name]) for name in names) for row in rows]
+    return "\n".join(lines)
+
+
+def _jsonable(value: Any) -> Any:
+    """``json.dumps`` fallback: NumPy values as their Python equivalents, anything else as repr."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return repr(value)
+
+
+def to_json(outcome: EnsembleResult) -> str:
+    """``[{"params": ..., "result": ..., "error": null | "message"}, ...]`` in submission order."""
+    errors = {failure.index: str(failure.error) for failure in outcome.failures}
+    records = [
+        {"params": params, "result": result, "error": errors.get(index)}
+        for index, (params, result) in enumerate(zip(outcome.params, outcome.results, strict=True))
+    ]
+    return json.dumps(records, indent=2, default=_jsonable)
