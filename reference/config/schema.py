@@ -1,0 +1,138 @@
+"""Validate a damaris section against the shipped JSON Schema and word the first error.
+
+``schema.json`` is the single statement of the YAML format's shape (ports reuse it); this module
+only turns a jsonschema error into the project's one-line message with the file, key path,
+line, the bad value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from .errors import Locator, allowed, did_you_mean
+
+SCHEMA_PATH = Path(__file__).with_name("schema.json")
+
+_ALTERNATIVES = ("anyOf", "oneOf")
+_STRUCTURAL = ("additionalProperties", "required")
+_TYPE_WORDS = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "null",
+}
+
+
+@cache
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of a whole YAML config file (draft 2020-12)."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+@cache
+def _section_validator() -> jsonschema.Draft202012Validator:
+    schema = load_schema()
+    section = {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/damaris"}
+    return jsonschema.Draft202012Validator(section)
+
+
+def check_section(section: Any, where: Locator) -> None:
+    """Raise a located :class:`ConfigError` for the most relevant schema violation, if any."""
+    error = best_match(_section_validator().iter_errors(section))
+    if error is None:
+        return
+    error = _most_specific(error)
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties":
+        known = list(error.schema.get("properties", {}))
+        key = next(k for k in error.instance if k not in known)
+        raise where.error(
+            (*path, key),
+            f"unknown {where.noun} {where.key_name(key)!r}"
+            f"{did_you_mean(key, known)} {allowed(map(where.key_name, known))}",
+        )
+    if error.validator == "required":
+        required = error.schema["required"]
+        key = next(k for k in required if k not in error.instance)
+        raise where.error(
+            path,
+            f"missing required {where.noun} {where.key_name(key)!r} "
+            f"(required: {', '.join(map(where.key_name, required))})",
+        )
+    if "propertyNames" in error.relative_schema_path:
+        raise where.error(
+            (*path, error.instance),
+            f"invalid name {error.instance!r}; allowed: {describe(error.schema)}",
+        )
+    raise where.error(path, f"invalid value {error.instance!r}; allowed: {describe(error.schema)}")
+
+
+def _most_specific(error: ValidationError) -> ValidationError:
+    """Descend into alternatives that fit the value's shape; climb back when none does.
+
+    ``best_match`` may stop at an ``anyOf`` (mapping-or-list sections) or pick one branch's
+    complaint about a scalar (``nthreads: 0`` -> "minimum 1", hiding ``"openmp"``). A value that
+    fits one branch structurally is best explained by that branch's error; a scalar that fits
+    none is best explained by listing every alternative.
+    """
+    while error.validator in _ALTERNATIVES:
+        inner = [e for e in error.context if not _whole_value(e)]
+        if not inner:
+            return error
+        error = best_match(inner)
+    while (
+        error.parent is not None and error.parent.validator in _ALTERNATIVES and _whole_value(error)
+    ):
+        error = error.parent
+    return error
+
+
+def _whole_value(error: ValidationError) -> bool:
+    """True when ``error`` rejects the value itself rather than something inside it."""
+    return (
+        not error.relative_path
+        and error.validator not in _STRUCTURAL
+        and "propertyNames" not in error.relative_schema_path
+    )
+
+
+def describe(schema: dict[str, Any]) -> str:
+    """A short English description of the values ``schema`` accepts."""
+    if "title" in schema:
+        return schema["title"]
+    if "$ref" in schema:
+        return describe(_resolve(schema["$ref"]))
+    for keyword in _ALTERNATIVES:
+        if keyword in schema:
+            return " or ".join(describe(branch) for branch in schema[keyword])
+    if "const" in schema:
+        return repr(schema["const"])
+    if "enum" in schema:
+        return "one of " + ", ".join(map(str, schema["enum"]))
+    types = schema.get("type", [])
+    words = " or ".join(_TYPE_WORDS[t] for t in ([types] if isinstance(types, str) else types))
+    if "minimum" in schema:
+        words += f" >= {schema['minimum']}"
+    if "exclusiveMinimum" in schema:
+        words += f" > {schema['exclusiveMinimum']}"
+    if schema.get("minLength") == 1:
+        words = "a non-empty string"
+    if "pattern" in schema:
+        words += f" matching {schema['pattern']}"
+    return words or "anything"
+
+
+def _resolve(ref: str) -> dict[str, Any]:
+    prefix = "#/$defs/"
+    if not ref.startswith(prefix):
+        raise ValueError(f"schema reference {ref!r} is not a local definition")
+    return load_schema()["$defs"][ref.removeprefix(prefix)]
