@@ -1,0 +1,63 @@
+"""``damaris-ref run``: run a mock simulation and its servers, shaped like ``mpiexec``.
+
+``damaris-ref run -n 6 3dmesh_py examples/3dmesh_py.yml -i 3 -v 2 -r -s 0`` reads like the
+``mpiexec`` line it stands for: ranks first, then the simulation and its own arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from damaris_ref.mocks import SIMULATIONS, SimulationError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``run`` subcommand."""
+    parser = subparsers.add_parser(
+        "run",
+        help="run a mock simulation with its Damaris servers",
+        description=(
+            "Run a mock simulation on N ranks (clients and servers as the config's "
+            "architecture says) inside this process. Simulations: " + ", ".join(SIMULATIONS)
+        ),
+    )
+    parser.add_argument("-n", "--np", dest="ranks", type=int, required=True, metavar="N",
+                        help="number of world ranks (clients + dedicated servers)")
+    parser.add_argument("--timeout", type=float, default=600.0,
+                        help="abort if any rank waits longer than this many seconds")
+    parser.add_argument("simulation", choices=sorted(SIMULATIONS), metavar="SIMULATION",
+                        help="one of: " + ", ".join(sorted(SIMULATIONS)))
+    parser.add_argument("args", nargs=argparse.REMAINDER, metavar="...",
+                        help="the simulation's own arguments (its config first)")
+    parser.set_defaults(func=run)
+
+
+def run(options: argparse.Namespace) -> int:
+    """Run the simulation in-process; print one clear error line and return 1 on failure."""
+    from damaris_ref.config import ConfigError, load_config
+    from damaris_ref.engine import RankFailed, run_in_process
+    from damaris_ref.topology import LayoutError
+
+    simulation = SIMULATIONS[options.simulation]
+    args = simulation.parse_args(options.args)
+    if options.ranks <= 0:
+        return _fail(f"-n must be a positive number of ranks, got {options.ranks}")
+    try:
+        args.config = load_config(args.config)
+        run_in_process(simulation.rank_main(args), options.ranks, timeout=options.timeout)
+    except ConfigError as error:
+        return _fail(str(error))
+    except RankFailed as failure:
+        error = failure.error
+        known = (SimulationError, LayoutError, ConfigError, ValueError)
+        detail = str(error) if isinstance(error, known) else f"{type(error).__name__}: {error}"
+        return _fail(f"{simulation.name}: {detail} (rank {failure.rank})")
+    except TimeoutError as error:
+        return _fail(str(error))
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"damaris-ref: error: {message}", file=sys.stderr)
+    return 1
