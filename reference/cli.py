@@ -14,6 +14,7 @@ from collections.abc import Sequence
 #: subcommand modules, in the order ``--help`` lists them
 SUBCOMMAND_MODULES = (
     "damaris_ref.run_cli",
+    "damaris_ref.demo",
     "damaris_ref.ensemble.cli",
 )
 

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Bootstrap for a fresh machine: ``python3 tasks.py demo`` or ``python3 tasks.py test``.
+
+Needs only Python 3.11+. It creates ``.venv`` with tox on first use, then hands over to tox,
+which builds the package with its MPI wheel, Dask and test tools in isolated environments:
+``demo`` runs ``tox -e demo`` (the main demo), ``test`` runs ``tox`` (every test environment,
+exactly what CI runs). Arguments after the task go to tox unchanged.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+TASKS = {"demo": ["-e", "demo"], "test": []}
+
+
+def _python() -> Path:
+    return VENV / ("Scripts" if sys.platform == "win32" else "bin") / "python"
+
+
+def _ensure_tox() -> None:
+    if not _python().exists():
+        print("tasks.py: creating .venv (first run only)", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    probe = subprocess.run([_python(), "-c", "import tox"], capture_output=True)
+    if probe.returncode != 0:
+        print("tasks.py: installing tox into .venv (first run only)", flush=True)
+        subprocess.run([_python(), "-m", "pip", "install", "-q", "tox>=4.11"], check=True)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in TASKS:
+        print(f"usage: python3 tasks.py {{{','.join(TASKS)}}} [tox arguments...]", file=sys.stderr)
+        return 2
+    if sys.version_info < (3, 11):
+        print("tasks.py: Python 3.11 or newer is required", file=sys.stderr)
+        return 2
+    _ensure_tox()
+    command = [str(_python()), "-m", "tox", *TASKS[argv[0]], *argv[1:]]
+    return subprocess.run(command, cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
