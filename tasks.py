@@ -37,7 +37,7 @@ def main(argv: list[str]) -> int:
     if not argv or argv[0] not in TASKS:
         print(f"usage: python3 tasks.py {{{','.join(TASKS)}}} [tox arguments...]", file=sys.stderr)
         return 2
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file must run on any python3 to say so
         print("tasks.py: Python 3.11 or newer is required", file=sys.stderr)
         return 2
     _ensure_tox()
