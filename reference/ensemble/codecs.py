@@ -10,6 +10,7 @@ cheap (it is paid by every simulation process).
 
 from __future__ import annotations
 
+import binascii
 import importlib
 import os
 
@@ -30,6 +31,23 @@ _CODEC_MODULES = {
 
 class TransportDecodeError(ValueError):
     """Text handed to a codec is not a payload that codec wrote."""
+
+
+def encode_base64(raw: bytes) -> str:
+    """Base64 text of ``raw`` on one line."""
+    return binascii.b2a_base64(raw, newline=False).decode("ascii")
+
+
+def decode_base64(text: str | bytes) -> bytes:
+    """Bytes of base64 ``text``, surrounding whitespace allowed.
+
+    Characters outside the alphabet are skipped rather than validated (validation triples
+    the cost on large payloads); each codec checks the structure of what it decoded instead.
+    """
+    try:
+        return binascii.a2b_base64(text)
+    except (binascii.Error, ValueError) as exc:  # bad padding, or non-ASCII text
+        raise TransportDecodeError(f"not base64 text: {exc}") from None
 
 
 #: what a codec object must provide (see damaris_ref.ensemble.codec_protocol.Codec)

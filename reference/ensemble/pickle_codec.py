@@ -6,11 +6,10 @@ peers you already trust to run code on your machine (see docs/ensembles.md, "Tru
 
 from __future__ import annotations
 
-import base64
 import binascii
 import pickle
 
-from damaris_ref.ensemble.codecs import TransportDecodeError
+from damaris_ref.ensemble.codecs import TransportDecodeError, decode_base64, encode_base64
 
 TYPE_CHECKING = False  # stands in for typing.TYPE_CHECKING: typing is not imported at run time
 if TYPE_CHECKING:
@@ -27,13 +26,10 @@ class PickleCodec:
     name = "pickle"
 
     def encode(self, obj: Any) -> str:
-        return base64.b64encode(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)).decode("ascii")
+        return encode_base64(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
 
     def decode(self, text: str | bytes) -> Any:
-        try:
-            raw = base64.b64decode(text.strip(), validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise TransportDecodeError(f"not base64 text: {exc}") from None
+        raw = decode_base64(text)
         if len(raw) < 3 or raw[0] != _PROTO or raw[-1:] != pickle.STOP:
             raise TransportDecodeError("base64 text does not hold a pickle")
         try:

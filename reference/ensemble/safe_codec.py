@@ -19,7 +19,7 @@ import json
 import struct
 import sys
 
-from damaris_ref.ensemble.codecs import TransportDecodeError
+from damaris_ref.ensemble.codecs import TransportDecodeError, decode_base64, encode_base64
 
 TYPE_CHECKING = False  # stands in for typing.TYPE_CHECKING: typing is not imported at run time
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ MAGIC = b"\x93DRS\x01\x00"
 _LENGTH = struct.Struct("<Q")
 #: the base64 text of every safe payload starts with this (MAGIC is 6 bytes = 8 characters)
 TEXT_PREFIX = base64.b64encode(MAGIC)
-#: .npy format major versions read back (3.0 exists only for non-Latin-1 field names)
+#: .npy format major versions written and read (3.0 exists only for non-Latin-1 field names)
 _NPY_MAJOR_VERSIONS = (1, 2)
 
 SUPPORTED = (
@@ -49,14 +49,10 @@ class SafeCodec:
         header = json.dumps(
             {"tree": tree, "blocks": [len(b) for b in blocks]}, separators=(",", ":")
         ).encode()
-        raw = b"".join([MAGIC, _LENGTH.pack(len(header)), header, *blocks])
-        return base64.b64encode(raw).decode("ascii")
+        return encode_base64(b"".join([MAGIC, _LENGTH.pack(len(header)), header, *blocks]))
 
     def decode(self, text: str | bytes) -> Any:
-        try:
-            raw = base64.b64decode(text.strip(), validate=True)
-        except (binascii.Error, ValueError) as exc:
-            raise TransportDecodeError(f"not base64 text: {exc}") from None
+        raw = decode_base64(text)
         if not raw.startswith(MAGIC):
             raise TransportDecodeError(
                 "not a safe-codec payload (wrong magic); refusing to interpret it "
@@ -117,20 +113,31 @@ def _to_node(obj: Any, path: str, blocks: list[bytes]) -> Any:
                 f"safe codec cannot encode a NumPy array of object dtype at {path}; "
                 f"supported: {SUPPORTED}"
             )
-        buffer = io.BytesIO()
-        np.lib.format.write_array(buffer, array, allow_pickle=False)
-        block = buffer.getvalue()
-        if block[6] not in _NPY_MAJOR_VERSIONS:  # 3.0 is only needed for non-Latin-1 field names
-            raise TypeError(
-                f"safe codec cannot encode the dtype {array.dtype} at {path}: its field names "
-                "need .npy format 3.0; use Latin-1 field names"
-            )
-        blocks.append(block)
+        blocks.append(_npy_block(np, array, path))
         return {"ndarray" if kind is np.ndarray else "npscalar": len(blocks) - 1}
     raise TypeError(
         f"safe codec cannot encode {kind.__module__}.{kind.__qualname__} at {path}; "
         f"supported: {SUPPORTED}"
     )
+
+
+def _npy_block(np: Any, array: Any, path: str) -> bytes:
+    """``array`` in ``.npy`` format 1.0 (2.0 for huge headers), copying the data only once."""
+    header = np.lib.format.header_data_from_array_1_0(array)
+    stream = io.BytesIO()
+    try:
+        try:
+            np.lib.format.write_array_header_1_0(stream, header)
+        except ValueError:  # header longer than 64 KiB (many structured fields)
+            stream = io.BytesIO()
+            np.lib.format.write_array_header_2_0(stream, header)
+    except UnicodeEncodeError:
+        raise TypeError(
+            f"safe codec cannot encode the dtype {array.dtype} at {path}: "
+            "structured field names must be Latin-1"
+        ) from None
+    order = "F" if header["fortran_order"] else "C"
+    return stream.getvalue() + array.tobytes(order=order)
 
 
 class _Decoder:
@@ -194,7 +201,7 @@ class _Decoder:
     def tag_bytes(self, value: Any, path: str) -> bytes:
         try:
             return base64.b64decode(value, validate=True)
-        except (binascii.Error, TypeError, ValueError) as exc:
+        except (binascii.Error, TypeError) as exc:
             raise TransportDecodeError(f"bad bytes at {path}: {exc}") from None
 
     def tag_complex(self, value: Any, path: str) -> complex:

@@ -1,0 +1,153 @@
+"""Benchmark of the ensemble runner against an upstream-style runner, measured in the same run.
+
+1. Tasks per second for N echo tasks on a 2-worker LocalCluster: this project's runner (child
+   imports only the standard-library helpers; framed stdout; checks) against an upstream-style
+   one (child helper imports Dask; pickle + base64; the parent decodes stdout as is).
+2. Encode + decode throughput of a 100 MiB float64 array for the pickle and the safe codec.
+
+    python benchmarks/bench_ensemble.py [--tasks 200] [--repeat 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+
+from damaris_ref.ensemble import get_codec, open_client, run_ensemble
+
+ECHO = Path(__file__).resolve().parent.parent / "mocks" / "echo.py"
+
+#: the upstream sample's helper, reduced to what a simulation process runs (imports Dask)
+UPSTREAM_HELPER = textwrap.dedent(
+    """
+    import base64
+    import pickle
+    import sys
+
+    import dask  # noqa: F401  (upstream imports it at module level for its delayed task)
+
+
+    def encode_transport_data(data):
+        return base64.b64encode(pickle.dumps(data)).decode("utf-8")
+
+
+    def decode_transport_data(encoded):
+        return pickle.loads(base64.b64decode(encoded))
+
+
+    def get_data_from_stdin():
+        return decode_transport_data(sys.stdin.read())
+    """
+)
+UPSTREAM_ECHO = textwrap.dedent(
+    """
+    import upstream_helper as helper
+
+    params = helper.get_data_from_stdin()
+    params["processed"] = True
+    print(helper.encode_transport_data(params))
+    """
+)
+
+
+def upstream_style_task(executable: str, script: str, params: dict) -> object:
+    """The upstream runner's behaviour: no exit-code check, no framing, no timeout."""
+    import base64
+    import pickle
+
+    child = subprocess.Popen(
+        [executable, script],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    out, _ = child.communicate(base64.b64encode(pickle.dumps(params)).decode())
+    return pickle.loads(base64.b64decode(out))
+
+
+def time_candidate(client, params: list[dict]) -> float:
+    start = time.perf_counter()
+    outcome = run_ensemble(client, sys.executable, ECHO, params)
+    elapsed = time.perf_counter() - start
+    assert outcome.ok and outcome.results == [{**p, "processed": True} for p in params]
+    return elapsed
+
+
+def time_baseline(client, script: Path, params: list[dict]) -> float:
+    start = time.perf_counter()
+    futures = [
+        client.submit(upstream_style_task, sys.executable, str(script), p, pure=False)
+        for p in params
+    ]
+    results = client.gather(futures)
+    elapsed = time.perf_counter() - start
+    assert results == [{**p, "processed": True} for p in params]
+    return elapsed
+
+
+def bench_tasks(n_tasks: int, repeat: int, threads_per_worker: int, processes: bool) -> None:
+    params = [{"task": i, "label": f"echo-{i}"} for i in range(n_tasks)]
+    warmup = params[:4]
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "upstream_helper.py").write_text(UPSTREAM_HELPER)
+        script = Path(tmp) / "upstream_echo.py"
+        script.write_text(UPSTREAM_ECHO)
+        with open_client(
+            n_workers=2, threads_per_worker=threads_per_worker, processes=processes
+        ) as client:
+            time_candidate(client, warmup)
+            time_baseline(client, script, warmup)
+            candidate = min(time_candidate(client, params) for _ in range(repeat))
+            baseline = min(time_baseline(client, script, params) for _ in range(repeat))
+    kind = "processes" if processes else "threads"
+    print(
+        f"\n{n_tasks} echo tasks, LocalCluster(n_workers=2, threads_per_worker="
+        f"{threads_per_worker}, {kind}), best of {repeat}, {os.cpu_count()} cores"
+    )
+    print(f"{'runner':<16} {'seconds':>8} {'tasks/s':>9} {'speed-up':>9}")
+    for name, seconds in (("upstream-style", baseline), ("this runner", candidate)):
+        print(f"{name:<16} {seconds:8.2f} {n_tasks / seconds:9.1f} {baseline / seconds:8.1f}x")
+
+
+def bench_codecs(mebibytes: int) -> None:
+    array = np.random.default_rng(0).standard_normal(mebibytes * 2**20 // 8)
+    print(f"\nencode + decode of a {mebibytes} MiB float64 array")
+    print(f"{'codec':<8} {'encode s':>9} {'decode s':>9} {'MiB/s (round trip)':>19}")
+    for name in ("pickle", "safe"):
+        codec = get_codec(name)
+        start = time.perf_counter()
+        text = codec.encode({"data": array})
+        encoded = time.perf_counter()
+        back = codec.decode(text)
+        decoded = time.perf_counter()
+        assert np.array_equal(back["data"], array)
+        print(
+            f"{name:<8} {encoded - start:9.2f} {decoded - encoded:9.2f} "
+            f"{mebibytes / (decoded - start):19.0f}"
+        )
+        del text, back
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--threads-per-worker", type=int, default=2)
+    parser.add_argument("--processes", action="store_true", help="worker processes, not threads")
+    parser.add_argument("--mebibytes", type=int, default=100)
+    args = parser.parse_args()
+    bench_tasks(args.tasks, args.repeat, args.threads_per_worker, args.processes)
+    bench_codecs(args.mebibytes)
+
+
+if __name__ == "__main__":
+    main()
