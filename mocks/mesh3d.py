@@ -130,3 +130,17 @@ MESH3D_PY = Simulation("3dmesh_py", lambda: _parser("3dmesh_py", False), simulat
 MESH3D_PY_DOMAINS = Simulation(
     "3dmesh_py_domains", lambda: _parser("3dmesh_py_domains", True), simulate
 )
+
+
+def main_3dmesh_py() -> int:
+    """Console script ``3dmesh_py CONFIG [-v X] [-r] [-s S] [-i I]`` (one MPI rank)."""
+    from damaris_ref.mpi_runtime import run_simulation
+
+    return run_simulation(MESH3D_PY, sys.argv[1:])
+
+
+def main_3dmesh_py_domains() -> int:
+    """Console script ``3dmesh_py_domains CONFIG [-i I] [-d D] [-r] [-s S]`` (one MPI rank)."""
+    from damaris_ref.mpi_runtime import run_simulation
+
+    return run_simulation(MESH3D_PY_DOMAINS, sys.argv[1:])

@@ -43,6 +43,9 @@ class Backend(Protocol):
     def server_transport(self, config: Config, topology: Topology) -> ServerTransport:
         """Transport of a server rank."""
 
+    def finalize(self) -> None:
+        """Release what the transports hold (collective)."""
+
 
 class DamarisStateError(RuntimeError):
     """An API call in the wrong state (e.g. ``write`` before ``start``, or on a server)."""
@@ -175,7 +178,8 @@ class Damaris:
         self._require_client().stop()
 
     def finalize(self) -> None:
-        """Release the rank's context."""
+        """Release the transports (after the server handed back every block) and the context."""
+        self.backend.finalize()
         context.bind(None)
         self._client = None
 

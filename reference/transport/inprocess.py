@@ -80,6 +80,9 @@ class InProcessBackend:
         """The client (color 0) or server (color 1) communicator, ordered by world rank."""
         return self.world_comm.Split(color, self.rank)
 
+    def finalize(self) -> None:
+        """Nothing to release: queues and buffers die with the world."""
+
     def client_transport(self, config: Config, topology: Topology) -> InProcessClientTransport:
         """Transport for a client rank."""
         return InProcessClientTransport(self.world, config, topology)

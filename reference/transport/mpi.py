@@ -1,0 +1,319 @@
+"""The MPI backend and transports: clients and servers as MPI ranks (mpi4py).
+
+Same node (dedicated cores): each client owns a slice of the node's shared segment
+(``MPI.Win.Allocate_shared``, ``architecture.buffer.size`` bytes per node split evenly among
+the node's clients). A ``write`` copies the block into the slice and sends only a small notice
+(variable, block, iteration, offsets, dtype, shape, location); the server wraps the segment as
+NumPy views without copying and, once the scripts ran, sends the locations back so the client
+can reuse them. A client whose slice is full waits (up to ``DAMARIS_BUFFER_WAIT`` seconds,
+default 60) for its server to free space: running ahead of the server is normal and temporary;
+a block larger than the slice fails at once.
+
+Across nodes (dedicated nodes): the notice is followed by the block itself as a buffer
+``Send`` (no pickling of array data).
+
+Every message from a client to its server uses one tag, so MPI's non-overtaking rule keeps
+blocks, ``end_iteration`` and ``stop`` in the order the client issued them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from mpi4py import MPI
+
+from damaris_ref.config.model import Config
+from damaris_ref.data import Block
+from damaris_ref.scripts.environment import new_magic_number
+from damaris_ref.topology import Mode, Topology, emulated_nodes
+from damaris_ref.transport.base import (
+    BlockArrived,
+    BufferFullError,
+    ClientStopped,
+    IterationEnded,
+    Message,
+)
+from damaris_ref.transport.budget import buffer_full_message
+from damaris_ref.transport.shm_allocator import BufferFullError as SliceFullError
+from damaris_ref.transport.shm_allocator import ShmAllocator
+
+TAG_TO_SERVER = 71
+TAG_RELEASE = 72
+TAG_DONE = 73
+BUFFER_WAIT_VARIABLE = "DAMARIS_BUFFER_WAIT"
+_POLL_MIN, _POLL_MAX = 0.0002, 0.01
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What travels instead of a block: where it is and how to read it."""
+
+    variable: str
+    source: int
+    block: int
+    iteration: int
+    offsets: tuple[int, ...]
+    dtype: str
+    shape: tuple[int, ...]
+    location: int  # byte offset in the client's shared slice; -1: data follows by Send
+
+    def block_with(self, array: np.ndarray) -> Block:
+        """The block this notice describes, holding ``array``."""
+        return Block(self.variable, self.source, self.block, self.iteration, self.offsets, array)
+
+
+def _poll(ready, deadline: float | None = None) -> bool:
+    """Wait for ``ready()`` with a growing sleep (kind to oversubscribed cores)."""
+    delay = _POLL_MIN
+    while not ready():
+        if deadline is not None and time.monotonic() > deadline:
+            return False
+        time.sleep(delay)
+        delay = min(delay * 2, _POLL_MAX)
+    return True
+
+
+class MPIBackend:
+    """What :class:`~damaris_ref.api.Damaris` needs from an MPI world."""
+
+    def __init__(self, comm: MPI.Comm | None = None):
+        self.world_comm = comm if comm is not None else MPI.COMM_WORLD
+        self.rank = self.world_comm.Get_rank()
+        self._node_comm: MPI.Comm | None = None
+        self._window: MPI.Win | None = None
+        self._transport: MPIClientTransport | MPIServerTransport | None = None
+
+    def node_ids(self, ranks_per_node: int) -> tuple[int, ...]:
+        """Emulated nodes when ``ranks_per_node > 0``, else hosts found by shared memory."""
+        if ranks_per_node > 0:
+            return emulated_nodes(self.world_comm.Get_size(), ranks_per_node)
+        host = self.world_comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
+        leader = host.allreduce(self.rank, op=MPI.MIN)
+        host.Free()
+        return tuple(self.world_comm.allgather(leader))
+
+    def magic(self) -> str:
+        """Rank 0's fresh magic number, on every rank."""
+        return self.world_comm.bcast(new_magic_number() if self.rank == 0 else None, root=0)
+
+    def split(self, color: int) -> MPI.Comm:
+        """The client (0) or server (1) communicator, ordered by world rank."""
+        return self.world_comm.Split(color, self.rank)
+
+    def _shared_window(self, config: Config, topology: Topology, is_client: bool) -> MPI.Win | None:
+        """Collective over the world: every node's segment, client slices first."""
+        node = topology.node_of_rank[self.rank]
+        self._node_comm = self.world_comm.Split(node, self.rank)
+        if topology.mode is not Mode.DEDICATED_CORES:
+            return None
+        clients_here = sum(1 for r in topology.client_ranks if topology.node_of_rank[r] == node)
+        slice_size = config.architecture.buffer_size // clients_here if is_client else 0
+        self._window = MPI.Win.Allocate_shared(slice_size, 1, comm=self._node_comm)
+        self._window.Lock_all(MPI.MODE_NOCHECK)
+        return self._window
+
+    def client_transport(self, config: Config, topology: Topology) -> MPIClientTransport:
+        """Transport of a client rank (collective with the server ranks' call)."""
+        window = self._shared_window(config, topology, is_client=True)
+        self._transport = MPIClientTransport(
+            self.world_comm, config, topology, self._node_comm, window
+        )
+        return self._transport
+
+    def server_transport(self, config: Config, topology: Topology) -> MPIServerTransport:
+        """Transport of a server rank (collective with the client ranks' call)."""
+        window = self._shared_window(config, topology, is_client=False)
+        self._transport = MPIServerTransport(self.world_comm, topology, self._node_comm, window)
+        return self._transport
+
+    def finalize(self) -> None:
+        """Drain outstanding messages, then free the shared segment (collective per node)."""
+        if self._transport is not None:
+            self._transport.close()
+        if self._window is not None:
+            self._window.Unlock_all()
+            self._window.Free()
+        if self._node_comm is not None:
+            self._node_comm.Free()
+        self._transport = self._window = self._node_comm = None
+
+
+class MPIClientTransport:
+    """Client side: copy into the shared slice (or Send across nodes), notify the server."""
+
+    def __init__(
+        self,
+        comm: MPI.Comm,
+        config: Config,
+        topology: Topology,
+        node_comm: MPI.Comm,
+        window: MPI.Win | None,
+    ):
+        self.comm = comm
+        self.topology = topology
+        self.window = window
+        self.server_rank = topology.server_ranks[
+            topology.server_for(topology.client_id(comm.Get_rank()))
+        ]
+        self.wait = float(os.environ.get(BUFFER_WAIT_VARIABLE, "60"))
+        self.config = config
+        self.allocator: ShmAllocator | None = None
+        self.memory: np.ndarray | None = None
+        if window is not None:
+            buffer, _unit = window.Shared_query(node_comm.Get_rank())
+            self.memory = np.frombuffer(buffer, dtype=np.uint8)
+            if self.memory.size >= 64:
+                self.allocator = ShmAllocator(
+                    self.memory.size, name=config.architecture.buffer_name
+                )
+
+    def send_block(self, server: int, block: Block) -> None:
+        """Copy the block to where the server can read it, then send the notice."""
+        array = np.ascontiguousarray(block.data)
+        if self.window is None:
+            notice = self._notice(block, array, -1)
+            self.comm.send(notice, self.server_rank, TAG_TO_SERVER)
+            self.comm.Send(array.reshape(-1).view(np.uint8), self.server_rank, TAG_TO_SERVER)
+            return
+        location = self._allocate(array.nbytes)
+        target = self.memory[location : location + array.nbytes]
+        np.copyto(target, array.reshape(-1).view(np.uint8))
+        self.window.Sync()
+        self.comm.send(self._notice(block, array, location), self.server_rank, TAG_TO_SERVER)
+
+    @staticmethod
+    def _notice(block: Block, array: np.ndarray, location: int) -> Notice:
+        return Notice(
+            block.variable,
+            block.source,
+            block.block,
+            block.iteration,
+            tuple(block.offsets),
+            array.dtype.str,
+            array.shape,
+            location,
+        )
+
+    def _allocate(self, nbytes: int) -> int:
+        arch = self.config.architecture
+        if self.allocator is None or self.allocator.reserved_size(nbytes) > self.allocator.capacity:
+            capacity = 0 if self.allocator is None else self.allocator.capacity
+            raise BufferFullError(
+                buffer_full_message(
+                    arch.buffer_name,
+                    arch.buffer_size,
+                    nbytes,
+                    0,
+                    f"each client of this node gets a slice of {capacity} bytes",
+                )
+            )
+        self._collect_releases()
+        try:
+            return self.allocator.allocate(nbytes)
+        except SliceFullError:
+            pass
+        deadline = time.monotonic() + self.wait
+
+        def freed_enough() -> bool:
+            self._collect_releases()
+            return self.allocator.largest_free_extent >= self.allocator.reserved_size(nbytes)
+
+        if not _poll(freed_enough, deadline):
+            raise BufferFullError(
+                buffer_full_message(
+                    arch.buffer_name,
+                    arch.buffer_size,
+                    nbytes,
+                    self.allocator.used_bytes,
+                    f"this client's slice of {self.allocator.capacity} bytes stayed full for "
+                    f"{self.wait:g} s (the server did not free space; set {BUFFER_WAIT_VARIABLE})",
+                )
+            )
+        return self.allocator.allocate(nbytes)
+
+    def _collect_releases(self) -> bool:
+        """Free every location the server has handed back; True if a DONE arrived."""
+        status = MPI.Status()
+        while self.comm.Iprobe(self.server_rank, MPI.ANY_TAG, status):
+            message = self.comm.recv(source=self.server_rank, tag=status.Get_tag())
+            if status.Get_tag() == TAG_DONE:
+                return True
+            for location in message:
+                self.allocator.free(location)
+        return False
+
+    def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
+        """Notify the server (small pickled message)."""
+        self.comm.send(IterationEnded(source, iteration), self.server_rank, TAG_TO_SERVER)
+
+    def send_stop(self, server: int, source: int) -> None:
+        """Notify the server; nothing follows from this client."""
+        self.comm.send(ClientStopped(source), self.server_rank, TAG_TO_SERVER)
+
+    def close(self) -> None:
+        """Wait for the server's DONE, taking the last releases on the way."""
+        if self.window is not None:
+            _poll(self._collect_releases)
+
+
+class MPIServerTransport:
+    """Server side: receive notices, wrap shared memory as views, hand locations back."""
+
+    def __init__(
+        self, comm: MPI.Comm, topology: Topology, node_comm: MPI.Comm, window: MPI.Win | None
+    ):
+        self.comm = comm
+        self.window = window
+        self.clients = {
+            topology.client_ranks[c]
+            for c in topology.known_clients(topology.server_id(comm.Get_rank()))
+        }
+        self._slices: dict[int, np.ndarray] = {}
+        self._pending_sends: list[MPI.Request] = []
+        if window is not None:
+            node_group, world_group = node_comm.Get_group(), comm.Get_group()
+            for client in self.clients:
+                node_rank = MPI.Group.Translate_ranks(world_group, [client], node_group)[0]
+                buffer, _unit = window.Shared_query(node_rank)
+                self._slices[client] = np.frombuffer(buffer, dtype=np.uint8)
+
+    def receive(self) -> Message:
+        """The next message from any owned client (polling, so idle servers cost no CPU)."""
+        status = MPI.Status()
+        _poll(lambda: self.comm.Iprobe(MPI.ANY_SOURCE, TAG_TO_SERVER, status))
+        self._reap_sends()
+        source = status.Get_source()
+        message = self.comm.recv(source=source, tag=TAG_TO_SERVER)
+        if not isinstance(message, Notice):
+            return message
+        dtype = np.dtype(message.dtype)
+        count = int(np.prod(message.shape)) if message.shape else 1
+        if message.location < 0:
+            array = np.empty(message.shape, dtype=dtype)
+            self.comm.Recv(array.reshape(-1).view(np.uint8), source, TAG_TO_SERVER)
+            return BlockArrived(message.block_with(array), None)
+        self.window.Sync()
+        raw = self._slices[source][message.location : message.location + count * dtype.itemsize]
+        array = raw.view(dtype).reshape(message.shape)
+        return BlockArrived(message.block_with(array), (source, message.location))
+
+    def release(self, arrived: BlockArrived) -> None:
+        """Hand a shared-memory location back to the client that wrote it."""
+        if arrived.handle is None:
+            return
+        client, location = arrived.handle
+        self._pending_sends.append(self.comm.isend([location], client, TAG_RELEASE))
+
+    def _reap_sends(self) -> None:
+        self._pending_sends = [r for r in self._pending_sends if not r.Test()]
+
+    def close(self) -> None:
+        """Tell every owned client that nothing more will be released (shared memory only)."""
+        if self.window is not None:
+            for client in self.clients:
+                self._pending_sends.append(self.comm.isend(None, client, TAG_DONE))
+        MPI.Request.Waitall(self._pending_sends)
+        self._pending_sends = []
