@@ -283,5 +283,6 @@ def test_safe_codec_names_what_it_cannot_encode(value, where):
 def test_pickle_codec_rejects_text_that_is_not_a_pickle():
     with pytest.raises(TransportDecodeError):
         de.decode_transport_data("this is not base64!", "pickle")
-    with pytest.raises(TransportDecodeError, match="does not hold a pickle"):
-        de.decode_transport_data(base64.b64encode(b"plain bytes").decode(), "pickle")
+    for raw in (b"plain bytes", b"ends like a pickle."):
+        with pytest.raises(TransportDecodeError, match="does not hold a pickle"):
+            de.decode_transport_data(base64.b64encode(raw).decode(), "pickle")
