@@ -1,7 +1,9 @@
 """``damaris-ref run``: run a mock simulation and its servers, shaped like ``mpiexec``.
 
 ``damaris-ref run -n 6 3dmesh_py examples/3dmesh_py.yml -i 3 -v 2 -r -s 0`` reads like the
-``mpiexec`` line it stands for: ranks first, then the simulation and its own arguments.
+``mpiexec`` line it stands for: ranks first, then the simulation and its own arguments. By
+default it launches that MPI job itself (MPICH or Open MPI, found beside this Python);
+``--in-process`` runs every rank as a thread of this process instead.
 """
 
 from __future__ import annotations
@@ -18,31 +20,67 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="run a mock simulation with its Damaris servers",
         description=(
-            "Run a mock simulation on N ranks (clients and servers as the config's "
-            "architecture says) inside this process. Simulations: " + ", ".join(SIMULATIONS)
+            "Run a mock simulation on N MPI ranks (clients and servers as the config's "
+            "architecture says). Simulations: " + ", ".join(SIMULATIONS)
         ),
     )
-    parser.add_argument("-n", "--np", dest="ranks", type=int, required=True, metavar="N",
-                        help="number of world ranks (clients + dedicated servers)")
-    parser.add_argument("--timeout", type=float, default=600.0,
-                        help="abort if any rank waits longer than this many seconds")
-    parser.add_argument("simulation", choices=sorted(SIMULATIONS), metavar="SIMULATION",
-                        help="one of: " + ", ".join(sorted(SIMULATIONS)))
-    parser.add_argument("args", nargs=argparse.REMAINDER, metavar="...",
-                        help="the simulation's own arguments (its config first)")
+    parser.add_argument(
+        "-n",
+        "--np",
+        dest="ranks",
+        type=int,
+        required=True,
+        metavar="N",
+        help="number of world ranks (clients + dedicated servers)",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run every rank as a thread of this process instead of launching mpiexec",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="abort if any rank waits longer than this many seconds",
+    )
+    parser.add_argument(
+        "simulation",
+        choices=sorted(SIMULATIONS),
+        metavar="SIMULATION",
+        help="one of: " + ", ".join(sorted(SIMULATIONS)),
+    )
+    parser.add_argument(
+        "args",
+        nargs=argparse.REMAINDER,
+        metavar="...",
+        help="the simulation's own arguments (its config first)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(options: argparse.Namespace) -> int:
-    """Run the simulation in-process; print one clear error line and return 1 on failure."""
+    """Run the simulation; return its exit code (1 with one clear line on failure)."""
+    if options.ranks <= 0:
+        return _fail(f"-n must be a positive number of ranks, got {options.ranks}")
+    if options.in_process:
+        return _run_in_process(options)
+    from damaris_ref.launcher import LauncherError, run_job
+
+    command = [sys.executable, "-m", "damaris_ref.mpi_runtime", options.simulation, *options.args]
+    try:
+        return run_job(options.ranks, command, timeout=options.timeout)
+    except LauncherError as error:
+        return _fail(str(error))
+
+
+def _run_in_process(options: argparse.Namespace) -> int:
     from damaris_ref.config import ConfigError, load_config
     from damaris_ref.engine import RankFailed, run_in_process
     from damaris_ref.topology import LayoutError
 
     simulation = SIMULATIONS[options.simulation]
     args = simulation.parse_args(options.args)
-    if options.ranks <= 0:
-        return _fail(f"-n must be a positive number of ranks, got {options.ranks}")
     try:
         args.config = load_config(args.config)
         run_in_process(simulation.rank_main(args), options.ranks, timeout=options.timeout)
