@@ -5,11 +5,6 @@ that checks every invariant after any sequence of allocations and frees against 
 from __future__ import annotations
 
 import pytest
-from damaris_ref.transport.shm_allocator import (
-    BufferFullError,
-    SharedBufferError,
-    ShmAllocator,
-)
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -20,6 +15,12 @@ from hypothesis.stateful import (
     invariant,
     multiple,
     rule,
+)
+
+from damaris_ref.transport.shm_allocator import (
+    BufferFullError,
+    SharedBufferError,
+    ShmAllocator,
 )
 
 ALIGN = 64

@@ -1,0 +1,100 @@
+"""Turn an uncaught error on any rank into a prompt, readable end of the whole MPI job.
+
+Without this, a rank that dies of an exception leaves the others blocked in their next
+collective or receive, and the job hangs until someone kills it. Every MPI entry point wraps
+its work in :func:`abort_on_error` (or calls :func:`install_excepthook` first thing): the failing
+rank prints its traceback and then one summary line,
+``damaris-ref: fatal error on rank R: <message>``, and calls ``Abort`` so the launcher stops all
+ranks within seconds.
+
+``mpi4py.MPI`` is imported only when an abort actually happens, so importing this module does
+not initialise MPI.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:
+    from mpi4py import MPI
+
+#: how a fatal line starts, so users and tests can find it among MPI's own messages
+FATAL_PREFIX = "damaris-ref: fatal error on rank"
+#: seconds between writing the report and aborting, so mpiexec can relay the report
+RELAY_PAUSE = 0.1
+
+
+def fatal_line(rank: int | None, exc: BaseException) -> str:
+    """The one-line summary of ``exc`` on world rank ``rank`` (None: unknown, as after
+    ``MPI.Finalize``), with the message's whitespace folded to keep it on one line."""
+    if isinstance(exc, SystemExit):
+        what = f"exited with status {exc.code}"
+    else:
+        detail = " ".join(str(exc).split())
+        what = f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+    return f"{FATAL_PREFIX} {'?' if rank is None else rank}: {what}"
+
+
+def abort_job(
+    exc: BaseException, comm: MPI.Comm | None = None, *, show_traceback: bool = True
+) -> NoReturn:
+    """Report ``exc`` on stderr and abort every rank of ``comm`` (default COMM_WORLD).
+
+    Output is flushed first because ``Abort`` ends the process without Python's shutdown.
+    Importing ``mpi4py.MPI`` here initialises MPI if nothing did yet, which ``Abort`` needs;
+    if MPI is already finalised there is nothing to abort and the process just exits 1.
+    """
+    from mpi4py import MPI
+
+    rank = None if MPI.Is_finalized() else MPI.COMM_WORLD.Get_rank()
+    # One write, then a short pause: Hydra drops whatever it has not relayed when the abort
+    # arrives, and a traceback written line by line was seen cut after its first lines.
+    report = fatal_line(rank, exc) + "\n"
+    if show_traceback and not isinstance(exc, SystemExit):
+        report = "".join(traceback.format_exception(exc)) + report
+    sys.stdout.flush()
+    sys.stderr.write(report)
+    sys.stderr.flush()
+    time.sleep(RELAY_PAUSE)
+    if rank is None:
+        raise SystemExit(1)
+    (comm if comm is not None else MPI.COMM_WORLD).Abort(1)
+    raise SystemExit(1)  # Abort does not return; this only satisfies NoReturn
+
+
+@contextmanager
+def abort_on_error(comm: MPI.Comm | None = None) -> Iterator[None]:
+    """Abort the job on any exception escaping the block, including KeyboardInterrupt and a
+    non-zero ``sys.exit``; ``sys.exit(0)`` passes through as a normal exit."""
+    try:
+        yield
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            raise
+        abort_job(exc, comm)
+    except BaseException as exc:
+        abort_job(exc, comm)
+
+
+def install_excepthook(comm: MPI.Comm | None = None) -> None:
+    """Abort the job on an uncaught exception in the main thread or in any other thread.
+
+    A thread is covered too because a dead receiver or worker thread hangs the job as surely
+    as a dead rank. A ``SystemExit`` in a thread only ends that thread, as usual.
+    """
+
+    def main_hook(_type: type[BaseException], value: BaseException, _tb: object) -> None:
+        abort_job(value, comm)
+
+    def thread_hook(args: threading.ExceptHookArgs) -> None:
+        if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
+            abort_job(args.exc_value, comm)
+
+    sys.excepthook = main_hook
+    threading.excepthook = thread_hook

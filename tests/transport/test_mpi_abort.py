@@ -1,0 +1,132 @@
+"""A failing rank must end the whole MPI job quickly with one clear line, never hang it.
+
+Each job below would block forever in a barrier if the failing rank just died, so a prompt,
+non-zero exit is the proof that Abort reached every rank."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from damaris_ref.launcher import build_command, detect_flavour, find_mpiexec
+from damaris_ref.transport.mpi_abort import FATAL_PREFIX, fatal_line
+
+
+def run_ranks(nranks: int, script: str) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run ``script`` on ``nranks`` ranks; return the finished job and its wall time."""
+    exe = find_mpiexec()
+    launch = build_command(
+        nranks,
+        [sys.executable, "-c", textwrap.dedent(script)],
+        mpiexec=exe,
+        flavour=detect_flavour(exe),
+    )
+    env = {**os.environ, **launch.env, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    started = time.monotonic()
+    done = subprocess.run(
+        launch.argv, env=env, capture_output=True, text=True, timeout=30, check=False
+    )
+    return done, time.monotonic() - started
+
+
+def fatal_lines(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith(FATAL_PREFIX)]
+
+
+@pytest.mark.timeout(60)
+def test_context_manager_aborts_all_four_ranks_when_rank_two_raises():
+    done, elapsed = run_ranks(
+        4,
+        """
+        from mpi4py import MPI
+        from damaris_ref.transport.mpi_abort import abort_on_error
+        with abort_on_error():
+            comm = MPI.COMM_WORLD
+            if comm.rank == 2:
+                raise ValueError("block P2_B0 has shape (2, 3),\\n expected (4, 3)")
+            comm.Barrier()
+        """,
+    )
+    assert done.returncode != 0
+    assert elapsed < 10
+    assert fatal_lines(done.stderr) == [
+        "damaris-ref: fatal error on rank 2: ValueError: block P2_B0 has shape (2, 3), "
+        "expected (4, 3)"
+    ]
+    assert "Traceback" in done.stderr
+
+
+@pytest.mark.timeout(60)
+def test_excepthook_covers_the_main_thread():
+    done, elapsed = run_ranks(
+        3,
+        """
+        from mpi4py import MPI
+        from damaris_ref.transport.mpi_abort import install_excepthook
+        install_excepthook()
+        if MPI.COMM_WORLD.rank == 1:
+            raise KeyError("cube_i")
+        MPI.COMM_WORLD.Barrier()
+        """,
+    )
+    assert done.returncode != 0
+    assert elapsed < 10
+    assert fatal_lines(done.stderr) == ["damaris-ref: fatal error on rank 1: KeyError: 'cube_i'"]
+
+
+@pytest.mark.timeout(60)
+def test_excepthook_covers_other_threads():
+    done, elapsed = run_ranks(
+        2,
+        """
+        import threading
+        from mpi4py import MPI
+        from damaris_ref.transport.mpi_abort import install_excepthook
+        install_excepthook()
+        def receiver():
+            raise RuntimeError("lost the notice stream")
+        if MPI.COMM_WORLD.rank == 0:
+            threading.Thread(target=receiver).start()
+        MPI.COMM_WORLD.recv(source=MPI.ANY_SOURCE)  # nobody sends: only an abort ends this
+        """,
+    )
+    assert done.returncode != 0
+    assert elapsed < 10
+    assert fatal_lines(done.stderr) == [
+        "damaris-ref: fatal error on rank 0: RuntimeError: lost the notice stream"
+    ]
+
+
+@pytest.mark.timeout(60)
+def test_normal_exit_and_exit_zero_do_not_abort():
+    done, _ = run_ranks(
+        2,
+        """
+        import sys
+        from mpi4py import MPI
+        from damaris_ref.transport.mpi_abort import abort_on_error
+        with abort_on_error():
+            MPI.COMM_WORLD.Barrier()
+            print("done", MPI.COMM_WORLD.rank, flush=True)
+            sys.exit(0)
+        """,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.count("done") == 2
+    assert not fatal_lines(done.stderr)
+
+
+def test_fatal_line_formats():
+    assert (
+        fatal_line(3, SystemExit(2)) == "damaris-ref: fatal error on rank 3: exited with status 2"
+    )
+    assert (
+        fatal_line(0, KeyboardInterrupt())
+        == "damaris-ref: fatal error on rank 0: KeyboardInterrupt"
+    )
+    assert fatal_line(None, OSError("a\n  b")) == "damaris-ref: fatal error on rank ?: OSError: a b"
