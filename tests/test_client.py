@@ -1,0 +1,194 @@
+"""The client API's checks and what it sends through its transport (SPEC §2–§3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from damaris_ref.client import Client, ClientError
+from damaris_ref.config.model import Architecture, Config, Layout, Parameter, Variable
+from damaris_ref.data import Block
+from damaris_ref.topology import compute_topology
+
+
+@dataclass
+class RecordingTransport:
+    """A ClientTransport that records every call as a tuple."""
+
+    calls: list[tuple] = field(default_factory=list)
+
+    def send_block(self, server: int, block: Block) -> None:
+        self.calls.append(("block", server, block))
+
+    def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
+        self.calls.append(("end", server, source, iteration))
+
+    def send_stop(self, server: int, source: int) -> None:
+        self.calls.append(("stop", server, source))
+
+    @property
+    def blocks(self) -> list[Block]:
+        return [call[2] for call in self.calls if call[0] == "block"]
+
+
+CONFIG = Config(
+    "client-test",
+    Architecture(domains=2, dedicated_cores=2),
+    parameters=(Parameter("rows", "int", 4), Parameter("cols", "int", 3)),
+    layouts=(
+        Layout("grid", "int", ("rows", "cols")),
+        Layout("flat", "double", ("rows*cols",)),
+    ),
+    variables=(
+        Variable("field", "grid", script="s"),
+        Variable("mesh", "flat", time_varying=False, script="s"),
+    ),
+)
+
+
+@pytest.fixture
+def transport() -> RecordingTransport:
+    return RecordingTransport()
+
+
+@pytest.fixture
+def client(transport) -> Client:
+    """Client 3 of a 6-rank node with 2 dedicated cores: its server is 1."""
+    topology = compute_topology([0] * 6, dedicated_cores=2)
+    return Client(CONFIG, topology, 3, transport)
+
+
+def grid(value: int = 1, dtype=np.int32, shape=(4, 3)) -> np.ndarray:
+    return np.full(shape, value, dtype=dtype)
+
+
+# parameters and layouts ---------------------------------------------------------------------
+def test_parameters_start_at_their_config_values_and_can_be_changed(client):
+    assert client.parameter_get("rows") == 4
+    client.parameter_set("rows", 7)
+    assert client.parameter_get("rows") == 7
+
+
+@pytest.mark.parametrize(
+    "call", [lambda c: c.parameter_get("nope"), lambda c: c.parameter_set("nope", 1)]
+)
+def test_unknown_parameter_error_lists_the_known_ones(client, call):
+    with pytest.raises(ClientError, match=r"unknown parameter 'nope'.*rows, cols"):
+        call(client)
+
+
+def test_layout_is_reevaluated_after_parameter_set(client, transport):
+    assert client.variable_shape("field") == (4, 3)
+    assert client.variable_shape("mesh") == (12,)
+    client.parameter_set("rows", 2)
+    assert client.variable_shape("field") == (2, 3)
+    assert client.variable_shape("mesh") == (6,)
+    client.write("field", grid(shape=(2, 3)))
+    assert transport.blocks[0].data.shape == (2, 3)
+
+
+def test_layout_evaluating_to_zero_is_an_error(client):
+    client.parameter_set("cols", 0)
+    with pytest.raises(ClientError, match=r"layout 'grid'.*\[4, 0\]"):
+        client.variable_shape("field")
+
+
+# writes -------------------------------------------------------------------------------------
+def test_write_sends_a_block_to_the_owning_server_with_its_position(client, transport):
+    client.set_block_position("field", 1, (8, 0))
+    client.write_block("field", 1, grid(5))
+    client.write("field", grid(6))
+    (_, server, positioned), (_, _, default) = transport.calls
+    assert server == 1
+    assert (positioned.variable, positioned.source, positioned.block) == ("field", 3, 1)
+    assert (positioned.iteration, positioned.offsets) == (0, (8, 0))
+    assert default.offsets == (0, 0)  # default position: all zeros
+    np.testing.assert_array_equal(positioned.data, grid(5))
+
+
+def test_unknown_variable_is_a_client_error(client):
+    with pytest.raises(ClientError, match="no variable named 'ghost'"):
+        client.write("ghost", grid())
+
+
+@pytest.mark.parametrize("number", [-1, 2])
+def test_block_out_of_range_names_domains(client, number):
+    with pytest.raises(ClientError, match=r"block .* out of range: architecture.domains is 2"):
+        client.write_block("field", number, grid())
+    with pytest.raises(ClientError, match=r"architecture\.domains"):
+        client.set_block_position("field", number, (0, 0))
+
+
+def test_wrong_element_count_names_the_needed_shape(client):
+    with pytest.raises(ClientError, match=r"got 6 element\(s\).*needs shape \(4, 3\)"):
+        client.write("field", grid(shape=(2, 3)))
+
+
+def test_same_element_count_in_another_shape_is_reshaped(client, transport):
+    client.write("field", np.arange(12, dtype=np.int32))
+    assert transport.blocks[0].data.shape == (4, 3)
+
+
+def test_float_written_to_an_int_layout_is_rejected(client, transport):
+    with pytest.raises(ClientError, match="dtype float64 cannot be stored as int32"):
+        client.write("field", grid(dtype=np.float64))
+    assert transport.calls == []
+
+
+def test_compatible_dtype_is_cast_to_the_layout_type(client, transport):
+    client.write("field", grid(7, dtype=np.int16))
+    sent = transport.blocks[0].data
+    assert sent.dtype == np.int32
+    np.testing.assert_array_equal(sent, grid(7))
+
+
+def test_same_block_twice_in_one_iteration_is_an_error(client, transport):
+    client.write_block("field", 1, grid())
+    with pytest.raises(ClientError, match="block 1 of variable 'field' was already written"):
+        client.write_block("field", 1, grid())
+    client.end_iteration()
+    client.write_block("field", 1, grid())  # a new iteration accepts it again
+    assert [b.iteration for b in transport.blocks] == [0, 1]
+
+
+def test_non_time_varying_variable_is_only_sent_at_iteration_zero(client, transport):
+    for _ in range(3):
+        client.write("mesh", np.zeros(12))
+        client.write("field", grid())
+        client.end_iteration()
+    sent = [(b.variable, b.iteration) for b in transport.blocks]
+    assert sent == [("mesh", 0), ("field", 0), ("field", 1), ("field", 2)]
+
+
+def test_offsets_count_must_match_the_layout_dimensions(client):
+    with pytest.raises(ClientError, match=r"3 offset\(s\) given, the layout has 2"):
+        client.set_position("field", (0, 0, 0))
+    with pytest.raises(ClientError, match=r"2 offset\(s\) given, the layout has 1"):
+        client.set_position("mesh", (0, 0))
+
+
+# iterations and stop ------------------------------------------------------------------------
+def test_end_iteration_and_stop_notify_the_server(client, transport):
+    client.end_iteration()
+    client.end_iteration()
+    client.stop()
+    assert transport.calls == [("end", 1, 3, 0), ("end", 1, 3, 1), ("stop", 1, 3)]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda c: c.write("field", grid()),
+        lambda c: c.write_block("field", 1, grid()),
+        lambda c: c.end_iteration(),
+        lambda c: c.stop(),
+    ],
+    ids=["write", "write_block", "end_iteration", "stop"],
+)
+def test_calls_after_stop_are_errors(client, transport, call):
+    client.stop()
+    with pytest.raises(ClientError, match="already called stop"):
+        call(client)
+    assert transport.calls == [("stop", 1, 3)]
