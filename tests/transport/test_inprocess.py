@@ -1,0 +1,202 @@
+"""Byte budgets of node buffers, the in-process queues and the standalone loopback."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from damaris_ref.config.model import Architecture, Config
+from damaris_ref.data import Block
+from damaris_ref.topology import compute_topology
+from damaris_ref.transport.base import (
+    BlockArrived,
+    BufferFullError,
+    ClientStopped,
+    IterationEnded,
+    TransportError,
+)
+from damaris_ref.transport.budget import ByteBudget
+from damaris_ref.transport.inprocess import InProcessWorld
+from damaris_ref.transport.loopback import LoopbackTransport
+
+
+def later(delay: float, action) -> threading.Thread:
+    """Run ``action`` on a thread after ``delay`` seconds."""
+    thread = threading.Thread(target=lambda: (time.sleep(delay), action()), daemon=True)
+    thread.start()
+    return thread
+
+
+def int_block(values, source: int = 0, iteration: int = 0) -> Block:
+    return Block("v", source, 0, iteration, (0,), np.asarray(values, dtype=np.int32))
+
+
+# ByteBudget ---------------------------------------------------------------------------------
+def test_a_block_larger_than_the_buffer_fails_at_once_naming_buffer_and_size():
+    budget = ByteBudget("node-buf", 100)
+    start = time.monotonic()
+    with pytest.raises(BufferFullError, match=r"buffer 'node-buf' .*= 100 bytes.* 101 bytes"):
+        budget.acquire(101, timeout=10)
+    assert time.monotonic() - start < 0.5
+    assert budget.in_use == 0
+
+
+def test_a_waiting_acquire_succeeds_once_another_thread_releases():
+    budget = ByteBudget("b", 100)
+    budget.acquire(80, timeout=0)
+    releaser = later(0.1, lambda: budget.release(80))
+    budget.acquire(50, timeout=5)
+    releaser.join(1)
+    assert budget.in_use == 50
+
+
+def test_a_waiting_acquire_times_out_with_the_error():
+    budget = ByteBudget("b", 100)
+    budget.acquire(80, timeout=0)
+    start = time.monotonic()
+    with pytest.raises(
+        BufferFullError, match=r"no space was freed within 0.2 s \(80 bytes in use\)"
+    ):
+        budget.acquire(50, timeout=0.2)
+    assert 0.15 < time.monotonic() - start < 1.0
+    assert budget.in_use == 80
+
+
+# in-process transport -----------------------------------------------------------------------
+@pytest.fixture
+def world():
+    """A 3-rank world (clients 0, 1 and server rank 2) with a 64-byte node buffer."""
+    return InProcessWorld(3, timeout=0.3, magic="123")
+
+
+CONFIG = Config("t", Architecture(dedicated_cores=1, buffer_name="shm", buffer_size=64))
+TOPOLOGY = compute_topology([0, 0, 0], dedicated_cores=1)
+
+
+def transports(world):
+    client = world.backend(0).client_transport(CONFIG, TOPOLOGY)
+    server = world.backend(2).server_transport(CONFIG, TOPOLOGY)
+    return client, server
+
+
+def test_blocks_and_notices_reach_the_server_in_order_as_copies(world):
+    client, server = transports(world)
+    values = np.arange(4, dtype=np.int32)
+    client.send_block(0, int_block(values))
+    values[:] = -1  # the simulation may reuse its array at once
+    client.send_end_iteration(0, 0, 0)
+    client.send_stop(0, 0)
+    arrived = server.receive()
+    assert isinstance(arrived, BlockArrived)
+    np.testing.assert_array_equal(arrived.block.data, [0, 1, 2, 3])
+    assert server.receive() == IterationEnded(0, 0)
+    assert server.receive() == ClientStopped(0)
+
+
+def test_release_gives_the_bytes_back_to_the_node_buffer(world):
+    client, server = transports(world)
+    client.send_block(0, int_block(range(16)))  # 64 bytes: the whole buffer
+    budget = world.budget(0, CONFIG)
+    assert budget.in_use == 64
+    server.release(server.receive())
+    assert budget.in_use == 0
+
+
+def test_a_client_waits_for_the_server_to_free_space(world):
+    client, server = transports(world)
+    client.send_block(0, int_block(range(16)))
+    releaser = later(0.1, lambda: server.release(server.receive()))
+    client.send_block(0, int_block(range(16), iteration=1))
+    releaser.join(1)
+    assert server.receive().block.iteration == 1
+
+
+def test_a_full_node_buffer_fails_after_the_world_timeout(world):
+    client, _ = transports(world)
+    client.send_block(0, int_block(range(16)))
+    with pytest.raises(BufferFullError, match=r"buffer 'shm'.*64 bytes"):
+        client.send_block(0, int_block(range(1)))
+
+
+def test_server_receive_times_out_with_a_transport_error(world):
+    _, server = transports(world)
+    start = time.monotonic()
+    with pytest.raises(TransportError, match=r"waited 0.3 s without any message"):
+        server.receive()
+    assert time.monotonic() - start < 1.0
+
+
+def test_abort_wakes_a_waiting_server():
+    world = InProcessWorld(3, timeout=30)
+    _, server = transports(world)
+    later(0.1, world.abort)
+    start = time.monotonic()
+    with pytest.raises(TransportError, match="aborted"):
+        server.receive()
+    assert time.monotonic() - start < 1.0
+
+
+def test_clients_cannot_post_to_an_aborted_world(world):
+    client, _ = transports(world)
+    world.abort()
+    with pytest.raises(TransportError, match="aborted"):
+        client.send_end_iteration(0, 0, 0)
+
+
+def test_every_rank_of_a_world_sees_the_same_magic_number_and_node(world):
+    backends = [world.backend(rank) for rank in range(3)]
+    assert {backend.magic() for backend in backends} == {"123"}
+    assert backends[1].node_ids(0) == (0, 0, 0)
+
+
+# loopback (standalone mode) -----------------------------------------------------------------
+class RecordingHandler:
+    """Stands in for the client's own Server."""
+
+    def __init__(self):
+        self.messages: list = []
+        self.finished = False
+
+    def handle(self, message) -> None:
+        self.messages.append(message)
+
+    def finish(self) -> None:
+        self.finished = True
+
+
+@pytest.fixture
+def loopback():
+    transport = LoopbackTransport(ByteBudget("local", 32))
+    transport.handler = RecordingHandler()
+    return transport
+
+
+def test_loopback_delivers_copies_at_once_and_finishes_on_stop(loopback):
+    values = np.arange(4, dtype=np.int32)
+    loopback.send_block(0, int_block(values))
+    values[:] = 0
+    loopback.send_end_iteration(0, 0, 0)
+    assert not loopback.handler.finished
+    loopback.send_stop(0, 0)
+    arrived, ended, stopped = loopback.handler.messages
+    np.testing.assert_array_equal(arrived.block.data, [0, 1, 2, 3])
+    assert (ended, stopped) == (IterationEnded(0, 0), ClientStopped(0))
+    assert loopback.handler.finished
+
+
+def test_loopback_fails_at_once_when_unreleased_blocks_fill_its_buffer(loopback):
+    loopback.send_block(0, int_block(range(8)))  # 32 bytes
+    start = time.monotonic()
+    with pytest.raises(BufferFullError, match="buffer 'local'"):
+        loopback.send_block(0, int_block(range(1)))
+    assert time.monotonic() - start < 0.5
+    loopback.release(loopback.handler.messages[0])
+    loopback.send_block(0, int_block(range(8)))
+
+
+def test_loopback_server_is_never_asked_to_receive(loopback):
+    with pytest.raises(RuntimeError, match="driven by its client"):
+        loopback.receive()
