@@ -1,0 +1,327 @@
+"""The in-process engine and the client API: SPEC §6 seed numbers, failures, API states."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import sys
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from damaris_ref.api import Damaris, DamarisStateError
+from damaris_ref.config.model import Architecture, Config, Layout, Parameter, PyScript, Variable
+from damaris_ref.engine import RankFailed, run_in_process
+from damaris_ref.mocks import SIMULATIONS, SimulationError
+from damaris_ref.transport.base import TransportError
+from damaris_ref.transport.inprocess import InProcessWorld
+from damaris_ref.transport.threadcomm import ThreadComm
+
+from recorder import Recorder
+
+ROOT = Path(__file__).resolve().parents[1]
+SEED_SCRIPT = ROOT / "examples" / "3dmesh_py.py"
+SCRIPTS = Path(__file__).parent / "scripts"
+RUN_TIMEOUT = 20.0
+
+CXX_LINE = re.compile(r"^C\+\+    iteration  (\d+) , Sum \(\) = (\d+)$", re.MULTILINE)
+PYTHON_LINE = re.compile(r"^Python iteration  (\d+) , Sum\(\) =  (\d+)$", re.MULTILINE)
+
+
+def mesh_config(cores: int = 1, script: Path = SEED_SCRIPT, depth: int = 4) -> Config:
+    """examples/3dmesh_py.yml, built in memory (WIDTH 16, HEIGHT 8, DEPTH 4)."""
+    cube = ("DEPTH/size", "HEIGHT", "WIDTH/blocks")
+    return Config(
+        "3dmesh_py",
+        Architecture(domains=1, dedicated_cores=cores),
+        parameters=tuple(
+            Parameter(name, "int", value)
+            for name, value in [
+                ("WIDTH", 16),
+                ("HEIGHT", 8),
+                ("DEPTH", depth),
+                ("size", 1),
+                ("blocks", 1),
+            ]
+        ),
+        layouts=(
+            Layout("cells_whd_wf", "int", cube, ("DEPTH", "HEIGHT", "WIDTH")),
+            Layout("cells_whd_wf_f", "float", cube, ("DEPTH", "HEIGHT", "WIDTH")),
+            Layout("scalar_int", "int", ("1",)),
+            Layout("scalar_double", "double", ("1",)),
+        ),
+        variables=(
+            Variable("cube_i", "cells_whd_wf", script="MyPyAction"),
+            Variable("cube_f", "cells_whd_wf_f", script="MyPyAction"),
+            Variable("last_iter", "scalar_int", time_varying=False, script="MyPyAction"),
+            Variable("array_sum", "scalar_double", script="MyPyAction"),
+        ),
+        pyscripts=(PyScript("MyPyAction", script),),
+    )
+
+
+def run_mesh(config: Config, world_size: int, *flags: str, observer=None, **options) -> list:
+    """``3dmesh_py CONFIG -i 3 -v 2 -s 0 [flags]`` on ``world_size`` thread-ranks."""
+    sim = SIMULATIONS["3dmesh_py"]
+    args = sim.parse_args(["in-memory", "-i", "3", "-v", "2", "-s", "0", *flags])
+    args.config = config
+    options.setdefault("timeout", RUN_TIMEOUT)
+    return run_in_process(sim.rank_main(args), world_size, observer=observer, **options)
+
+
+def printed_sums(pattern: re.Pattern, out: str) -> dict[int, list[int]]:
+    """{iteration: sorted sums} of every printed line matching ``pattern``."""
+    sums: dict[int, list[int]] = defaultdict(list)
+    for iteration, total in pattern.findall(out):
+        sums[int(iteration)].append(int(total))
+    return {i: sorted(values) for i, values in sums.items()}
+
+
+def block_sums(recorder: Recorder, variable: str, iteration: int) -> dict[str, float]:
+    return {
+        key: float(array.sum(dtype=np.float64))
+        for o in recorder.observations
+        if o.iteration == iteration
+        for key, array in o.blocks.get(variable, {}).items()
+    }
+
+
+# SPEC §6 seed numbers -----------------------------------------------------------------------
+def test_seed_five_ranks_one_core_rank_only(capsys):
+    recorder = Recorder()
+    run_mesh(mesh_config(cores=1), 5, "-r", observer=recorder.observe)
+    out = capsys.readouterr().out
+    totals = {0: [98304], 1: [98816], 2: [99328]}
+    assert printed_sums(CXX_LINE, out) == totals
+    assert printed_sums(PYTHON_LINE, out) == totals  # one server holds every block
+    assert block_sums(recorder, "cube_i", 0) == {
+        "P0_B0": 0,
+        "P1_B0": 16384,
+        "P2_B0": 32768,
+        "P3_B0": 49152,
+    }
+    assert block_sums(recorder, "cube_i", 1) == {
+        "P0_B0": 128,
+        "P1_B0": 16512,
+        "P2_B0": 32896,
+        "P3_B0": 49280,
+    }
+    assert "Python iteration  0 , Data found: cube_i[ P3_B0 ].sum() =  49152" in out
+
+
+def test_seed_six_ranks_two_cores_rank_only(capsys):
+    recorder = Recorder()
+    run_mesh(mesh_config(cores=2), 6, "-r", observer=recorder.observe)
+    out = capsys.readouterr().out
+    expected = {0: [16384, 81920], 1: [16640, 82176], 2: [16896, 82432]}
+    assert printed_sums(PYTHON_LINE, out) == expected
+    assert printed_sums(CXX_LINE, out) == {i: [sum(s)] for i, s in expected.items()}
+    for iteration, (first, second) in expected.items():
+        assert recorder.server_sums("cube_i", iteration) == {0: first, 1: second}
+    owners = {
+        o.server: sorted(o.blocks["cube_i"]) for o in recorder.observations if o.iteration == 0
+    }
+    assert owners == {0: ["P0_B0", "P1_B0"], 1: ["P2_B0", "P3_B0"]}
+
+
+def test_seed_without_rank_only(capsys):
+    run_mesh(mesh_config(cores=1), 5)
+    assert printed_sums(CXX_LINE, capsys.readouterr().out) == {
+        0: [130816],
+        1: [131328],
+        2: [131840],
+    }
+    recorder = Recorder()
+    run_mesh(mesh_config(cores=2), 6, observer=recorder.observe)
+    assert printed_sums(PYTHON_LINE, capsys.readouterr().out)[0] == [32640, 98176]
+    assert recorder.server_sums("cube_i", 0) == {0: 32640, 1: 98176}
+
+
+def test_seed_side_variables_reach_the_script():
+    recorder = Recorder()
+    run_mesh(mesh_config(cores=2), 6, "-r", observer=recorder.observe)
+    for o in recorder.observations:
+        # cube_f = cube_i + 0.5 element-wise, as float32
+        for key, cube in o.blocks["cube_i"].items():
+            np.testing.assert_array_equal(o.blocks["cube_f"][key], cube + np.float32(0.5))
+        assert o.type_strings["cube_f"] == "_float"
+        # last_iter is not time-varying: every client's copy at iteration 0 only
+        expected_last = {f"P{c}_B0": [3] for c in (2 * o.server, 2 * o.server + 1)}
+        last = {k: a.tolist() for k, a in o.blocks.get("last_iter", {}).items()}
+        assert last == (expected_last if o.iteration == 0 else {})
+        # array_sum is written by client 0 only, so only server 0 sees it
+        if o.server == 0:
+            assert o.blocks["array_sum"]["P0_B0"].tolist() == [98304 + 512 * o.iteration]
+        else:
+            assert "array_sum" not in o.blocks
+
+
+# failures -----------------------------------------------------------------------------------
+def test_a_script_failing_on_one_server_does_not_stop_the_run(capsys):
+    run_mesh(mesh_config(cores=2, script=SCRIPTS / "fails_on_server0_iteration1.py"), 6, "-r")
+    captured = capsys.readouterr()
+    ran = set(re.findall(r"script ran on server (\d) at iteration (\d)", captured.out))
+    assert ran == {(str(s), str(i)) for s in (0, 1) for i in range(3)}
+    assert sorted(printed_sums(CXX_LINE, captured.out)) == [0, 1, 2]
+    assert "server 0 iteration 1" in captured.err
+    assert "[S0 I1] RuntimeError: server 0 fails at iteration 1" in captured.err
+    assert "server 1 iteration" not in captured.err
+
+
+def test_a_simulation_error_on_the_clients_is_reported_with_its_rank_in_time():
+    start = time.monotonic()
+    with pytest.raises(RankFailed) as failure:
+        run_mesh(mesh_config(cores=1, depth=2), 5, "-r", timeout=10)
+    assert time.monotonic() - start < 5
+    assert failure.value.rank in range(4)
+    assert isinstance(failure.value.error, SimulationError)
+    assert failure.value.__cause__ is failure.value.error
+    assert f"rank {failure.value.rank} failed: SimulationError: 4 clients but DEPTH is 2" in str(
+        failure.value
+    )
+
+
+def test_one_failing_rank_is_named_and_the_blocked_ranks_are_woken():
+    config = mesh_config(cores=1)
+
+    def main(damaris: Damaris, comm):
+        damaris.initialize(config, comm)
+        if damaris.start():
+            if comm.Get_rank() == 2:
+                raise ValueError("rank two breaks")
+            damaris.client_comm_get().barrier()  # waits for rank 2 forever
+            damaris.stop()
+        damaris.finalize()
+
+    start = time.monotonic()
+    with pytest.raises(RankFailed, match="rank 2 failed: ValueError: rank two breaks") as failure:
+        run_in_process(main, 5, timeout=10)
+    assert time.monotonic() - start < 5
+    assert failure.value.rank == 2
+
+
+def test_an_error_raised_after_the_abort_is_reported_over_the_abort_itself():
+    def main(damaris: Damaris, comm):
+        if comm.Get_rank() == 0:  # looks like a rank woken up by the abort
+            raise TransportError("the in-process world was aborted (another rank failed)")
+        if comm.Get_rank() == 2:
+            time.sleep(0.2)
+            raise ValueError("the real cause")
+        comm.barrier()
+
+    with pytest.raises(RankFailed, match="rank 2 failed: ValueError: the real cause"):
+        run_in_process(main, 4, timeout=10)
+
+
+def test_lines_printed_by_concurrent_ranks_stay_whole(capsys):
+    def main(damaris: Damaris, comm):
+        for line in range(3):
+            sys.stdout.write(f"rank {comm.Get_rank()} line {line} ")
+            comm.barrier()  # every rank has half a line out before any ends its line
+            sys.stdout.write("end\n")
+
+    run_in_process(main, 4, timeout=10)
+    lines = capsys.readouterr().out.splitlines()
+    assert sorted(lines) == sorted(f"rank {r} line {i} end" for r in range(4) for i in range(3))
+
+
+# API states ---------------------------------------------------------------------------------
+@pytest.fixture
+def lone_rank():
+    """An uninitialized Damaris session of rank 0 in a 1-rank world."""
+    damaris = Damaris(InProcessWorld(1, timeout=5).backend(0))
+    yield damaris
+    damaris.finalize()  # unbinds the rank context from this thread
+
+
+def test_calls_before_initialize_are_state_errors(lone_rank):
+    with pytest.raises(DamarisStateError, match="call initialize"):
+        lone_rank.write("cube_i", np.zeros(1))
+    with pytest.raises(DamarisStateError, match="call initialize"):
+        lone_rank.start()
+
+
+def test_write_before_start_is_a_state_error(lone_rank):
+    lone_rank.initialize(mesh_config(cores=0))
+    with pytest.raises(DamarisStateError, match=r"call start\(\) before writing"):
+        lone_rank.write("cube_i", np.zeros((4, 8, 16), dtype=np.int32))
+
+
+def test_initialize_with_a_foreign_comm_is_a_state_error(lone_rank):
+    foreign = ThreadComm.world(1)[0]
+    with pytest.raises(DamarisStateError, match="world communicator"):
+        lone_rank.initialize(mesh_config(cores=0), foreign)
+
+
+def test_client_calls_on_a_server_rank_are_state_errors():
+    config = mesh_config(cores=1)
+
+    def main(damaris: Damaris, comm):
+        damaris.initialize(config, comm)
+        if damaris.is_client:
+            return None
+        errors = []
+        for call in (
+            lambda: damaris.write("array_sum", np.zeros(1)),
+            lambda: damaris.parameter_get("WIDTH"),
+            damaris.client_comm_get,
+        ):
+            with pytest.raises(DamarisStateError, match="for client ranks") as caught:
+                call()
+            errors.append(caught.value)
+        return errors
+
+    client, server = run_in_process(main, 2, timeout=10)
+    assert client is None
+    assert len(server) == 3
+
+
+# modes and damaris4py -----------------------------------------------------------------------
+def test_standalone_runs_the_script_inside_each_client(capsys):
+    seen = []
+
+    def observer(server, pyscript, damaris_data):
+        blocks = sorted(damaris_data["iteration_data"]["cube_i"]["numpy_data"])
+        seen.append((threading.current_thread().name, server, blocks, damaris_data["damaris_env"]))
+
+    run_mesh(mesh_config(cores=0), 4, "-r", observer=observer)
+    assert sorted((thread, server, blocks) for thread, server, blocks, _ in seen) == sorted(
+        (f"rank-{c}", c, [f"P{c}_B0"]) for c in range(4) for _ in range(3)
+    )
+    env = seen[0][3]
+    assert (env["is_dedicated_core"], env["is_dedicated_node"]) == (False, False)
+    assert env["servers_per_node"] == 0
+    python = printed_sums(PYTHON_LINE, capsys.readouterr().out)
+    assert python[0] == [0, 16384, 32768, 49152]
+
+
+def test_damaris4py_server_functions_answer_from_the_topology(tmp_path):
+    script = Path(shutil.copy(SCRIPTS / "record_damaris4py.py", tmp_path))
+    run_mesh(mesh_config(cores=2, script=script), 6, "-r", magic="987654321")
+    common = {
+        "isserver": True,
+        "isclient": False,
+        "isdedicatedcore": True,
+        "isdedicatednode": False,
+        "clientspernode": 4,
+        "corespernode": 6,
+        "serverspernode": 2,
+        "numberofnodes": 1,
+        "magicnumber_string": "987654321",
+        "damaris_comm_size": 2,
+        "client_comm_size": None,
+    }
+    for server in (0, 1):
+        for iteration in range(3):
+            facts = json.loads((tmp_path / f"server_{server}_{iteration}.json").read_text())
+            assert facts == {
+                **common,
+                "listknownclients": [2 * server, 2 * server + 1],
+                "server_comm": [server, 2],
+                "global_comm": [4 + server, 6],
+            }
