@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -38,3 +39,15 @@ def client():
 def python() -> str:
     """The interpreter that runs the simulations (it has ``dask_espresso`` installed)."""
     return sys.executable
+
+
+@pytest.fixture(autouse=True)
+def default_codec_is_restored():
+    """Tests may change the default codec (an environment variable); put it back afterwards."""
+    from damaris_ref.ensemble.codecs import CODEC_ENV
+
+    saved = os.environ.pop(CODEC_ENV, None)
+    yield
+    os.environ.pop(CODEC_ENV, None)
+    if saved is not None:
+        os.environ[CODEC_ENV] = saved

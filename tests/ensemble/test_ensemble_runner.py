@@ -188,4 +188,3 @@ def test_framing_only_accepts_its_own_codec():
     assert find_payload(text, get_codec("safe")) == text
     assert find_payload(text, get_codec("pickle")) is None
     assert find_payload(get_codec("pickle").encode([1]).encode(), get_codec("safe")) is None
-
