@@ -31,6 +31,9 @@ from pathlib import Path
 MPIEXEC_ENV = "DAMARIS_MPIEXEC"
 #: what Open MPI needs before it runs as root
 OPEN_MPI_ROOT_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
+#: keeps Open MPI's UCX one-sided component away from shared-memory windows: without a UCX
+#: device (containers, laptops) it prints an "Error:" line on every rank at Allocate_shared
+OPEN_MPI_ENV = {"OMPI_MCA_osc": "^ucx"}
 #: seconds a job gets between the polite signal and SIGKILL
 DEFAULT_GRACE = 5.0
 
@@ -63,7 +66,7 @@ class MpiFlavour(enum.StrEnum):
 
 @dataclass(frozen=True)
 class LaunchCommand:
-    """What to execute: the full argv and the variables to add to the environment."""
+    """What to execute: the full argv and default variables for the job's environment."""
 
     argv: tuple[str, ...]
     env: Mapping[str, str]
@@ -127,7 +130,7 @@ def build_command(
     flavour: MpiFlavour,
     as_root: bool | None = None,
 ) -> LaunchCommand:
-    """Build the argv and extra environment that run ``command`` on ``nranks`` ranks.
+    """Build the argv and the default environment that run ``command`` on ``nranks`` ranks.
 
     ``as_root`` defaults to whether this process runs as root.
     """
@@ -141,6 +144,7 @@ def build_command(
     env: dict[str, str] = {}
     if flavour is MpiFlavour.OPEN_MPI:
         argv.append("--oversubscribe")  # tests and laptops run more ranks than cores
+        env.update(OPEN_MPI_ENV)
         if as_root:
             env.update(OPEN_MPI_ROOT_ENV)
     return LaunchCommand(argv=(*argv, *command), env=env)
@@ -161,11 +165,12 @@ def run_job(
     from the main thread) are forwarded to it; after a timeout it gets SIGTERM. Either way it
     is SIGKILLed if anything of it is still alive ``grace`` seconds later. A job ended by a
     forwarded signal returns ``128 + signal``; a timeout raises :class:`JobTimeoutError` once
-    the job is gone. ``env`` replaces ``os.environ`` as the base environment.
+    the job is gone. ``env`` replaces ``os.environ`` as the base environment; its variables
+    win over the launcher's defaults (:attr:`LaunchCommand.env`).
     """
     exe = mpiexec or find_mpiexec()
     launch = build_command(nranks, command, mpiexec=exe, flavour=detect_flavour(exe))
-    child_env = {**(os.environ if env is None else env), **launch.env}
+    child_env = {**launch.env, **(os.environ if env is None else env)}
     proc = subprocess.Popen(launch.argv, env=child_env, start_new_session=True)
     try:
         with _signals_raise_in_main_thread():

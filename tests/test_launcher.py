@@ -4,6 +4,7 @@ launcher, each checked to leave no process of the job behind."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -130,9 +131,9 @@ def test_open_mpi_argv_oversubscribes_and_allows_root_only_as_root(as_root):
         12, ["sim", "--x"], mpiexec="/y/mpiexec", flavour=MpiFlavour.OPEN_MPI, as_root=as_root
     )
     assert launch.argv == ("/y/mpiexec", "-n", "12", "--oversubscribe", "sim", "--x")
-    expected = (
-        {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"} if as_root else {}
-    )
+    expected = {"OMPI_MCA_osc": "^ucx"}
+    if as_root:
+        expected |= {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"}
     assert dict(launch.env) == expected
 
 
@@ -181,6 +182,35 @@ def test_find_mpiexec_looks_beside_python_then_on_path(tmp_path, monkeypatch):
     assert find_mpiexec() == str(on_path)
     beside = fake_mpiexec(venv_bin, HYDRA_VERSION)
     assert find_mpiexec() == str(beside)
+
+
+OPEN_MPI_RECORDER = """\
+import json, os, sys
+if sys.argv[1] == "--version":
+    print("mpiexec (Open MPI) 5.0.11")
+    sys.exit(0)
+keys = ("OMPI_MCA_osc", "OMPI_ALLOW_RUN_AS_ROOT", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM")
+seen = {"argv": sys.argv[1:], "env": {k: os.environ.get(k) for k in keys}}
+with open(os.environ["RECORD_TO"], "w") as out:
+    json.dump(seen, out)
+"""
+
+
+def test_run_job_passes_open_mpi_defaults_but_the_callers_environment_wins(tmp_path):
+    fake = tmp_path / "mpiexec"
+    fake.write_text(f"#!{sys.executable}\n{OPEN_MPI_RECORDER}")
+    fake.chmod(0o755)
+    record = tmp_path / "seen.json"
+    env = {"PATH": os.environ["PATH"], "RECORD_TO": str(record), "OMPI_MCA_osc": "sm"}
+    assert run_job(5, ["sim"], mpiexec=str(fake), env=env, timeout=30) == 0
+    seen = json.loads(record.read_text())
+    assert seen["argv"] == ["-n", "5", "--oversubscribe", "sim"]
+    root = "1" if os.geteuid() == 0 else None
+    assert seen["env"] == {
+        "OMPI_MCA_osc": "sm",
+        "OMPI_ALLOW_RUN_AS_ROOT": root,
+        "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": root,
+    }
 
 
 # --- real jobs ------------------------------------------------------------------------------

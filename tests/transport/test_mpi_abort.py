@@ -26,7 +26,7 @@ def run_ranks(nranks: int, script: str) -> tuple[subprocess.CompletedProcess[str
         mpiexec=exe,
         flavour=detect_flavour(exe),
     )
-    env = {**os.environ, **launch.env, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    env = {**launch.env, **os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     started = time.monotonic()
     done = subprocess.run(
         launch.argv, env=env, capture_output=True, text=True, timeout=30, check=False
