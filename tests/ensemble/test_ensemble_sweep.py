@@ -66,10 +66,14 @@ def test_timeout_applies_to_each_task(client, sim, tmp_path):
     assert isinstance(outcome.failures[0].error, SimulationTimeout)
 
 
-def test_codec_default_is_resolved_in_the_submitting_process(client, sim, tmp_path, monkeypatch):
-    monkeypatch.setenv("DAMARIS_ENSEMBLE_CODEC", "safe")
+def test_codec_default_is_resolved_in_the_submitting_process(sim, tmp_path, monkeypatch):
     marker = tmp_path / "owned"
-    outcome = run_ensemble(client, sys.executable, sim("malicious"), [{"marker": str(marker)}])
+    # worker processes started before the default changes do not see the new variable
+    with open_client(n_workers=1, threads_per_worker=1, processes=True) as separate:
+        monkeypatch.setenv("DAMARIS_ENSEMBLE_CODEC", "safe")
+        outcome = run_ensemble(
+            separate, sys.executable, sim("malicious"), [{"marker": str(marker)}]
+        )
     assert isinstance(outcome.failures[0].error, SimulationOutputError)
     assert not marker.exists()
 
