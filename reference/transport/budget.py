@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from damaris_ref.transport.base import BufferFullError
+from damaris_ref.transport.base import BufferFullError, TransportError
 
 
 def buffer_full_message(name: str, capacity: int, request: int, in_use: int, why: str) -> str:
@@ -29,6 +29,7 @@ class ByteBudget:
         self.capacity = capacity
         self.in_use = 0
         self._changed = threading.Condition()
+        self._abort_reason: str | None = None
 
     def acquire(self, nbytes: int, timeout: float) -> None:
         """Reserve ``nbytes``, waiting up to ``timeout`` s for space; BufferFullError if not."""
@@ -43,7 +44,12 @@ class ByteBudget:
                         "the block is larger than the whole buffer",
                     )
                 )
-            fits = self._changed.wait_for(lambda: self.in_use + nbytes <= self.capacity, timeout)
+            fits = self._changed.wait_for(
+                lambda: self._abort_reason is not None or self.in_use + nbytes <= self.capacity,
+                timeout,
+            )
+            if self._abort_reason is not None:
+                raise TransportError(f"buffer {self.name!r}: {self._abort_reason}")
             if not fits:
                 raise BufferFullError(
                     buffer_full_message(
@@ -60,4 +66,10 @@ class ByteBudget:
         """Give back ``nbytes`` reserved earlier."""
         with self._changed:
             self.in_use -= nbytes
+            self._changed.notify_all()
+
+    def abort(self, reason: str) -> None:
+        """Make every waiting and future ``acquire`` raise TransportError(``reason``)."""
+        with self._changed:
+            self._abort_reason = reason
             self._changed.notify_all()

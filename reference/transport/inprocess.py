@@ -27,6 +27,7 @@ from damaris_ref.transport.budget import ByteBudget
 from damaris_ref.transport.threadcomm import ThreadComm
 
 _POLL = 0.05
+_ABORTED = "the in-process world was aborted (another rank failed)"
 
 
 class InProcessWorld:
@@ -46,6 +47,10 @@ class InProcessWorld:
         """Wake every waiting rank with an error (another rank failed)."""
         self.aborted.set()
         ThreadComm.abort_all(self.comms)
+        with self._lock:
+            budgets = list(self._budgets.values())
+        for budget in budgets:  # a client waiting for buffer space the dead server never frees
+            budget.abort(_ABORTED)
 
     def budget(self, node: int, config: Config) -> ByteBudget:
         """The shared buffer of ``node`` (created on first use)."""
@@ -53,6 +58,8 @@ class InProcessWorld:
             if node not in self._budgets:
                 arch = config.architecture
                 self._budgets[node] = ByteBudget(arch.buffer_name, arch.buffer_size)
+                if self.aborted.is_set():
+                    self._budgets[node].abort(_ABORTED)
             return self._budgets[node]
 
     def backend(self, rank: int) -> InProcessBackend:
@@ -102,7 +109,7 @@ class InProcessClientTransport:
 
     def _post(self, server: int, message: Message) -> None:
         if self.world.aborted.is_set():
-            raise TransportError("the in-process world was aborted (another rank failed)")
+            raise TransportError(_ABORTED)
         self.world.inboxes[self.topology.server_ranks[server]].put(message)
 
     def send_block(self, server: int, block: Block) -> None:
@@ -140,7 +147,7 @@ class InProcessServerTransport:
                         f"server waited {self.world.timeout:g} s without any message from "
                         "its clients"
                     ) from None
-        raise TransportError("the in-process world was aborted (another rank failed)")
+        raise TransportError(_ABORTED)
 
     def release(self, arrived: BlockArrived) -> None:
         """Give the block's bytes back to its node buffer."""
