@@ -205,6 +205,32 @@ def test_one_failing_rank_is_named_and_the_blocked_ranks_are_woken():
     assert failure.value.rank == 2
 
 
+def test_a_client_waiting_for_buffer_space_is_woken_when_another_rank_fails():
+    config = Config(
+        "stuck",
+        Architecture(dedicated_cores=1, buffer_size=2500),
+        layouts=(Layout("kilobyte", "double", ("125",)),),
+        variables=(Variable("v", "kilobyte"),),
+    )
+
+    def main(damaris: Damaris, comm):
+        damaris.initialize(config, comm)
+        if damaris.start():
+            if comm.Get_rank() == 1:
+                time.sleep(0.2)
+                raise ValueError("client 1 fails before ending iteration 0")
+            for _ in range(3):  # the third write waits for space the server never frees
+                damaris.write("v", np.zeros(125))
+                damaris.end_iteration()
+            damaris.stop()
+        damaris.finalize()
+
+    start = time.monotonic()
+    with pytest.raises(RankFailed, match="rank 1 failed: ValueError"):
+        run_in_process(main, 3, timeout=10)
+    assert time.monotonic() - start < 2
+
+
 def test_an_error_raised_after_the_abort_is_reported_over_the_abort_itself():
     def main(damaris: Damaris, comm):
         if comm.Get_rank() == 0:  # looks like a rank woken up by the abort

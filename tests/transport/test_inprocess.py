@@ -65,6 +65,19 @@ def test_a_waiting_acquire_times_out_with_the_error():
     assert budget.in_use == 80
 
 
+def test_abort_wakes_a_waiting_acquire_with_a_transport_error():
+    budget = ByteBudget("b", 100)
+    budget.acquire(80, timeout=0)
+    later(0.1, lambda: budget.abort("the run is over"))
+    start = time.monotonic()
+    with pytest.raises(TransportError, match="buffer 'b': the run is over") as error:
+        budget.acquire(50, timeout=30)
+    assert not isinstance(error.value, BufferFullError)
+    assert time.monotonic() - start < 1.0
+    with pytest.raises(TransportError, match="the run is over"):
+        budget.acquire(1, timeout=0)  # even when it would fit
+
+
 # in-process transport -----------------------------------------------------------------------
 @pytest.fixture
 def world():
@@ -136,6 +149,17 @@ def test_abort_wakes_a_waiting_server():
     start = time.monotonic()
     with pytest.raises(TransportError, match="aborted"):
         server.receive()
+    assert time.monotonic() - start < 1.0
+
+
+def test_abort_wakes_a_client_waiting_for_buffer_space():
+    world = InProcessWorld(3, timeout=30)
+    client, _ = transports(world)
+    client.send_block(0, int_block(range(16)))  # fills the buffer; nobody will free it
+    later(0.1, world.abort)
+    start = time.monotonic()
+    with pytest.raises(TransportError, match="aborted"):
+        client.send_block(0, int_block(range(1)))
     assert time.monotonic() - start < 1.0
 
 
