@@ -46,8 +46,16 @@ class ScriptRunner:
         return self._code
 
     def run(self, damaris_data: dict, server: int, iteration: int) -> bool:
-        """Execute the script once; return False (after reporting it) if it raised."""
-        code = self._compiled()
+        """Execute the script once; return False (after reporting it) if it raised.
+
+        A syntax error is an error of the script like any other (reported, the run goes on);
+        an unreadable file is a configuration error and raises.
+        """
+        try:
+            code = self._compiled()
+        except SyntaxError:
+            self._report(server, iteration)
+            return False
         script_globals = {
             "__name__": "__main__",
             "__file__": str(self.pyscript.file),
@@ -57,16 +65,18 @@ class ScriptRunner:
         try:
             exec(code, script_globals)
         except (Exception, SystemExit):
-            stream = self._stderr or sys.stderr
-            header = (
-                f"[damaris-ref] server {server} iteration {iteration}: pyscript "
-                f"{self.pyscript.name!r} ({self.pyscript.file}) raised:"
-            )
-            body = traceback.format_exc()
-            prefix = f"[S{server} I{iteration}] "
-            stream.write(
-                header + "\n" + "".join(prefix + line + "\n" for line in body.splitlines())
-            )
-            stream.flush()
+            self._report(server, iteration)
             return False
         return True
+
+    def _report(self, server: int, iteration: int) -> None:
+        """Write the current exception's traceback, each line prefixed with server/iteration."""
+        stream = self._stderr or sys.stderr
+        header = (
+            f"[damaris-ref] server {server} iteration {iteration}: pyscript "
+            f"{self.pyscript.name!r} ({self.pyscript.file}) raised:"
+        )
+        body = traceback.format_exc()
+        prefix = f"[S{server} I{iteration}] "
+        stream.write(header + "\n" + "".join(prefix + line + "\n" for line in body.splitlines()))
+        stream.flush()
