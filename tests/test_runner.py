@@ -98,6 +98,16 @@ def test_system_exit_in_a_script_is_reported_not_propagated():
     assert "SystemExit: 3" in stderr.getvalue()
 
 
+def test_a_syntax_error_is_reported_like_any_script_error(tmp_path):
+    path = write_script(tmp_path, "if __name__ == '__main__'\n    pass\n")
+    runner, stderr = runner_for(path)
+    assert runner.run({}, server=0, iteration=4) is False
+    assert runner.run({}, server=0, iteration=5) is False
+    report = stderr.getvalue()
+    assert "server 0 iteration 4" in report and "server 0 iteration 5" in report
+    assert "[S0 I4] SyntaxError" in report
+
+
 def test_the_runner_keeps_working_after_a_failure(tmp_path):
     path = write_script(
         tmp_path,
