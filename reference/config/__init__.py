@@ -51,7 +51,7 @@ def load_config(
     """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the config file: {exc}", file=path) from None
     suffix = path.suffix.lower().lstrip(".")

@@ -57,19 +57,23 @@ def load_yaml_text(text: str, source: Path | None = None) -> Config:
 
 
 def _parse(text: str, file: str | Path) -> tuple[Any, dict[KeyPath, int]]:
-    loader = yaml.SafeLoader(text)
     try:
-        node = loader.get_single_node()
-        data = loader.construct_document(node) if node is not None else None
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        raise ConfigError(
-            f"not valid YAML: {exc.problem or exc.context}",
-            file=file,
-            line=mark.line + 1 if mark else None,
-        ) from None
-    finally:
-        loader.dispose()
+        loader = yaml.SafeLoader(text)  # its reader already rejects unprintable characters
+        try:
+            node = loader.get_single_node()
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        position = getattr(exc, "position", None)  # reader errors carry a character offset
+        line = None
+        if mark is not None:
+            line = mark.line + 1
+        elif position is not None:
+            line = text.count("\n", 0, position) + 1
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"not valid YAML: {problem}", file=file, line=line) from None
     lines: dict[KeyPath, int] = {}
     if node is not None:
         _index(node, (), lines, file)

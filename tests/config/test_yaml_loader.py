@@ -379,6 +379,15 @@ def test_yaml_syntax_errors_carry_the_line():
     assert str(caught.value).startswith(f"{FILE}:{caught.value.line}: not valid YAML")
 
 
+def test_unreadable_characters_are_config_errors_too():
+    with pytest.raises(ConfigError) as caught:
+        load(BASE + "# bell \x07\n")
+    assert str(caught.value) == (
+        f"{FILE}:26: not valid YAML: unacceptable character #x0007: "
+        "special characters are not allowed"
+    )
+
+
 def test_in_memory_text_is_named_in_messages():
     with pytest.raises(ConfigError) as caught:
         load(mutated("domains: 2", "domains: -1"), None)
