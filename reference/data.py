@@ -169,8 +169,12 @@ def reassemble(
         if origin is not None
         else tuple(min(o[d] for o, _ in items) for d in range(ndim))
     )
+    if len(low) != ndim:
+        raise ReassemblyError(f"box origin {list(low)} does not have {ndim} dimensions")
     if shape is None:
         shape = tuple(max(o[d] + a.shape[d] for o, a in items) - low[d] for d in range(ndim))
+    if len(shape) != ndim:
+        raise ReassemblyError(f"box shape {list(shape)} does not have {ndim} dimensions")
     result = np.empty(tuple(shape), dtype=np.result_type(*(a.dtype for _, a in items)))
     covered = np.zeros(tuple(shape), dtype=np.uint8)
     for offsets, array in items:
