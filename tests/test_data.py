@@ -187,6 +187,12 @@ def test_reassemble_ndim_mismatch_is_an_error(pieces):
         reassemble(pieces)
 
 
+@pytest.mark.parametrize("box", [{"origin": (0,)}, {"shape": (2,)}, {"shape": (2, 2, 1)}])
+def test_reassemble_box_of_another_ndim_than_the_blocks_is_an_error(box):
+    with pytest.raises(ReassemblyError, match=r"box (origin|shape) .* does not have 2 dimensions"):
+        reassemble([((0, 0), np.ones((2, 2)))], **box)
+
+
 def test_reassemble_without_blocks_is_an_error():
     with pytest.raises(ReassemblyError, match="no blocks"):
         reassemble([])
