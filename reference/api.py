@@ -8,7 +8,6 @@ and MPI is only the *backend* (communicators, node detection, transports).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,15 +58,14 @@ class Damaris:
         backend: Backend,
         *,
         observer: Observer | None = None,
-        scheduler_files: Mapping[str, str] | None = None,
     ):
         self.backend = backend
         self.observer = observer
-        self.scheduler_files = scheduler_files
         self.config: Config | None = None
         self.topology: Topology | None = None
         self._context: context.RankContext | None = None
         self._client: Client | None = None
+        self._dask = None  # the server role's DaskSession, when a pyscript names a scheduler
 
     def initialize(self, config: Config | str | Path, comm: Any = None) -> None:
         """Load the configuration, compute the topology and split the communicators."""
@@ -114,7 +112,11 @@ class Damaris:
                 self._client_transport(),
             )
             return True
-        self._server(self.backend.server_transport(self.config, self.topology)).serve()
+        server = self._server(self.backend.server_transport(self.config, self.topology))
+        try:
+            server.serve()
+        finally:
+            self._close_dask()
         return False
 
     def _client_transport(self) -> ClientTransport:
@@ -127,13 +129,19 @@ class Damaris:
 
     def _server(self, transport: ServerTransport) -> Server:
         ctx = self._context
+        scheduler_files = {}
+        if any(p.scheduler_file for p in self.config.pyscripts):
+            from damaris_ref.dask_bridge.session import DaskSession
+
+            self._dask = DaskSession.open(self.config, ctx.server_id, ctx.magic)
+            scheduler_files = self._dask.scheduler_files
         return Server(
             self.config,
             self.topology,
             ctx.server_id,
             ctx.magic,
             transport,
-            scheduler_files=self.scheduler_files,
+            scheduler_files=scheduler_files,
             observer=self.observer,
         )
 
@@ -174,8 +182,17 @@ class Damaris:
         self._require_client().end_iteration()
 
     def stop(self) -> None:
-        """Tell the server this client is done."""
+        """Tell the server this client is done (standalone: also ends this rank's Dask session)."""
         self._require_client().stop()
+        self._close_dask()
+
+    def _close_dask(self) -> None:
+        if self._dask is not None:
+            # no server may take its worker (and its blocks) away while another server's
+            # script can still use them
+            self._context.server_comm.Barrier()
+            self._dask.close()
+            self._dask = None
 
     def finalize(self) -> None:
         """Release the transports (after the server handed back every block) and the context."""

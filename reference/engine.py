@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from damaris_ref.api import Damaris
@@ -37,7 +37,6 @@ def run_in_process(
     world_size: int,
     *,
     observer: Observer | None = None,
-    scheduler_files: Mapping[str, str] | None = None,
     timeout: float = 60.0,
     magic: str | None = None,
 ) -> list[Any]:
@@ -51,7 +50,7 @@ def run_in_process(
     failures: list[tuple[int, BaseException]] = []
 
     def run_rank(rank: int) -> None:
-        damaris = Damaris(world.backend(rank), observer=observer, scheduler_files=scheduler_files)
+        damaris = Damaris(world.backend(rank), observer=observer)
         try:
             results[rank] = main(damaris, world.comms[rank])
         except BaseException as error:

@@ -1,6 +1,6 @@
 """What ``damaris4py.dask.damaris_dask`` offers user scripts (SPEC §4).
 
-The accessors read ``DamarisData`` only; :func:`return_dask_array` needs the Dask bridge.
+The accessors read ``DamarisData`` only; :func:`return_dask_array` uses the Dask bridge.
 """
 
 from __future__ import annotations
@@ -52,8 +52,14 @@ def return_dask_array(
     server_comm: Any,
     print_array_component: bool = False,
 ) -> Any:
-    """The global ``dask.array`` of ``variable`` on server 0, None on the others (collective)."""
-    raise NotImplementedError(
-        "return_dask_array needs the Dask bridge, which this version of damaris-ref does not "
-        "have yet; use the numpy_data blocks of DamarisData instead"
-    )
+    """The global ``dask.array`` of ``variable`` on server 0, None on the others (collective).
+
+    Built by offsets from every server's blocks (any arrival order, irregular chunks); see
+    :func:`damaris_ref.dask_bridge.global_array`.
+    """
+    from damaris_ref.dask_bridge import global_array
+
+    array = global_array(damaris_data, variable, server_comm, client)
+    if print_array_component and array is not None:
+        print(f"global {variable}: shape {array.shape}, chunks {array.chunks}", flush=True)
+    return array

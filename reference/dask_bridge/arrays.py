@@ -1,0 +1,156 @@
+"""The global ``dask.array`` of a variable, built from every server's blocks by offsets.
+
+Each server sends its blocks straight to its own worker (``scatter(direct=True)``) under
+deterministic keys; only keys, offsets and shapes travel to server 0 (over the server
+communicator), which arranges them on a chunk grid (:mod:`damaris_ref.grid`: irregular chunks
+allowed, gaps and overlaps rejected) and returns the array. Array data never passes through
+the scheduler. Servers hold their futures until their next call (or until every server
+stops), so server 0 can compute with the array during its script; ``keep=N`` also publishes
+the array as a named dataset for N script runs, for analysis clients outside the simulation
+(:func:`iteration_array`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+import dask
+import dask.array as da
+import numpy as np
+from distributed import Client, Future
+
+from damaris_ref.dask_bridge.session import current_session
+from damaris_ref.grid import block_grid
+
+_published: dict[tuple[str, str, str], deque] = {}
+
+
+def block_key_name(
+    simulation: str, magic: str, variable: str, iteration: int, source: int, block: int
+) -> str:
+    """The Dask key of one block: unique per run, variable, iteration, source and block."""
+    return f"damaris-{simulation}-{magic}-{variable}-i{iteration}-P{source}-B{block}"
+
+
+def dataset_name(simulation: str, magic: str, variable: str, iteration: int) -> str:
+    """Name under which a kept iteration's global array is published on the scheduler."""
+    return f"damaris/{simulation}/{magic}/{variable}/{iteration}"
+
+
+def global_array(
+    damaris_data: dict,
+    variable: str,
+    server_comm: Any,
+    client: Client | None = None,
+    *,
+    keep: int = 0,
+) -> da.Array | None:
+    """Collective over ``server_comm``: the global array on server 0, None on the others.
+
+    ``client`` (default: this server's session client) is the one the returned array is
+    bound to. Raises a clear error when this pyscript has no working scheduler.
+    """
+    env, it = damaris_data["damaris_env"], damaris_data["iteration_data"]
+    scheduler_file = damaris_data["dask_env"]["dask_scheduler_file"]
+    session = current_session()
+    if not scheduler_file or session is None:
+        raise RuntimeError(
+            f"global_array({variable!r}) needs Dask: this pyscript's scheduler_file is empty "
+            "or no scheduler answered (see the warning printed at start-up)"
+        )
+    simulation, magic, iteration = (
+        env["simulation_name"],
+        env["simulation_magic_number"],
+        it["iteration"],
+    )
+    entry = it.get(variable, {"numpy_data": {}, "sort_list": []})
+    own_client = session.client(scheduler_file)
+    blocks = {}
+    meta = []
+    for _tag, key, offsets in entry["sort_list"]:
+        array = entry["numpy_data"][key]
+        source, block = (int(part[1:]) for part in key.split("_"))
+        name = block_key_name(simulation, magic, variable, iteration, source, block)
+        blocks[name] = array
+        meta.append((name, tuple(offsets), array.shape, array.dtype.str))
+    futures = (
+        own_client.scatter(
+            blocks, workers=[session.worker_address(scheduler_file)], direct=True, hash=False
+        )
+        if blocks
+        else {}
+    )
+    gathered = server_comm.gather(meta, root=0)
+    result = None
+    if server_comm.Get_rank() == 0:
+        result = _assemble([m for part in gathered for m in part], client or own_client, variable)
+        if keep > 0:
+            _publish(client or own_client, result, (simulation, magic, variable), iteration, keep)
+    # past this barrier server 0 references every block, and it has finished its previous
+    # script run: only now may the previous call's blocks go
+    server_comm.barrier()
+    session.held[(scheduler_file, variable)] = list(futures.values())
+    return result
+
+
+def _assemble(meta: list[tuple], client: Client, variable: str) -> da.Array:
+    if not meta:
+        raise ValueError(f"variable {variable!r} has no blocks on any server this iteration")
+    dtypes = {m[3] for m in meta}
+    if len(dtypes) != 1:
+        raise ValueError(f"variable {variable!r} has blocks of several dtypes: {sorted(dtypes)}")
+    dtype = np.dtype(dtypes.pop())
+    grid = block_grid(
+        [(name, offsets, shape) for name, offsets, shape, _ in meta], origin=(0,) * len(meta[0][1])
+    )
+    shapes = {m[0]: m[2] for m in meta}
+    pieces = np.empty([len(c) for c in grid.chunks], dtype=object)
+    for index, name in grid.cells.items():
+        future = Future(name, client)
+        pieces[index] = da.from_delayed(dask.delayed(future), shape=shapes[name], dtype=dtype)
+    return da.block(pieces.tolist())
+
+
+def _publish(
+    client: Client, array: da.Array, run: tuple[str, str, str], iteration: int, keep: int
+) -> None:
+    name = dataset_name(*run, iteration)
+    client.publish_dataset(array, name=name, override=True)
+    window = _published.setdefault(run, deque())
+    window.append(name)
+    while len(window) > keep:
+        client.unpublish_dataset(window.popleft())
+
+
+def iteration_array(
+    client: Client,
+    variable: str,
+    iteration: int,
+    simulation: str | None = None,
+    magic: str | None = None,
+) -> da.Array:
+    """From any client of the scheduler: the kept global array of ``variable`` at ``iteration``.
+
+    ``simulation``/``magic`` narrow the search; by default the newest run that published it.
+    """
+    candidates = []
+    for name in client.list_datasets():
+        parts = str(name).split("/")
+        if len(parts) != 5 or parts[0] != "damaris":
+            continue
+        _, sim, run_magic, var, it = parts
+        if (
+            var == variable
+            and it == str(iteration)
+            and simulation in (None, sim)
+            and magic in (None, run_magic)
+        ):
+            candidates.append((int(run_magic), str(name)))
+    if not candidates:
+        raise KeyError(
+            f"no kept global array of {variable!r} at iteration {iteration} on this scheduler "
+            "(the pyscript must call global_array(..., keep=N) and the iteration must be among "
+            "the last N)"
+        )
+    return client.get_dataset(max(candidates)[1])

@@ -1,0 +1,108 @@
+"""A server's Dask session: scheduler check, its worker, and the futures it holds (SPEC §5).
+
+Opened when a server starts, closed when it stops. For each distinct scheduler file named by
+a pyscript: if the file exists and a scheduler answers within the pyscript's ``timeout``, the
+server connects and starts its worker; otherwise that pyscript's ``dask_scheduler_file`` is
+"" and it runs without Dask (a warning, printed once per run by server 0).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+
+from distributed import Client
+
+from damaris_ref.config.model import Config
+from damaris_ref.dask_bridge.workers import ServerWorker
+from damaris_ref.scripts.environment import threads_per_worker, workers_name
+
+_local = threading.local()
+
+
+def current_session() -> DaskSession | None:
+    """The Dask session of the server running on this thread, if it has one."""
+    return getattr(_local, "session", None)
+
+
+class DaskSession:
+    """Clients and the worker one server uses, keyed by scheduler file."""
+
+    def __init__(self, server_id: int, simulation_name: str, magic: str):
+        self.server_id = server_id
+        self.simulation_name = simulation_name
+        self.magic = magic
+        self.scheduler_files: dict[str, str] = {}  # pyscript name -> usable scheduler file
+        self._clients: dict[str, Client] = {}
+        self._workers: list[ServerWorker] = []
+        self.held: dict[tuple, list] = {}  # futures kept until the next collective call
+
+    @property
+    def worker_name(self) -> str:
+        """``<simulation_name>_<magic>_<server id>`` (SPEC §5)."""
+        return f"{workers_name(self.simulation_name, self.magic)}_{self.server_id}"
+
+    @classmethod
+    def open(cls, config: Config, server_id: int, magic: str) -> DaskSession:
+        """Connect and start workers for every pyscript that names a working scheduler."""
+        session = cls(server_id, config.simulation_name, magic)
+        for pyscript in config.pyscripts:
+            path = str(pyscript.scheduler_file or "")
+            if not path:
+                continue
+            if path not in session._clients:
+                client = session._connect(Path(path), pyscript.timeout, pyscript.name)
+                if client is None:
+                    continue
+                session._clients[path] = client
+                session._workers.append(
+                    ServerWorker.start(
+                        client,
+                        session.worker_name,
+                        threads_per_worker(pyscript),
+                        keep=pyscript.keep_workers,
+                    )
+                )
+            session.scheduler_files[pyscript.name] = path
+        _local.session = session
+        return session
+
+    def _connect(self, path: Path, timeout: float, pyscript: str) -> Client | None:
+        if not path.is_file():
+            return self._warn(pyscript, f"scheduler file {str(path)!r} does not exist")
+        try:
+            return Client(scheduler_file=str(path), timeout=timeout)
+        except (OSError, TimeoutError, ValueError) as error:
+            return self._warn(
+                pyscript,
+                f"no scheduler answered within {timeout:g} s at {str(path)!r} ({error})",
+            )
+
+    def _warn(self, pyscript: str, why: str) -> None:
+        if self.server_id == 0:
+            print(
+                f"[damaris-ref] warning: {why}; pyscript {pyscript!r} runs without Dask "
+                '(dask_scheduler_file is "")',
+                file=sys.stderr,
+                flush=True,
+            )
+
+    def client(self, scheduler_file: str) -> Client:
+        """The session's client for ``scheduler_file`` (KeyError if it is not connected)."""
+        return self._clients[scheduler_file]
+
+    def worker_address(self, scheduler_file: str) -> str:
+        """This server's worker on that scheduler."""
+        client = self._clients[scheduler_file]
+        return next(w.address for w in self._workers if w.client is client)
+
+    def close(self) -> None:
+        """Retire workers (unless kept), drop held futures, disconnect."""
+        self.held.clear()
+        for worker in self._workers:
+            worker.stop()
+        for client in self._clients.values():
+            client.close()
+        if current_session() is self:
+            _local.session = None
