@@ -129,6 +129,14 @@ class Client:
                 f"write of variable {variable.name!r}: dtype {array.dtype} cannot be stored "
                 f"as {dtype} (layout {variable.layout!r}) without changing its kind"
             )
+        if dtype.kind in "iu" and array.dtype.kind in "iu" and array.size:
+            limits = np.iinfo(dtype)
+            low, high = array.min(), array.max()
+            if low < limits.min or high > limits.max:
+                raise ClientError(
+                    f"write of variable {variable.name!r}: values {low}..{high} do not fit "
+                    f"{dtype} (layout {variable.layout!r}, range {limits.min}..{limits.max})"
+                )
         return array.astype(dtype, copy=False).reshape(shape)
 
     # iterations -------------------------------------------------------------------------

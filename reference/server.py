@@ -88,6 +88,8 @@ class Server:
         elif isinstance(message, ClientStopped):
             self._check_source(message.source)
             self._stopped.add(message.source)
+        else:
+            raise TypeError(f"server {self.server_id} received an unknown message: {message!r}")
         self._run_complete_iterations()
 
     def finish(self) -> None:

@@ -192,3 +192,14 @@ def test_calls_after_stop_are_errors(client, transport, call):
     with pytest.raises(ClientError, match="already called stop"):
         call(client)
     assert transport.calls == [("stop", 1, 3)]
+
+
+def test_integer_values_that_do_not_fit_the_layout_type_are_rejected(client, transport):
+    """int64 is the same kind as an int32 layout, but values out of range must not wrap."""
+    values = grid(1, dtype=np.int64)
+    values[0, 0] = 2**31
+    with pytest.raises(ClientError, match=r"values 1\.\.2147483648 do not fit int32"):
+        client.write("field", values)
+    assert transport.blocks == []
+    client.write("field", grid(7, dtype=np.int64))  # in range: cast and sent
+    assert transport.blocks[0].data.dtype == np.int32

@@ -41,7 +41,7 @@ class ScriptRunner:
                 ) from None
             folder = str(path.resolve().parent)
             if folder not in sys.path:
-                sys.path.append(folder)  # scripts may import helper modules beside them
+                sys.path.insert(0, folder)  # helper modules beside the script win, as with python
             self._code = compile(source, str(path), "exec")
         return self._code
 
