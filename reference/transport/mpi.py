@@ -45,6 +45,7 @@ TAG_RELEASE = 72
 TAG_DONE = 73
 BUFFER_WAIT_VARIABLE = "DAMARIS_BUFFER_WAIT"
 _POLL_MIN, _POLL_MAX = 0.0002, 0.01
+_PAGE = 4096
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,10 @@ class MPIBackend:
         if topology.mode is not Mode.DEDICATED_CORES:
             return None
         clients_here = sum(1 for r in topology.client_ranks if topology.node_of_rank[r] == node)
-        slice_size = config.architecture.buffer_size // clients_here if is_client else 0
+        # whole pages: slices sit back to back in the segment, so page-multiple sizes keep
+        # every slice (and the allocator's 64-byte alignment inside it) aligned
+        share = config.architecture.buffer_size // clients_here // _PAGE * _PAGE
+        slice_size = share if is_client else 0
         self._window = MPI.Win.Allocate_shared(slice_size, 1, comm=self._node_comm)
         self._window.Lock_all(MPI.MODE_NOCHECK)
         return self._window
@@ -165,6 +169,7 @@ class MPIClientTransport:
         if window is not None:
             buffer, _unit = window.Shared_query(node_comm.Get_rank())
             self.memory = np.frombuffer(buffer, dtype=np.uint8)
+            self.memory.fill(0)  # fault the pages in now, not during the first iteration
             if self.memory.size >= 64:
                 self.allocator = ShmAllocator(
                     self.memory.size, name=config.architecture.buffer_name
@@ -279,6 +284,7 @@ class MPIServerTransport:
                 node_rank = MPI.Group.Translate_ranks(world_group, [client], node_group)[0]
                 buffer, _unit = window.Shared_query(node_rank)
                 self._slices[client] = np.frombuffer(buffer, dtype=np.uint8)
+                int(self._slices[client][::_PAGE].sum())  # map the client's pages here too
 
     def receive(self) -> Message:
         """The next message from any owned client (polling, so idle servers cost no CPU)."""
