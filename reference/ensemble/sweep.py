@@ -89,19 +89,16 @@ def run_ensemble(
         raise ValueError(f"retries must be 0 or more, got {retries}")
     codec_name = get_codec(codec).name
     params = [dict(p) for p in param_sets]
-    futures = [
-        client.submit(
-            run_simulation,
-            executable,
-            script,
-            p,
-            codec=codec_name,
-            timeout=timeout,
-            pure=False,
-            retries=retries,
-        )
-        for p in params
-    ]
+    futures = client.map(  # one batch: cheaper per task than a submit call each
+        run_simulation,
+        [executable] * len(params),
+        [script] * len(params),
+        params,
+        codec=codec_name,
+        timeout=timeout,
+        pure=False,
+        retries=retries,
+    )
     if progress:
         bar = ProgressBar(len(futures))
         for future in as_completed(futures):
