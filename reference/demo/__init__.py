@@ -1,96 +1,134 @@
-"""``damaris-ref demo``: the seed example end to end, checked, with a plot.
+"""``damaris-ref demo``: the seed's Dask example end to end, checked, with a plot.
 
-Runs ``3dmesh_py`` with 2 dedicated cores, shows each iteration as it completes, then
-checks that the per-server Python sums add up to the simulation's own total (PASS/FAIL per
-iteration) and draws the core layout and the sums per iteration.
+Starts a local Dask scheduler (unless ``--scheduler-file`` names a running one), launches
+``3dmesh_py_domains`` on 6 MPI ranks (4 clients, 2 dedicated cores, 4 domains each), where
+every server feeds its own Dask worker. Per iteration it checks that the servers' Python sums
+and the global ``dask.array`` sum equal the simulation's own total, prints PASS/FAIL, writes a
+plot, and stops everything it started.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
+import dataclasses
+import os
 import sys
+import tempfile
 from importlib import resources
 from pathlib import Path
 
-from damaris_ref.demo.report import IterationCheck, check_iterations, print_table
-from damaris_ref.output_lines import client_totals, server_sums
+from damaris_ref.demo.report import print_table, read_checks
 
-DEMO_CONFIG = "demo.yml"
+RANKS = 6
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``demo`` subcommand."""
     parser = subparsers.add_parser(
         "demo",
-        help="run the seed example end to end and check its sums",
-        description="Run 3dmesh_py on 6 ranks (4 clients, 2 dedicated cores), check that the "
-        "servers' Python sums add up to the simulation's total, and plot the result.",
+        help="run the seed's Dask example end to end and check its sums",
+        description=__doc__.split("\n\n", 1)[1],
     )
     parser.add_argument("-i", "--iterations", type=int, default=3, help="iterations (default 3)")
+    parser.add_argument(
+        "--scheduler-file",
+        type=Path,
+        default=None,
+        help="use this running Dask cluster instead of starting a local scheduler",
+    )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="run the ranks as threads of this process instead of mpiexec",
+    )
     parser.add_argument(
         "--out",
         type=Path,
         default=Path("damaris-demo"),
-        help="folder for the plot (default ./damaris-demo)",
+        help="folder for results and the plot (default ./damaris-demo)",
     )
     parser.add_argument("--no-plot", action="store_true", help="skip the plot")
     parser.set_defaults(func=run)
 
 
-class _Tee(io.TextIOBase):
-    """Shows the run's lines live and keeps a copy to check afterwards."""
-
-    def __init__(self, stream):
-        self.stream = stream
-        self.copy = io.StringIO()
-
-    def write(self, text: str) -> int:
-        self.copy.write(text)
-        self.stream.write(text)
-        return len(text)
-
-    def flush(self) -> None:
-        self.stream.flush()
-
-
 def run(options: argparse.Namespace) -> int:
-    """Run, check and plot; exit code 0 only when every iteration passes."""
-    from damaris_ref.config import load_config
+    """Run the demo; exit code 0 only when every iteration passes."""
+    from damaris_ref.dask_bridge.local_scheduler import local_scheduler
+
+    options.out.mkdir(parents=True, exist_ok=True)
+    (options.out / "results.jsonl").unlink(missing_ok=True)
+    print(
+        f"damaris-ref demo: 3dmesh_py_domains on {RANKS} ranks (4 clients x 4 domains, "
+        f"2 dedicated cores), {options.iterations} iterations",
+        flush=True,
+    )
+    if options.scheduler_file is not None:
+        print(f"using the Dask cluster of {options.scheduler_file}", flush=True)
+        code = _run_simulation(options, options.scheduler_file)
+    else:
+        print("starting a local Dask scheduler", flush=True)
+        with tempfile.TemporaryDirectory() as folder, local_scheduler(Path(folder)) as file:
+            code = _run_simulation(options, file)
+    checks = read_checks(options.out / "results.jsonl")
+    print_table(checks)
+    complete = [c.iteration for c in checks] == list(range(options.iterations))
+    if not complete:
+        print(
+            f"FAIL: expected results for iterations 0..{options.iterations - 1}, "
+            f"got {[c.iteration for c in checks]}"
+        )
+    if not options.no_plot and checks:
+        _plot(checks, options.out)
+    return 0 if code == 0 and complete and all(c.passed for c in checks) else 1
+
+
+def _run_simulation(options: argparse.Namespace, scheduler_file: Path) -> int:
+    from damaris_ref.config import dump_yaml, load_config
+
+    package = resources.files(__package__)
+    with resources.as_file(package / "demo.yml") as config_path:
+        config = load_config(config_path)
+    config = dataclasses.replace(
+        config,
+        pyscripts=tuple(
+            dataclasses.replace(p, scheduler_file=Path(scheduler_file).resolve())
+            for p in config.pyscripts
+        ),
+    )
+    config_file = options.out / "demo.yml"
+    config_file.write_text(dump_yaml(config))
+    os.environ["DAMARIS_DEMO_OUT"] = str(options.out.resolve())
+    argv = [str(config_file), "-i", str(options.iterations), "-d", "4", "-r", "-s", "0"]
+    if options.in_process:
+        return _in_process(argv)
+    from damaris_ref.launcher import LauncherError, run_job
+
+    command = [sys.executable, "-m", "damaris_ref.mpi_runtime", "3dmesh_py_domains", *argv]
+    try:
+        return run_job(RANKS, command, timeout=300)
+    except LauncherError as error:
+        print(f"damaris-ref demo: {error}", file=sys.stderr)
+        return 1
+
+
+def _in_process(argv: list[str]) -> int:
     from damaris_ref.engine import run_in_process
     from damaris_ref.mocks import SIMULATIONS
 
-    simulation = SIMULATIONS["3dmesh_py"]
-    with resources.as_file(resources.files(__package__) / DEMO_CONFIG) as config_path:
-        config = load_config(config_path)
-    args = simulation.parse_args(
-        [str(config_path), "-i", str(options.iterations), "-v", "2", "-r", "-s", "0"]
-    )
-    args.config = config
-    print(
-        "damaris-ref demo: 3dmesh_py on 6 ranks (4 clients, 2 dedicated cores), "
-        f"{options.iterations} iterations",
-        flush=True,
-    )
-    tee = _Tee(sys.stdout)
-    sys.stdout = tee
-    try:
-        run_in_process(simulation.rank_main(args), 6, timeout=120)
-    finally:
-        sys.stdout = tee.stream
-    output = tee.copy.getvalue()
-    checks = check_iterations(client_totals(output), server_sums(output), options.iterations)
-    print_table(checks)
-    if not options.no_plot:
-        _plot(checks, options.out)
-    return 0 if checks and all(c.passed for c in checks) else 1
+    simulation = SIMULATIONS["3dmesh_py_domains"]
+    run_in_process(simulation.rank_main(simulation.parse_args(argv)), RANKS, timeout=300)
+    return 0
 
 
-def _plot(checks: list[IterationCheck], out: Path) -> None:
+def _plot(checks, out: Path) -> None:
     try:
-        from damaris_ref.demo.plot import plot_sums
+        import numpy as np
+
+        from damaris_ref.demo.plot import plot_demo
     except ImportError:
         print("(no plot: matplotlib is not installed; pip install damaris-reference[plot])")
         return
-    path = plot_sums(checks, out / "demo_sums.png")
+    last = out / f"slice_{checks[-1].iteration}.npy"
+    array_slice = np.load(last) if last.is_file() else None
+    path = plot_demo(checks, array_slice, checks[-1].chunks, out / "demo.png")
     print(f"plot written to {path}")

@@ -1,43 +1,55 @@
-"""Compare the simulation's totals with the servers' sums, per iteration, and print them."""
+"""The demo's verdict per iteration: simulation total, per-server Python sums, Dask sum."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
 class IterationCheck:
-    """One iteration: the client total, each server's sum, and whether they agree."""
+    """One iteration as server 0 recorded it."""
 
     iteration: int
-    client_total: int | float | None
-    server_sums: tuple[int | float, ...]
+    client_total: int
+    server_sums: tuple[int, ...]
+    dask_sum: int | None
+    chunks: tuple[tuple[int, ...], ...] | None = None
 
     @property
     def passed(self) -> bool:
-        """True when the server sums add up exactly to the client total."""
-        return self.client_total is not None and sum(self.server_sums) == self.client_total
+        """Server sums add up to the simulation's total, and so does the Dask sum (if any)."""
+        sums_agree = sum(self.server_sums) == self.client_total
+        return sums_agree and self.dask_sum in (None, self.client_total)
 
 
-def check_iterations(
-    totals: Mapping[int, int | float],
-    sums: Mapping[int, Sequence[int | float]],
-    iterations: int,
-) -> list[IterationCheck]:
-    """One check per expected iteration (a missing line makes that iteration fail)."""
-    return [
-        IterationCheck(i, totals.get(i), tuple(sorted(sums.get(i, ())))) for i in range(iterations)
-    ]
+def read_checks(results: Path) -> list[IterationCheck]:
+    """The records the demo script appended, in iteration order."""
+    if not results.is_file():
+        return []
+    checks = []
+    for line in results.read_text().splitlines():
+        record = json.loads(line)
+        checks.append(
+            IterationCheck(
+                record["iteration"],
+                record["client_total"],
+                tuple(record["server_sums"]),
+                record["dask_sum"],
+                None if record["chunks"] is None else tuple(map(tuple, record["chunks"])),
+            )
+        )
+    return sorted(checks, key=lambda c: c.iteration)
 
 
 def print_table(checks: Sequence[IterationCheck]) -> None:
-    """A small table: iteration, C++ total, Python sums, their sum, PASS/FAIL."""
+    """Iteration, simulation total, Python sums per server, Dask sum, PASS/FAIL."""
     sums_header = "Python sums (per server)"
-    print(f"{'iteration':>9}  {'C++ sum':>10}  {sums_header:<28}  {'total':>10}  result")
+    print(f"{'iteration':>9}  {'C++ sum':>9}  {sums_header:<26}  {'Dask sum':>9}  result")
     for check in checks:
-        sums = " + ".join(str(s) for s in check.server_sums) or "-"
-        print(
-            f"{check.iteration:>9}  {check.client_total!s:>10}  {sums:<28}  "
-            f"{sum(check.server_sums)!s:>10}  {'PASS' if check.passed else 'FAIL'}"
-        )
+        sums = " + ".join(str(s) for s in check.server_sums)
+        dask = "-" if check.dask_sum is None else str(check.dask_sum)
+        verdict = "PASS" if check.passed else "FAIL"
+        print(f"{check.iteration:>9}  {check.client_total:>9}  {sums:<26}  {dask:>9}  {verdict}")
