@@ -14,11 +14,19 @@ class SimulationError(ValueError):
 
 @dataclass(frozen=True)
 class Simulation:
-    """A mock simulation: ``main(damaris, comm, args)`` runs on every world rank."""
+    """A mock simulation: ``client_loop(damaris, args)`` is what its client ranks compute."""
 
     name: str
     parser: Callable[[], argparse.ArgumentParser]
-    main: Callable[[Any, Any, argparse.Namespace], Any]
+    client_loop: Callable[[Any, argparse.Namespace], Any]
+
+    def main(self, damaris: Any, comm: Any, args: argparse.Namespace) -> None:
+        """One world rank, as a real code does it: initialize, start, loop, stop, finalize."""
+        damaris.initialize(args.config, comm)
+        if damaris.start():
+            self.client_loop(damaris, args)
+            damaris.stop()
+        damaris.finalize()
 
     def parse_args(self, argv: Sequence[str]) -> argparse.Namespace:
         """Parse this simulation's command line (argparse exits 2 on bad usage)."""

@@ -80,15 +80,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def simulate(damaris: Any, comm: Any, args: argparse.Namespace) -> None:
-    """One rank: on clients, write every variable's blocks for each iteration."""
-    damaris.initialize(args.config, comm)
-    if damaris.start():
-        _client_loop(damaris, args)
-        damaris.stop()
-    damaris.finalize()
-
-
 def _client_loop(damaris: Any, args: argparse.Namespace) -> None:
     from damaris_ref.data import dtype_of
 
@@ -116,4 +107,4 @@ def _client_loop(damaris: Any, args: argparse.Namespace) -> None:
             time.sleep(args.sleep)
 
 
-GENERIC = Simulation("generic", _parser, simulate)
+GENERIC = Simulation("generic", _parser, _client_loop)

@@ -73,15 +73,6 @@ def block_values(
     )
 
 
-def simulate(damaris: Any, comm: Any, args: argparse.Namespace) -> None:
-    """One rank of the seed simulation (both variants; ``args.domains`` absent means 1)."""
-    damaris.initialize(args.config, comm)
-    if damaris.start():
-        _client_loop(damaris, args)
-        damaris.stop()
-    damaris.finalize()
-
-
 def _client_loop(damaris: Any, args: argparse.Namespace) -> None:
     ccomm = damaris.client_comm_get()
     size, rank = ccomm.Get_size(), ccomm.Get_rank()
@@ -126,9 +117,9 @@ def _client_loop(damaris: Any, args: argparse.Namespace) -> None:
     sys.stdout.flush()
 
 
-MESH3D_PY = Simulation("3dmesh_py", lambda: _parser("3dmesh_py", False), simulate)
+MESH3D_PY = Simulation("3dmesh_py", lambda: _parser("3dmesh_py", False), _client_loop)
 MESH3D_PY_DOMAINS = Simulation(
-    "3dmesh_py_domains", lambda: _parser("3dmesh_py_domains", True), simulate
+    "3dmesh_py_domains", lambda: _parser("3dmesh_py_domains", True), _client_loop
 )
 
 

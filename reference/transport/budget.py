@@ -35,15 +35,7 @@ class ByteBudget:
         """Reserve ``nbytes``, waiting up to ``timeout`` s for space; BufferFullError if not."""
         with self._changed:
             if nbytes > self.capacity:
-                raise BufferFullError(
-                    buffer_full_message(
-                        self.name,
-                        self.capacity,
-                        nbytes,
-                        self.in_use,
-                        "the block is larger than the whole buffer",
-                    )
-                )
+                raise self._full(nbytes, "the block is larger than the whole buffer")
             fits = self._changed.wait_for(
                 lambda: self._abort_reason is not None or self.in_use + nbytes <= self.capacity,
                 timeout,
@@ -51,16 +43,13 @@ class ByteBudget:
             if self._abort_reason is not None:
                 raise TransportError(f"buffer {self.name!r}: {self._abort_reason}")
             if not fits:
-                raise BufferFullError(
-                    buffer_full_message(
-                        self.name,
-                        self.capacity,
-                        nbytes,
-                        self.in_use,
-                        f"no space was freed within {timeout:g} s",
-                    )
-                )
+                raise self._full(nbytes, f"no space was freed within {timeout:g} s")
             self.in_use += nbytes
+
+    def _full(self, nbytes: int, why: str) -> BufferFullError:
+        return BufferFullError(
+            buffer_full_message(self.name, self.capacity, nbytes, self.in_use, why)
+        )
 
     def release(self, nbytes: int) -> None:
         """Give back ``nbytes`` reserved earlier."""
