@@ -6,6 +6,7 @@ a scheduler file, so runs without Dask never pay for it.
 """
 
 from damaris_ref.dask_bridge.arrays import (
+    DaskBridgeError,
     block_key_name,
     dataset_name,
     global_array,
@@ -14,6 +15,7 @@ from damaris_ref.dask_bridge.arrays import (
 from damaris_ref.dask_bridge.session import DaskSession, current_session
 
 __all__ = [
+    "DaskBridgeError",
     "DaskSession",
     "block_key_name",
     "current_session",

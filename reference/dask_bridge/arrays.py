@@ -26,6 +26,10 @@ from damaris_ref.grid import block_grid
 _published: dict[tuple[str, str, str], deque] = {}
 
 
+class DaskBridgeError(RuntimeError):
+    """A collective bridge call failed on some server; every server raises it alike."""
+
+
 def block_key_name(
     simulation: str, magic: str, variable: str, iteration: int, source: int, block: int
 ) -> str:
@@ -74,24 +78,44 @@ def global_array(
         name = block_key_name(simulation, magic, variable, iteration, source, block)
         blocks[name] = array
         meta.append((name, tuple(offsets), array.shape, array.dtype.str))
-    futures = (
-        own_client.scatter(
-            blocks, workers=[session.worker_address(scheduler_file)], direct=True, hash=False
-        )
-        if blocks
-        else {}
-    )
-    gathered = server_comm.gather(meta, root=0)
-    result = None
+    futures: dict[str, Future] = {}
+    error: Exception | None = None
+    if blocks:
+        try:
+            futures = own_client.scatter(
+                blocks, workers=[session.worker_address(scheduler_file)], direct=True, hash=False
+            )
+        except Exception as failed:  # raised below by every server: none may skip the gather
+            error = failed
+    sending = f"server {session.server_id} sending its blocks to worker {session.worker_name!r}"
+    gathered = server_comm.gather((meta, _describe(error, sending)), root=0)
+    result, failures = None, None
     if server_comm.Get_rank() == 0:
-        result = _assemble([m for part in gathered for m in part], client or own_client, variable)
-        if keep > 0:
-            _publish(client or own_client, result, (simulation, magic, variable), iteration, keep)
-    # past this barrier server 0 references every block, and it has finished its previous
-    # script run: only now may the previous call's blocks go
-    server_comm.barrier()
+        failures = [why for _, why in gathered if why]
+        if not failures:
+            try:
+                result = _assemble(
+                    [m for part, _ in gathered for m in part], client or own_client, variable
+                )
+                if keep > 0:
+                    run = (simulation, magic, variable)
+                    _publish(client or own_client, result, run, iteration, keep)
+            except Exception as failed:
+                error = failed
+                failures = [_describe(failed, "server 0 building the array")]
+    # once this broadcast arrives server 0 references every block, and it has finished its
+    # previous script run: only now may the previous call's blocks go
+    failures = server_comm.bcast(failures, root=0)
     session.held[(scheduler_file, variable)] = list(futures.values())
+    if failures:
+        raise DaskBridgeError(
+            f"global_array({variable!r}) failed at iteration {iteration}: " + "; ".join(failures)
+        ) from error
     return result
+
+
+def _describe(error: Exception | None, where: str) -> str | None:
+    return None if error is None else f"{where}: {type(error).__name__}: {error}"
 
 
 def _assemble(meta: list[tuple], client: Client, variable: str) -> da.Array:
