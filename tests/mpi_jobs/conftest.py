@@ -1,0 +1,228 @@
+"""Shared pieces of the MPI tests: launching real jobs, seed configs and recorded script runs.
+
+Every job goes through the project's launcher (``find_mpiexec`` / ``build_command``), so the
+same tests run under MPICH and Open MPI, and every job has a timeout after which its whole
+process tree is killed. ``test_with_mpi.py`` holds pytest-mpi tests that only make sense on
+each rank of an ``mpiexec`` run; a plain ``pytest`` leaves it to ``test_pytest_mpi_sizes.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from damaris_ref import launcher
+from damaris_ref.transport.mpi_abort import FATAL_PREFIX
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+RECORD_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "mpi_record.py"
+#: seconds any single job may take before it counts as hung
+JOB_TIMEOUT = 60.0
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Collect the per-rank tests only in a ``--with-mpi`` run (they are run that way by
+    ``test_pytest_mpi_sizes.py``); elsewhere they would only show up as skips."""
+    if collection_path.name == "test_with_mpi.py" and not config.getoption("with_mpi", False):
+        return True
+    return None
+
+
+@dataclass(frozen=True)
+class Job:
+    """A finished MPI job: exit code, output and wall time."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    elapsed: float
+
+    @property
+    def fatal_lines(self) -> list[str]:
+        """The one-line fatal reports of every rank that aborted."""
+        return [line for line in self.stderr.splitlines() if line.startswith(FATAL_PREFIX)]
+
+    def describe(self) -> str:
+        """Everything a failed assertion should show."""
+        return (
+            f"exit {self.returncode} after {self.elapsed:.1f} s\n"
+            f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        )
+
+
+@pytest.fixture
+def console_script() -> Callable[[str], str]:
+    """``console_script("3dmesh_py")``: the path of a console script installed beside this
+    Python, the way a user's venv has it."""
+
+    def path(name: str) -> str:
+        found = Path(sys.executable).parent / name
+        assert found.is_file(), f"{name} is not installed beside {sys.executable}"
+        return str(found)
+
+    return path
+
+
+def start(command: Sequence[str], env: dict[str, str] | None = None, **popen) -> subprocess.Popen:
+    """Start ``command`` in a session of its own, output captured as text."""
+    return subprocess.Popen(
+        list(command),
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **popen,
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float, started: float) -> Job:
+    """Wait for ``proc``; past ``timeout`` kill its whole tree and fail the test."""
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        launcher._stop(proc, signal.SIGKILL, 0.0)
+        stdout, stderr = proc.communicate()
+        job = Job(proc.returncode, stdout, stderr, time.monotonic() - started)
+        pytest.fail(f"job still running after {timeout:g} s: {proc.args}\n{job.describe()}")
+    return Job(proc.returncode, stdout, stderr, time.monotonic() - started)
+
+
+def mpi_command(nranks: int, command: Sequence[str]) -> tuple[list[str], dict[str, str]]:
+    """The mpiexec argv and environment defaults the launcher would use for this job."""
+    exe = launcher.find_mpiexec()
+    launch = launcher.build_command(
+        nranks, command, mpiexec=exe, flavour=launcher.detect_flavour(exe)
+    )
+    return list(launch.argv), dict(launch.env)
+
+
+@pytest.fixture
+def run_mpi() -> Callable[..., Job]:
+    """``run_mpi(n, command, env=None, timeout=JOB_TIMEOUT, cwd=None) -> Job`` under mpiexec."""
+
+    def run(
+        nranks: int,
+        command: Sequence[str],
+        env: dict[str, str] | None = None,
+        timeout: float = JOB_TIMEOUT,
+        cwd: Path | None = None,
+    ) -> Job:
+        argv, defaults = mpi_command(nranks, command)
+        started = time.monotonic()
+        return finish(start(argv, {**defaults, **(env or {})}, cwd=cwd), timeout, started)
+
+    return run
+
+
+@pytest.fixture
+def run_command() -> Callable[..., Job]:
+    """``run_command(command, env=None, timeout=JOB_TIMEOUT) -> Job``, no mpiexec added."""
+
+    def run(
+        command: Sequence[str], env: dict[str, str] | None = None, timeout: float = JOB_TIMEOUT
+    ) -> Job:
+        started = time.monotonic()
+        return finish(start(command, env), timeout, started)
+
+    return run
+
+
+@pytest.fixture
+def seed_config(tmp_path: Path) -> Callable[..., Path]:
+    """``seed_config(cores=1, **parameters, domains=1, buffer_size=None)``: the example
+    ``3dmesh_py.yml`` with those changes, written beside a copy of ``3dmesh_py.py`` (the way a
+    user runs the seed example); returns the config path."""
+
+    def write(
+        cores: int = 1,
+        domains: int = 1,
+        buffer_size: int | None = None,
+        name: str = "3dmesh_py.yml",
+        **parameters: int,
+    ) -> Path:
+        document = yaml.safe_load((EXAMPLES / "3dmesh_py.yml").read_text())
+        section = document["damaris"]
+        section["architecture"]["dedicated"]["core"] = cores
+        section["architecture"]["domains"] = domains
+        if buffer_size is not None:
+            section["architecture"]["buffer"]["size"] = buffer_size
+        for key, value in parameters.items():
+            section["parameters"][key]["value"] = value
+        script = tmp_path / "3dmesh_py.py"
+        if not script.exists():
+            script.write_text((EXAMPLES / "3dmesh_py.py").read_text())
+        path = tmp_path / name
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+        return path
+
+    return write
+
+
+@dataclass(frozen=True)
+class ScriptRun:
+    """What tests/scripts/mpi_record.py saw in one script run on one server."""
+
+    server: int
+    iteration: int
+    keys: list[str]
+    damaris_env: dict
+    sort_lists: dict[str, list]
+    sums: dict[str, float]
+    blocks: dict[str, dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Recording:
+    """A folder tests/scripts/mpi_record.py dumps into, and how to read it back."""
+
+    folder: Path
+    script: Path = RECORD_SCRIPT
+
+    def env(self, sleep: float = 0.0, fail_at: tuple[int, int] | None = None) -> dict[str, str]:
+        """Variables for the job: where to dump, how long to sleep, where to fail."""
+        env = {"DAMARIS_TEST_RECORD_DIR": str(self.folder), "DAMARIS_TEST_SLEEP": str(sleep)}
+        if fail_at is not None:
+            env["DAMARIS_TEST_FAIL_AT"] = f"{fail_at[0]}:{fail_at[1]}"
+        return env
+
+    def load(self) -> dict[tuple[int, int], ScriptRun]:
+        """Every recorded run, by (server, iteration)."""
+        runs = {}
+        for summary in sorted(self.folder.glob("S*_I*.json")):
+            facts = json.loads(summary.read_text())
+            blocks: dict[str, dict[str, np.ndarray]] = {}
+            with np.load(summary.with_suffix(".npz")) as saved:
+                for name in saved.files:
+                    variable, key = name.rsplit("::", 1)
+                    blocks.setdefault(variable, {})[key] = saved[name]
+            run = ScriptRun(
+                facts["server"],
+                facts["iteration"],
+                facts["keys"],
+                facts["damaris_env"],
+                facts["sort_lists"],
+                facts["sums"],
+                blocks,
+            )
+            runs[(run.server, run.iteration)] = run
+        return runs
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Recording:
+    """An empty folder for tests/scripts/mpi_record.py to dump into."""
+    folder = tmp_path / "records"
+    folder.mkdir()
+    return Recording(folder)
