@@ -1,0 +1,138 @@
+"""What the Dask tests share: configs, MPI runs of the generic mock, and leftover checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from distributed import Client
+
+from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.config.writers import dump_yaml
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+#: the environment variable that tells test pyscripts where to write what they saw
+OUT_ENV = "DAMARIS_TEST_OUT"
+JOB_TIMEOUT = 60.0
+WORKER_FLAG = "distributed.cli.dask_worker"
+
+
+def unique_name(stem: str) -> str:
+    """A simulation name no other test (or concurrent run on this host) uses."""
+    return f"{stem}{uuid.uuid4().hex[:8]}"
+
+
+def dask_config(
+    name: str,
+    script: Path,
+    scheduler_file: Path | str | None,
+    layouts: tuple[Layout, ...],
+    variables: tuple[Variable, ...],
+    architecture: Architecture,
+    **pyscript: object,
+) -> Config:
+    """A config whose variables all go to one pyscript ``probe`` using ``scheduler_file``."""
+    return Config(
+        name,
+        architecture,
+        layouts=layouts,
+        variables=variables,
+        pyscripts=(
+            PyScript(
+                "probe",
+                script,
+                scheduler_file=None if scheduler_file is None else Path(scheduler_file),
+                **pyscript,
+            ),
+        ),
+    )
+
+
+def write_config(config: Config, folder: Path) -> Path:
+    """Write ``config`` as YAML into ``folder``; return the file."""
+    path = folder / f"{config.simulation_name}.yml"
+    path.write_text(dump_yaml(config))
+    return path
+
+
+def run_generic(
+    ranks: int, config: Path, iterations: int, out: Path, timeout: float = JOB_TIMEOUT
+) -> subprocess.CompletedProcess:
+    """``damaris-ref run -n RANKS generic CONFIG -i ITERATIONS`` under mpiexec, output captured.
+
+    Test pyscripts write what they saw into ``out`` (passed as ``$DAMARIS_TEST_OUT``).
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    command = [
+        sys.executable,
+        "-m",
+        "damaris_ref.cli",
+        "run",
+        "--timeout",
+        str(timeout),
+        "-n",
+        str(ranks),
+        "generic",
+        str(config),
+        "-i",
+        str(iterations),
+    ]
+    env = {**os.environ, OUT_ENV: str(out), "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=timeout + 30, check=False
+    )
+
+
+def workers_named(client: Client, prefix: str) -> dict[str, dict]:
+    """The scheduler's workers whose name starts with ``prefix``: {name: info}."""
+    found = {}
+    for info in client.scheduler_info(n_workers=-1)["workers"].values():
+        name = str(info.get("name"))
+        if name.startswith(prefix):
+            found[name] = info
+    return found
+
+
+def worker_processes(prefix: str) -> list[int]:
+    """Pids of live ``dask_worker`` processes whose ``--name`` starts with ``prefix``."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        args = [a.decode(errors="replace") for a in argv]
+        if WORKER_FLAG not in args or state == "Z":
+            continue
+        names = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--name"]
+        if any(n.startswith(prefix) for n in names):
+            pids.append(int(entry.name))
+    return pids
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 0.1) -> Any:
+    """Poll ``predicate`` until it is true or ``timeout`` seconds passed; return its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+def assert_no_workers_left(client: Client, simulation: str) -> None:
+    """Neither the scheduler nor this host has a worker of ``simulation`` any more."""
+    prefix = f"{simulation}_"
+    listed = wait_until(lambda: not workers_named(client, prefix)) or workers_named(client, prefix)
+    assert listed is True, f"workers still on the scheduler: {sorted(listed)}"
+    running = wait_until(lambda: not worker_processes(prefix)) or worker_processes(prefix)
+    assert running is True, f"worker processes still running: {running}"
