@@ -130,7 +130,7 @@ def bench_tasks(n_tasks: int, repeat: int, threads_per_worker: int, processes: b
         f"{n_tasks} echo tasks, LocalCluster(n_workers=2, threads_per_worker="
         f"{threads_per_worker}, {kind}), best of {repeat}, {os.cpu_count()} cores"
     )
-    print(f"{'runner':<34} {'seconds':>8} {'tasks/s':>9} {'vs upstream':>12}")
+    print(f"{'runner':<38} {'seconds':>8} {'tasks/s':>9} {'vs upstream':>12}")
     rows = (
         ("upstream-style (helper imports dask)", best_baseline),
         ("this runner", best_candidate),
@@ -138,7 +138,7 @@ def bench_tasks(n_tasks: int, repeat: int, threads_per_worker: int, processes: b
     )
     for name, seconds in rows:
         print(
-            f"{name:<34} {seconds:8.2f} {n_tasks / seconds:9.1f} {best_baseline / seconds:11.1f}x"
+            f"{name:<38} {seconds:8.2f} {n_tasks / seconds:9.1f} {best_baseline / seconds:11.1f}x"
         )
 
 

@@ -42,7 +42,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--scheduler", metavar="ADDRESS", help="running Dask scheduler to use")
     where.add_argument("--scheduler-file", metavar="FILE", help="Dask scheduler file to use")
-    parser.add_argument("--executable", default=sys.executable, help="program running the script")
+    parser.add_argument(
+        "--executable", metavar="PROGRAM", help="program running the script (default: this Python)"
+    )
     parser.add_argument("--script", type=Path, help="simulation script (default: the LJ mock)")
     parser.add_argument("--n-steps", type=int, default=N_STEPS, help="measured steps per point")
     parser.add_argument("--plot", type=Path, default=Path("pv.png"), help="PNG file to write")
@@ -98,10 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         {"n_particles": N_PARTICLES, "volume_fraction": phi, "n_steps": args.n_steps, "seed": i}
         for i, phi in enumerate(VOLUME_FRACTIONS)
     ]
+    executable = [sys.executable] if args.executable is None else shlex.split(args.executable)
     with open_client(args.scheduler, args.scheduler_file) as client:
         outcome = run_ensemble(
             client,
-            shlex.split(args.executable),
+            executable,
             args.script or default_script(),
             params,
             progress=sys.stderr.isatty(),

@@ -19,8 +19,9 @@ from __future__ import annotations
 import math
 import sys
 
-import dask_espresso as de
 import numpy as np
+
+import dask_espresso as de
 
 #: WCA cutoff: the minimum of the Lennard-Jones potential, where it is shifted to zero
 CUTOFF = 2.0 ** (1.0 / 6.0)

@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--executable",
-        default=sys.executable,
+        metavar="PROGRAM",
         help="program that runs the script, e.g. pypresso or 'mpiexec -n 2 pypresso' "
         "(default: this Python)",
     )
@@ -53,10 +53,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--scheduler-file", metavar="FILE", help="use the Dask scheduler described in FILE"
     )
     parser.add_argument(
-        "--workers", type=int, help="embedded cluster: worker count (default: one per core)"
+        "--workers",
+        type=int,
+        metavar="N",
+        help="embedded cluster: worker count (default: one per core)",
     )
     parser.add_argument(
-        "--threads-per-worker", type=int, help="embedded cluster: simulations per worker at once"
+        "--threads-per-worker",
+        type=int,
+        metavar="N",
+        help="embedded cluster: simulations per worker at once",
     )
     parser.add_argument(
         "--processes",
@@ -72,7 +78,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--timeout", type=float, metavar="SECONDS", help="per-simulation time limit"
     )
     parser.add_argument(
-        "--retries", type=int, default=0, help="re-run a failed simulation up to N more times"
+        "--retries",
+        type=int,
+        default=0,
+        metavar="N",
+        help="re-run a failed simulation up to N more times",
     )
     parser.add_argument("--output", metavar="FILE", help="also write the outcome as JSON to FILE")
     parser.add_argument(
@@ -95,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
         param_sets = build_param_sets(args.param, args.params_file)
         if not Path(args.script).is_file():
             raise ValueError(f"script {args.script!r} does not exist")
-        executable = shlex.split(args.executable)
+        executable = [sys.executable] if args.executable is None else shlex.split(args.executable)
         if not executable:
             raise ValueError("--executable is empty; give a program such as python or pypresso")
     except (ValueError, OSError) as exc:

@@ -29,5 +29,6 @@ def decode_transport_data(encoded_data: str | bytes, codec: str | Codec | None =
 
 
 def get_data_from_stdin(codec: str | Codec | None = None) -> Any:
-    """Read the parameters the parent wrote to this process's stdin."""
-    return decode_transport_data(sys.stdin.buffer.read(), codec)
+    """Read the parameters the parent wrote to this process's stdin (a text stream works too)."""
+    stream = getattr(sys.stdin, "buffer", sys.stdin)  # bytes skip a text decode of big payloads
+    return decode_transport_data(stream.read(), codec)

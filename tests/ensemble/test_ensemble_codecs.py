@@ -153,9 +153,11 @@ def test_helpers_round_trip_and_stay_upstream_compatible():
     assert de.decode_transport_data(upstream_text) == value
 
 
-def test_get_data_from_stdin_reads_the_whole_stream(monkeypatch):
-    text = de.encode_transport_data({"x": 1})
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode() + b"\n")))
+@pytest.mark.parametrize("kind", ["binary-backed", "text-only"])
+def test_get_data_from_stdin_reads_the_whole_stream(monkeypatch, kind):
+    text = de.encode_transport_data({"x": 1}) + "\n"
+    stream = io.TextIOWrapper(io.BytesIO(text.encode())) if kind == "binary-backed" else None
+    monkeypatch.setattr(sys, "stdin", stream or io.StringIO(text))
     assert de.get_data_from_stdin() == {"x": 1}
 
 
