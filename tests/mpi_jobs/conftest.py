@@ -109,6 +109,12 @@ def mpi_command(nranks: int, command: Sequence[str]) -> tuple[list[str], dict[st
 
 
 @pytest.fixture
+def start_process() -> Callable[..., subprocess.Popen]:
+    """``start_process(command, env=None)``: a running process in a session of its own."""
+    return start
+
+
+@pytest.fixture
 def run_mpi() -> Callable[..., Job]:
     """``run_mpi(n, command, env=None, timeout=JOB_TIMEOUT, cwd=None) -> Job`` under mpiexec."""
 

@@ -1,0 +1,204 @@
+"""Failures under ``mpiexec``: the whole job ends promptly with one clear line, or goes on.
+
+A bad config, an impossible layout, a simulation error, a full buffer or any exception outside
+a user script must abort every rank within seconds (a hang would be caught by the job
+timeout) and name the problem in a ``damaris-ref: fatal error on rank R: ...`` line; errors
+every rank hits alike are reported once. An exception inside a user script is reported and
+the run goes on. SIGTERM to ``damaris-ref run`` leaves no process of the job behind. A server
+slower than its clients makes them wait for buffer space, not fail.
+"""
+
+from __future__ import annotations
+
+import re
+import select
+import signal
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from damaris_ref import launcher
+from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.config.writers import dump_yaml
+
+#: a failure must end the job well within this many seconds
+PROMPT = 15.0
+FATAL = "damaris-ref: fatal error on rank"
+
+
+def assert_aborted(job, *patterns: str, once: bool) -> None:
+    """Non-zero exit within PROMPT s; fatal lines matching ``patterns``, exactly one if ``once``."""
+    assert job.returncode != 0, job.describe()
+    assert job.elapsed < PROMPT, job.describe()
+    lines = job.fatal_lines
+    assert lines, job.describe()
+    if once:
+        assert len(lines) == 1, job.describe()
+    for line in lines:
+        for pattern in patterns:
+            assert re.search(pattern, line), f"{pattern!r} not in {line!r}"
+
+
+def seed_job(run_mpi, console_script, ranks: int, config: Path, *extra: str):
+    """3dmesh_py on ``ranks`` ranks, three fast iterations."""
+    args = [str(config), "-i", "3", "-v", "2", "-r", "-s", "0", *extra]
+    return run_mpi(ranks, [console_script("3dmesh_py"), *args])
+
+
+def test_an_invalid_layout_aborts_with_one_line(seed_config, run_mpi, console_script):
+    job = seed_job(run_mpi, console_script, 7, seed_config(cores=2))
+    assert_aborted(
+        job, r"rank 0: LayoutError: dedicated cores must divide clients per node", once=True
+    )
+
+
+def test_an_invalid_config_aborts_with_one_line(seed_config, run_mpi, console_script):
+    config = seed_config()
+    config.write_text(config.read_text().replace("core: 1", "cores: 1"))
+    job = seed_job(run_mpi, console_script, 5, config)
+    assert_aborted(
+        job, r"rank 0: ConfigError: .*unknown key 'cores'; did you mean 'core'", once=True
+    )
+
+
+def test_a_simulation_error_aborts_promptly(seed_config, run_mpi, console_script):
+    job = seed_job(run_mpi, console_script, 6, seed_config())  # 5 clients, DEPTH 4
+    assert_aborted(job, r"rank 0: SimulationError: 5 clients but DEPTH is 4", once=True)
+    assert "Traceback" not in job.stderr
+
+
+# One client writes a block of the wrong shape: an error in the simulation's own code, on one
+# rank, while the others go on to their next receive or collective.
+WRONG_SHAPE_ON_CLIENT_1 = textwrap.dedent(
+    """
+    import sys
+    import numpy as np
+    from damaris_ref.mocks import SIMULATIONS
+    from damaris_ref.mocks.base import Simulation
+    from damaris_ref.mpi_runtime import run_simulation
+
+    def client_loop(damaris, args):
+        ccomm = damaris.client_comm_get()
+        size = 2 if ccomm.Get_rank() == 1 else 1
+        damaris.write("last_iter", np.zeros(size, dtype=np.int32))
+        damaris.end_iteration()
+        ccomm.Barrier()
+
+    parser = SIMULATIONS["3dmesh_py"].parser
+    sys.exit(run_simulation(Simulation("wrong_shape", parser, client_loop), sys.argv[1:]))
+    """
+)
+
+
+def test_an_exception_outside_the_script_aborts_with_its_rank_and_traceback(seed_config, run_mpi):
+    job = run_mpi(5, [sys.executable, "-c", WRONG_SHAPE_ON_CLIENT_1, str(seed_config())])
+    assert_aborted(
+        job,
+        r"rank 1: ClientError: write of variable 'last_iter': got 2 element\(s\)",
+        once=True,
+    )
+    assert "Traceback (most recent call last)" in job.stderr
+
+
+def generic_config(folder: Path, script: Path, cores: int, elements: int, buffer_size: int) -> Path:
+    """A one-node config on ``cores`` dedicated cores with one int variable of ``elements``
+    values, written for the ``generic`` mock and ``script``."""
+    config = Config(
+        "faults",
+        Architecture(dedicated_cores=cores, buffer_size=buffer_size),
+        layouts=(Layout("line", "int", (str(elements),)),),
+        variables=(Variable("v", "line", script="record"),),
+        pyscripts=(PyScript("record", script),),
+    )
+    path = folder / "faults.yml"
+    path.write_text(dump_yaml(config))
+    return path
+
+
+GENERIC = (sys.executable, "-m", "damaris_ref.mpi_runtime", "generic")
+
+
+def test_a_script_failing_on_one_server_lets_every_other_iteration_complete(
+    tmp_path, run_mpi, recording
+):
+    config = generic_config(tmp_path, recording.script, cores=2, elements=8, buffer_size=1 << 20)
+    job = run_mpi(6, [*GENERIC, str(config), "-i", "3"], env=recording.env(fail_at=(1, 1)))
+    assert job.returncode == 0, job.describe()
+    assert sorted(recording.load()) == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 2)]
+    assert "RuntimeError: mpi_record fails on server 1 at iteration 1" in job.stderr
+    assert not job.fatal_lines
+
+
+def test_a_block_larger_than_a_clients_slice_names_the_buffer_and_its_size(
+    seed_config, run_mpi, console_script
+):
+    # 4 clients share 16 KiB: 4 KiB each, but one block is 1 x 8 x 1024 int32 = 32 KiB
+    config = seed_config(buffer_size=16384, WIDTH=1024)
+    job = seed_job(run_mpi, console_script, 5, config)
+    assert_aborted(
+        job,
+        r"BufferFullError: buffer 'buffer' \(architecture\.buffer\.size = 16384 bytes\) cannot "
+        r"hold a block of 32768 bytes",
+        once=False,
+    )
+
+
+# 3000-byte blocks in 8 KiB slices: two iterations fit, the third waits for the server
+SLOW_SERVER = {"cores": 1, "elements": 750, "buffer_size": 2 * 8192}
+
+
+def test_clients_wait_for_a_slow_server_to_free_their_slices(tmp_path, run_mpi, recording):
+    config = generic_config(tmp_path, recording.script, **SLOW_SERVER)
+    job = run_mpi(3, [*GENERIC, str(config), "-i", "6"], env=recording.env(sleep=0.3))
+    assert job.returncode == 0, job.describe()
+    assert sorted(recording.load()) == [(0, i) for i in range(6)]
+
+
+def test_without_time_to_wait_the_slow_server_case_is_a_full_buffer(tmp_path, run_mpi, recording):
+    """The counterpart of the test above: proof that its clients really had to wait."""
+    config = generic_config(tmp_path, recording.script, **SLOW_SERVER)
+    env = {**recording.env(sleep=2.0), "DAMARIS_BUFFER_WAIT": "0.2"}
+    job = run_mpi(3, [*GENERIC, str(config), "-i", "6"], env=env)
+    assert_aborted(job, r"BufferFullError: .*stayed full for 0\.2 s", once=False)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the job's tree in /proc")
+def test_sigterm_to_damaris_ref_run_tears_the_whole_job_down(
+    seed_config, console_script, start_process
+):
+    args = [str(seed_config(cores=2)), "-i", "100000", "-v", "2", "-r", "-s", "0.2"]
+    proc = start_process([console_script("damaris-ref"), "run", "-n", "6", "3dmesh_py", *args])
+    try:
+        _wait_for_output(proc, "C++    iteration", timeout=30)
+        tree = launcher._descendants(proc.pid)
+        assert len(tree) >= 7, "mpiexec and its 6 ranks should be running"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _stdout, stderr = proc.communicate(timeout=PROMPT)
+        assert time.monotonic() - started < PROMPT
+        assert proc.returncode == 128 + signal.SIGTERM, stderr
+        assert "received SIGTERM, stopping the MPI job" in stderr
+        deadline = time.monotonic() + 5
+        while (alive := [p for p in tree if launcher._alive(p)]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not alive, f"processes of the job still alive: {alive}"
+    finally:
+        if proc.poll() is None:
+            launcher._stop(proc, signal.SIGKILL, 0.0)
+
+
+def _wait_for_output(proc, text: str, timeout: float) -> None:
+    """Read ``proc``'s stdout until ``text`` appears (the job is running by then)."""
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while text not in seen:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no {text!r} within {timeout} s: {seen!r}"
+        ready, _, _ = select.select([proc.stdout], [], [], remaining)
+        if ready:
+            line = proc.stdout.readline()
+            assert line, f"job ended before printing {text!r}: {proc.stderr.read()}"
+            seen += line
