@@ -1,0 +1,252 @@
+"""Conformance cases: one run of a seed simulation (SPEC §6), described as data.
+
+Cases come from ``cases/*.yaml`` (validated against ``case.schema.json``) or from the
+generator; both are :class:`Case` objects. A case knows which optional capabilities it needs
+and how to write the seed's configuration for it, with the probe as the only pyscript.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from damaris_ref.config import dump_xml, dump_yaml
+from damaris_ref.config.model import Architecture, Config, Layout, Parameter, PyScript, Variable
+
+CASES_DIR = Path(__file__).parent / "cases"
+SCHEMA_PATH = Path(__file__).parent / "case.schema.json"
+PROBE_SCRIPT = "probe"
+
+#: optional capabilities a port may lack; cases and checks needing one are skipped without it
+CAPABILITIES: dict[str, str] = {
+    "standalone": "no dedicated cores or nodes: the script runs inside each client (SPEC §1)",
+    "dedicated-nodes": "architecture.dedicated.node > 0 (SPEC §1)",
+    "emulated-nodes": "architecture.ranks_per_node splits one host into nodes (SPEC §1)",
+    "domains": "the 3dmesh_py_domains executable and its -d option (SPEC §2, §6)",
+    "time-varying": "time_varying: false variables reach the script at iteration 0 only (SPEC §3)",
+    "frequency": "pyscript frequency > 1 (SPEC §3)",
+    "layout-errors": "impossible layouts and seed arguments end the run in an error (SPEC §1, §6)",
+    "damaris4py": "damaris4py.server and damaris4py.dask helpers inside the script (SPEC §4)",
+    "dask-env": "dask_env values: dask_nworkers = all servers, no scheduler -> '' (SPEC §3, §5)",
+}
+
+#: the seed's variables: name -> (layout, time-varying by default)
+SEED_VARIABLES: dict[str, tuple[str, bool]] = {
+    "cube_i": ("cells_whd_wf", True),
+    "cube_f": ("cells_whd_wf_f", True),
+    "last_iter": ("scalar_int", False),
+    "array_sum": ("scalar_double", True),
+}
+_SEED_LAYOUTS = (
+    Layout(
+        "cells_whd_wf",
+        "int",
+        ("DEPTH/size", "HEIGHT", "WIDTH/blocks"),
+        ("DEPTH", "HEIGHT", "WIDTH"),
+    ),
+    Layout(
+        "cells_whd_wf_f",
+        "float",
+        ("DEPTH/size", "HEIGHT", "WIDTH/blocks"),
+        ("DEPTH", "HEIGHT", "WIDTH"),
+    ),
+    Layout("scalar_int", "int", ("1",)),
+    Layout("scalar_double", "double", ("1",)),
+)
+
+
+def seed_type(variable: str) -> str:
+    """The config type name of a seed variable (``cube_i`` -> ``int``)."""
+    layout = SEED_VARIABLES[variable][0]
+    return next(x.type for x in _SEED_LAYOUTS if x.name == layout)
+
+
+class CaseError(ValueError):
+    """A case file that does not follow the schema or contradicts itself."""
+
+
+@dataclass(frozen=True)
+class SeedVariable:
+    """How the case configures one seed variable."""
+
+    name: str
+    routed: bool
+    time_varying: bool
+
+
+@dataclass(frozen=True)
+class Case:
+    """One run: the seed simulation, its layout and arguments, and optional golden facts."""
+
+    id: str
+    title: str
+    spec: str
+    simulation: str
+    np: int
+    width: int
+    height: int
+    depth: int
+    iterations: int
+    dedicated_cores: int = 0
+    dedicated_nodes: int = 0
+    ranks_per_node: int = 0
+    domains: int = 1
+    rank_only: bool = False
+    frequency: int = 1
+    variables: tuple[SeedVariable, ...] = field(
+        default_factory=lambda: tuple(
+            SeedVariable(name, True, tv) for name, (_, tv) in SEED_VARIABLES.items()
+        )
+    )
+    expect: Mapping[str, Any] = field(default_factory=dict)
+    expect_error: str | None = None
+
+    @property
+    def requires(self) -> frozenset[str]:
+        """The optional capabilities this case needs (empty: a required-tier case)."""
+        needs = set()
+        if self.dedicated_cores == 0 and self.dedicated_nodes == 0:
+            needs.add("standalone")
+        if self.dedicated_nodes > 0:
+            needs.add("dedicated-nodes")
+        if self.ranks_per_node > 0:
+            needs.add("emulated-nodes")
+        if self.simulation == "3dmesh_py_domains":
+            needs.add("domains")
+        if self.frequency > 1:
+            needs.add("frequency")
+        if any(v.time_varying != SEED_VARIABLES[v.name][1] for v in self.variables):
+            needs.add("time-varying")
+        if self.expect_error is not None:
+            needs.add("layout-errors")
+        return frozenset(needs)
+
+    @property
+    def tier(self) -> str:
+        """``required`` when every port must pass it, else ``optional``."""
+        return "optional" if self.requires else "required"
+
+    def describe(self) -> str:
+        """One line naming everything that varies between cases."""
+        dedicated = f"core={self.dedicated_cores} node={self.dedicated_nodes}"
+        return (
+            f"{self.simulation} np={self.np} WxHxD={self.width}x{self.height}x{self.depth} "
+            f"dedicated {dedicated} ranks_per_node={self.ranks_per_node} "
+            f"domains={self.domains} -i {self.iterations}{' -r' if self.rank_only else ''} "
+            f"frequency={self.frequency}"
+        )
+
+    def config(self, probe_file: Path) -> Config:
+        """The seed's configuration for this case, with the probe as its only pyscript."""
+        architecture = Architecture(
+            domains=self.domains,
+            dedicated_cores=self.dedicated_cores,
+            dedicated_nodes=self.dedicated_nodes,
+            ranks_per_node=self.ranks_per_node,
+        )
+        parameters = tuple(
+            Parameter(name, "int", value)
+            for name, value in (
+                ("WIDTH", self.width),
+                ("HEIGHT", self.height),
+                ("DEPTH", self.depth),
+                ("size", 1),
+                ("blocks", 1),
+            )
+        )
+        variables = tuple(
+            Variable(
+                v.name,
+                SEED_VARIABLES[v.name][0],
+                time_varying=v.time_varying,
+                script=PROBE_SCRIPT if v.routed else None,
+            )
+            for v in self.variables
+        )
+        probe = PyScript(PROBE_SCRIPT, probe_file, frequency=self.frequency)
+        return Config(self.simulation, architecture, parameters, _SEED_LAYOUTS, variables, (probe,))
+
+
+def write_config(case: Case, probe_file: Path, fmt: str, directory: Path) -> Path:
+    """Write the case's config in ``fmt`` (``yaml`` or ``xml``) into ``directory``."""
+    writers = {"yaml": dump_yaml, "xml": dump_xml}
+    if fmt not in writers:
+        raise ValueError(f"unknown config format {fmt!r}; allowed: yaml, xml")
+    path = directory / f"{case.simulation}.{fmt}"
+    path.write_text(writers[fmt](case.config(probe_file)), encoding="utf-8")
+    return path
+
+
+@cache
+def case_schema() -> dict[str, Any]:
+    """The JSON Schema every case file follows."""
+    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def case_from_mapping(data: Any, source: str = "<case>") -> Case:
+    """Validate ``data`` against the schema and build the :class:`Case`."""
+    validator = jsonschema.Draft202012Validator(case_schema())
+    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise CaseError(f"{source}: {where}: {error.message}")
+    overrides = data.get("variables", {})
+    variables = tuple(
+        SeedVariable(
+            name,
+            overrides.get(name, {}).get("routed", True),
+            overrides.get(name, {}).get("time_varying", default_tv),
+        )
+        for name, (_, default_tv) in SEED_VARIABLES.items()
+    )
+    dedicated = data.get("dedicated", {})
+    case = Case(
+        id=data["id"],
+        title=data["title"],
+        spec=data["spec"],
+        simulation=data["simulation"],
+        np=data["np"],
+        width=data["parameters"]["WIDTH"],
+        height=data["parameters"]["HEIGHT"],
+        depth=data["parameters"]["DEPTH"],
+        iterations=data["iterations"],
+        dedicated_cores=dedicated.get("core", 0),
+        dedicated_nodes=dedicated.get("node", 0),
+        ranks_per_node=data.get("ranks_per_node", 0),
+        domains=data.get("domains", 1),
+        rank_only=data.get("rank_only", False),
+        frequency=data.get("frequency", 1),
+        variables=variables,
+        expect=data.get("expect", {}),
+        expect_error=data.get("expect_error"),
+    )
+    if case.domains > 1 and case.simulation != "3dmesh_py_domains":
+        raise CaseError(f"{source}: domains: only 3dmesh_py_domains takes -d")
+    return case
+
+
+def load_cases(directory: Path = CASES_DIR) -> list[Case]:
+    """Every case of ``directory/*.yaml``, by file name; ids must be unique."""
+    cases: dict[str, Case] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        for index, data in enumerate(_documents(path)):
+            case = case_from_mapping(data, f"{path.name}[{index}]")
+            if case.id in cases:
+                raise CaseError(f"{path.name}: duplicate case id {case.id!r}")
+            cases[case.id] = case
+    return list(cases.values())
+
+
+def _documents(path: Path) -> Iterator[Any]:
+    """A case file holds a list of cases."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    if not isinstance(data, list):
+        raise CaseError(f"{path.name}: a case file holds a YAML list of cases")
+    yield from data

@@ -1,0 +1,460 @@
+"""The checks: compare one run with its expectation and say precisely what differs.
+
+Each check yields messages, the first difference first, each naming the place (server,
+iteration, variable, block) and the expected and observed values. Required-tier checks are
+what every port must pass; optional ones name the capability they exercise.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from damaris_ref.conformance.cases import SEED_VARIABLES, Case
+from damaris_ref.conformance.expectations import Expectation, ExpectedBlock
+from damaris_ref.conformance.runs import Record, Run
+from damaris_ref.data import (
+    DAMARIS_DATA_KEYS,
+    DAMARIS_ENV_KEYS,
+    DASK_ENV_KEYS,
+    ReassemblyError,
+    iteration_tag,
+    reassemble,
+)
+from damaris_ref.output_lines import client_totals
+
+_ENTRY_KEYS = ("numpy_data", "sort_list", "type_string")
+_NUMBERS = re.compile(r"\d+")
+
+CheckFunction = Callable[[Expectation, Run], Iterator[str]]
+
+
+@dataclass(frozen=True)
+class Check:
+    """A named comparison; ``capability`` is None for required-tier checks."""
+
+    name: str
+    summary: str
+    function: CheckFunction
+    capability: str | None = None
+
+    @property
+    def tier(self) -> str:
+        """``required`` or ``optional``."""
+        return "optional" if self.capability else "required"
+
+
+def _keys(keys: Iterable[str]) -> str:
+    """Block keys in numeric order (P2 before P10), comma-separated; ``(none)`` when empty."""
+    ordered = sorted(keys, key=lambda k: [int(n) for n in _NUMBERS.findall(k)] or [0])
+    return ",".join(ordered) or "(none)"
+
+
+def _numbers(values: Iterable[int]) -> str:
+    return ",".join(str(v) for v in values) or "(none)"
+
+
+def exit_messages(case: Case, run: Run) -> Iterator[str]:
+    """The run ended as the case requires: exit 0 and readable records, or a clean error."""
+    if case.expect_error is None:
+        failure = run.failure()
+        if failure:
+            yield failure
+        return
+    if run.returncode is None:
+        yield f"expected an error ({case.expect_error}) but the run hung: {run.failure()}"
+    elif run.returncode == 0:
+        yield f"expected an error ({case.expect_error}) but the run exited 0: {run.command}"
+
+
+def _places(exp: Expectation, run: Run) -> Iterator[tuple[int, int, Record]]:
+    """(iteration, server, record) for every place the script ran, first record only."""
+    for (iteration, server), records in sorted(run.by_place().items()):
+        yield iteration, server, records[0]
+
+
+def routing(exp: Expectation, run: Run) -> Iterator[str]:
+    """The script runs once per server per script iteration, on exactly its clients' blocks."""
+    for record in run.records:
+        if record.server is None:
+            found = record.data.get("tag_servers")
+            yield f"record {record.file}: no single S<server> tag in its sort_lists (found {found})"
+        if record.iteration is None:
+            yield f"record {record.file}: iteration_data['iteration'] is not an integer"
+    places = run.by_place()
+    ran = sorted({iteration for iteration, _ in places})
+    if ran != list(exp.script_iterations):
+        yield (
+            f"the script ran at iterations {_numbers(ran)}, expected "
+            f"{_numbers(exp.script_iterations)}"
+        )
+    for iteration in exp.script_iterations:
+        servers = sorted(server for i, server in places if i == iteration)
+        if servers != list(exp.servers):
+            yield f"iteration {iteration}: expected servers {_numbers(exp.servers)}, got " + (
+                _numbers(servers)
+            )
+    steady = [name for name in SEED_VARIABLES if exp.time_varying(name)]
+    for (iteration, server), records in sorted(places.items()):
+        where = f"server {server} iteration {iteration}"
+        if len(records) > 1:
+            yield f"{where}: the script ran {len(records)} times"
+        expected = exp.blocks.get((iteration, server))
+        if expected is None:
+            continue
+        for name in steady:
+            want = set(expected.get(name, {}))
+            got = set(records[0].variables.get(name, {}).get("blocks", {}))
+            if want != got:
+                yield f"{where}: expected {name} keys {_keys(want)}, got {_keys(got)}"
+
+
+def damaris_data(exp: Expectation, run: Run) -> Iterator[str]:
+    """DamarisData has the SPEC §3 layout: keys, type strings, sort_list tags, dtypes, shapes,
+    offsets."""
+    for iteration, server, record in _places(exp, run):
+        where = f"server {server} iteration {iteration}"
+        data = record.data
+        for missing in data.get("missing", []):
+            yield f"{where}: DamarisData lacks {missing}"
+        top = data.get("top_keys")
+        if top is not None and top != sorted(DAMARIS_DATA_KEYS):
+            yield (
+                f"{where}: DamarisData keys are {','.join(top)}, expected exactly "
+                f"{','.join(sorted(DAMARIS_DATA_KEYS))}"
+            )
+        for section, keys in (("damaris_env", DAMARIS_ENV_KEYS), ("dask_env", DASK_ENV_KEYS)):
+            lacking = [k for k in keys if section in data and k not in data[section]]
+            if lacking:
+                yield f"{where}: {section} lacks {','.join(lacking)}"
+        magic = data.get("damaris_env", {}).get("simulation_magic_number")
+        expected = exp.blocks.get((iteration, server), {})
+        for name, entry in sorted(record.variables.items(), key=_seed_order):
+            yield from _entry_messages(exp, where, name, entry, expected.get(name, {}))
+            tag = iteration_tag(server, iteration, str(magic))
+            for item in entry.get("sort_list", []):
+                if isinstance(item, str):
+                    yield f"{where} {name}: sort_list entry {item} is not [tag, key, offsets]"
+                elif item[0] != tag:
+                    yield f"{where} {name} {item[1]}: sort_list tag {item[0]}, expected {tag}"
+
+
+def _seed_order(item: tuple[str, object]) -> tuple[int, str]:
+    """Seed variables first, in the seed's order (cube_i leads every report)."""
+    names = list(SEED_VARIABLES)
+    return (names.index(item[0]) if item[0] in names else len(names), item[0])
+
+
+def _entry_messages(
+    exp: Expectation, where: str, name: str, entry: dict, expected: dict[str, ExpectedBlock]
+) -> Iterator[str]:
+    if name not in SEED_VARIABLES:
+        yield f"{where}: iteration_data holds {name!r}, which is no variable of the seed"
+        return
+    if "error" in entry:
+        yield f"{where}: iteration_data[{name!r}]: {entry['error']}"
+        return
+    lacking = [k for k in _ENTRY_KEYS if k not in entry["entry_keys"]]
+    if lacking:
+        yield f"{where} {name}: entry lacks {','.join(lacking)}"
+    if "type_string" in entry and entry["type_string"] != exp.type_string(name):
+        yield (
+            f"{where} {name}: expected type_string {exp.type_string(name)}, got "
+            f"{entry['type_string']}"
+        )
+    listed = Counter(item[1] for item in entry.get("sort_list", []) if isinstance(item, list))
+    held = Counter(list(entry.get("blocks", {})))
+    if "sort_list" in entry and "blocks" in entry and listed != held:
+        yield (
+            f"{where} {name}: sort_list names {_keys(listed.elements())}, numpy_data holds "
+            f"{_keys(held.elements())}"
+        )
+    offsets = _offsets(entry)
+    for key, block in sorted(entry.get("blocks", {}).items()):
+        want = expected.get(key)
+        if want is None:
+            continue  # a block that should not be here: the routing check names it
+        if "error" in block:
+            yield f"{where} {name} {key}: {block['error']}"
+            continue
+        for field, got, wanted in (
+            ("dtype", block["dtype"], want.dtype),
+            ("shape", block["shape"], list(want.shape)),
+            ("offsets", offsets.get(key), list(want.offsets)),
+        ):
+            if got != wanted:
+                yield f"{where} {name} {key}: expected {field} {wanted}, got {got}"
+
+
+def _offsets(entry: dict) -> dict[str, list[int]]:
+    return {item[1]: item[2] for item in entry.get("sort_list", []) if isinstance(item, list)}
+
+
+def values(exp: Expectation, run: Run) -> Iterator[str]:
+    """Every block holds exactly the seed formula's values (byte for byte)."""
+    for iteration, server, record in _places(exp, run):
+        for name, blocks in exp.blocks.get((iteration, server), {}).items():
+            observed = record.variables.get(name, {}).get("blocks", {})
+            for key, want in blocks.items():
+                got = observed.get(key)
+                if got is None or "error" in got or got["sha256"] == want.sha256:
+                    continue
+                where = f"server {server} iteration {iteration} {name} {key}"
+                if got["sum"] != want.sum:
+                    yield f"{where}: expected sum {want.sum}, got {got['sum']}"
+                else:
+                    yield (
+                        f"{where}: values differ from the seed formula (same sum {want.sum}, "
+                        f"{got['dtype']} bytes instead of {want.dtype})"
+                    )
+
+
+def reassembly(exp: Expectation, run: Run) -> Iterator[str]:
+    """Sorted by offsets, each server's blocks form one box and all of them tile the global
+    array exactly once (with ``values``, this is the exact global array)."""
+    for iteration in exp.script_iterations:
+        for name in ("cube_i", "cube_f"):
+            per_server = {
+                server: _pieces(record, name)
+                for i, server, record in _places(exp, run)
+                if i == iteration
+            }
+            if not any(exp.blocks.get((iteration, s), {}).get(name) for s in exp.servers):
+                continue
+            for server, pieces in sorted(per_server.items()):
+                if pieces:
+                    error = _tiling_error(pieces)
+                    if error:
+                        yield (
+                            f"server {server} iteration {iteration} {name}: its blocks sorted "
+                            f"by offsets do not form one box: {error}"
+                        )
+            everything = [piece for pieces in per_server.values() for piece in pieces]
+            error = _tiling_error(everything, exp.global_shape)
+            if error:
+                yield (
+                    f"iteration {iteration} {name}: the blocks of all servers do not rebuild "
+                    f"the global array of shape {list(exp.global_shape)}: {error}"
+                )
+
+
+def _pieces(record: Record, name: str) -> list[tuple[list[int], tuple[int, ...]]]:
+    entry = record.variables.get(name, {})
+    offsets = _offsets(entry)
+    return [
+        (offsets[key], tuple(block["shape"]))
+        for key, block in sorted(entry.get("blocks", {}).items())
+        if key in offsets and "shape" in block
+    ]
+
+
+def _tiling_error(
+    pieces: list[tuple[list[int], tuple[int, ...]]], shape: tuple[int, ...] | None = None
+) -> str | None:
+    """Why the boxes do not tile (``shape`` from the origin, or their own bounding box)."""
+    if not pieces:
+        return "no blocks"
+    marks = ((offsets, np.broadcast_to(np.uint8(0), size)) for offsets, size in pieces)
+    origin = None if shape is None else (0,) * len(shape)
+    try:
+        reassemble(marks, origin=origin, shape=shape)
+    except ReassemblyError as error:
+        return str(error)
+    return None
+
+
+def totals(exp: Expectation, run: Run) -> Iterator[str]:
+    """Client 0 prints the all-client total each iteration (SPEC §6, either line form)."""
+    printed = client_totals(run.stdout)
+    if not printed:
+        yield (
+            "no client total lines ('C++    iteration <i> , Sum () = <total>') in the output; "
+            "3dmesh_py prints them with -v 2"
+        )
+        return
+    for iteration, want in sorted(exp.client_totals.items()):
+        got = printed.get(iteration)
+        if got != want:
+            yield f"iteration {iteration}: expected client total {want}, got {got}"
+    extra = sorted(set(printed) - set(exp.client_totals))
+    if extra:
+        yield f"client totals printed for iterations {_numbers(extra)} that were not run"
+
+
+def golden(exp: Expectation, run: Run) -> Iterator[str]:
+    """The case's golden facts (observed on upstream Damaris) hold in this run too."""
+    facts = exp.case.expect
+    printed = client_totals(run.stdout)
+    for iteration, want in enumerate(facts.get("client_totals", [])):
+        if printed.get(iteration) != want:
+            yield (
+                f"iteration {iteration}: client total {printed.get(iteration)}, golden value "
+                f"{want} ({exp.case.spec})"
+            )
+    places = run.by_place()
+    for text, want in facts.get("server_sums", {}).items():
+        iteration = int(text)
+        got = [_cube_sum(places.get((iteration, s), [])) for s in exp.servers]
+        if got != want:
+            yield (
+                f"iteration {iteration}: per-server cube_i sums {got}, golden values {want} "
+                f"({exp.case.spec})"
+            )
+    for text, sums in facts.get("block_sums", {}).items():
+        iteration = int(text)
+        blocks = {
+            key: block.get("sum")
+            for (i, _), records in places.items()
+            if i == iteration
+            for key, block in records[0].variables.get("cube_i", {}).get("blocks", {}).items()
+        }
+        for key, want in sums.items():
+            if blocks.get(key) != want:
+                yield (
+                    f"iteration {iteration}: cube_i {key} sum {blocks.get(key)}, golden value "
+                    f"{want} ({exp.case.spec})"
+                )
+
+
+def _cube_sum(records: list[Record]) -> int | float | None:
+    if not records:
+        return None
+    blocks = records[0].variables.get("cube_i", {}).get("blocks", {})
+    return sum(block.get("sum") or 0 for block in blocks.values())
+
+
+def environment(exp: Expectation, run: Run) -> Iterator[str]:
+    """``damaris_env`` reports the layout, and one decimal magic number for the whole run."""
+    expected = exp.damaris_env()
+    magics = set()
+    for iteration, server, record in _places(exp, run):
+        env = record.data.get("damaris_env", {})
+        for key, want in expected.items():
+            if key in env and env[key] != want:
+                yield (
+                    f"server {server} iteration {iteration}: damaris_env.{key} expected "
+                    f"{want!r}, got {env[key]!r}"
+                )
+        magic = env.get("simulation_magic_number")
+        if magic is not None:
+            magics.add(magic)
+            if not (isinstance(magic, str) and magic.isdigit()):
+                yield f"server {server}: simulation_magic_number {magic!r} is not a decimal string"
+    if len(magics) > 1:
+        yield f"servers report different simulation_magic_number values: {sorted(magics)}"
+
+
+def time_varying(exp: Expectation, run: Run) -> Iterator[str]:
+    """Variables declared ``time_varying: false`` arrive at iteration 0 only."""
+    fixed = [v.name for v in exp.case.variables if v.routed and not v.time_varying]
+    for iteration, server, record in _places(exp, run):
+        expected = exp.blocks.get((iteration, server), {})
+        for name in fixed:
+            want = set(expected.get(name, {}))
+            got = set(record.variables.get(name, {}).get("blocks", {}))
+            if iteration > 0 and got:
+                yield (
+                    f"server {server} iteration {iteration}: {name} is not time-varying but "
+                    f"was delivered again ({_keys(got)})"
+                )
+            elif want != got:
+                yield (
+                    f"server {server} iteration {iteration}: expected {name} keys {_keys(want)}, "
+                    f"got {_keys(got)}"
+                )
+
+
+def known_clients(exp: Expectation, run: Run) -> Iterator[str]:
+    """``damaris4py.server.listknownclients()`` names the clients each server owns."""
+    reported = set()
+    for _, server, record in _places(exp, run):
+        if server in reported:
+            continue
+        reported.add(server)
+        helpers = record.data.get("damaris4py", {})
+        want = list(exp.topology.known_clients(server))
+        if "known_clients" not in helpers:
+            reason = helpers.get("known_clients_error") or helpers.get("server_error")
+            yield f"server {server}: listknownclients() failed: {reason}"
+        elif helpers["known_clients"] != want:
+            yield (
+                f"server {server}: listknownclients() returned {helpers['known_clients']}, "
+                f"expected {want}"
+            )
+
+
+def damaris4py_accessors(exp: Expectation, run: Run) -> Iterator[str]:
+    """``damaris4py.dask.damaris_dask`` accessors read the same DamarisData the script got."""
+    for iteration, server, record in _places(exp, run):
+        where = f"server {server} iteration {iteration}"
+        helpers = record.data.get("damaris4py", {})
+        if "dask_error" in helpers:
+            yield f"{where}: {helpers['dask_error']}"
+            continue
+        magic = record.data.get("damaris_env", {}).get("simulation_magic_number")
+        for name, call, want in (
+            ("iteration", "return_iteration", iteration),
+            ("magic", "return_magic_number", magic),
+        ):
+            if helpers.get(name) != want:
+                error = helpers.get(f"{name}_error")
+                got = f"error {error}" if error else repr(helpers.get(name))
+                yield f"{where}: {call}(DD) gave {got}, expected {want!r}"
+        for variable, entry in record.variables.items():
+            for key, block in entry.get("blocks", {}).items():
+                got = helpers.get("numpy_arrays", {}).get(f"{variable}/{key}", {})
+                if got.get("sha256") != block.get("sha256"):
+                    yield (
+                        f"{where}: return_numpy_array(DD, {variable!r}, {key}) differs from "
+                        f"numpy_data[{key!r}] ({got.get('error', 'other values')})"
+                    )
+
+
+def dask_environment(exp: Expectation, run: Run) -> Iterator[str]:
+    """``dask_env`` without a scheduler: no scheduler file, one worker per server in all."""
+    expected = {
+        "dask_scheduler_file": "",
+        "dask_nworkers": exp.topology.server_count,
+        "dask_threads_per_worker": 1,
+    }
+    for iteration, server, record in _places(exp, run):
+        env = record.data.get("dask_env", {})
+        for key, want in expected.items():
+            if key in env and env[key] != want:
+                yield (
+                    f"server {server} iteration {iteration}: dask_env.{key} expected {want!r}, "
+                    f"got {env[key]!r}"
+                )
+
+
+#: every check, in the order a failing port should read them
+CHECKS: tuple[Check, ...] = (
+    Check("routing", "blocks reach exactly their owner, once per script iteration", routing),
+    Check(
+        "damaris-data",
+        "DamarisData keys, type strings, tags, dtypes, shapes, offsets",
+        damaris_data,
+    ),
+    Check("values", "block values byte for byte", values),
+    Check("reassembly", "blocks tile each server's box and the global array", reassembly),
+    Check("totals", "client 0's printed totals", totals),
+    Check("golden", "golden facts observed on upstream", golden),
+    Check("env", "damaris_env values and the magic number", environment),
+    Check(
+        "time-varying", "non-time-varying data at iteration 0 only", time_varying, "time-varying"
+    ),
+    Check("known-clients", "damaris4py listknownclients()", known_clients, "damaris4py"),
+    Check("damaris4py", "damaris4py.dask accessors", damaris4py_accessors, "damaris4py"),
+    Check("dask-env", "dask_env values without a scheduler", dask_environment, "dask-env"),
+)
+
+
+def checks_for(case: Case) -> tuple[Check, ...]:
+    """The checks that apply to a case (an error case has only its exit to check)."""
+    if case.expect_error is not None:
+        return ()
+    return tuple(c for c in CHECKS if c.name != "golden" or case.expect)

@@ -1,0 +1,310 @@
+"""The pytest plugin behind ``python -m damaris_ref.conformance``: options, the implementation
+under test, skip/xfail files, run caching and the JSON report.
+
+Every option can also come from an environment variable ``DAMARIS_CONFORMANCE_<NAME>``
+(``--impl-cmd`` -> ``DAMARIS_CONFORMANCE_IMPL_CMD``), which is how CI jobs usually set them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+
+from damaris_ref.conformance import SUITE_VERSION, probe
+from damaris_ref.conformance.cases import Case
+from damaris_ref.conformance.checks import CHECKS, Check, exit_messages
+from damaris_ref.conformance.expectations import expect
+from damaris_ref.conformance.generate import generated_cases
+from damaris_ref.conformance.impls import (
+    Implementation,
+    TemplateError,
+    make_implementation,
+    parse_capabilities,
+)
+from damaris_ref.conformance.mutations import MUTATIONS
+from damaris_ref.conformance.report import Report
+from damaris_ref.conformance.runs import Run
+
+#: failure messages list this many differences before counting the rest
+SHOWN_DIFFERENCES = 5
+_TRUE = {"1", "true", "yes", "on"}
+
+#: option -> (environment-free default, argparse keywords)
+_OPTIONS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "--impl": ("reference", {"help": "reference (in-process) or reference-mpi"}),
+    "--impl-cmd": (
+        None,
+        {
+            "metavar": "TEMPLATE",
+            "help": "command running the port's 3dmesh_py: {np} {config} {iterations} "
+            "required, {r} and {domains} optional; the suite adds nothing to it",
+        },
+    ),
+    "--impl-cmd-domains": (
+        None,
+        {"metavar": "TEMPLATE", "help": "the same for 3dmesh_py_domains (else: no domains)"},
+    ),
+    "--config-format": ("yaml", {"help": "config format the port reads: yaml or xml"}),
+    "--capabilities": ("all", {"help": "optional capabilities the port has: all or a list"}),
+    "--without": ("", {"help": "comma list of capabilities the port lacks"}),
+    "--tier": ("all", {"help": "required: only what every port must pass; all (default)"}),
+    "--skip-file": (None, {"help": "test id substrings to skip, one per line"}),
+    "--xfail-file": (None, {"help": "test id substrings expected to fail (a pass is reported)"}),
+    "--max-examples": (10, {"type": int, "help": "generated cases (0: none); default 10"}),
+    "--derandomize": (False, {"action": "store_true", "help": "same generated cases every run"}),
+    "--run-timeout": (120.0, {"type": float, "help": "seconds per run before it is stopped"}),
+    "--workdir": (None, {"help": "where runs keep configs, output and probe records"}),
+    "--keep-workdir": (False, {"action": "store_true", "help": "keep it even when all pass"}),
+    "--report-json": (None, {"help": "write the JSON summary here"}),
+    "--mutation": (
+        None,
+        {"help": "suite self-test: break the in-process reference: " + ", ".join(MUTATIONS)},
+    ),
+    "--ensemble-impl": (
+        None,
+        {"metavar": "MODULE", "help": "module of an ESPResSo-style ensemble port to check"},
+    ),
+}
+
+
+def environment_name(option: str) -> str:
+    """``--impl-cmd`` -> ``DAMARIS_CONFORMANCE_IMPL_CMD``."""
+    return "DAMARIS_CONFORMANCE_" + option[2:].upper().replace("-", "_")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the suite's options; environment variables supply their defaults."""
+    group = parser.getgroup("damaris-conformance", "Damaris conformance suite")
+    for option, (default, spec) in _OPTIONS.items():
+        keywords = dict(spec)
+        variable = environment_name(option)
+        value = os.environ.get(variable)
+        if value is not None:
+            if keywords.get("action") == "store_true":
+                default = value.strip().lower() in _TRUE
+            else:
+                default = keywords.get("type", str)(value)
+        keywords["help"] += f" [env {variable}]"
+        group.addoption(option, default=default, **keywords)
+
+
+@dataclass
+class Suite:
+    """One session's state: the implementation, its runs and the report."""
+
+    impl: Implementation
+    tier: str
+    timeout: float
+    max_examples: int
+    derandomize: bool
+    workdir: Path
+    keep_workdir: bool
+    probe_file: Path
+    ensemble_module: str | None
+    report: Report = field(default_factory=Report)
+    runs: dict[str, Run] = field(default_factory=dict)
+
+    def skip_reason(self, case: Case | None, check: Check | None) -> str | None:
+        """Why a (case, check) does not apply to this port; None when it does."""
+        if self.tier == "required" and (
+            (case is not None and case.tier == "optional") or (check and check.tier == "optional")
+        ):
+            return "optional tier (--tier required)"
+        if (
+            check is not None
+            and check.capability
+            and check.capability not in self.impl.capabilities
+        ):
+            return f"check needs capability {check.capability}"
+        return self.impl.unsupported(case) if case is not None else None
+
+    def run(self, case: Case) -> Run:
+        """Run a case once per session (checks of the same case share the run)."""
+        if case.id not in self.runs:
+            directory = self.workdir / case.id
+            self.runs[case.id] = self.impl.run(case, directory, self.probe_file, self.timeout)
+        return self.runs[case.id]
+
+    def differences(self, case: Case, check: Check | None, run: Run) -> list[str]:
+        """What differs for one check (``None``: the exit check)."""
+        if check is None:
+            return list(exit_messages(case, run))
+        if not run.succeeded:
+            first = (run.failure() or "").splitlines()[0]
+            return [f"not checked: the run failed ({first}); see the exit check"]
+        return list(check.function(expect(case), run))
+
+    def verify(self, case: Case, check: Check | None, node: pytest.Item) -> None:
+        """The body of a data-case test: skip, run, compare, fail with the differences."""
+        name = check.name if check else "exit"
+        node.user_properties.extend(
+            [("case", case.id), ("check", name), ("spec", case.spec), ("tier", case.tier)]
+        )
+        reason = self.skip_reason(case, check)
+        if reason:
+            pytest.skip(reason)
+        run = self.run(case)
+        node.user_properties.extend([("command", run.command), ("workdir", str(run.workdir))])
+        messages = self.differences(case, check, run)
+        if messages:
+            pytest.fail(format_differences(messages), pytrace=False)
+
+    def verify_generated(self) -> None:
+        """Run ``--max-examples`` generated cases through every applicable check."""
+        if self.max_examples <= 0:
+            pytest.skip("no generated cases (--max-examples 0)")
+        checks = [c for c in CHECKS if c.name != "golden" and not self.skip_reason(None, c)]
+
+        @settings(
+            max_examples=self.max_examples,
+            derandomize=self.derandomize,
+            deadline=None,
+            database=None,
+            phases=(Phase.explicit, Phase.generate),
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(generated_cases(self.impl))
+        def generated(case: Case) -> None:
+            run = self.run(case)
+            for check in (None, *checks):
+                messages = self.differences(case, check, run)
+                if messages:
+                    name = check.name if check else "exit"
+                    raise AssertionError(
+                        f"generated case {case.id} ({case.describe()}): {name}: "
+                        + format_differences(messages)
+                    )
+
+        generated()
+
+
+def format_differences(messages: list[str]) -> str:
+    """The first differences, one per line, and how many more there are."""
+    shown = messages[:SHOWN_DIFFERENCES]
+    rest = len(messages) - len(shown)
+    return "\n".join(shown) + (f"\n... and {rest} more difference(s)" if rest else "")
+
+
+def _patterns(path: str | None) -> list[tuple[str, str]]:
+    """(substring, where it was listed) for each non-comment line of a skip/xfail file."""
+    if not path:
+        return []
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except OSError as error:
+        raise pytest.UsageError(f"cannot read {path}: {error}") from None
+    found = []
+    for number, line in enumerate(lines, 1):
+        text = line.split("#", 1)[0].strip()
+        if text:
+            found.append((text, f"{path}:{number}"))
+    return found
+
+
+_SUITE = pytest.StashKey[Suite]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Build the implementation under test from the options (bad options: a usage error)."""
+    option = config.getoption
+    if option("config_format") not in ("yaml", "xml"):
+        raise pytest.UsageError("--config-format must be yaml or xml")
+    if option("tier") not in ("required", "all"):
+        raise pytest.UsageError("--tier must be required or all")
+    try:
+        impl = make_implementation(
+            option("impl"),
+            option("impl_cmd"),
+            option("impl_cmd_domains"),
+            parse_capabilities(option("capabilities"), option("without")),
+            option("config_format"),
+            option("mutation"),
+        )
+    except TemplateError as error:
+        raise pytest.UsageError(str(error)) from None
+    workdir = Path(option("workdir") or tempfile.mkdtemp(prefix="damaris-conformance-"))
+    probe_file = workdir / "probe.py"
+    workdir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(probe.__file__, probe_file)
+    config.stash[_SUITE] = suite = Suite(
+        impl=impl,
+        tier=option("tier"),
+        timeout=option("run_timeout"),
+        max_examples=option("max_examples"),
+        derandomize=option("derandomize"),
+        workdir=workdir.resolve(),
+        keep_workdir=option("keep_workdir") or bool(option("workdir")),
+        probe_file=probe_file.resolve(),
+        ensemble_module=option("ensemble_impl"),
+    )
+    config.pluginmanager.register(suite.report, "damaris-conformance-report")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Apply the port's skip and xfail files (substrings of test ids)."""
+    skips = _patterns(config.getoption("skip_file"))
+    xfails = _patterns(config.getoption("xfail_file"))
+    for item in items:
+        for text, where in skips:
+            if text in item.nodeid:
+                item.add_marker(pytest.mark.skip(reason=f"listed in the skip file ({where})"))
+        for text, where in xfails:
+            if text in item.nodeid:
+                reason = f"listed in the xfail file ({where})"
+                item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+
+
+@pytest.fixture(scope="session")
+def suite(pytestconfig: pytest.Config) -> Suite:
+    """The session's :class:`Suite`."""
+    return pytestconfig.stash[_SUITE]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _junit_properties(suite: Suite, record_testsuite_property) -> None:
+    """Name the suite version and the implementation in the JUnit XML."""
+    record_testsuite_property("suite_version", SUITE_VERSION)
+    for key, value in suite.impl.describe().items():
+        record_testsuite_property(f"implementation_{key}", str(value))
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Say what is under test before anything runs."""
+    suite = config.stash[_SUITE]
+    described = ", ".join(f"{k}={v}" for k, v in suite.impl.describe().items())
+    return [f"damaris conformance {SUITE_VERSION}: {described}", f"workdir: {suite.workdir}"]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Write the JSON summary; drop the work directory when everything passed."""
+    suite = session.config.stash[_SUITE]
+    counts = suite.report.counts()
+    failed = any(counts[o] for o in ("failed", "error", "unexpected-pass"))
+    keep = suite.keep_workdir or failed
+    path = session.config.getoption("report_json")
+    if path:
+        summary = suite.report.summary(
+            suite.impl.describe(),
+            tier=suite.tier,
+            exit_status=int(exitstatus),
+            workdir=str(suite.workdir) if keep else None,
+        )
+        suite.report.write(Path(path), summary)
+    if not keep:
+        shutil.rmtree(suite.workdir, ignore_errors=True)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Point at the kept runs and the JSON report."""
+    suite = config.stash[_SUITE]
+    if suite.workdir.exists():
+        terminalreporter.write_line(f"conformance runs kept in {suite.workdir}")
+    if config.getoption("report_json"):
+        terminalreporter.write_line(f"JSON report: {config.getoption('report_json')}")
