@@ -15,6 +15,8 @@ from distributed import Client
 
 from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
 from damaris_ref.config.writers import dump_yaml
+from damaris_ref.engine import run_in_process
+from damaris_ref.mocks import SIMULATIONS
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 #: the environment variable that tells test pyscripts where to write what they saw
@@ -89,6 +91,38 @@ def run_generic(
     )
 
 
+def run_generic_in_process(
+    config: Config,
+    ranks: int,
+    iterations: int,
+    after_serving: Callable[[], None] | None = None,
+) -> None:
+    """The generic mock on ``ranks`` thread-ranks of this process (servers included).
+
+    ``after_serving`` runs on each server rank's thread once ``start()`` returns there, that
+    is after the server stopped (and closed its Dask session). Test pyscripts read
+    ``$DAMARIS_TEST_OUT`` from this process's environment.
+    """
+    simulation = SIMULATIONS["generic"]
+    args = simulation.parse_args(["in-memory", "-i", str(iterations)])
+    args.config = config
+    rank_main = simulation.rank_main(args)
+
+    def observed_rank(damaris: Any, comm: Any) -> Any:
+        serve = damaris.start
+
+        def start() -> bool:
+            is_client = serve()
+            if not is_client and after_serving is not None:
+                after_serving()
+            return is_client
+
+        damaris.start = start
+        return rank_main(damaris, comm)
+
+    run_in_process(observed_rank, ranks, timeout=JOB_TIMEOUT)
+
+
 def workers_named(client: Client, prefix: str) -> dict[str, dict]:
     """The scheduler's workers whose name starts with ``prefix``: {name: info}."""
     found = {}
@@ -99,24 +133,23 @@ def workers_named(client: Client, prefix: str) -> dict[str, dict]:
     return found
 
 
-def worker_processes(prefix: str) -> list[int]:
-    """Pids of live ``dask_worker`` processes whose ``--name`` starts with ``prefix``."""
-    pids = []
+def worker_processes(prefix: str) -> dict[int, str]:
+    """Live ``dask_worker`` processes whose ``--name`` starts with ``prefix``: {pid: name}."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        args = [a.decode(errors="replace") for a in argv]
-        if WORKER_FLAG not in args or state == "Z":
+        if WORKER_FLAG not in argv or state == "Z":
             continue
-        names = [args[i + 1] for i, a in enumerate(args[:-1]) if a == "--name"]
-        if any(n.startswith(prefix) for n in names):
-            pids.append(int(entry.name))
-    return pids
+        names = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--name"]
+        if names and names[0].startswith(prefix):
+            found[int(entry.name)] = names[0]
+    return found
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 0.1) -> Any:
