@@ -48,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run the conformance suite; all arguments are passed on to it "
         "(--impl, --impl-cmd, --report-json, pytest options; --help lists them).",
         add_help=False,
+        prefix_chars="\0",  # every argument, "-x" included, is the suite's, not ours
     )
     parser.add_argument("arguments", nargs=argparse.REMAINDER)
     parser.set_defaults(func=lambda options: main(options.arguments))

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from damaris_ref.conformance import SUITE_VERSION, probe
-from damaris_ref.conformance.cases import Case
+from damaris_ref.conformance.cases import CAPABILITIES, Case
 from damaris_ref.conformance.checks import CHECKS, Check, exit_messages
 from damaris_ref.conformance.expectations import expect
 from damaris_ref.conformance.generate import generated_cases
@@ -52,7 +52,10 @@ _OPTIONS: dict[str, tuple[Any, dict[str, Any]]] = {
         {"metavar": "TEMPLATE", "help": "the same for 3dmesh_py_domains (else: no domains)"},
     ),
     "--config-format": ("yaml", {"help": "config format the port reads: yaml or xml"}),
-    "--capabilities": ("all", {"help": "optional capabilities the port has: all or a list"}),
+    "--capabilities": (
+        "all",
+        {"help": "optional capabilities the port has: all or a list of " + ", ".join(CAPABILITIES)},
+    ),
     "--without": ("", {"help": "comma list of capabilities the port lacks"}),
     "--tier": ("all", {"help": "required: only what every port must pass; all (default)"}),
     "--skip-file": (None, {"help": "test id substrings to skip, one per line"}),

@@ -16,6 +16,7 @@ SUBCOMMAND_MODULES = (
     "damaris_ref.run_cli",
     "damaris_ref.demo",
     "damaris_ref.ensemble.cli",
+    "damaris_ref.conformance.cli",
 )
 
 
