@@ -1,0 +1,85 @@
+"""Blocks of different sizes make a global array with irregular chunks (SPEC §4).
+
+The generic mock writes equal blocks, so this rank main writes its own: client ``c`` owns a
+column band ``WIDTHS[c]`` wide, and its two domains are ``HEIGHTS[0]`` and ``HEIGHTS[1]``
+rows high, giving a 2 x 4 grid irregular along both axes, spread over two servers. It runs
+in-process (every rank a thread), where the bridge works as under MPI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from dask_support import JOB_TIMEOUT, OUT_ENV, SCRIPTS, assert_no_workers_left, unique_name
+
+from damaris_ref.config.model import Architecture, Config, Layout, Parameter, PyScript, Variable
+from damaris_ref.engine import run_in_process
+
+WIDTHS = (1, 4, 2, 3)
+HEIGHTS = (2, 5)
+ITERATIONS = 2
+
+
+def expected(iteration: int) -> np.ndarray:
+    """The whole array at ``iteration``: its C-order index plus 1000 per iteration."""
+    shape = (sum(HEIGHTS), sum(WIDTHS))
+    return np.arange(np.prod(shape), dtype=np.float64).reshape(shape) + 1000.0 * iteration
+
+
+def irregular_rank(damaris: Any, comm: Any, config: Config) -> None:
+    """One rank: as a client, write this client's band as two blocks of different heights."""
+    damaris.initialize(config, comm)
+    if damaris.start():
+        source = damaris.client_comm_get().Get_rank()
+        left = sum(WIDTHS[:source])
+        damaris.parameter_set("w", WIDTHS[source])
+        for iteration in range(ITERATIONS):
+            whole = expected(iteration)
+            for block, height in enumerate(HEIGHTS):
+                top = sum(HEIGHTS[:block])
+                damaris.parameter_set("h", height)
+                damaris.set_block_position("field", block, (top, left))
+                damaris.write_block(
+                    "field", block, whole[top : top + height, left : left + WIDTHS[source]]
+                )
+            damaris.end_iteration()
+        damaris.stop()
+    damaris.finalize()
+
+
+@pytest.mark.timeout(60)
+def test_blocks_of_different_sizes_give_irregular_chunks(
+    scheduler_file: Path,
+    dask_client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    name = unique_name("irregular")
+    config = Config(
+        name,
+        # 6 ranks as 2 emulated nodes of 2 clients and 1 dedicated core: 2 servers
+        Architecture(domains=len(HEIGHTS), dedicated_cores=1, ranks_per_node=3),
+        parameters=(Parameter("h", "int", 1), Parameter("w", "int", 1)),
+        layouts=(Layout("band", "double", ("h", "w")),),
+        variables=(Variable("field", "band", script="probe"),),
+        pyscripts=(
+            PyScript("probe", SCRIPTS / "dask_dump_global.py", scheduler_file=scheduler_file),
+        ),
+    )
+    monkeypatch.setenv(OUT_ENV, str(tmp_path))
+    run_in_process(lambda d, c: irregular_rank(d, c, config), 6, timeout=JOB_TIMEOUT)
+    errors = capfd.readouterr().err
+    assert "raised:" not in errors, errors
+
+    for iteration in range(ITERATIONS):
+        got = np.load(tmp_path / f"field_I{iteration}.npy")
+        np.testing.assert_array_equal(got, expected(iteration))
+        summary = json.loads((tmp_path / f"field_I{iteration}.json").read_text())
+        assert summary["chunks"] == [list(HEIGHTS), list(WIDTHS)]
+        assert summary["sum"] == expected(iteration).sum()
+    assert_no_workers_left(dask_client, name)
