@@ -63,14 +63,14 @@ def write_config(config: Config, folder: Path) -> Path:
     return path
 
 
-def run_generic(
-    ranks: int, config: Path, iterations: int, out: Path, timeout: float = JOB_TIMEOUT
+def run_mpi(
+    ranks: int, simulation: str, *args: str, cwd: Path, timeout: float = JOB_TIMEOUT
 ) -> subprocess.CompletedProcess:
-    """``damaris-ref run -n RANKS generic CONFIG -i ITERATIONS`` under mpiexec, output captured.
+    """``damaris-ref run -n RANKS SIMULATION ARGS...`` under mpiexec in ``cwd``, output captured.
 
-    Test pyscripts write what they saw into ``out`` (passed as ``$DAMARIS_TEST_OUT``).
+    Test pyscripts write what they saw into ``cwd`` (also passed as ``$DAMARIS_TEST_OUT``).
     """
-    out.mkdir(parents=True, exist_ok=True)
+    cwd.mkdir(parents=True, exist_ok=True)
     command = [
         sys.executable,
         "-m",
@@ -80,15 +80,26 @@ def run_generic(
         str(timeout),
         "-n",
         str(ranks),
-        "generic",
-        str(config),
-        "-i",
-        str(iterations),
+        simulation,
+        *args,
     ]
-    env = {**os.environ, OUT_ENV: str(out), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, OUT_ENV: str(cwd), "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=timeout + 30, check=False
+        command,
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout + 30,
+        check=False,
     )
+
+
+def run_generic(
+    ranks: int, config: Path, iterations: int, out: Path
+) -> subprocess.CompletedProcess:
+    """The generic mock on ``ranks`` MPI ranks for ``iterations``; pyscripts write into ``out``."""
+    return run_mpi(ranks, "generic", str(config), "-i", str(iterations), cwd=out)
 
 
 def run_generic_in_process(
