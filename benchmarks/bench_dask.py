@@ -1,0 +1,187 @@
+"""Benchmark of the Dask bridge against the upstream way, measured in the same run.
+
+Per iteration, on server 0, from the moment every server is ready until the sum is known:
+
+- **bridge**: ``global_array`` (each server sends its blocks straight to its own worker; only
+  keys and offsets reach server 0) then ``.sum().compute()``;
+- **upstream**: each server ``client.scatter``s its blocks the default way (through the
+  scheduler, to whichever worker it picks) and publishes them as a dataset; server 0 reads
+  every server's dataset, concatenates the blocks by offsets and sums.
+
+Both are reported as a ratio to ``numpy.sum`` of the same amount of data in one process, for
+small (KiB) and large (256 MiB) iterations. The two ways alternate which goes first.
+
+It runs the ``generic`` mock under ``mpiexec`` (4 ranks: 2 clients, 2 dedicated servers as 2
+emulated nodes) with a local scheduler, because what is measured is data leaving separate
+server processes for separate worker processes: in-process, every server's Dask client
+would share one process and the GIL. This file is also the pyscript the servers run.
+
+    python benchmarks/bench_dask.py [--large-mib 256] [--iterations 5] [--small-iterations 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+#: where the servers append one JSON line per iteration
+OUT_ENV = "DAMARIS_BENCH_OUT"
+RANKS = 4  # 2 emulated nodes of 1 client + 1 dedicated core
+CLIENTS = 2
+COLUMNS = 1024
+
+
+# --- the pyscript side (runs on every server) -----------------------------------------------
+def server_script(damaris_data: dict) -> None:
+    """Time both ways of building and summing this iteration's global array."""
+    from damaris4py.server import getservercomm
+
+    comm = getservercomm()
+    iteration = damaris_data["iteration_data"]["iteration"]
+    ways = [("bridge", _bridge_sum), ("upstream", _upstream_sum)]
+    timings = {}
+    for name, way in ways if iteration % 2 == 0 else ways[::-1]:
+        comm.Barrier()
+        start = time.perf_counter()
+        total = way(damaris_data, comm)
+        comm.Barrier()
+        timings[name] = (time.perf_counter() - start, total)
+    if comm.Get_rank() == 0:
+        record = {"iteration": iteration, **{k: v[0] for k, v in timings.items()}}
+        record["same_sum"] = timings["bridge"][1] == timings["upstream"][1]
+        with open(Path(os.environ[OUT_ENV]) / "timings.jsonl", "a") as out:
+            out.write(json.dumps(record) + "\n")
+
+
+def _bridge_sum(damaris_data: dict, comm) -> float | None:
+    from damaris_ref.dask_bridge import global_array
+
+    array = global_array(damaris_data, "field", comm)
+    return None if array is None else float(array.sum().compute())
+
+
+def _upstream_sum(damaris_data: dict, comm) -> float | None:
+    import dask
+    import dask.array as da
+
+    from damaris_ref.dask_bridge import current_session
+
+    env = damaris_data["damaris_env"]
+    client = current_session().client(damaris_data["dask_env"]["dask_scheduler_file"])
+    entry = damaris_data["iteration_data"]["field"]
+    futures = client.scatter([entry["numpy_data"][key] for _, key, _ in entry["sort_list"]])
+    blocks = [
+        (offsets, entry["numpy_data"][key].shape, future)
+        for (_, key, offsets), future in zip(entry["sort_list"], futures, strict=True)
+    ]
+    run = f"bench-{env['simulation_magic_number']}-{damaris_data['iteration_data']['iteration']}"
+    client.publish_dataset(blocks, name=f"{run}-S{comm.Get_rank()}")
+    comm.Barrier()
+    if comm.Get_rank() != 0:
+        return None
+    names = [f"{run}-S{server}" for server in range(comm.Get_size())]
+    published = sorted((b for name in names for b in client.get_dataset(name)), key=lambda b: b[0])
+    dtype = entry["numpy_data"][entry["sort_list"][0][1]].dtype
+    array = da.concatenate(
+        [da.from_delayed(dask.delayed(f), shape=s, dtype=dtype) for _, s, f in published]
+    )
+    total = float(array.sum().compute())
+    for name in names:
+        client.unpublish_dataset(name)
+    return total
+
+
+# --- the driver -------------------------------------------------------------------------------
+def run_case(scheduler_file: Path, rows: int, iterations: int, folder: Path) -> list[dict]:
+    """Run the generic mock with ``rows`` x COLUMNS float64 per client; the servers' records."""
+    from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
+    from damaris_ref.config.writers import dump_yaml
+
+    block_bytes = rows * COLUMNS * 8
+    config = Config(
+        f"bench{rows}",
+        Architecture(
+            dedicated_cores=1, ranks_per_node=2, buffer_size=max(2 * block_bytes, 1 << 20)
+        ),
+        layouts=(Layout("rows", "double", (str(rows), str(COLUMNS))),),
+        variables=(Variable("field", "rows", script="bench"),),
+        pyscripts=(PyScript("bench", Path(__file__).resolve(), scheduler_file=scheduler_file),),
+    )
+    path = folder / f"bench{rows}.yml"
+    path.write_text(dump_yaml(config))
+    command = [sys.executable, "-m", "damaris_ref.cli", "run", "-n", str(RANKS)]
+    command += ["generic", str(path), "-i", str(iterations)]
+    done = subprocess.run(
+        command, env={**os.environ, OUT_ENV: str(folder)}, capture_output=True, text=True
+    )
+    if done.returncode != 0 or "raised:" in done.stderr:
+        sys.exit(f"bench_dask: the run failed:\n{done.stderr}")
+    records = [json.loads(line) for line in (folder / "timings.jsonl").read_text().splitlines()]
+    (folder / "timings.jsonl").unlink()
+    return records
+
+
+def numpy_sum_seconds(total_bytes: int, repeat: int) -> float:
+    """Median time of ``numpy.sum`` over one float64 array of ``total_bytes``, in one process."""
+    data = np.random.default_rng(0).random(total_bytes // 8)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        data.sum()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--large-mib", type=int, default=256, help="total data per iteration")
+    parser.add_argument("--iterations", type=int, default=5, help="large-case iterations")
+    parser.add_argument("--small-iterations", type=int, default=20, help="small-case iterations")
+    args = parser.parse_args(argv)
+    from damaris_ref.dask_bridge.local_scheduler import local_scheduler
+
+    large_rows = args.large_mib * 2**20 // (CLIENTS * COLUMNS * 8)
+    cases = [("small", 1, args.small_iterations), ("large", large_rows, args.iterations)]
+    print(f"{RANKS} ranks under mpiexec (2 clients, 2 servers, 2 workers), float64 blocks of")
+    print(f"rows x {COLUMNS}; median over iterations after the first (warm-up); times in ms\n")
+    header = (
+        f"{'case':<6} {'total':>9} {'numpy.sum':>10} {'bridge':>9} {'ratio':>8} "
+        f"{'upstream':>9} {'ratio':>8} {'upstream/bridge':>16}"
+    )
+    print(header)
+    print("-" * len(header))
+    with tempfile.TemporaryDirectory() as tmp, local_scheduler(Path(tmp)) as scheduler_file:
+        for label, rows, iterations in cases:
+            records = run_case(scheduler_file, rows, iterations, Path(tmp))[1:]
+            if not all(r["same_sum"] for r in records):
+                sys.exit("bench_dask: the two ways disagree on the sum")
+            total = CLIENTS * rows * COLUMNS * 8
+            baseline = numpy_sum_seconds(total, repeat=max(5, iterations))
+            bridge = statistics.median(r["bridge"] for r in records)
+            upstream = statistics.median(r["upstream"] for r in records)
+            print(
+                f"{label:<6} {_size(total):>9} {baseline * 1e3:>10.3f} {bridge * 1e3:>9.1f} "
+                f"{bridge / baseline:>8.0f} {upstream * 1e3:>9.1f} {upstream / baseline:>8.0f} "
+                f"{upstream / bridge:>16.2f}"
+            )
+    return 0
+
+
+def _size(nbytes: int) -> str:
+    return f"{nbytes / 2**20:g} MiB" if nbytes >= 2**20 else f"{nbytes / 2**10:g} KiB"
+
+
+if __name__ == "__main__":
+    if "DamarisData" in globals():  # run by a server as its pyscript
+        server_script(globals()["DamarisData"])
+    else:
+        sys.exit(main())
