@@ -24,7 +24,7 @@ from damaris_ref import launcher
 from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
 from damaris_ref.config.writers import dump_yaml
 
-#: a failure must end the job well within this many seconds
+#: a failure must end the job within this many seconds; a job that hangs is stopped at twice
 PROMPT = 15.0
 FATAL = "damaris-ref: fatal error on rank"
 
@@ -45,7 +45,7 @@ def assert_aborted(job, *patterns: str, once: bool) -> None:
 def seed_job(run_mpi, console_script, ranks: int, config: Path, *extra: str):
     """3dmesh_py on ``ranks`` ranks, three fast iterations."""
     args = [str(config), "-i", "3", "-v", "2", "-r", "-s", "0", *extra]
-    return run_mpi(ranks, [console_script("3dmesh_py"), *args])
+    return run_mpi(ranks, [console_script("3dmesh_py"), *args], timeout=2 * PROMPT)
 
 
 def test_an_invalid_layout_aborts_with_one_line(seed_config, run_mpi, console_script):
@@ -94,7 +94,8 @@ WRONG_SHAPE_ON_CLIENT_1 = textwrap.dedent(
 
 
 def test_an_exception_outside_the_script_aborts_with_its_rank_and_traceback(seed_config, run_mpi):
-    job = run_mpi(5, [sys.executable, "-c", WRONG_SHAPE_ON_CLIENT_1, str(seed_config())])
+    command = [sys.executable, "-c", WRONG_SHAPE_ON_CLIENT_1, str(seed_config())]
+    job = run_mpi(5, command, timeout=2 * PROMPT)
     assert_aborted(
         job,
         r"rank 1: ClientError: write of variable 'last_iter': got 2 element\(s\)",
@@ -152,7 +153,8 @@ SLOW_SERVER = {"cores": 1, "elements": 750, "buffer_size": 2 * 8192}
 
 def test_clients_wait_for_a_slow_server_to_free_their_slices(tmp_path, run_mpi, recording):
     config = generic_config(tmp_path, recording.script, **SLOW_SERVER)
-    job = run_mpi(3, [*GENERIC, str(config), "-i", "6"], env=recording.env(sleep=0.3))
+    env = {**recording.env(sleep=0.3), "DAMARIS_BUFFER_WAIT": "10"}  # fail fast if never freed
+    job = run_mpi(3, [*GENERIC, str(config), "-i", "6"], env=env)
     assert job.returncode == 0, job.describe()
     assert sorted(recording.load()) == [(0, i) for i in range(6)]
 
@@ -161,7 +163,7 @@ def test_without_time_to_wait_the_slow_server_case_is_a_full_buffer(tmp_path, ru
     """The counterpart of the test above: proof that its clients really had to wait."""
     config = generic_config(tmp_path, recording.script, **SLOW_SERVER)
     env = {**recording.env(sleep=2.0), "DAMARIS_BUFFER_WAIT": "0.2"}
-    job = run_mpi(3, [*GENERIC, str(config), "-i", "6"], env=env)
+    job = run_mpi(3, [*GENERIC, str(config), "-i", "6"], env=env, timeout=2 * PROMPT)
     assert_aborted(job, r"BufferFullError: .*stayed full for 0\.2 s", once=False)
 
 
