@@ -67,8 +67,6 @@ class ServerWorker:
             "--no-dashboard",
             "--memory-limit",
             "0",
-            "--host",
-            "127.0.0.1",
         ]
         log = tempfile.TemporaryFile()  # noqa: SIM115 - the worker's log, closed by stop()
         process = subprocess.Popen(
