@@ -105,15 +105,15 @@ def test_kept_workers_outlive_the_simulation(
         done = run_generic(4, write_config(config, tmp_path), 1, out)
         assert done.returncode == 0, done.stderr
         magic = _records(out, 0, 2)[0]["magic"]
-        assert set(workers_named(dask_client, f"{name}_")) == {
-            f"{name}_{magic}_{s}" for s in (0, 1)
-        }
+        kept = {f"{name}_{magic}_{s}" for s in (0, 1)}
+        assert set(workers_named(dask_client, f"{name}_")) == kept
         assert len(worker_processes(f"{name}_")) == 2
-        # what kept workers are for: data put on them after the run is still served
+        # what kept workers are for: they still take work once the simulation has ended
         future = dask_client.submit(sum, [1, 2, 3], workers=[f"{name}_{magic}_1"], pure=False)
         assert future.result(timeout=30) == 6
+        dask_client.retire_workers(names=sorted(kept))  # how docs/dask.md says to stop them
     finally:
-        for pid in worker_processes(f"{name}_"):
+        for pid in worker_processes(f"{name}_"):  # only if retiring failed
             os.kill(pid, signal.SIGTERM)
     assert_no_workers_left(dask_client, name)
 
