@@ -135,6 +135,7 @@ class Damaris:
 
             self._dask = DaskSession.open(self.config, ctx.server_id, ctx.magic)
             scheduler_files = self._dask.scheduler_files
+            ctx.server_comm.Barrier()  # scripts see every server's worker from iteration 0 on
         return Server(
             self.config,
             self.topology,

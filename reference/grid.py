@@ -49,6 +49,8 @@ def block_grid(
                 f"block {ident} has offsets {list(offsets)} and shape {list(shape)}; "
                 f"expected {ndim} dimension(s) like the first block"
             )
+        if any(n <= 0 for n in shape):
+            raise GridError(f"block {ident} has an empty shape {list(shape)}")
     low = (
         tuple(origin)
         if origin is not None

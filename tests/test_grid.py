@@ -123,3 +123,8 @@ def test_blocks_of_different_dimensions_are_rejected() -> None:
 def test_no_blocks_is_an_error() -> None:
     with pytest.raises(GridError, match="no blocks"):
         block_grid([])
+
+
+def test_an_empty_block_is_a_grid_error():
+    with pytest.raises(GridError, match=r"block b has an empty shape \[0, 2\]"):
+        block_grid([("a", (0, 0), (2, 2)), ("b", (2, 0), (0, 2))])
