@@ -38,7 +38,6 @@ class Check:
     """A named comparison; ``capability`` is None for required-tier checks."""
 
     name: str
-    summary: str
     function: CheckFunction
     capability: str | None = None
 
@@ -433,23 +432,17 @@ def dask_environment(exp: Expectation, run: Run) -> Iterator[str]:
 
 #: every check, in the order a failing port should read them
 CHECKS: tuple[Check, ...] = (
-    Check("routing", "blocks reach exactly their owner, once per script iteration", routing),
-    Check(
-        "damaris-data",
-        "DamarisData keys, type strings, tags, dtypes, shapes, offsets",
-        damaris_data,
-    ),
-    Check("values", "block values byte for byte", values),
-    Check("reassembly", "blocks tile each server's box and the global array", reassembly),
-    Check("totals", "client 0's printed totals", totals),
-    Check("golden", "golden facts observed on upstream", golden),
-    Check("env", "damaris_env values and the magic number", environment),
-    Check(
-        "time-varying", "non-time-varying data at iteration 0 only", time_varying, "time-varying"
-    ),
-    Check("known-clients", "damaris4py listknownclients()", known_clients, "damaris4py"),
-    Check("damaris4py", "damaris4py.dask accessors", damaris4py_accessors, "damaris4py"),
-    Check("dask-env", "dask_env values without a scheduler", dask_environment, "dask-env"),
+    Check("routing", routing),
+    Check("damaris-data", damaris_data),
+    Check("values", values),
+    Check("reassembly", reassembly),
+    Check("totals", totals),
+    Check("golden", golden),
+    Check("env", environment),
+    Check("time-varying", time_varying, "time-varying"),
+    Check("known-clients", known_clients, "damaris4py"),
+    Check("damaris4py", damaris4py_accessors, "damaris4py"),
+    Check("dask-env", dask_environment, "dask-env"),
 )
 
 

@@ -154,7 +154,13 @@ class Suite:
         if reason:
             pytest.skip(reason)
         run = self.run(case)
-        node.user_properties.extend([("command", run.command), ("workdir", str(run.workdir))])
+        node.user_properties.extend(
+            [
+                ("command", run.command),
+                ("workdir", str(run.workdir)),
+                ("run_seconds", round(run.seconds, 3)),
+            ]
+        )
         messages = self.differences(case, check, run)
         if messages:
             pytest.fail(format_differences(messages), pytrace=False)

@@ -76,7 +76,7 @@ class Report:
                 **{k: properties[k] for k in ("case", "check", "spec", "tier") if k in properties},
                 "message": text.splitlines()[0] if text else "",
                 "details": text,
-                **({"command": properties["command"]} if "command" in properties else {}),
+                **{k: properties[k] for k in ("command", "run_seconds") if k in properties},
             }
         )
 

@@ -42,10 +42,6 @@ class Record:
         """Per variable: entry keys, type_string, sort_list and block records."""
         return self.data.get("variables", {})
 
-    def where(self) -> str:
-        """``server S iteration I`` for messages."""
-        return f"server {self.server} iteration {self.iteration}"
-
 
 @dataclass
 class Run:
