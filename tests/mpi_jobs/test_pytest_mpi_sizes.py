@@ -10,14 +10,23 @@ from pathlib import Path
 import pytest
 
 PER_RANK_TESTS = Path(__file__).with_name("test_with_mpi.py")
+#: no colour: Open MPI gives ranks a terminal, and escape codes would split the summary words
+PYTEST = (
+    sys.executable,
+    "-m",
+    "pytest",
+    "--with-mpi",
+    "-q",
+    "--color=no",
+    "-p",
+    "no:cacheprovider",
+)
 
 
 @pytest.mark.parametrize("ranks", [4, 6, 8])
 def test_pytest_mpi_tests_pass_on_every_rank(ranks, run_mpi):
-    command = [sys.executable, "-m", "pytest", "--with-mpi", "-q", "-p", "no:cacheprovider"]
-    job = run_mpi(
-        ranks, [*command, str(PER_RANK_TESTS)], timeout=120, cwd=Path(__file__).parents[2]
-    )
+    repository = Path(__file__).parents[2]
+    job = run_mpi(ranks, [*PYTEST, str(PER_RANK_TESTS)], timeout=120, cwd=repository)
     assert job.returncode == 0, job.describe()
     # every rank prints its own summary; none may have skipped or failed anything
     assert re.search(r"\b\d+ passed\b", job.stdout), job.describe()
