@@ -20,15 +20,15 @@ MAX_RANKS = 6
 _serial = itertools.count()
 
 
-def _divisor_choices(total: int) -> list[int]:
-    """Dedicated counts ``d`` with ``total - d > 0`` and ``(total - d) % d == 0``."""
-    return [d for d in range(1, total) if (total - d) % d == 0]
-
-
 @st.composite
 def _layout(draw: st.DrawFn, capabilities: frozenset[str]) -> tuple[int, int, int, int]:
-    """(world size, ranks_per_node, dedicated cores, dedicated nodes)."""
-    modes = ["cores"]
+    """(world size, ranks_per_node, dedicated cores, dedicated nodes).
+
+    Layouts are drawn by their routing shape (servers, clients per server) rather than by
+    rank count, so that several servers owning several clients each, where routing bugs
+    show, come up often.
+    """
+    modes = ["cores", "cores"]
     if "standalone" in capabilities:
         modes.append("standalone")
     if {"dedicated-nodes", "emulated-nodes"} <= capabilities:
@@ -36,17 +36,19 @@ def _layout(draw: st.DrawFn, capabilities: frozenset[str]) -> tuple[int, int, in
     mode = draw(st.sampled_from(modes))
     emulate = "emulated-nodes" in capabilities and draw(st.booleans())
     if mode == "nodes":
-        per_node = draw(st.integers(1, MAX_RANKS // 2))
-        nodes = draw(st.integers(2, MAX_RANKS // per_node))
-        return per_node * nodes, per_node, 0, draw(st.sampled_from(_divisor_choices(nodes)))
+        dedicated, ratio = draw(st.integers(1, 2)), draw(st.integers(1, 2))
+        nodes = dedicated * (1 + ratio)
+        per_node = draw(st.integers(1, MAX_RANKS // nodes))
+        return per_node * nodes, per_node, 0, dedicated
     if mode == "standalone":
         per_node = draw(st.integers(1, 3))
         nodes = draw(st.integers(1, 2)) if emulate else 1
         return per_node * nodes, per_node if emulate else 0, 0, 0
-    per_node = draw(st.integers(2, MAX_RANKS))
+    servers = draw(st.sampled_from([1, 2, 2, 3]))
+    group = draw(st.integers(1, MAX_RANKS // servers - 1))
+    per_node = servers * (group + 1)
     nodes = draw(st.integers(1, MAX_RANKS // per_node)) if emulate else 1
-    cores = draw(st.sampled_from(_divisor_choices(per_node)))
-    return per_node * nodes, per_node if emulate else 0, cores, 0
+    return per_node * nodes, per_node if emulate else 0, servers, 0
 
 
 @st.composite

@@ -187,11 +187,17 @@ class Suite:
                 if messages:
                     name = check.name if check else "exit"
                     raise AssertionError(
-                        f"generated case {case.id} ({case.describe()}): {name}: "
-                        + format_differences(messages)
+                        f"generated case {case.id} ({case.describe()}; files in "
+                        f"{run.workdir}): {name}: " + format_differences(messages)
                     )
 
-        generated()
+        first_failure = None
+        try:
+            generated()
+        except AssertionError as failure:  # the first failing case, already described
+            first_failure = str(failure)
+        if first_failure:
+            pytest.fail(first_failure, pytrace=False)
 
 
 def format_differences(messages: list[str]) -> str:

@@ -40,14 +40,14 @@ CASE = "seed-6ranks-2cores-r"
 @pytest.mark.parametrize("mutation", sorted(EXPECTED))
 def test_suite_fails_a_broken_reference_with_a_precise_message(run_suite, mutation):
     check, message = EXPECTED[mutation]
-    run = run_suite("--mutation", mutation, "--max-examples", "20", "--derandomize")
+    run = run_suite("--mutation", mutation, "--max-examples", "30", "--derandomize")
     assert run.returncode == 1, run.output[-3000:]
     assert run.report["implementation"]["mutation"] == mutation
     failure = run.failure(f"test_port.py::test_case[{CASE}/{check}]")
     assert failure["message"] == message
     assert failure["case"] == CASE and failure["check"] == check
     generated = run.failure("test_port.py::test_generated_cases")
-    assert generated["message"].startswith("AssertionError: generated case generated-")
+    assert generated["message"].startswith("generated case generated-")
 
 
 def test_drop_block_is_also_a_routing_difference(run_suite):
