@@ -1,7 +1,8 @@
 """``damaris-ref run``: run a mock simulation and its servers, shaped like ``mpiexec``.
 
 ``damaris-ref run -n 6 3dmesh_py examples/3dmesh_py.yml -i 3 -v 2 -r -s 0`` reads like the
-``mpiexec`` line it stands for: ranks first, then the simulation and its own arguments. By
+``mpiexec`` line it stands for: ranks first, then the simulation and its own arguments
+(``--clients C`` instead of ``-n`` derives the rank count from the config's architecture). By
 default it launches that MPI job itself (MPICH or Open MPI, found beside this Python);
 ``--in-process`` runs every rank as a thread of this process instead.
 """
@@ -24,14 +25,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "architecture says). Simulations: " + ", ".join(SIMULATIONS)
         ),
     )
-    parser.add_argument(
+    size = parser.add_mutually_exclusive_group(required=True)
+    size.add_argument(
         "-n",
         "--np",
         dest="ranks",
         type=int,
-        required=True,
         metavar="N",
         help="number of world ranks (clients + dedicated servers)",
+    )
+    size.add_argument(
+        "--clients",
+        type=int,
+        metavar="C",
+        help="number of clients; the rank count follows from the config's architecture",
     )
     parser.add_argument(
         "--in-process",
@@ -61,6 +68,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(options: argparse.Namespace) -> int:
     """Run the simulation; return its exit code (1 with one clear line on failure)."""
+    if options.clients is not None:
+        try:
+            options.ranks = _ranks_for_clients(options)
+        except ValueError as error:  # ConfigError and LayoutError
+            return _fail(str(error))
+        print(f"damaris-ref run: {options.clients} clients -> {options.ranks} ranks", flush=True)
     if options.ranks <= 0:
         return _fail(f"-n must be a positive number of ranks, got {options.ranks}")
     if options.in_process:
@@ -72,6 +85,17 @@ def run(options: argparse.Namespace) -> int:
         return run_job(options.ranks, command, timeout=options.timeout)
     except LauncherError as error:
         return _fail(str(error))
+
+
+def _ranks_for_clients(options: argparse.Namespace) -> int:
+    """World size giving ``--clients`` clients under the config's architecture."""
+    from damaris_ref.config import load_config
+    from damaris_ref.topology import world_size_for
+
+    arch = load_config(SIMULATIONS[options.simulation].parse_args(options.args).config).architecture
+    return world_size_for(
+        options.clients, arch.ranks_per_node, arch.dedicated_cores, arch.dedicated_nodes
+    )
 
 
 def _run_in_process(options: argparse.Namespace) -> int:

@@ -242,3 +242,37 @@ def _node_members(node_of_rank: Sequence[int]) -> list[list[int]]:
 def _renumber(node_of_rank: Sequence[int]) -> list[int]:
     order: dict[int, int] = {}
     return [order.setdefault(node, len(order)) for node in node_of_rank]
+
+
+def world_size_for(
+    clients: int, ranks_per_node: int = 0, dedicated_cores: int = 0, dedicated_nodes: int = 0
+) -> int:
+    """How many world ranks give ``clients`` clients with this architecture (inverse of SPEC §1).
+
+    ``ranks_per_node == 0`` means one host. Raises :class:`LayoutError` when no world size
+    gives exactly that many clients; the result always passes :func:`compute_topology`.
+    """
+    if clients <= 0:
+        raise LayoutError(f"the number of clients must be positive, got {clients}")
+    if dedicated_nodes > 0:
+        if ranks_per_node <= 0 or clients % ranks_per_node:
+            raise LayoutError(
+                f"{clients} clients do not fill whole nodes of ranks_per_node={ranks_per_node}; "
+                "dedicated nodes need node emulation (ranks_per_node > 0) and full client nodes"
+            )
+        size = (clients // ranks_per_node + dedicated_nodes) * ranks_per_node
+    elif dedicated_cores > 0:
+        per_node = ranks_per_node - dedicated_cores if ranks_per_node else clients
+        if per_node <= 0 or clients % per_node:
+            raise LayoutError(
+                f"{clients} clients do not fill whole nodes of {per_node} client(s) each "
+                f"(ranks_per_node={ranks_per_node}, {dedicated_cores} dedicated core(s))"
+            )
+        size = clients // per_node * (per_node + dedicated_cores)
+    else:
+        size = clients
+    nodes = emulated_nodes(size, ranks_per_node) if ranks_per_node else (0,) * size
+    topology = compute_topology(nodes, dedicated_cores, dedicated_nodes)
+    if topology.client_count != clients:
+        raise LayoutError(f"no world size gives exactly {clients} clients with this layout")
+    return size

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from damaris_ref.topology import LayoutError, Mode, compute_topology, emulated_nodes
+from damaris_ref.topology import (
+    LayoutError,
+    Mode,
+    compute_topology,
+    emulated_nodes,
+    world_size_for,
+)
 
 from strategies import CoreLayout, core_layouts, is_valid
 
@@ -134,3 +140,34 @@ def test_dedicated_node_servers_get_ratio_clients_from_other_nodes(layout):
     assert topo.server_ranks == tuple(range(layout.dedicated_nodes * layout.ranks_per_node))
     for server in range(topo.server_count):
         assert topo.known_clients(server) == tuple(range(server * ratio, (server + 1) * ratio))
+
+
+@given(core_layouts(valid_only=True))
+def test_world_size_for_inverts_the_client_count(layout):
+    topo = topology_of(layout)
+    size = world_size_for(
+        topo.client_count, layout.ranks_per_node, layout.dedicated_cores, layout.dedicated_nodes
+    )
+    assert size == layout.world_size
+
+
+@pytest.mark.parametrize(
+    ("clients", "rpn", "cores", "nodes", "size"),
+    [(4, 0, 1, 0, 5), (4, 0, 2, 0, 6), (6, 4, 1, 0, 8), (8, 4, 0, 1, 12), (3, 0, 0, 0, 3)],
+)
+def test_world_size_for_the_usual_layouts(clients, rpn, cores, nodes, size):
+    assert world_size_for(clients, rpn, cores, nodes) == size
+
+
+@pytest.mark.parametrize(
+    ("clients", "rpn", "cores", "nodes", "message"),
+    [
+        (5, 0, 2, 0, "dedicated cores must divide clients per node"),
+        (5, 4, 1, 0, "do not fill whole nodes of 3 client"),
+        (6, 4, 0, 1, "do not fill whole nodes of ranks_per_node=4"),
+        (0, 0, 0, 0, "must be positive"),
+    ],
+)
+def test_world_size_for_impossible_client_counts_raises(clients, rpn, cores, nodes, message):
+    with pytest.raises(LayoutError, match=message):
+        world_size_for(clients, rpn, cores, nodes)
