@@ -203,7 +203,7 @@ class CommandImplementation(Implementation):
         with out_path.open("wb") as out, err_path.open("wb") as err:
             try:
                 proc = subprocess.Popen(
-                    argv, stdout=out, stderr=err, env=env, cwd=workdir, start_new_session=True
+                    argv, stdout=out, stderr=err, env=env, start_new_session=True
                 )
             except OSError as error:
                 err.write(f"cannot start {argv[0]}: {error}\n".encode())
