@@ -332,12 +332,7 @@ def environment(exp: Expectation, run: Run) -> Iterator[str]:
     magics = set()
     for iteration, server, record in _places(exp, run):
         env = record.data.get("damaris_env", {})
-        for key, want in expected.items():
-            if key in env and env[key] != want:
-                yield (
-                    f"server {server} iteration {iteration}: damaris_env.{key} expected "
-                    f"{want!r}, got {env[key]!r}"
-                )
+        yield from _env_differences("damaris_env", env, expected, server, iteration)
         magic = env.get("simulation_magic_number")
         if magic is not None:
             magics.add(magic)
@@ -422,12 +417,19 @@ def dask_environment(exp: Expectation, run: Run) -> Iterator[str]:
     }
     for iteration, server, record in _places(exp, run):
         env = record.data.get("dask_env", {})
-        for key, want in expected.items():
-            if key in env and env[key] != want:
-                yield (
-                    f"server {server} iteration {iteration}: dask_env.{key} expected {want!r}, "
-                    f"got {env[key]!r}"
-                )
+        yield from _env_differences("dask_env", env, expected, server, iteration)
+
+
+def _env_differences(
+    section: str, env: dict, expected: dict, server: int, iteration: int
+) -> Iterator[str]:
+    """Keys of an environment dictionary whose value differs from the expected one."""
+    for key, want in expected.items():
+        if key in env and env[key] != want:
+            yield (
+                f"server {server} iteration {iteration}: {section}.{key} expected {want!r}, "
+                f"got {env[key]!r}"
+            )
 
 
 #: every check, in the order a failing port should read them
