@@ -109,12 +109,17 @@ def test_kept_workers_outlive_the_simulation(
         assert set(workers_named(dask_client, f"{name}_")) == kept
         assert len(worker_processes(f"{name}_")) == 2
         # what kept workers are for: they still take work once the simulation has ended
-        future = dask_client.submit(sum, [1, 2, 3], workers=[f"{name}_{magic}_1"], pure=False)
-        assert future.result(timeout=30) == 6
+        # (client.run leaves no result on the worker that would stop it from retiring)
+        workers = dask_client.scheduler_info(n_workers=-1)["workers"]
+        address = next(a for a, w in workers.items() if w["name"] == f"{name}_{magic}_1")
+        assert dask_client.run(sum, [1, 2, 3], workers=[address]) == {address: 6}
         dask_client.retire_workers(names=sorted(kept))  # how docs/dask.md says to stop them
+        # retired workers close by themselves; a signal now would only race their shutdown
+        exited = wait_until(lambda: not worker_processes(f"{name}_"), timeout=30)
+        assert exited, f"retired workers still running: {worker_processes(f'{name}_')}"
     finally:
-        for pid in worker_processes(f"{name}_"):  # only if retiring failed
-            os.kill(pid, signal.SIGTERM)
+        for pid in worker_processes(f"{name}_"):  # only when the test failed above
+            os.kill(pid, signal.SIGKILL)
     assert_no_workers_left(dask_client, name)
 
 
