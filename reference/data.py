@@ -7,6 +7,8 @@ engines, transports and the conformance suite never spell them out themselves.
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,6 +65,12 @@ def _checked_type(type_name: str) -> str:
     if key not in _TYPES:
         raise ValueError(f"unknown type {type_name!r}; valid types: {', '.join(TYPE_NAMES)}")
     return key
+
+
+def new_magic_number() -> str:
+    """A fresh decimal magic number: the same on every rank of one run (it is broadcast),
+    different between runs (time in ms followed by random digits)."""
+    return f"{int(time.time() * 1000) % 10**10}{secrets.randbelow(10**4):04d}"
 
 
 def block_key(source: int, block: int) -> str:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import secrets
-import time
 
 from damaris_ref.config.model import PyScript
 from damaris_ref.topology import Topology
@@ -23,12 +21,6 @@ def damaris_env(topology: Topology, simulation_name: str, magic: str) -> dict:
         "simulation_name": simulation_name,
         "simulation_magic_number": magic,
     }
-
-
-def new_magic_number() -> str:
-    """A fresh decimal magic number: the same on every rank of one run (it is broadcast),
-    different between runs (time in ms followed by random digits)."""
-    return f"{int(time.time() * 1000) % 10**10}{secrets.randbelow(10**4):04d}"
 
 
 def workers_name(simulation_name: str, magic: str) -> str:

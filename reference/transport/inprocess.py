@@ -13,8 +13,7 @@ import time
 from dataclasses import replace
 
 from damaris_ref.config.model import Config
-from damaris_ref.data import Block
-from damaris_ref.scripts.environment import new_magic_number
+from damaris_ref.data import Block, new_magic_number
 from damaris_ref.topology import Topology, emulated_nodes
 from damaris_ref.transport.base import (
     BlockArrived,

@@ -26,8 +26,7 @@ import numpy as np
 from mpi4py import MPI
 
 from damaris_ref.config.model import Config
-from damaris_ref.data import Block
-from damaris_ref.scripts.environment import new_magic_number
+from damaris_ref.data import Block, new_magic_number
 from damaris_ref.topology import Mode, Topology, emulated_nodes
 from damaris_ref.transport.base import (
     BlockArrived,
