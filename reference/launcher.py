@@ -176,7 +176,7 @@ def run_job(
         with _signals_raise_in_main_thread():
             returncode = proc.wait(timeout)
     except subprocess.TimeoutExpired:
-        _stop(proc, signal.SIGTERM, grace)
+        stop_job(proc, signal.SIGTERM, grace)
         assert timeout is not None  # only a timeout makes wait() raise this
         raise JobTimeoutError(timeout, launch.argv) from None
     except _ForwardedSignal as received:
@@ -185,10 +185,10 @@ def run_job(
             file=sys.stderr,
             flush=True,
         )
-        _stop(proc, received.signum, grace)
+        stop_job(proc, received.signum, grace)
         return 128 + received.signum
     except BaseException:
-        _stop(proc, signal.SIGKILL, 0.0)
+        stop_job(proc, signal.SIGKILL, 0.0)
         raise
     return 128 - returncode if returncode < 0 else returncode
 
@@ -224,20 +224,20 @@ def _signals_raise_in_main_thread() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def _stop(proc: subprocess.Popen[bytes], signum: int, grace: float) -> None:
+def stop_job(proc: subprocess.Popen[bytes], signum: int, grace: float) -> None:
     """Send ``signum`` to the job, then SIGKILL whatever of it outlives ``grace`` seconds."""
     ignored = {}
     if threading.current_thread() is threading.main_thread():
         # a second Ctrl-C must not abandon the teardown half way
         ignored = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        tree = _descendants(proc.pid)
+        tree = job_processes(proc.pid)
         _signal_group_and(proc.pid, tree, signum)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
             if proc.poll() is None:
-                tree |= _descendants(proc.pid)
-            elif not any(_alive(p) for p in tree):
+                tree |= job_processes(proc.pid)
+            elif not any(still_running(p) for p in tree):
                 return
             time.sleep(0.05)
         _signal_group_and(proc.pid, tree, signal.SIGKILL)
@@ -249,7 +249,8 @@ def _stop(proc: subprocess.Popen[bytes], signum: int, grace: float) -> None:
 
 # --- the job's process tree, from /proc (Linux); elsewhere only the launcher's group is seen --
 
-_Proc = tuple[int, str]  # (pid, start time): a pid alone may be reused by then
+#: (pid, start time): a pid alone may be reused by the time it is signalled
+JobProcess = tuple[int, str]
 
 
 def _read_stat(pid: int | str) -> tuple[int, str, str] | None:
@@ -262,9 +263,9 @@ def _read_stat(pid: int | str) -> tuple[int, str, str] | None:
     return int(fields[1]), fields[0], fields[19]
 
 
-def _descendants(root: int) -> set[_Proc]:
+def job_processes(root: int) -> set[JobProcess]:
     """Every live process below ``root``, each identified by pid and start time."""
-    children: dict[int, list[_Proc]] = {}
+    children: dict[int, list[JobProcess]] = {}
     try:
         entries = [e for e in os.listdir("/proc") if e.isdigit()]
     except OSError:
@@ -273,7 +274,7 @@ def _descendants(root: int) -> set[_Proc]:
         info = _read_stat(entry)
         if info is not None:
             children.setdefault(info[0], []).append((int(entry), info[2]))
-    found: set[_Proc] = set()
+    found: set[JobProcess] = set()
     todo = [root]
     while todo:
         for child in children.get(todo.pop(), []):
@@ -283,17 +284,17 @@ def _descendants(root: int) -> set[_Proc]:
     return found
 
 
-def _alive(proc: _Proc) -> bool:
+def still_running(proc: JobProcess) -> bool:
     """Whether this exact process still runs (a zombie counts as gone)."""
     info = _read_stat(proc[0])
     return info is not None and info[2] == proc[1] and info[1] != "Z"
 
 
-def _signal_group_and(leader: int, tree: set[_Proc], signum: int) -> None:
+def _signal_group_and(leader: int, tree: set[JobProcess], signum: int) -> None:
     """Signal the launcher's process group and each still-living process of ``tree``."""
     with suppress(ProcessLookupError, PermissionError):
         os.killpg(leader, signum)
     for proc in tree:
-        if _alive(proc):
+        if still_running(proc):
             with suppress(ProcessLookupError, PermissionError):
                 os.kill(proc[0], signum)

@@ -92,7 +92,7 @@ def finish(proc: subprocess.Popen, timeout: float, started: float) -> Job:
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        launcher._stop(proc, signal.SIGKILL, 0.0)
+        launcher.stop_job(proc, signal.SIGKILL, 0.0)
         stdout, stderr = proc.communicate()
         job = Job(proc.returncode, stdout, stderr, time.monotonic() - started)
         pytest.fail(f"job still running after {timeout:g} s: {proc.args}\n{job.describe()}")

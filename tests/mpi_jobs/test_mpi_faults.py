@@ -175,7 +175,7 @@ def test_sigterm_to_damaris_ref_run_tears_the_whole_job_down(
     proc = start_process([console_script("damaris-ref"), "run", "-n", "6", "3dmesh_py", *args])
     try:
         _wait_for_output(proc, "C++    iteration", timeout=30)
-        tree = launcher._descendants(proc.pid)
+        tree = launcher.job_processes(proc.pid)
         assert len(tree) >= 7, "mpiexec and its 6 ranks should be running"
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -184,12 +184,14 @@ def test_sigterm_to_damaris_ref_run_tears_the_whole_job_down(
         assert proc.returncode == 128 + signal.SIGTERM, stderr
         assert "received SIGTERM, stopping the MPI job" in stderr
         deadline = time.monotonic() + 5
-        while (alive := [p for p in tree if launcher._alive(p)]) and time.monotonic() < deadline:
+        while (
+            alive := [p for p in tree if launcher.still_running(p)]
+        ) and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not alive, f"processes of the job still alive: {alive}"
     finally:
         if proc.poll() is None:
-            launcher._stop(proc, signal.SIGKILL, 0.0)
+            launcher.stop_job(proc, signal.SIGKILL, 0.0)
 
 
 def _wait_for_output(proc, text: str, timeout: float) -> None:
