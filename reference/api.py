@@ -115,8 +115,10 @@ class Damaris:
         server = self._server(self.backend.server_transport(self.config, self.topology))
         try:
             server.serve()
-        finally:
-            self._close_dask()
+        except BaseException:
+            self._close_dask(together=False)  # the job is failing: wait for no other server
+            raise
+        self._close_dask()
         return False
 
     def _client_transport(self) -> ClientTransport:
@@ -187,11 +189,12 @@ class Damaris:
         self._require_client().stop()
         self._close_dask()
 
-    def _close_dask(self) -> None:
+    def _close_dask(self, together: bool = True) -> None:
         if self._dask is not None:
-            # no server may take its worker (and its blocks) away while another server's
-            # script can still use them
-            self._context.server_comm.Barrier()
+            if together:
+                # no server may take its worker (and its blocks) away while another server's
+                # script can still use them
+                self._context.server_comm.Barrier()
             self._dask.close()
             self._dask = None
 
