@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.config.model import Architecture, Config, Layout, Parameter, PyScript, Variable
 from damaris_ref.data import TYPE_NAMES
 
 EMPTY_SCRIPT = Path(__file__).parent / "scripts" / "noop.py"
@@ -78,4 +78,34 @@ def configs(draw, layout: CoreLayout, script: Path = EMPTY_SCRIPT) -> Config:
         layouts=tuple(layouts),
         variables=tuple(variables),
         pyscripts=(PyScript("probe", script, frequency=draw(st.integers(1, 3))),),
+    )
+
+
+def seed_config(
+    architecture: Architecture,
+    shape: tuple[int, int, int] = (4, 8, 16),
+    script: Path = EMPTY_SCRIPT,
+) -> Config:
+    """The seed's 3dmesh config (examples/3dmesh_py.yml) in memory, for a (DEPTH, HEIGHT,
+    WIDTH) cube and any architecture; its one pyscript is called MyPyAction."""
+    cube = ("DEPTH/size", "HEIGHT", "WIDTH/blocks")
+    whole = ("DEPTH", "HEIGHT", "WIDTH")
+    values = dict(zip(whole, shape, strict=True), size=1, blocks=1)
+    return Config(
+        "3dmesh_py",
+        architecture,
+        parameters=tuple(Parameter(name, "int", value) for name, value in values.items()),
+        layouts=(
+            Layout("cells_whd_wf", "int", cube, whole),
+            Layout("cells_whd_wf_f", "float", cube, whole),
+            Layout("scalar_int", "int", ("1",)),
+            Layout("scalar_double", "double", ("1",)),
+        ),
+        variables=(
+            Variable("cube_i", "cells_whd_wf", script="MyPyAction"),
+            Variable("cube_f", "cells_whd_wf_f", script="MyPyAction"),
+            Variable("last_iter", "scalar_int", time_varying=False, script="MyPyAction"),
+            Variable("array_sum", "scalar_double", script="MyPyAction"),
+        ),
+        pyscripts=(PyScript("MyPyAction", script),),
     )

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from damaris_ref.api import Damaris, DamarisStateError
-from damaris_ref.config.model import Architecture, Config, Layout, Parameter, PyScript, Variable
+from damaris_ref.config.model import Architecture, Config, Layout, Variable
 from damaris_ref.engine import RankFailed, run_in_process
 from damaris_ref.mocks import SIMULATIONS, SimulationError
 from damaris_ref.transport.base import TransportError
@@ -23,6 +23,7 @@ from damaris_ref.transport.inprocess import InProcessWorld
 from damaris_ref.transport.threadcomm import ThreadComm
 
 from recorder import Recorder
+from strategies import seed_config
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_SCRIPT = ROOT / "examples" / "3dmesh_py.py"
@@ -35,34 +36,7 @@ PYTHON_LINE = re.compile(r"^Python iteration  (\d+) , Sum\(\) =  (\d+)$", re.MUL
 
 def mesh_config(cores: int = 1, script: Path = SEED_SCRIPT, depth: int = 4) -> Config:
     """examples/3dmesh_py.yml, built in memory (WIDTH 16, HEIGHT 8, DEPTH 4)."""
-    cube = ("DEPTH/size", "HEIGHT", "WIDTH/blocks")
-    return Config(
-        "3dmesh_py",
-        Architecture(domains=1, dedicated_cores=cores),
-        parameters=tuple(
-            Parameter(name, "int", value)
-            for name, value in [
-                ("WIDTH", 16),
-                ("HEIGHT", 8),
-                ("DEPTH", depth),
-                ("size", 1),
-                ("blocks", 1),
-            ]
-        ),
-        layouts=(
-            Layout("cells_whd_wf", "int", cube, ("DEPTH", "HEIGHT", "WIDTH")),
-            Layout("cells_whd_wf_f", "float", cube, ("DEPTH", "HEIGHT", "WIDTH")),
-            Layout("scalar_int", "int", ("1",)),
-            Layout("scalar_double", "double", ("1",)),
-        ),
-        variables=(
-            Variable("cube_i", "cells_whd_wf", script="MyPyAction"),
-            Variable("cube_f", "cells_whd_wf_f", script="MyPyAction"),
-            Variable("last_iter", "scalar_int", time_varying=False, script="MyPyAction"),
-            Variable("array_sum", "scalar_double", script="MyPyAction"),
-        ),
-        pyscripts=(PyScript("MyPyAction", script),),
-    )
+    return seed_config(Architecture(dedicated_cores=cores), (depth, 8, 16), script)
 
 
 def run_mesh(config: Config, world_size: int, *flags: str, observer=None, **options) -> list:

@@ -14,7 +14,7 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from damaris_ref.config.model import Architecture, Config, Layout, Parameter, PyScript, Variable
+from damaris_ref.config.model import Architecture
 from damaris_ref.data import reassemble
 from damaris_ref.engine import run_in_process
 from damaris_ref.mocks import SIMULATIONS
@@ -22,7 +22,7 @@ from damaris_ref.output_lines import client_totals
 from damaris_ref.topology import compute_topology, emulated_nodes
 
 from recorder import Recorder
-from strategies import EMPTY_SCRIPT, core_layouts
+from strategies import core_layouts, seed_config
 
 
 def expected_cube(iteration: int, clients: int, domains: int, shape: tuple, rank_only: bool):
@@ -50,40 +50,18 @@ def seed_runs(draw):
     return layout, clients, domains, shape, draw(st.booleans()), draw(st.integers(1, 3))
 
 
-def seed_config(layout, domains: int, shape: tuple) -> Config:
-    cube = ("DEPTH/size", "HEIGHT", "WIDTH/blocks")
-    values = dict(zip(("DEPTH", "HEIGHT", "WIDTH"), shape, strict=True), size=1, blocks=1)
-    return Config(
-        "seed-property",
-        Architecture(
-            domains=domains,
-            dedicated_cores=layout.dedicated_cores,
-            dedicated_nodes=layout.dedicated_nodes,
-            ranks_per_node=layout.ranks_per_node,
-        ),
-        parameters=tuple(Parameter(name, "int", value) for name, value in values.items()),
-        layouts=(
-            Layout("cube", "int", cube),
-            Layout("cube_f", "float", cube),
-            Layout("one_int", "int", ("1",)),
-            Layout("one_double", "double", ("1",)),
-        ),
-        variables=(
-            Variable("cube_i", "cube", script="probe"),
-            Variable("cube_f", "cube_f", script="probe"),
-            Variable("last_iter", "one_int", time_varying=False, script="probe"),
-            Variable("array_sum", "one_double", script="probe"),
-        ),
-        pyscripts=(PyScript("probe", EMPTY_SCRIPT),),
-    )
-
-
 @given(seed_runs())
 def test_seed_blocks_rebuild_the_spec_cube_and_sums_add_up(run):
     layout, clients, domains, shape, rank_only, iterations = run
     simulation = SIMULATIONS["3dmesh_py_domains"]
     args = simulation.parse_args(["-", "-i", str(iterations), "-d", str(domains), "-s", "0"])
-    args.config, args.rank_only = seed_config(layout, domains, shape), rank_only
+    architecture = Architecture(
+        domains=domains,
+        dedicated_cores=layout.dedicated_cores,
+        dedicated_nodes=layout.dedicated_nodes,
+        ranks_per_node=layout.ranks_per_node,
+    )
+    args.config, args.rank_only = seed_config(architecture, shape), rank_only
     recorder, output = Recorder(), io.StringIO()
     with contextlib.redirect_stdout(output):
         run_in_process(simulation.rank_main(args), layout.world_size, observer=recorder.observe)
