@@ -15,9 +15,8 @@ from typing import Any, TextIO
 from damaris_ref.api import Damaris
 from damaris_ref.scripts import context
 from damaris_ref.server import Observer
-from damaris_ref.transport.base import TransportError
+from damaris_ref.transport.base import WorldAborted
 from damaris_ref.transport.inprocess import InProcessWorld
-from damaris_ref.transport.threadcomm import CommAborted
 
 #: a rank's program: what a simulation's ``main`` does with its Damaris session and world comm
 RankMain = Callable[[Damaris, Any], Any]
@@ -117,6 +116,6 @@ class _LineStream:
 def _root_failure(failures: list[tuple[int, BaseException]]) -> tuple[int, BaseException]:
     """The failure that caused the others (not a rank woken up by the abort)."""
     for rank, error in failures:
-        if not isinstance(error, CommAborted | TransportError) or "aborted" not in str(error):
+        if not isinstance(error, WorldAborted):
             return rank, error
     return failures[0]

@@ -18,7 +18,7 @@ from damaris_ref.api import Damaris, DamarisStateError
 from damaris_ref.config.model import Architecture, Config, Layout, Variable
 from damaris_ref.engine import RankFailed, run_in_process
 from damaris_ref.mocks import SIMULATIONS, SimulationError
-from damaris_ref.transport.base import TransportError
+from damaris_ref.transport.base import WorldAborted
 from damaris_ref.transport.inprocess import InProcessWorld
 from damaris_ref.transport.threadcomm import ThreadComm
 
@@ -208,7 +208,7 @@ def test_a_client_waiting_for_buffer_space_is_woken_when_another_rank_fails():
 def test_an_error_raised_after_the_abort_is_reported_over_the_abort_itself():
     def main(damaris: Damaris, comm):
         if comm.Get_rank() == 0:  # looks like a rank woken up by the abort
-            raise TransportError("the in-process world was aborted (another rank failed)")
+            raise WorldAborted("the in-process world was aborted (another rank failed)")
         if comm.Get_rank() == 2:
             time.sleep(0.2)
             raise ValueError("the real cause")

@@ -17,6 +17,10 @@ class TransportError(RuntimeError):
     """A transport could not deliver (buffer full, peer gone, timeout)."""
 
 
+class WorldAborted(TransportError):
+    """Another rank failed and the run is being torn down: a consequence, never the cause."""
+
+
 class BufferFullError(TransportError):
     """A block does not fit in the node's shared buffer."""
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 
-from damaris_ref.transport.base import BufferFullError, TransportError
+from damaris_ref.transport.base import BufferFullError, WorldAborted
 
 
 def buffer_full_message(name: str, capacity: int, request: int, in_use: int, why: str) -> str:
@@ -41,7 +41,7 @@ class ByteBudget:
                 timeout,
             )
             if self._abort_reason is not None:
-                raise TransportError(f"buffer {self.name!r}: {self._abort_reason}")
+                raise WorldAborted(f"buffer {self.name!r}: {self._abort_reason}")
             if not fits:
                 raise self._full(nbytes, f"no space was freed within {timeout:g} s")
             self.in_use += nbytes
@@ -58,7 +58,7 @@ class ByteBudget:
             self._changed.notify_all()
 
     def abort(self, reason: str) -> None:
-        """Make every waiting and future ``acquire`` raise TransportError(``reason``)."""
+        """Make every waiting and future ``acquire`` raise WorldAborted(``reason``)."""
         with self._changed:
             self._abort_reason = reason
             self._changed.notify_all()

@@ -21,6 +21,7 @@ from damaris_ref.transport.base import (
     IterationEnded,
     Message,
     TransportError,
+    WorldAborted,
 )
 from damaris_ref.transport.budget import ByteBudget
 from damaris_ref.transport.threadcomm import ThreadComm
@@ -108,7 +109,7 @@ class InProcessClientTransport:
 
     def _post(self, server: int, message: Message) -> None:
         if self.world.aborted.is_set():
-            raise TransportError(_ABORTED)
+            raise WorldAborted(_ABORTED)
         self.world.inboxes[self.topology.server_ranks[server]].put(message)
 
     def send_block(self, server: int, block: Block) -> None:
@@ -146,7 +147,7 @@ class InProcessServerTransport:
                         f"server waited {self.world.timeout:g} s without any message from "
                         "its clients"
                     ) from None
-        raise TransportError(_ABORTED)
+        raise WorldAborted(_ABORTED)
 
     def release(self, arrived: BlockArrived) -> None:
         """Give the block's bytes back to its node buffer."""

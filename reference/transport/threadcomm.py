@@ -14,6 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from damaris_ref.transport.base import TransportError, WorldAborted
+
 DEFAULT_TIMEOUT = 60.0
 
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -24,8 +26,12 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-class CommAborted(RuntimeError):
-    """The in-process world was aborted (another rank failed) or a collective timed out."""
+class CommAborted(TransportError):
+    """A collective could not complete: the world was aborted or a rank did not join in time."""
+
+
+class CommWorldAborted(CommAborted, WorldAborted):
+    """A collective broken by the world's abort (another rank failed)."""
 
 
 class _Group:
@@ -36,6 +42,7 @@ class _Group:
         self.timeout = timeout
         self.slots: list[Any] = [None] * size
         self.barrier = threading.Barrier(size)
+        self.aborted = False
 
 
 class ThreadComm:
@@ -59,6 +66,7 @@ class ThreadComm:
     def abort_all(comms: list[ThreadComm]) -> None:
         """Break every barrier of this world and of communicators split from it."""
         for group in comms[0]._registry if comms else ():
+            group.aborted = True
             group.barrier.abort()
 
     def Get_rank(self) -> int:
@@ -78,9 +86,13 @@ class ThreadComm:
             values = list(group.slots)
             group.barrier.wait(group.timeout)
         except threading.BrokenBarrierError:
+            if group.aborted:
+                raise CommWorldAborted(
+                    f"collective on rank {self.rank} of {self.size} aborted: another rank failed"
+                ) from None
             raise CommAborted(
-                f"collective on rank {self.rank} of {self.size} aborted: another rank failed "
-                f"or did not join within {group.timeout:g} s"
+                f"collective on rank {self.rank} of {self.size} aborted: a rank did not join "
+                f"within {group.timeout:g} s"
             ) from None
         return values
 
