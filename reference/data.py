@@ -7,6 +7,7 @@ engines, transports and the conformance suite never spell them out themselves.
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,6 +30,8 @@ _TYPES: dict[str, tuple[np.dtype, str]] = {
 }
 
 TYPE_NAMES: tuple[str, ...] = tuple(_TYPES)
+
+_BLOCK_KEY = re.compile(r"P(\d+)_B(\d+)")
 
 DAMARIS_DATA_KEYS = ("damaris_env", "dask_env", "iteration_data")
 DAMARIS_ENV_KEYS = (
@@ -76,6 +79,14 @@ def new_magic_number() -> str:
 def block_key(source: int, block: int) -> str:
     """The ``numpy_data`` key of a block: ``P<source>_B<block>``."""
     return f"P{source}_B{block}"
+
+
+def parse_block_key(key: str) -> tuple[int, int]:
+    """``(source, block)`` of a ``P<source>_B<block>`` name (ValueError for anything else)."""
+    match = _BLOCK_KEY.fullmatch(key)
+    if match is None:
+        raise ValueError(f"{key!r} is not a block name; expected P<source>_B<block>")
+    return int(match[1]), int(match[2])
 
 
 def iteration_tag(server: int, iteration: int, magic: str) -> str:

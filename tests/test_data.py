@@ -206,3 +206,9 @@ def test_reassemble_entry_rebuilds_a_server_part_from_its_sort_list():
     entry = data.variable_entry(blocks, server=0, magic="1", type_string="_double")
     expected = np.vstack([np.full((2, 2), 0.5), np.full((2, 2), 1.5)])
     np.testing.assert_array_equal(data.reassemble_entry(entry), expected)
+
+
+def test_parse_block_key_inverts_block_key():
+    assert data.parse_block_key(data.block_key(12, 3)) == (12, 3)
+    with pytest.raises(ValueError, match="'S1_I0_7' is not a block name"):
+        data.parse_block_key("S1_I0_7")

@@ -17,7 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from damaris_ref.config.model import Architecture, Config
-from damaris_ref.data import dtype_of, reassemble
+from damaris_ref.data import dtype_of, parse_block_key, reassemble
 from damaris_ref.engine import RankFailed, run_in_process
 from damaris_ref.mocks.generic import GENERIC, expected_global, global_shape
 from damaris_ref.topology import LayoutError, compute_topology, emulated_nodes
@@ -63,7 +63,7 @@ def test_blocks_route_once_to_their_owner_sum_up_and_reassemble_exactly(run):
                 owned = set(topo.known_clients(o.server))
                 for tag, key, offsets in o.sort_lists.get(variable.name, []):
                     assert tag.startswith(f"S{o.server}_I{iteration}_")
-                    source = int(key[1 : key.index("_")])
+                    source, _ = parse_block_key(key)
                     assert source in owned, f"{key} delivered to server {o.server}"
                     keys[key] += 1
                     pieces.append((offsets, o.blocks[variable.name][key]))

@@ -21,6 +21,7 @@ import numpy as np
 from distributed import Client, Future
 
 from damaris_ref.dask_bridge.session import current_session
+from damaris_ref.data import parse_block_key
 from damaris_ref.grid import block_grid
 
 _published: dict[tuple[str, str, str], deque] = {}
@@ -74,7 +75,7 @@ def global_array(
     meta = []
     for _tag, key, offsets in entry["sort_list"]:
         array = entry["numpy_data"][key]
-        source, block = (int(part[1:]) for part in key.split("_"))
+        source, block = parse_block_key(key)
         name = block_key_name(simulation, magic, variable, iteration, source, block)
         blocks[name] = array
         meta.append((name, tuple(offsets), array.shape, array.dtype.str))
