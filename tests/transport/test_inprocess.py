@@ -130,8 +130,10 @@ def test_a_client_waits_for_the_server_to_free_space(world):
 def test_a_full_node_buffer_fails_after_the_world_timeout(world):
     client, _ = transports(world)
     client.send_block(0, int_block(range(16)))
-    with pytest.raises(BufferFullError, match=r"buffer 'shm'.*64 bytes"):
+    start = time.monotonic()
+    with pytest.raises(BufferFullError, match=r"buffer 'shm'.*64 bytes.*within 0.3 s"):
         client.send_block(0, int_block(range(1)))
+    assert 0.25 < time.monotonic() - start < 1.0
 
 
 def test_server_receive_times_out_with_a_transport_error(world):
