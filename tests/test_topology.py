@@ -106,6 +106,8 @@ def test_routing_is_a_partition_matching_known_clients(layout):
         assert roles == ["client"] * topo.world_size
     else:
         assert sorted(topo.client_ranks + topo.server_ranks) == list(range(topo.world_size))
+        clients = tuple(r for r, role in enumerate(roles) if role == "client")
+        assert clients == topo.client_ranks
     owned = [c for s in range(topo.server_count) for c in topo.known_clients(s)]
     assert sorted(owned) == list(range(topo.client_count))  # each client owned exactly once
     for client in range(topo.client_count):
