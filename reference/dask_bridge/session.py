@@ -47,24 +47,26 @@ class DaskSession:
     def open(cls, config: Config, server_id: int, magic: str) -> DaskSession:
         """Connect and start workers for every pyscript that names a working scheduler."""
         session = cls(server_id, config.simulation_name, magic)
+        tried: set[str] = set()  # each scheduler is tried (and warned about) once
         for pyscript in config.pyscripts:
             path = str(pyscript.scheduler_file or "")
             if not path:
                 continue
-            if path not in session._clients:
+            if path not in tried:
+                tried.add(path)
                 client = session._connect(Path(path), pyscript.timeout, pyscript.name)
-                if client is None:
-                    continue
-                session._clients[path] = client
-                session._workers.append(
-                    ServerWorker.start(
-                        client,
-                        session.worker_name,
-                        threads_per_worker(pyscript),
-                        keep=pyscript.keep_workers,
+                if client is not None:
+                    session._clients[path] = client
+                    session._workers.append(
+                        ServerWorker.start(
+                            client,
+                            session.worker_name,
+                            threads_per_worker(pyscript),
+                            keep=pyscript.keep_workers,
+                        )
                     )
-                )
-            session.scheduler_files[pyscript.name] = path
+            if path in session._clients:
+                session.scheduler_files[pyscript.name] = path
         _local.session = session
         return session
 
@@ -98,7 +100,7 @@ class DaskSession:
         return next(w.address for w in self._workers if w.client is client)
 
     def close(self) -> None:
-        """Retire workers (unless kept), drop held futures, disconnect."""
+        """Stop workers (unless kept), drop held futures, disconnect."""
         self.held.clear()
         for worker in self._workers:
             worker.stop()
