@@ -12,7 +12,6 @@ refused on both sides. NumPy is imported only when a payload holds arrays.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import io
 import json
@@ -28,7 +27,7 @@ if TYPE_CHECKING:
 MAGIC = b"\x93DRS\x01\x00"
 _LENGTH = struct.Struct("<Q")
 #: the base64 text of every safe payload starts with this (MAGIC is 6 bytes = 8 characters)
-TEXT_PREFIX = base64.b64encode(MAGIC)
+TEXT_PREFIX = encode_base64(MAGIC).encode("ascii")
 #: .npy format major versions written and read (3.0 exists only for non-Latin-1 field names)
 _NPY_MAJOR_VERSIONS = (1, 2)
 
@@ -102,7 +101,7 @@ def _to_node(obj: Any, path: str, blocks: list[bytes]) -> Any:
     if kind in (set, frozenset):
         return {kind.__name__: [_to_node(item, f"{path} item", blocks) for item in obj]}
     if kind is bytes:
-        return {"bytes": base64.b64encode(obj).decode("ascii")}
+        return {"bytes": encode_base64(obj)}
     if kind is complex:
         return {"complex": [obj.real, obj.imag]}
     np = sys.modules.get("numpy")  # an array can only exist if NumPy was imported
@@ -200,8 +199,8 @@ class _Decoder:
 
     def tag_bytes(self, value: Any, path: str) -> bytes:
         try:
-            return base64.b64decode(value, validate=True)
-        except (binascii.Error, TypeError) as exc:
+            return binascii.a2b_base64(value, strict_mode=True)
+        except (ValueError, TypeError) as exc:  # binascii.Error, non-ASCII text, not a string
             raise TransportDecodeError(f"bad bytes at {path}: {exc}") from None
 
     def tag_complex(self, value: Any, path: str) -> complex:

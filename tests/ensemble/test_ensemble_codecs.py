@@ -248,6 +248,8 @@ def test_safe_codec_refuses_an_object_array_block(tmp_path):
         ({"ndarray": 3}, [], "missing block 3"),
         ({"dict": [[[1], 2]]}, [], "unhashable dict key"),
         ({"complex": ["1", 2]}, [], r"\[real, imag\]"),
+        ({"bytes": "\u00e9"}, [], "bad bytes"),
+        ({"bytes": "AA=A"}, [], "bad bytes"),
     ],
 )
 def test_safe_codec_rejects_malformed_trees(tree, blocks, message):
