@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from damaris_ref.conformance import SUITE_VERSION, probe
 from damaris_ref.conformance.cases import CAPABILITIES, Case
 from damaris_ref.conformance.checks import CHECKS, Check, exit_messages
-from damaris_ref.conformance.expectations import expect
+from damaris_ref.conformance.expectations import Expectation, expect
 from damaris_ref.conformance.generate import generated_cases
 from damaris_ref.conformance.impls import (
     Implementation,
@@ -113,6 +113,7 @@ class Suite:
     ensemble_module: str | None
     report: Report = field(default_factory=Report)
     runs: dict[str, Run] = field(default_factory=dict)
+    expectations: dict[str, Expectation] = field(default_factory=dict)
 
     def skip_reason(self, case: Case | None, check: Check | None) -> str | None:
         """Why a (case, check) does not apply to this port; None when it does."""
@@ -135,6 +136,12 @@ class Suite:
             self.runs[case.id] = self.impl.run(case, directory, self.probe_file, self.timeout)
         return self.runs[case.id]
 
+    def expectation(self, case: Case) -> Expectation:
+        """Compute a case's expectation once per session (its checks share it, like the run)."""
+        if case.id not in self.expectations:
+            self.expectations[case.id] = expect(case)
+        return self.expectations[case.id]
+
     def differences(self, case: Case, check: Check | None, run: Run) -> list[str]:
         """What differs for one check (``None``: the exit check)."""
         if check is None:
@@ -142,7 +149,7 @@ class Suite:
         if not run.succeeded:
             first = (run.failure() or "").splitlines()[0]
             return [f"not checked: the run failed ({first}); see the exit check"]
-        return list(check.function(expect(case), run))
+        return list(check.function(self.expectation(case), run))
 
     def verify(self, case: Case, check: Check | None, node: pytest.Item) -> None:
         """The body of a data-case test: skip, run, compare, fail with the differences."""
