@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,8 @@ from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Var
 from damaris_ref.config.writers import dump_yaml
 from damaris_ref.engine import run_in_process
 from damaris_ref.mocks import SIMULATIONS
+
+from processes import live_commands, wait_until
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 #: the environment variable that tells test pyscripts where to write what they saw
@@ -147,36 +148,19 @@ def workers_named(client: Client, prefix: str) -> dict[str, dict]:
 def worker_processes(prefix: str) -> dict[int, str]:
     """Live ``dask_worker`` processes whose ``--name`` starts with ``prefix``: {pid: name}."""
     found = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if WORKER_FLAG not in argv or state == "Z":
+    for pid, argv in live_commands().items():
+        if WORKER_FLAG not in argv:
             continue
         names = [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--name"]
         if names and names[0].startswith(prefix):
-            found[int(entry.name)] = names[0]
+            found[pid] = names[0]
     return found
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 0.1) -> Any:
-    """Poll ``predicate`` until it is true or ``timeout`` seconds passed; return its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 def assert_no_workers_left(client: Client, simulation: str) -> None:
     """Neither the scheduler nor this host has a worker of ``simulation`` any more."""
     prefix = f"{simulation}_"
-    listed = wait_until(lambda: not workers_named(client, prefix)) or workers_named(client, prefix)
-    assert listed is True, f"workers still on the scheduler: {sorted(listed)}"
-    running = wait_until(lambda: not worker_processes(prefix)) or worker_processes(prefix)
-    assert running is True, f"worker processes still running: {running}"
+    listed = wait_until(lambda: not workers_named(client, prefix))
+    assert listed, f"workers still on the scheduler: {sorted(workers_named(client, prefix))}"
+    running = wait_until(lambda: not worker_processes(prefix))
+    assert running, f"worker processes still running: {worker_processes(prefix)}"

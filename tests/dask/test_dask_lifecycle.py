@@ -21,7 +21,6 @@ from dask_support import (
     run_generic,
     run_generic_in_process,
     unique_name,
-    wait_until,
     worker_processes,
     workers_named,
     write_config,
@@ -29,6 +28,8 @@ from dask_support import (
 
 from damaris4py.server import getservercomm
 from damaris_ref.config.model import Architecture, Layout, Variable
+
+from processes import wait_until
 
 #: 4 ranks as 2 emulated nodes of one client and one dedicated core: 2 servers, 2 workers
 TWO_SERVERS = Architecture(dedicated_cores=1, ranks_per_node=2)
