@@ -30,6 +30,8 @@ from damaris_ref.launcher import (
     run_job,
 )
 
+from processes import live_commands, wait_until
+
 HYDRA_VERSION = """HYDRA build details:
     Version:                                 5.0.2
     Release Date:                            Fri Sep 25 20:45:26 UTC 2026
@@ -55,33 +57,18 @@ def child_env() -> dict[str, str]:
 
 
 def processes_with(marker: str) -> list[int]:
-    """Pids of live (non-zombie) processes whose command line contains ``marker``."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            continue
-        if marker.encode() in cmdline and state != "Z":
-            found.append(int(entry.name))
-    return found
+    """Pids of live processes whose command line contains ``marker``."""
+    return [pid for pid, argv in live_commands().items() if any(marker in arg for arg in argv)]
 
 
 def assert_none_left(marker: str, within: float = 5.0) -> None:
-    deadline = time.monotonic() + within
-    while (left := processes_with(marker)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not left, f"processes of the job still alive: {left}"
+    gone = wait_until(lambda: not processes_with(marker), timeout=within)
+    assert gone, f"processes of the job still alive: {processes_with(marker)}"
 
 
 def wait_for_files(folder: Path, count: int, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while len(list(folder.iterdir())) < count:
-        assert time.monotonic() < deadline, f"only {len(list(folder.iterdir()))} ranks started"
-        time.sleep(0.05)
+    started = wait_until(lambda: len(list(folder.iterdir())) >= count, timeout=timeout)
+    assert started, f"only {len(list(folder.iterdir()))} ranks started"
 
 
 # Each rank records its pid in READY_DIR (argv[1]), optionally ignores SIGTERM, then sleeps;

@@ -24,6 +24,8 @@ from damaris_ref import launcher
 from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
 from damaris_ref.config.writers import dump_yaml
 
+from processes import wait_until
+
 #: a failure must end the job within this many seconds; a job that hangs is stopped at twice
 PROMPT = 15.0
 FATAL = "damaris-ref: fatal error on rank"
@@ -183,12 +185,9 @@ def test_sigterm_to_damaris_ref_run_tears_the_whole_job_down(
         assert time.monotonic() - started < PROMPT
         assert proc.returncode == 128 + signal.SIGTERM, stderr
         assert "received SIGTERM, stopping the MPI job" in stderr
-        deadline = time.monotonic() + 5
-        while (
-            alive := [p for p in tree if launcher.still_running(p)]
-        ) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert not alive, f"processes of the job still alive: {alive}"
+        gone = wait_until(lambda: not any(launcher.still_running(p) for p in tree), timeout=5)
+        alive = [p for p in tree if launcher.still_running(p)]
+        assert gone, f"processes of the job still alive: {alive}"
     finally:
         if proc.poll() is None:
             launcher.stop_job(proc, signal.SIGKILL, 0.0)
