@@ -81,6 +81,22 @@ class SeedVariable:
     time_varying: bool
 
 
+def seed_variables(
+    overrides: Mapping[str, Mapping[str, bool]] | None = None,
+) -> tuple[SeedVariable, ...]:
+    """Every seed variable, routed and with its default time-varying flag unless
+    ``overrides`` (name -> ``routed``/``time_varying``) says otherwise."""
+    overrides = overrides or {}
+    return tuple(
+        SeedVariable(
+            name,
+            overrides.get(name, {}).get("routed", True),
+            overrides.get(name, {}).get("time_varying", default_tv),
+        )
+        for name, (_, default_tv) in SEED_VARIABLES.items()
+    )
+
+
 @dataclass(frozen=True)
 class Case:
     """One run: the seed simulation, its layout and arguments, and optional golden facts."""
@@ -100,11 +116,7 @@ class Case:
     domains: int = 1
     rank_only: bool = False
     frequency: int = 1
-    variables: tuple[SeedVariable, ...] = field(
-        default_factory=lambda: tuple(
-            SeedVariable(name, True, tv) for name, (_, tv) in SEED_VARIABLES.items()
-        )
-    )
+    variables: tuple[SeedVariable, ...] = field(default_factory=seed_variables)
     expect: Mapping[str, Any] = field(default_factory=dict)
     expect_error: str | None = None
 
@@ -197,15 +209,6 @@ def case_from_mapping(data: Any, source: str = "<case>") -> Case:
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise CaseError(f"{source}: {where}: {error.message}")
-    overrides = data.get("variables", {})
-    variables = tuple(
-        SeedVariable(
-            name,
-            overrides.get(name, {}).get("routed", True),
-            overrides.get(name, {}).get("time_varying", default_tv),
-        )
-        for name, (_, default_tv) in SEED_VARIABLES.items()
-    )
     dedicated = data.get("dedicated", {})
     case = Case(
         id=data["id"],
@@ -223,7 +226,7 @@ def case_from_mapping(data: Any, source: str = "<case>") -> Case:
         domains=data.get("domains", 1),
         rank_only=data.get("rank_only", False),
         frequency=data.get("frequency", 1),
-        variables=variables,
+        variables=seed_variables(data.get("variables")),
         expect=data.get("expect", {}),
         expect_error=data.get("expect_error"),
     )
