@@ -15,6 +15,7 @@ from __future__ import annotations
 import binascii
 import io
 import json
+import math
 import struct
 import sys
 
@@ -65,7 +66,7 @@ class SafeCodec:
             header = json.loads(raw[start : start + header_len])
             lengths = header["blocks"]
             tree = header["tree"]
-        except (ValueError, KeyError, TypeError) as exc:
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             raise TransportDecodeError(f"safe-codec header is malformed: {exc}") from None
         if not isinstance(lengths, list) or not all(type(n) is int and n >= 0 for n in lengths):
             raise TransportDecodeError("safe-codec header 'blocks' must list block lengths")
@@ -76,7 +77,10 @@ class SafeCodec:
         for n in lengths:
             blocks.append(memoryview(raw)[offset : offset + n])
             offset += n
-        return _Decoder(blocks).node(tree, "value")
+        try:
+            return _Decoder(blocks).node(tree, "value")
+        except RecursionError:
+            raise TransportDecodeError("safe-codec tree is nested too deeply") from None
 
     def is_payload(self, line: bytes) -> bool:
         return line.startswith(TEXT_PREFIX)
@@ -240,10 +244,8 @@ class _Decoder:
         if dtype.hasobject:
             raise TransportDecodeError(f"array at {path} has object dtype {dtype}; refused")
         data = self.blocks[index][stream.tell() :]
-        count = 1
-        for n in shape:
-            count *= n
-        if count * dtype.itemsize != len(data):
+        count = math.prod(shape)
+        if min(shape, default=0) < 0 or count * dtype.itemsize != len(data):
             raise TransportDecodeError(
                 f"array at {path} declares shape {shape} of {dtype} but carries {len(data)} bytes"
             )

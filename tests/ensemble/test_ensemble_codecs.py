@@ -266,6 +266,28 @@ def test_safe_codec_checks_array_size_before_allocating():
         de.decode_transport_data(_safe_payload({"ndarray": 0}, [block.getvalue()]), "safe")
 
 
+def test_safe_codec_refuses_negative_dimensions():
+    block = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        block, {"descr": "<f8", "fortran_order": False, "shape": (-1, -8)}
+    )
+    payload = _safe_payload({"ndarray": 0}, [block.getvalue() + bytes(64)])
+    with pytest.raises(TransportDecodeError, match=r"declares shape \(-1, -8\)"):
+        de.decode_transport_data(payload, "safe")
+
+
+@pytest.mark.parametrize(
+    ("depth", "message"),
+    [(600, "tree is nested too deeply"), (100_000, "header is malformed")],
+    ids=["for-the-decoder", "for-json"],
+)
+def test_safe_codec_refuses_trees_nested_too_deeply(depth, message):
+    header = ('{"blocks": [], "tree": ' + "[" * depth + "]" * depth + "}").encode()
+    raw = b"".join([MAGIC, struct.pack("<Q", len(header)), header])
+    with pytest.raises(TransportDecodeError, match=message):
+        de.decode_transport_data(base64.b64encode(raw).decode(), "safe")
+
+
 def test_safe_codec_rejects_truncated_payloads():
     text = de.encode_transport_data({"a": np.arange(10)}, "safe")
     with pytest.raises(TransportDecodeError):
