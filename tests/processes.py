@@ -1,13 +1,25 @@
-"""Waiting with a deadline, and this host's live processes: for tests that check a job or a
-Dask worker left nothing running behind it."""
+"""Running jobs (MPI or not) with a timeout that kills their whole tree, waiting with a
+deadline, and this host's live processes: for tests that start jobs and check a job or a Dask
+worker left nothing running behind it."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pytest
+
+from damaris_ref import launcher
+from damaris_ref.transport.mpi_abort import FATAL_PREFIX
+
+#: seconds any single job may take before it counts as hung
+JOB_TIMEOUT = 60.0
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 0.05) -> Any:
@@ -34,3 +46,75 @@ def live_commands() -> dict[int, list[str]]:
         if state != "Z":
             found[int(entry.name)] = cmdline.decode(errors="replace").split("\0")
     return found
+
+
+@dataclass(frozen=True)
+class Job:
+    """A finished job: exit code, output and wall time."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    elapsed: float
+
+    @property
+    def fatal_lines(self) -> list[str]:
+        """The one-line fatal reports of every rank that aborted."""
+        return [line for line in self.stderr.splitlines() if line.startswith(FATAL_PREFIX)]
+
+    def describe(self) -> str:
+        """Everything a failed assertion should show."""
+        return (
+            f"exit {self.returncode} after {self.elapsed:.1f} s\n"
+            f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
+        )
+
+
+def start(command: Sequence[str], env: dict[str, str] | None = None, **popen) -> subprocess.Popen:
+    """Start ``command`` in a session of its own, output captured as text."""
+    return subprocess.Popen(
+        list(command),
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **popen,
+    )
+
+
+def finish(proc: subprocess.Popen, timeout: float, started: float) -> Job:
+    """Wait for ``proc``; past ``timeout`` kill its whole tree and fail the test."""
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        launcher.stop_job(proc, signal.SIGKILL, 0.0)
+        stdout, stderr = proc.communicate()
+        job = Job(proc.returncode, stdout, stderr, time.monotonic() - started)
+        pytest.fail(f"job still running after {timeout:g} s: {proc.args}\n{job.describe()}")
+    return Job(proc.returncode, stdout, stderr, time.monotonic() - started)
+
+
+def run_command(
+    command: Sequence[str], env: dict[str, str] | None = None, timeout: float = JOB_TIMEOUT
+) -> Job:
+    """Run ``command`` (no mpiexec added) to its end or ``timeout``."""
+    started = time.monotonic()
+    return finish(start(command, env), timeout, started)
+
+
+def run_mpi(
+    nranks: int,
+    command: Sequence[str],
+    env: dict[str, str] | None = None,
+    timeout: float = JOB_TIMEOUT,
+    cwd: Path | None = None,
+) -> Job:
+    """Run ``command`` on ``nranks`` ranks under the launcher's mpiexec (MPICH or Open MPI,
+    with that flavour's options and environment) to its end or ``timeout``."""
+    exe = launcher.find_mpiexec()
+    launch = launcher.build_command(
+        nranks, command, mpiexec=exe, flavour=launcher.detect_flavour(exe)
+    )
+    started = time.monotonic()
+    return finish(start(launch.argv, {**launch.env, **(env or {})}, cwd=cwd), timeout, started)

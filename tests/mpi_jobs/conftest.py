@@ -9,12 +9,9 @@ each rank of an ``mpiexec`` run; a plain ``pytest`` leaves it to ``test_pytest_m
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +19,11 @@ import numpy as np
 import pytest
 import yaml
 
-from damaris_ref import launcher
-from damaris_ref.transport.mpi_abort import FATAL_PREFIX
+import processes
+from processes import Job
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 RECORD_SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "mpi_record.py"
-#: seconds any single job may take before it counts as hung
-JOB_TIMEOUT = 60.0
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -37,28 +32,6 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path.name == "test_with_mpi.py" and not config.getoption("with_mpi", False):
         return True
     return None
-
-
-@dataclass(frozen=True)
-class Job:
-    """A finished MPI job: exit code, output and wall time."""
-
-    returncode: int
-    stdout: str
-    stderr: str
-    elapsed: float
-
-    @property
-    def fatal_lines(self) -> list[str]:
-        """The one-line fatal reports of every rank that aborted."""
-        return [line for line in self.stderr.splitlines() if line.startswith(FATAL_PREFIX)]
-
-    def describe(self) -> str:
-        """Everything a failed assertion should show."""
-        return (
-            f"exit {self.returncode} after {self.elapsed:.1f} s\n"
-            f"--- stdout\n{self.stdout}\n--- stderr\n{self.stderr}"
-        )
 
 
 @pytest.fixture
@@ -74,75 +47,22 @@ def console_script() -> Callable[[str], str]:
     return path
 
 
-def start(command: Sequence[str], env: dict[str, str] | None = None, **popen) -> subprocess.Popen:
-    """Start ``command`` in a session of its own, output captured as text."""
-    return subprocess.Popen(
-        list(command),
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        **popen,
-    )
-
-
-def finish(proc: subprocess.Popen, timeout: float, started: float) -> Job:
-    """Wait for ``proc``; past ``timeout`` kill its whole tree and fail the test."""
-    try:
-        stdout, stderr = proc.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        launcher.stop_job(proc, signal.SIGKILL, 0.0)
-        stdout, stderr = proc.communicate()
-        job = Job(proc.returncode, stdout, stderr, time.monotonic() - started)
-        pytest.fail(f"job still running after {timeout:g} s: {proc.args}\n{job.describe()}")
-    return Job(proc.returncode, stdout, stderr, time.monotonic() - started)
-
-
-def mpi_command(nranks: int, command: Sequence[str]) -> tuple[list[str], dict[str, str]]:
-    """The mpiexec argv and environment defaults the launcher would use for this job."""
-    exe = launcher.find_mpiexec()
-    launch = launcher.build_command(
-        nranks, command, mpiexec=exe, flavour=launcher.detect_flavour(exe)
-    )
-    return list(launch.argv), dict(launch.env)
-
-
 @pytest.fixture
 def start_process() -> Callable[..., subprocess.Popen]:
     """``start_process(command, env=None)``: a running process in a session of its own."""
-    return start
+    return processes.start
 
 
 @pytest.fixture
 def run_mpi() -> Callable[..., Job]:
     """``run_mpi(n, command, env=None, timeout=JOB_TIMEOUT, cwd=None) -> Job`` under mpiexec."""
-
-    def run(
-        nranks: int,
-        command: Sequence[str],
-        env: dict[str, str] | None = None,
-        timeout: float = JOB_TIMEOUT,
-        cwd: Path | None = None,
-    ) -> Job:
-        argv, defaults = mpi_command(nranks, command)
-        started = time.monotonic()
-        return finish(start(argv, {**defaults, **(env or {})}, cwd=cwd), timeout, started)
-
-    return run
+    return processes.run_mpi
 
 
 @pytest.fixture
 def run_command() -> Callable[..., Job]:
     """``run_command(command, env=None, timeout=JOB_TIMEOUT) -> Job``, no mpiexec added."""
-
-    def run(
-        command: Sequence[str], env: dict[str, str] | None = None, timeout: float = JOB_TIMEOUT
-    ) -> Job:
-        started = time.monotonic()
-        return finish(start(command, env), timeout, started)
-
-    return run
+    return processes.run_command
 
 
 @pytest.fixture

@@ -5,42 +5,25 @@ non-zero exit is the proof that Abort reached every rank."""
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
-from damaris_ref.launcher import build_command, detect_flavour, find_mpiexec
-from damaris_ref.transport.mpi_abort import FATAL_PREFIX, fatal_line
+from damaris_ref.transport.mpi_abort import fatal_line
+
+from processes import Job, run_mpi
 
 
-def run_ranks(nranks: int, script: str) -> tuple[subprocess.CompletedProcess[str], float]:
-    """Run ``script`` on ``nranks`` ranks; return the finished job and its wall time."""
-    exe = find_mpiexec()
-    launch = build_command(
-        nranks,
-        [sys.executable, "-c", textwrap.dedent(script)],
-        mpiexec=exe,
-        flavour=detect_flavour(exe),
-    )
-    env = {**launch.env, **os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    started = time.monotonic()
-    done = subprocess.run(
-        launch.argv, env=env, capture_output=True, text=True, timeout=30, check=False
-    )
-    return done, time.monotonic() - started
-
-
-def fatal_lines(stderr: str) -> list[str]:
-    return [line for line in stderr.splitlines() if line.startswith(FATAL_PREFIX)]
+def run_ranks(nranks: int, script: str) -> Job:
+    """Run ``script`` on ``nranks`` ranks under mpiexec; a job still running after 30 s fails
+    the test and has its whole tree killed."""
+    return run_mpi(nranks, [sys.executable, "-c", textwrap.dedent(script)], timeout=30)
 
 
 @pytest.mark.timeout(60)
 def test_context_manager_aborts_all_four_ranks_when_rank_two_raises():
-    done, elapsed = run_ranks(
+    job = run_ranks(
         4,
         """
         from mpi4py import MPI
@@ -52,18 +35,18 @@ def test_context_manager_aborts_all_four_ranks_when_rank_two_raises():
             comm.Barrier()
         """,
     )
-    assert done.returncode != 0
-    assert elapsed < 10
-    assert fatal_lines(done.stderr) == [
+    assert job.returncode != 0, job.describe()
+    assert job.elapsed < 10, job.describe()
+    assert job.fatal_lines == [
         "damaris-ref: fatal error on rank 2: ValueError: block P2_B0 has shape (2, 3), "
         "expected (4, 3)"
     ]
-    assert "Traceback" in done.stderr
+    assert "Traceback" in job.stderr
 
 
 @pytest.mark.timeout(60)
 def test_excepthook_covers_the_main_thread():
-    done, elapsed = run_ranks(
+    job = run_ranks(
         3,
         """
         from mpi4py import MPI
@@ -74,14 +57,14 @@ def test_excepthook_covers_the_main_thread():
         MPI.COMM_WORLD.Barrier()
         """,
     )
-    assert done.returncode != 0
-    assert elapsed < 10
-    assert fatal_lines(done.stderr) == ["damaris-ref: fatal error on rank 1: KeyError: 'cube_i'"]
+    assert job.returncode != 0, job.describe()
+    assert job.elapsed < 10, job.describe()
+    assert job.fatal_lines == ["damaris-ref: fatal error on rank 1: KeyError: 'cube_i'"]
 
 
 @pytest.mark.timeout(60)
 def test_excepthook_covers_other_threads():
-    done, elapsed = run_ranks(
+    job = run_ranks(
         2,
         """
         import threading
@@ -95,16 +78,16 @@ def test_excepthook_covers_other_threads():
         MPI.COMM_WORLD.recv(source=MPI.ANY_SOURCE)  # nobody sends: only an abort ends this
         """,
     )
-    assert done.returncode != 0
-    assert elapsed < 10
-    assert fatal_lines(done.stderr) == [
+    assert job.returncode != 0, job.describe()
+    assert job.elapsed < 10, job.describe()
+    assert job.fatal_lines == [
         "damaris-ref: fatal error on rank 0: RuntimeError: lost the notice stream"
     ]
 
 
 @pytest.mark.timeout(60)
 def test_normal_exit_and_exit_zero_do_not_abort():
-    done, _ = run_ranks(
+    job = run_ranks(
         2,
         """
         import sys
@@ -116,9 +99,9 @@ def test_normal_exit_and_exit_zero_do_not_abort():
             sys.exit(0)
         """,
     )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.count("done") == 2
-    assert not fatal_lines(done.stderr)
+    assert job.returncode == 0, job.describe()
+    assert job.stdout.count("done") == 2
+    assert not job.fatal_lines
 
 
 def test_fatal_line_formats():
