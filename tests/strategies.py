@@ -86,8 +86,9 @@ def seed_config(
     shape: tuple[int, int, int] = (4, 8, 16),
     script: Path = EMPTY_SCRIPT,
 ) -> Config:
-    """The seed's 3dmesh config (examples/3dmesh_py.yml) in memory, for a (DEPTH, HEIGHT,
-    WIDTH) cube and any architecture; its one pyscript is called MyPyAction."""
+    """The seed's 3dmesh layouts and variables (as in examples/3dmesh_py.yml, without its
+    mesh and ghost annotations, which no run uses) for a (DEPTH, HEIGHT, WIDTH) cube and any
+    architecture; its one pyscript is called MyPyAction."""
     cube = ("DEPTH/size", "HEIGHT", "WIDTH/blocks")
     whole = ("DEPTH", "HEIGHT", "WIDTH")
     values = dict(zip(whole, shape, strict=True), size=1, blocks=1)
