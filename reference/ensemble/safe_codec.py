@@ -44,12 +44,12 @@ class SafeCodec:
     name = "safe"
 
     def encode(self, obj: Any) -> str:
-        blocks: list[bytes] = []
+        blocks: list[tuple[bytes, bytes]] = []
         tree = _to_node(obj, "value", blocks)
-        header = json.dumps(
-            {"tree": tree, "blocks": [len(b) for b in blocks]}, separators=(",", ":")
-        ).encode()
-        return encode_base64(b"".join([MAGIC, _LENGTH.pack(len(header)), header, *blocks]))
+        lengths = [len(npy_header) + len(data) for npy_header, data in blocks]
+        header = json.dumps({"tree": tree, "blocks": lengths}, separators=(",", ":")).encode()
+        parts = [part for block in blocks for part in block]
+        return encode_base64(b"".join([MAGIC, _LENGTH.pack(len(header)), header, *parts]))
 
     def decode(self, text: str | bytes) -> Any:
         raw = decode_base64(text)
@@ -86,7 +86,7 @@ class SafeCodec:
         return line.startswith(TEXT_PREFIX)
 
 
-def _to_node(obj: Any, path: str, blocks: list[bytes]) -> Any:
+def _to_node(obj: Any, path: str, blocks: list[tuple[bytes, bytes]]) -> Any:
     """Turn ``obj`` into a JSON-ready node, appending array blocks; ``path`` names it in errors."""
     kind = type(obj)
     if obj is None or kind in (bool, int, float, str):
@@ -124,8 +124,11 @@ def _to_node(obj: Any, path: str, blocks: list[bytes]) -> Any:
     )
 
 
-def _npy_block(np: Any, array: Any, path: str) -> bytes:
-    """``array`` in ``.npy`` format 1.0 (2.0 for huge headers), copying the data only once."""
+def _npy_block(np: Any, array: Any, path: str) -> tuple[bytes, bytes]:
+    """``array`` in ``.npy`` format 1.0 (2.0 for huge headers), as its header and its data.
+
+    Kept apart until the payload is joined, so the data is copied once here and once there.
+    """
     header = np.lib.format.header_data_from_array_1_0(array)
     stream = io.BytesIO()
     try:
@@ -140,7 +143,7 @@ def _npy_block(np: Any, array: Any, path: str) -> bytes:
             "structured field names must be Latin-1"
         ) from None
     order = "F" if header["fortran_order"] else "C"
-    return stream.getvalue() + array.tobytes(order=order)
+    return stream.getvalue(), array.tobytes(order=order)
 
 
 class _Decoder:
