@@ -23,11 +23,10 @@ def result_columns(result: Any) -> dict[str, Any]:
 
 def format_table(outcome: EnsembleResult) -> str:
     """One row per task: its parameters, then its result columns (``FAILED`` if it failed)."""
-    failed = {failure.index for failure in outcome.failures}
     rows = []
-    for index, (params, result) in enumerate(zip(outcome.params, outcome.results, strict=True)):
+    for params, result, failure in outcome.outcomes():
         columns = {str(k): v for k, v in params.items()}
-        if index in failed:
+        if failure is not None:
             columns["status"] = "FAILED"
         else:
             columns.update(result_columns(result))
@@ -48,9 +47,12 @@ def _jsonable(value: Any) -> Any:
 
 def to_json(outcome: EnsembleResult) -> str:
     """``[{"params": ..., "result": ..., "error": null | "message"}, ...]`` in submission order."""
-    errors = {failure.index: str(failure.error) for failure in outcome.failures}
     records = [
-        {"params": params, "result": result, "error": errors.get(index)}
-        for index, (params, result) in enumerate(zip(outcome.params, outcome.results, strict=True))
+        {
+            "params": params,
+            "result": result,
+            "error": None if failure is None else str(failure.error),
+        }
+        for params, result, failure in outcome.outcomes()
     ]
     return json.dumps(records, indent=2, default=_jsonable)

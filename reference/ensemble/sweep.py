@@ -46,11 +46,15 @@ class EnsembleResult:
         """True when every task returned a result."""
         return not self.failures
 
+    def outcomes(self) -> list[tuple[dict[str, Any], Any, TaskFailure | None]]:
+        """``(params, result, failure or None)`` for every task, in submission order."""
+        failures = {failure.index: failure for failure in self.failures}
+        pairs = zip(self.params, self.results, strict=True)
+        return [(params, result, failures.get(i)) for i, (params, result) in enumerate(pairs)]
+
     def succeeded(self) -> list[tuple[dict[str, Any], Any]]:
         """``(params, result)`` for the tasks that returned, in submission order."""
-        failed = {failure.index for failure in self.failures}
-        pairs = zip(self.params, self.results, strict=True)
-        return [pair for index, pair in enumerate(pairs) if index not in failed]
+        return [(params, result) for params, result, failure in self.outcomes() if failure is None]
 
 
 def parameter_grid(values: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
