@@ -17,11 +17,11 @@ import string
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import nullcontext
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from damaris_ref.conformance import probe
 from damaris_ref.conformance.cases import CAPABILITIES, Case, write_config
@@ -272,8 +272,14 @@ class InProcessReference(Implementation):
         out, err = io.StringIO(), io.StringIO()
         returncode: int | None = 0
         started = time.monotonic()
-        patch = mutation(self.mutation) if self.mutation else nullcontext()
-        with _redirected(out, err), _environment(probe.DIR_VARIABLE, str(records_dir)), patch:
+        patch = mutation(self.mutation) if self.mutation else contextlib.nullcontext()
+        records_variable = {probe.DIR_VARIABLE: str(records_dir)}  # the probe reads it
+        with (
+            contextlib.redirect_stdout(out),
+            contextlib.redirect_stderr(err),
+            mock.patch.dict(os.environ, records_variable),
+            patch,
+        ):
             try:
                 run_in_process(simulation.rank_main(args), case.np, timeout=timeout)
             except RankFailed as failure:
@@ -291,26 +297,6 @@ class InProcessReference(Implementation):
             seconds=time.monotonic() - started,
             timeout=timeout,
         )
-
-
-@contextlib.contextmanager
-def _redirected(out: io.StringIO, err: io.StringIO) -> Iterator[None]:
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        yield
-
-
-@contextlib.contextmanager
-def _environment(name: str, value: str) -> Iterator[None]:
-    """Set one environment variable for the duration (the probe reads it when it runs)."""
-    previous = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if previous is None:
-            del os.environ[name]
-        else:
-            os.environ[name] = previous
 
 
 def make_implementation(
