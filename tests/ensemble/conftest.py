@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -33,12 +32,6 @@ def client():
 
     with open_client(n_workers=2, threads_per_worker=2) as connected:
         yield connected
-
-
-@pytest.fixture
-def python() -> str:
-    """The interpreter that runs the simulations (it has ``dask_espresso`` installed)."""
-    return sys.executable
 
 
 @pytest.fixture(autouse=True)
