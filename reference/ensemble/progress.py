@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from typing import TextIO
 
 
 class ProgressBar:
@@ -11,9 +10,9 @@ class ProgressBar:
 
     width = 30
 
-    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+    def __init__(self, total: int) -> None:
         self.total = total
-        self.stream = stream if stream is not None else sys.stderr
+        self.stream = sys.stderr  # looked up now, so a redirected stderr is honoured
         self.done = 0
         self.failed = 0
 
