@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import importlib
 
-from damaris_ref.ensemble.codecs import codec_names, get_codec, set_default_codec
+from damaris_ref.ensemble.codecs import (
+    TransportDecodeError,
+    codec_names,
+    get_codec,
+    set_default_codec,
+)
 from damaris_ref.ensemble.transport_data import (
     decode_transport_data,
     encode_transport_data,
@@ -19,7 +24,6 @@ from damaris_ref.ensemble.transport_data import (
 
 #: public names loaded on first use -> the module defining them
 _LAZY = {
-    "TransportDecodeError": "damaris_ref.ensemble.codecs",
     "Codec": "damaris_ref.ensemble.codec_protocol",
     "SimulationError": "damaris_ref.ensemble.errors",
     "SimulationFailed": "damaris_ref.ensemble.errors",
@@ -35,6 +39,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "TransportDecodeError",
     "codec_names",
     "decode_transport_data",
     "encode_transport_data",
