@@ -132,9 +132,9 @@ def damaris_data(exp: Expectation, run: Run) -> Iterator[str]:
                 yield f"{where}: {section} lacks {','.join(lacking)}"
         magic = data.get("damaris_env", {}).get("simulation_magic_number")
         expected = exp.blocks.get((iteration, server), {})
+        tag = iteration_tag(server, iteration, str(magic))
         for name, entry in sorted(record.variables.items(), key=_seed_order):
             yield from _entry_messages(exp, where, name, entry, expected.get(name, {}))
-            tag = iteration_tag(server, iteration, str(magic))
             for item in entry.get("sort_list", []):
                 if isinstance(item, str):
                     yield f"{where} {name}: sort_list entry {item} is not [tag, key, offsets]"
@@ -217,13 +217,13 @@ def reassembly(exp: Expectation, run: Run) -> Iterator[str]:
     array exactly once (with ``values``, this is the exact global array)."""
     for iteration in exp.script_iterations:
         for name in ("cube_i", "cube_f"):
+            if not any(exp.blocks.get((iteration, s), {}).get(name) for s in exp.servers):
+                continue
             per_server = {
                 server: _pieces(record, name)
                 for i, server, record in _places(exp, run)
                 if i == iteration
             }
-            if not any(exp.blocks.get((iteration, s), {}).get(name) for s in exp.servers):
-                continue
             for server, pieces in sorted(per_server.items()):
                 if pieces:
                     error = _tiling_error(pieces)
