@@ -15,7 +15,7 @@ def _cell(value: Any) -> str:
 
 
 def result_columns(result: Any) -> dict[str, Any]:
-    """A result as table columns: a dict's scalar items, otherwise one ``result`` column."""
+    """A result as table columns: a dict's items, otherwise one ``result`` column."""
     if isinstance(result, dict):
         return {str(k): v for k, v in result.items()}
     return {"result": result}
