@@ -1,7 +1,8 @@
 """The machine-readable verdict: a JSON summary beside pytest's JUnit XML.
 
 It names the suite version (and a digest of the case files), the implementation with its
-capabilities, and every failed test with its case, check, SPEC section and first difference.
+capabilities, and every failed test with its case, check, specification section and first
+difference.
 """
 
 from __future__ import annotations

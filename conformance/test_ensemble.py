@@ -1,4 +1,4 @@
-"""Ensemble conformance (SPEC §7): a port of the ESPResSo-style ``dask_espresso`` API.
+"""Ensemble conformance (spec §7): a port of the ESPResSo-style ``dask_espresso`` API.
 
 Selected with ``--ensemble-impl MODULE`` (skipped otherwise). The wire format is checked both
 ways against the upstream definition (one line of base64 text of a pickle) and the reference
@@ -26,7 +26,7 @@ from damaris_ref.conformance.plugin import Suite
 from damaris_ref.ensemble import get_codec, run_simulation
 
 ECHO = str(Path(ensemble_echo.__file__).resolve())
-SPEC = "SPEC.md §7"
+SPEC = "specification.md §7"
 
 #: values a simulation's parameters and results are made of
 SAMPLES: dict[str, Any] = {

@@ -51,7 +51,7 @@ def test_error_cases_are_errors_of_the_model(case):
 
 
 def test_every_case_names_a_spec_section_and_the_required_tier_is_not_empty():
-    assert all(case.spec.startswith("SPEC.md §") for case in CASES)
+    assert all(case.spec.startswith("specification.md §") for case in CASES)
     assert sum(case.tier == "required" for case in CASES) >= 5
 
 
@@ -68,7 +68,7 @@ def test_a_bad_case_is_rejected_with_its_location(change, message):
     data = {
         "id": "bad",
         "title": "t",
-        "spec": "SPEC.md §6",
+        "spec": "specification.md §6",
         "simulation": "3dmesh_py",
         "np": 5,
         "parameters": {"WIDTH": 4, "HEIGHT": 2, "DEPTH": 4},

@@ -1,5 +1,5 @@
 """The suite fails every deliberately broken reference, naming what differs, and passes the
-reference itself (the suite's self-test, SPEC §1-§3, §6)."""
+reference itself (the suite's self-test, spec §1-§3, §6)."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_golden_facts_catch_routing_bugs_on_their_own(run_suite):
     failure = run.failure(f"test_port.py::test_case[{CASE}/golden]")
     assert failure["message"] == (
         "iteration 0: per-server cube_i sums [32768, 65536], golden values [16384, 81920] "
-        "(SPEC.md §6 Known results; §1 dedicated cores)"
+        "(specification.md §6 Known results; §1 dedicated cores)"
     )
 
 
