@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``conformance`` subcommand (its arguments go to the suite unparsed)."""
     parser = subparsers.add_parser(
         "conformance",
-        help="check an implementation against the SPEC (see docs/conformance.md)",
+        help="check an implementation against the specification (see docs/conformance.md)",
         description="Run the conformance suite; all arguments are passed on to it "
         "(--impl, --impl-cmd, --report-json, pytest options; --help lists them).",
         add_help=False,

@@ -1,4 +1,4 @@
-"""The suite's echo simulation for ensemble ports (SPEC §7), run as ``python ensemble_echo.py``.
+"""The suite's echo simulation for ensemble ports (spec §7), run as ``python ensemble_echo.py``.
 
 It reads its parameters with the helpers of the module named by
 ``DAMARIS_CONFORMANCE_ENSEMBLE_MODULE`` (default ``dask_espresso``) and answers with them plus

@@ -29,7 +29,7 @@ from damaris_ref.conformance.runs import Run, load_records
 
 #: what a port's template may use; the first three are required
 TEMPLATE_FIELDS = ("np", "config", "iterations", "r", "domains")
-#: the seed's own arguments, as the reference's executables take them (SPEC §6)
+#: the seed's own arguments, as the reference's executables take them (spec §6)
 SEED_ARGS = {
     "3dmesh_py": "{config} -i {iterations} -v 2 {r} -s 0",
     "3dmesh_py_domains": "{config} -i {iterations} -d {domains} {r} -s 0",

@@ -1,4 +1,4 @@
-"""Blocks, their names, the ``DamarisData`` dictionary and reassembly by offsets (SPEC §2–§3).
+"""Blocks, their names, the ``DamarisData`` dictionary and reassembly by offsets (spec §2–§3).
 
 Pure NumPy: this is the single place that decides key names (``P<src>_B<block>``,
 ``S<server>_I<iteration>_<magic>``), type strings and the exact layout scripts receive, so
@@ -122,7 +122,7 @@ def variable_entry(blocks: Iterable[Block], server: int, magic: str, type_string
     """The ``iteration_data[<variable>]`` entry for one variable's blocks on one server.
 
     Entries are ordered by (source, block) so the dictionary is the same whatever order the
-    blocks arrived in; scripts must still sort ``sort_list`` by offsets (SPEC §3).
+    blocks arrived in; scripts must still sort ``sort_list`` by offsets (spec §3).
     """
     ordered = sorted(blocks, key=lambda b: (b.source, b.block))
     return {
@@ -149,7 +149,7 @@ def iteration_data(
 
 
 def damaris_data(damaris_env: Mapping, dask_env: Mapping, iteration: Mapping) -> dict:
-    """Assemble ``DamarisData`` with exactly the three top-level keys of SPEC §3."""
+    """Assemble ``DamarisData`` with exactly the three top-level keys of spec §3."""
     return {
         "damaris_env": dict(damaris_env),
         "dask_env": dict(dask_env),

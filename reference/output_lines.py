@@ -1,4 +1,4 @@
-"""Read the seed simulations' output lines (SPEC §6) back into numbers.
+"""Read the seed simulations' output lines (spec §6) back into numbers.
 
 Client 0 prints ``C++    iteration  <i> , Sum () = <total>`` (upstream's domains variant prints
 ``C++    iteration <i>  Sum = <float>``); each server prints

@@ -1,4 +1,4 @@
-"""Who is a client, who is a server, and which server owns which client (SPEC §1).
+"""Who is a client, who is a server, and which server owns which client (spec §1).
 
 This module is pure (no MPI, no NumPy): it turns the node membership of every world rank and
 the ``architecture.dedicated`` choice into the complete routing table. It is the single place
@@ -14,7 +14,7 @@ from functools import cached_property
 
 
 class LayoutError(ValueError):
-    """An impossible core layout (the documented errors of SPEC §1)."""
+    """An impossible core layout (the documented errors of spec §1)."""
 
 
 class Mode(StrEnum):
@@ -70,7 +70,7 @@ class Topology:
 
     @property
     def clients_per_node(self) -> int:
-        """The value reported as ``clients_per_node`` (reused for nodes in node mode, SPEC §1)."""
+        """The value reported as ``clients_per_node`` (reused for nodes in node mode, spec §1)."""
         if self.mode is Mode.DEDICATED_CORES:
             return self.cores_per_node - self.dedicated
         if self.mode is Mode.DEDICATED_NODES:
@@ -133,7 +133,7 @@ def emulated_nodes(world_size: int, ranks_per_node: int) -> tuple[int, ...]:
 def compute_topology(
     node_of_rank: Sequence[int], dedicated_cores: int = 0, dedicated_nodes: int = 0
 ) -> Topology:
-    """Route every world rank per SPEC §1; raise :class:`LayoutError` for impossible layouts.
+    """Route every world rank per spec §1; raise :class:`LayoutError` for impossible layouts.
 
     ``node_of_rank[r]`` identifies the node (host) of world rank ``r``; ids may be any integers,
     nodes are numbered by first appearance. Dedicated nodes win when both counts are positive.
@@ -247,7 +247,7 @@ def _renumber(node_of_rank: Sequence[int]) -> list[int]:
 def world_size_for(
     clients: int, ranks_per_node: int = 0, dedicated_cores: int = 0, dedicated_nodes: int = 0
 ) -> int:
-    """How many world ranks give ``clients`` clients with this architecture (inverse of SPEC §1).
+    """How many world ranks give ``clients`` clients with this architecture (inverse of spec §1).
 
     ``ranks_per_node == 0`` means one host. Raises :class:`LayoutError` when no world size
     gives exactly that many clients; the result always passes :func:`compute_topology`.

@@ -44,7 +44,7 @@ def core_layouts(draw, valid_only: bool = False) -> CoreLayout:
 
 
 def is_valid(layout: CoreLayout) -> bool:
-    """The SPEC §1 validity rules, restated independently of the implementation."""
+    """The spec §1 validity rules, restated independently of the implementation."""
     if layout.dedicated_nodes:
         rest = layout.nodes - layout.dedicated_nodes
         return rest > 0 and rest % layout.dedicated_nodes == 0

@@ -1,4 +1,4 @@
-"""The client API's checks and what it sends through its transport (SPEC §2–§3)."""
+"""The client API's checks and what it sends through its transport (spec §2–§3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The ``damaris4py.dask.damaris_dask`` accessors user scripts call on DamarisData (SPEC §4)."""
+"""The ``damaris4py.dask.damaris_dask`` accessors user scripts call on DamarisData (spec §4)."""
 
 from __future__ import annotations
 

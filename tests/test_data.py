@@ -1,4 +1,4 @@
-"""Block names, type strings, the DamarisData layout and reassembly by offsets (SPEC §2–§3)."""
+"""Block names, type strings, the DamarisData layout and reassembly by offsets (spec §2–§3)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from damaris_ref import data
 from damaris_ref.data import Block, ReassemblyError, reassemble
 
-#: SPEC §2: config type name -> (NumPy dtype, DamarisData type_string)
+#: spec §2: config type name -> (NumPy dtype, DamarisData type_string)
 SPEC_TYPES = {
     "int": (np.int32, "_int"),
     "integer": (np.int32, "_int"),

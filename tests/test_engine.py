@@ -1,4 +1,4 @@
-"""The in-process engine and the client API: SPEC §6 seed numbers, failures, API states."""
+"""The in-process engine and the client API: spec §6 seed numbers, failures, API states."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ def block_sums(recorder: Recorder, variable: str, iteration: int) -> dict[str, f
     }
 
 
-# SPEC §6 seed numbers -----------------------------------------------------------------------
+# spec §6 seed numbers -----------------------------------------------------------------------
 def test_seed_five_ranks_one_core_rank_only(capsys):
     recorder = Recorder()
     run_mesh(mesh_config(cores=1), 5, "-r", observer=recorder.observe)

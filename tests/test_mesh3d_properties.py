@@ -1,7 +1,7 @@
-"""The seed simulations at any layout: SPEC §6's formula, restated here independently.
+"""The seed simulations at any layout: spec §6's formula, restated here independently.
 
 For random core layouts, cube sizes, domain counts, ``-r`` or not and 1-3 iterations: the
-blocks every server received rebuild exactly the cube SPEC §6 describes, and the per-server
+blocks every server received rebuild exactly the cube spec §6 describes, and the per-server
 sums add up to the total client 0 prints.
 """
 
@@ -26,7 +26,7 @@ from strategies import core_layouts, seed_config
 
 
 def expected_cube(iteration: int, clients: int, domains: int, shape: tuple, rank_only: bool):
-    """SPEC §6 for the whole (DEPTH, HEIGHT, WIDTH) cube, from global indices alone."""
+    """Spec §6 for the whole (DEPTH, HEIGHT, WIDTH) cube, from global indices alone."""
     depth, height, width = shape
     ld, lw = depth // clients, width // domains
     z, y, x = np.indices(shape)

@@ -1,4 +1,4 @@
-"""The server's iteration logic, driven message by message through ``Server.handle`` (SPEC §3)."""
+"""The server's iteration logic, driven message by message through ``Server.handle`` (spec §3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Routing rules of SPEC §1: explicit cases from the SPEC, then properties over all layouts."""
+"""Routing rules of spec §1: explicit cases from the spec, then properties over all layouts."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Environment overrides applied after loading (SPEC §1): ``DAMARIS_RANKS_PER_NODE``."""
+"""Environment overrides applied after loading (spec §1): ``DAMARIS_RANKS_PER_NODE``."""
 
 from __future__ import annotations
 

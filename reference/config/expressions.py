@@ -1,4 +1,4 @@
-"""Integer dimension expressions over parameters (SPEC §2): ``+ - * /``, parentheses, literals.
+"""Integer dimension expressions over parameters (spec §2): ``+ - * /``, parentheses, literals.
 
 A tiny recursive-descent parser instead of ``eval`` so a config file can never run code and
 so errors can name the exact expression and the unknown parameter. ``/`` is integer division

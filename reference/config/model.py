@@ -1,4 +1,4 @@
-"""The typed, immutable configuration model every loader produces (SPEC §2, §5).
+"""The typed, immutable configuration model every loader produces (spec §2, §5).
 
 YAML and XML files both become one :class:`Config`; nothing downstream ever looks at a file
 format again. Relative paths are already resolved against the config file's folder here.

@@ -1,4 +1,4 @@
-"""Load upstream Damaris XML files (SPEC §8) into the same section the YAML form gives.
+"""Load upstream Damaris XML files (spec §8) into the same section the YAML form gives.
 
 Parsing uses ``xml.parsers.expat`` directly, through a tiny tree builder, because ElementTree
 drops line numbers and every error here must name its line. Elements and attributes the

@@ -1,5 +1,5 @@
 """The Dask side of the reference: one worker per server, blocks kept where they were written,
-and the global ``dask.array`` assembled by offsets (SPEC §4–§5).
+and the global ``dask.array`` assembled by offsets (spec §4–§5).
 
 Importing this package imports ``distributed``; the server only does so when a pyscript names
 a scheduler file, so runs without Dask never pay for it.

@@ -1,4 +1,4 @@
-"""A server's Dask session: scheduler check, its worker, and the futures it holds (SPEC §5).
+"""A server's Dask session: scheduler check, its worker, and the futures it holds (spec §5).
 
 Opened when a server starts, closed when it stops. For each distinct scheduler file named by
 a pyscript: if the file exists and a scheduler answers within the pyscript's ``timeout``, the
@@ -40,7 +40,7 @@ class DaskSession:
 
     @property
     def worker_name(self) -> str:
-        """``<simulation_name>_<magic>_<server id>`` (SPEC §5)."""
+        """``<simulation_name>_<magic>_<server id>`` (spec §5)."""
         return f"{workers_name(self.simulation_name, self.magic)}_{self.server_id}"
 
     @classmethod

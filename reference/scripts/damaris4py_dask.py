@@ -1,4 +1,4 @@
-"""What ``damaris4py.dask.damaris_dask`` offers user scripts (SPEC §4).
+"""What ``damaris4py.dask.damaris_dask`` offers user scripts (spec §4).
 
 The accessors read ``DamarisData`` only; :func:`return_dask_array` uses the Dask bridge.
 """

@@ -1,4 +1,4 @@
-"""What ``damaris4py.server`` offers user scripts (SPEC §4), answered from the rank context."""
+"""What ``damaris4py.server`` offers user scripts (spec §4), answered from the rank context."""
 
 from __future__ import annotations
 

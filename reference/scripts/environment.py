@@ -1,4 +1,4 @@
-"""The ``damaris_env`` and ``dask_env`` entries of DamarisData (SPEC §3, §5)."""
+"""The ``damaris_env`` and ``dask_env`` entries of DamarisData (spec §3, §5)."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ def threads_per_worker(pyscript: PyScript) -> int:
 def dask_env(
     topology: Topology, pyscript: PyScript, simulation_name: str, magic: str, scheduler_file: str
 ) -> dict:
-    """``dask_env``: ``scheduler_file`` is "" when no working scheduler was found (SPEC §5)."""
+    """``dask_env``: ``scheduler_file`` is "" when no working scheduler was found (spec §5)."""
     return {
         "dask_scheduler_file": scheduler_file,
         "dask_workers_name": workers_name(simulation_name, magic),

@@ -1,6 +1,6 @@
 """Byte accounting of a node's shared buffer for transports that do not allocate real memory.
 
-``architecture.buffer.size`` bounds the data in flight on a node (SPEC §2). A block larger
+``architecture.buffer.size`` bounds the data in flight on a node (spec §2). A block larger
 than the whole buffer fails at once; otherwise a writer waits (up to a timeout) for servers
 to free space, because a client running ahead of its server is normal and temporary.
 """

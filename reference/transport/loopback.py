@@ -1,4 +1,4 @@
-"""Standalone mode: a client that is its own server (SPEC §1).
+"""Standalone mode: a client that is its own server (spec §1).
 
 Every message is handed straight to the client's own :class:`~damaris_ref.server.Server`, so
 scripts run inside the client at ``end_iteration``, with the same server logic as elsewhere.

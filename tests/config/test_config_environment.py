@@ -1,4 +1,4 @@
-"""``DAMARIS_RANKS_PER_NODE`` overrides ``architecture.ranks_per_node`` (SPEC §1)."""
+"""``DAMARIS_RANKS_PER_NODE`` overrides ``architecture.ranks_per_node`` (spec §1)."""
 
 from __future__ import annotations
 

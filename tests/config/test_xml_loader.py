@@ -1,4 +1,4 @@
-"""Upstream Damaris XML (SPEC §8): translation, upstream leftovers, groups, defaults, errors."""
+"""Upstream Damaris XML (spec §8): translation, upstream leftovers, groups, defaults, errors."""
 
 from __future__ import annotations
 

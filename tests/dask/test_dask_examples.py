@@ -1,5 +1,5 @@
 """The Dask examples run as their headers say, under mpiexec with a scheduler of the test's:
-3dmesh_dask (seed Example 2, SPEC §6 numbers) and online_stats."""
+3dmesh_dask (seed Example 2, spec §6 numbers) and online_stats."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ def test_3dmesh_dask_passes_every_iteration(
         done.stdout,
         re.MULTILINE,
     )
-    # SPEC §6: upstream's Dask config gives 98304, 100352, 102400, each equal to array_sum
+    # spec §6: upstream's Dask config gives 98304, 100352, 102400, each equal to array_sum
     assert verdicts == [
         ("0", "98304", "98304", "PASS"),
         ("1", "100352", "100352", "PASS"),

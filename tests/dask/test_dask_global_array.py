@@ -1,5 +1,5 @@
 """Under MPI: the global array equals what the clients wrote, every iteration, and each block
-stays on the worker of the server that received it (SPEC §4–§5).
+stays on the worker of the server that received it (spec §4–§5).
 
 A fixed sample of layouts (each ``mpiexec`` run costs seconds): dedicated cores 1 and 2,
 emulated nodes, a dedicated node, standalone; 1–3 domains; every dtype family. The generic

@@ -1,4 +1,4 @@
-"""Blocks of different sizes make a global array with irregular chunks (SPEC §4).
+"""Blocks of different sizes make a global array with irregular chunks (spec §4).
 
 The generic mock writes equal blocks, so this rank main writes its own: client ``c`` owns a
 column band ``WIDTHS[c]`` wide, and its two domains are ``HEIGHTS[0]`` and ``HEIGHTS[1]``

@@ -1,4 +1,4 @@
-"""The workers' lifecycle (SPEC §5): named and sized as configured while the run lasts, gone
+"""The workers' lifecycle (spec §5): named and sized as configured while the run lasts, gone
 after ``stop()`` unless kept; no scheduler means a warning and a Python-only run; a worker
 killed mid-run means a clear error in that iteration's script, and the simulation finishes.
 """

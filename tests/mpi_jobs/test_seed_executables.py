@@ -1,4 +1,4 @@
-"""The seed executables under a real ``mpiexec`` give the seed numbers of SPEC §6.
+"""The seed executables under a real ``mpiexec`` give the seed numbers of spec §6.
 
 Run the way a user runs them: the console scripts installed beside this Python, the example
 config and script copied into a folder, the launcher's ``mpiexec`` (MPICH or Open MPI).
@@ -42,7 +42,7 @@ def block_sums(output: str) -> dict[tuple[int, str], int]:
 
 @dataclass(frozen=True)
 class Seed:
-    """A SPEC §6 case: 3dmesh_py with WIDTH 16, HEIGHT 8, DEPTH 4, ``-i 3 -v 2``."""
+    """A spec §6 case: 3dmesh_py with WIDTH 16, HEIGHT 8, DEPTH 4, ``-i 3 -v 2``."""
 
     ranks: int
     cores: int
