@@ -15,7 +15,7 @@ from typing import TextIO
 from damaris_ref import data
 from damaris_ref.config.model import Config
 from damaris_ref.scripts.environment import damaris_env, dask_env
-from damaris_ref.scripts.runner import ScriptRunner
+from damaris_ref.scripts.runner import ScriptRunner, main_namespace
 from damaris_ref.topology import Topology
 from damaris_ref.transport.base import (
     BlockArrived,
@@ -51,7 +51,8 @@ class Server:
         self.known_clients = topology.known_clients(server_id)
         self.observer = observer
         self._stderr = stderr or sys.stderr
-        self._runners = [ScriptRunner(p, stderr) for p in config.pyscripts]
+        namespace = main_namespace()  # this server's ``__main__``, shared by its pyscripts
+        self._runners = [ScriptRunner(p, stderr, namespace) for p in config.pyscripts]
         self._type_strings = {
             v.name: data.type_string_of(config.layout(v.layout).type) for v in config.variables
         }

@@ -1,4 +1,5 @@
-"""How a pyscript file is executed and how its failures are reported (SPEC §3)."""
+"""How a pyscript file is executed (upstream's two-dict exec model) and how its failures are
+reported (spec §3)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from damaris_ref.config.model import PyScript
-from damaris_ref.scripts.runner import ScriptRunner
+from damaris_ref.scripts.runner import ScriptRunner, main_namespace
 
 SCRIPTS = Path(__file__).parent / "scripts"
 
@@ -26,45 +27,147 @@ def write_script(folder: Path, body: str, name: str = "script.py") -> Path:
     return path
 
 
-@pytest.fixture
-def isolated_imports(monkeypatch):
-    """Undo the runner's sys.path change and forget modules scripts imported."""
-    monkeypatch.setattr(sys, "path", list(sys.path))
-    before = set(sys.modules)
-    yield
-    for name in set(sys.modules) - before:
-        del sys.modules[name]
+def run_iterations(runner: ScriptRunner, count: int, server: int = 0) -> list[bool]:
+    """Run ``runner`` on ``count`` iterations, each with its own ``iteration_data``."""
+    return [
+        runner.run({"damaris_env": {}, "iteration_data": {"iteration": i}}, server, i)
+        for i in range(count)
+    ]
 
 
-def test_script_runs_as_main_with_damaris_data_in_its_globals(tmp_path):
+def test_script_runs_as_main_with_damaris_data_but_no_file(tmp_path):
     path = write_script(
         tmp_path,
         """
-        seen = {"name": __name__, "file": __file__}
+        seen = {"name": __name__, "has_file": "__file__" in dir()}
         if __name__ == "__main__":
             DamarisData["seen"] = seen
         """,
     )
     runner, stderr = runner_for(path)
-    damaris_data = {"iteration_data": {"iteration": 0}}
-    assert runner.run(damaris_data, server=0, iteration=0) is True
-    assert damaris_data["seen"] == {"name": "__main__", "file": str(path)}
+    assert runner.run({"iteration_data": {"iteration": 0}}, server=0, iteration=0) is True
+    assert runner.damaris_data["seen"] == {"name": "__main__", "has_file": False}
     assert stderr.getvalue() == ""
 
 
-def test_each_run_gets_fresh_globals(tmp_path):
+def test_top_level_imports_are_not_visible_inside_the_scripts_functions(tmp_path):
+    """Upstream's exec(code, G, L): functions look names up in G, top-level names sit in L."""
     path = write_script(
         tmp_path,
         """
-        assert "counter" not in globals()
-        counter = 1
-        DamarisData["runs"] = DamarisData.get("runs", 0) + counter
+        import os
+
+        def main(DD):
+            return os.getcwd()
+
+        if __name__ == "__main__":
+            main(DamarisData)
         """,
     )
+    runner, stderr = runner_for(path)
+    assert runner.run({"iteration_data": {"iteration": 0}}, 0, 0) is False
+    assert "NameError: name 'os' is not defined" in stderr.getvalue()
+
+
+def test_imports_inside_main_and_arguments_work(tmp_path):
+    path = write_script(
+        tmp_path,
+        """
+        def main(DD):
+            import os
+            DD["cwd"] = os.getcwd()
+
+        if __name__ == "__main__":
+            main(DamarisData)
+        """,
+    )
+    runner, stderr = runner_for(path)
+    assert runner.run({"iteration_data": {"iteration": 0}}, 0, 0), stderr.getvalue()
+    assert runner.damaris_data["cwd"]
+
+
+def test_top_level_names_persist_from_one_iteration_to_the_next(tmp_path):
+    path = write_script(
+        tmp_path,
+        """
+        try:
+            runs += 1
+        except NameError:
+            runs = 1
+        DamarisData["runs"] = runs
+        """,
+    )
+    runner, stderr = runner_for(path)
+    assert run_iterations(runner, 3) == [True, True, True], stderr.getvalue()
+    assert runner.damaris_data["runs"] == 3
+    assert runner.locals["runs"] == 3
+
+
+def test_pyscripts_of_one_server_share_main_but_not_their_locals(tmp_path):
+    """``global`` in one script's function writes G, which every pyscript of the server sees."""
+    writer = write_script(
+        tmp_path,
+        """
+        def publish():
+            global shared
+            shared = 42
+        mine = "writer"
+        publish()
+        """,
+        name="writer.py",
+    )
+    reader = write_script(
+        tmp_path,
+        """
+        def read():
+            return shared
+        DamarisData["seen"] = (read(), "mine" in dir())
+        """,
+        name="reader.py",
+    )
+    namespace = main_namespace()
+    first = ScriptRunner(PyScript("w", writer), io.StringIO(), namespace)
+    second = ScriptRunner(PyScript("r", reader), io.StringIO(), namespace)
+    assert run_iterations(first, 1) == [True]
+    assert run_iterations(second, 1) == [True]
+    assert second.damaris_data["seen"] == (42, False)
+    assert namespace["__name__"] == "__main__"
+
+
+def test_iteration_data_is_deleted_after_each_run_and_the_environment_kept(tmp_path):
+    path = write_script(
+        tmp_path,
+        """
+        kept = DamarisData
+        DamarisData["iterations_seen"] = DamarisData.get("iterations_seen", []) + [
+            DamarisData["iteration_data"]["iteration"]
+        ]
+        """,
+    )
+    runner, stderr = runner_for(path)
+    assert run_iterations(runner, 2) == [True, True], stderr.getvalue()
+    assert "iteration_data" not in runner.damaris_data
+    assert runner.locals["kept"] is runner.damaris_data
+    assert runner.damaris_data["iterations_seen"] == [0, 1]
+    assert runner.damaris_data["damaris_env"] == {}
+
+
+def test_iteration_data_is_deleted_even_when_the_script_raises(tmp_path):
+    path = write_script(tmp_path, "raise RuntimeError('boom')\n")
     runner, _ = runner_for(path)
-    shared = {}
-    assert runner.run(shared, 0, 0) and runner.run(shared, 0, 1)
-    assert shared["runs"] == 2
+    assert run_iterations(runner, 1) == [False]
+    assert "iteration_data" not in runner.damaris_data
+
+
+def test_the_scripts_folder_is_not_put_on_sys_path(tmp_path):
+    """A helper module beside the script is not importable on upstream either."""
+    write_script(tmp_path, "def double(x):\n    return 2 * x\n", name="runner_test_helper.py")
+    path = write_script(tmp_path, "import runner_test_helper\n")
+    runner, stderr = runner_for(path)
+    before = list(sys.path)
+    assert run_iterations(runner, 1) == [False]
+    assert "No module named 'runner_test_helper'" in stderr.getvalue()
+    assert sys.path == before
 
 
 def test_an_exception_is_reported_with_server_iteration_and_traceback(tmp_path):
@@ -112,12 +215,12 @@ def test_the_runner_keeps_working_after_a_failure(tmp_path):
     path = write_script(
         tmp_path,
         """
-        if DamarisData["iteration"] == 1:
+        if DamarisData["iteration_data"]["iteration"] == 1:
             raise ValueError("only iteration 1 fails")
         """,
     )
     runner, stderr = runner_for(path)
-    assert [runner.run({"iteration": i}, 0, i) for i in range(3)] == [True, False, True]
+    assert run_iterations(runner, 3) == [True, False, True]
     assert stderr.getvalue().count("ValueError: only iteration 1 fails") == 1
 
 
@@ -126,23 +229,6 @@ def test_a_missing_file_names_the_pyscript_and_the_path(tmp_path):
     runner, _ = runner_for(missing, name="MyPyAction")
     with pytest.raises(FileNotFoundError, match=r"pyscript 'MyPyAction'.*analysis\.py"):
         runner.run({}, 0, 0)
-
-
-@pytest.mark.usefixtures("isolated_imports")
-def test_a_helper_module_beside_the_script_can_be_imported(tmp_path):
-    write_script(tmp_path, "def double(x):\n    return 2 * x\n", name="runner_test_helper.py")
-    path = write_script(
-        tmp_path,
-        """
-        import runner_test_helper
-
-        DamarisData["answer"] = runner_test_helper.double(21)
-        """,
-    )
-    runner, stderr = runner_for(path)
-    damaris_data = {}
-    assert runner.run(damaris_data, 0, 0), stderr.getvalue()
-    assert damaris_data["answer"] == 42
 
 
 @pytest.mark.parametrize(("frequency", "runs"), [(1, [0, 1, 2, 3, 4]), (2, [0, 2, 4]), (3, [0, 3])])

@@ -1,29 +1,58 @@
-"""Execute a user pyscript on ``DamarisData`` the way upstream's Python action does (SPEC §3).
+"""Execute a user pyscript on ``DamarisData`` the way upstream's Python action does (spec §3).
 
-The file is executed (not imported) in fresh globals holding ``DamarisData`` with
-``__name__ == "__main__"``. An exception in the script is reported with the server id and the
-iteration, and the simulation goes on: a bug in an analysis must not kill the simulation.
+Upstream runs the file with ``exec(code, G, L)`` and two different dictionaries that both live
+for the whole run: ``G`` is the server's ``__main__`` namespace, shared by every pyscript of
+that server, and ``L`` is one dictionary per pyscript holding ``DamarisData``. Names bound at
+the script's top level land in ``L``, so the script's own functions (whose globals are ``G``)
+do not see them, and they persist from one iteration to the next. The reference reproduces
+that model exactly, so a script that runs here runs on Damaris too. ``__file__`` is not set and
+``sys.path`` is left alone, as upstream does.
+
+An exception in the script is reported with the server id and the iteration, and the
+simulation goes on: a bug in an analysis must not kill the simulation.
 """
 
 from __future__ import annotations
 
 import builtins
+import gc
 import sys
 import traceback
 from pathlib import Path
 from types import CodeType
-from typing import TextIO
+from typing import Any, TextIO
 
 from damaris_ref.config.model import PyScript
 
 
-class ScriptRunner:
-    """Runs one pyscript; the file is read and compiled once, on first use."""
+def main_namespace() -> dict[str, Any]:
+    """A fresh ``__main__``-like namespace: what ``G`` is on one server.
 
-    def __init__(self, pyscript: PyScript, stderr: TextIO | None = None):
+    Upstream's ``G`` is the embedded interpreter's empty ``__main__`` module; one fresh dict per
+    server gives scripts the same view without touching the host process's ``__main__``.
+    """
+    return {"__name__": "__main__", "__doc__": None, "__builtins__": builtins}
+
+
+class ScriptRunner:
+    """Runs one pyscript; the file is read and compiled once, on first use.
+
+    ``globals_`` is the server's shared ``G`` (see :func:`main_namespace`); the runner owns the
+    pyscript's ``L`` and the ``DamarisData`` dictionary in it, both persistent across runs.
+    """
+
+    def __init__(
+        self,
+        pyscript: PyScript,
+        stderr: TextIO | None = None,
+        globals_: dict[str, Any] | None = None,
+    ):
         self.pyscript = pyscript
         self._stderr = stderr
         self._code: CodeType | None = None
+        self.globals = main_namespace() if globals_ is None else globals_
+        self.damaris_data: dict[str, Any] = {}
+        self.locals: dict[str, Any] = {"DamarisData": self.damaris_data}
 
     def should_run(self, iteration: int) -> bool:
         """True when the script's ``frequency`` divides ``iteration``."""
@@ -39,15 +68,15 @@ class ScriptRunner:
                     f"pyscript {self.pyscript.name!r}: cannot read file {str(path)!r}: "
                     f"{exc.strerror}"
                 ) from None
-            folder = str(path.resolve().parent)
-            if folder not in sys.path:
-                sys.path.insert(0, folder)  # helper modules beside the script win, as with python
             self._code = compile(source, str(path), "exec")
         return self._code
 
     def run(self, damaris_data: dict, server: int, iteration: int) -> bool:
-        """Execute the script once; return False (after reporting it) if it raised.
+        """Execute the script once on ``damaris_data``; return False (after reporting) if it raised.
 
+        ``damaris_env`` and ``dask_env`` are taken on the first run and kept, as upstream sets
+        them once; ``iteration_data`` is replaced each run and deleted afterwards (then
+        ``gc.collect()``), so a script that keeps a block without copying it is caught early.
         A syntax error is an error of the script like any other (reported, the run goes on);
         an unreadable file is a configuration error and raises.
         """
@@ -56,17 +85,17 @@ class ScriptRunner:
         except SyntaxError:
             self._report(server, iteration)
             return False
-        script_globals = {
-            "__name__": "__main__",
-            "__file__": str(self.pyscript.file),
-            "__builtins__": builtins,
-            "DamarisData": damaris_data,
-        }
+        for key, value in damaris_data.items():
+            if key == "iteration_data" or key not in self.damaris_data:
+                self.damaris_data[key] = value
         try:
-            exec(code, script_globals)
+            exec(code, self.globals, self.locals)
         except (Exception, SystemExit):
             self._report(server, iteration)
             return False
+        finally:
+            self.damaris_data.pop("iteration_data", None)
+            gc.collect()
         return True
 
     def _report(self, server: int, iteration: int) -> None:
