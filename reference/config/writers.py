@@ -38,7 +38,11 @@ def dump_yaml(config: Config) -> str:
 
 
 def dump_xml(config: Config) -> str:
-    """Upstream Damaris XML in its namespace, with the reference's ``ranks-per-node`` extension."""
+    """Upstream Damaris XML in its namespace, with the reference's ``ranks-per-node`` extension.
+
+    The output follows upstream's structural rules (``upstream_schema``): every architecture
+    element once, ``<simulation>``'s children in schema order.
+    """
     arch = config.architecture
     extension = {"ranks-per-node": arch.ranks_per_node} if arch.ranks_per_node else {}
     lines = [
@@ -47,6 +51,7 @@ def dump_xml(config: Config) -> str:
         _tag("architecture", extension, 1, close=False),
         _tag("domains", {"count": arch.domains}, 2),
         _tag("dedicated", {"cores": arch.dedicated_cores, "nodes": arch.dedicated_nodes}, 2),
+        _tag("placement", {}, 2),  # upstream's schema requires it, even empty
         _tag("buffer", {"name": arch.buffer_name, "size": arch.buffer_size}, 2),
         _tag("queue", {"name": arch.queue_name, "size": arch.queue_size}, 2),
         "  </architecture>",

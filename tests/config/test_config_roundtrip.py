@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,6 +21,7 @@ from damaris_ref.config import (
     load_config,
     load_config_text,
 )
+from damaris_ref.config.upstream_schema import upstream_structure_problems
 from damaris_ref.data import TYPE_NAMES, dtype_of
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -130,6 +132,35 @@ def test_yaml_round_trip(config):
 @given(configs())
 def test_xml_round_trip(config):
     assert load_config_text(dump_xml(config), "xml", environ={}) == config
+
+
+@settings(max_examples=40, deadline=None)
+@given(configs())
+def test_written_xml_passes_upstreams_structural_rules(config):
+    """Upstream refuses to start on XML without <placement/> or with children out of order."""
+    assert upstream_structure_problems(dump_xml(config)) == []
+
+
+@pytest.mark.parametrize(
+    ("edit", "problem"),
+    [
+        (lambda text: text.replace("    <placement/>\n", ""), "<placement> 0 time(s)"),
+        (
+            lambda text: text.replace("<queue ", "<queue/><queue "),
+            "<queue> 2 time(s)",
+        ),
+        (
+            lambda text: text.replace("<scripts>", "<log/><scripts>"),
+            "not in the order",
+        ),
+        (lambda text: text.replace(' name="3dmesh_py"', "", 1), "no name attribute"),
+    ],
+)
+def test_the_structural_check_names_what_upstream_would_refuse(edit, problem):
+    text = dump_xml(load_config(EXAMPLES / "3dmesh_py.yml", environ={}))
+    assert upstream_structure_problems(text) == []
+    problems = upstream_structure_problems(edit(text))
+    assert any(problem in p for p in problems), problems
 
 
 def test_written_files_reload_to_the_example(tmp_path):
