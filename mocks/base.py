@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
+
+from damaris_ref.client import UnknownNameError
 
 
 class SimulationError(ValueError):
@@ -35,3 +38,33 @@ class Simulation:
     def rank_main(self, args: argparse.Namespace) -> Callable[[Any, Any], Any]:
         """A ``main(damaris, comm)`` closure over parsed arguments, for the engines."""
         return lambda damaris, comm: self.main(damaris, comm, args)
+
+
+class UndeclaredNames:
+    """Calls that may name a variable or parameter the configuration does not declare.
+
+    Upstream's C API answers such a call with an error code, and its example simulations
+    ignore it: the run goes on. The seed executables do the same, so that upstream's own
+    example configurations (which leave out some of the variables they write) run unchanged.
+    Each name is warned about once, on stderr, by the ranks with ``report`` set (every client
+    reads the same configuration, so one reporting client is enough).
+    """
+
+    def __init__(self, program: str, report: bool = True, stream: TextIO | None = None):
+        self.program = program
+        self._report = report
+        self._stream = stream
+        self._warned: set[str] = set()
+
+    def call(self, method: Callable[..., Any], name: str, *args: Any) -> bool:
+        """``method(name, *args)``; False (after the first warning for ``name``) if undeclared."""
+        try:
+            method(name, *args)
+        except UnknownNameError as error:
+            if self._report and name not in self._warned:
+                self._warned.add(name)
+                stream = self._stream or sys.stderr
+                stream.write(f"{self.program}: warning: {error}; ignored, the run goes on\n")
+                stream.flush()
+            return False
+        return True

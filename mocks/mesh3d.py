@@ -1,20 +1,24 @@
-"""The seed simulations ``3dmesh_py`` and ``3dmesh_py_domains`` (SPEC §6).
+"""The seed simulations ``3dmesh_py`` and ``3dmesh_py_domains`` (spec §6).
 
 Each client owns a slab ``(DEPTH/size, HEIGHT, WIDTH/domains)`` per domain; block ``b`` sits at
-``(rank*DEPTH/size, 0, b*WIDTH/domains)``; at iteration ``i`` the value at local C-order
+``(rank*(DEPTH/size), 0, b*WIDTH/domains)``; at iteration ``i`` the value at local C-order
 position ``k`` is ``i + rank_start + (0 if -r else k)``. Client 0 prints the all-client total.
+They set and write exactly what upstream's example executables do, so upstream's example
+configurations and scripts run on them unchanged.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 from typing import Any
 
 import numpy as np
 
-from damaris_ref.mocks.base import Simulation, SimulationError
+from damaris_ref.client import UnknownParameterError
+from damaris_ref.mocks.base import Simulation, SimulationError, UndeclaredNames
 
 DEFAULT_ITERATIONS = 5
 
@@ -73,53 +77,107 @@ def block_values(
     )
 
 
-def _client_loop(damaris: Any, args: argparse.Namespace) -> None:
-    ccomm = damaris.client_comm_get()
-    size, rank = ccomm.Get_size(), ccomm.Get_rank()
-    domains = getattr(args, "domains", 1)
+def _cube_dimensions(damaris: Any, size: int, domains: int) -> tuple[int, int, int]:
+    """WIDTH, HEIGHT and DEPTH from the configuration, checked against the seed's rules."""
     width, height, depth = (int(damaris.parameter_get(p)) for p in ("WIDTH", "HEIGHT", "DEPTH"))
     if size > depth:
         raise SimulationError(f"{size} clients but DEPTH is {depth}: need size <= DEPTH")
     if domains <= 0 or width % domains:
         raise SimulationError(f"WIDTH {width} is not divisible by the domain count {domains}")
-    damaris.parameter_set("size", size)
-    damaris.parameter_set("blocks", domains)
-    shape = (depth // size, height, width // domains)
-    rank_start = rank * (width // domains) * height
-    verbose = getattr(args, "verbose", 2)
+    return width, height, depth
+
+
+def _print_arrays(ccomm: Any, iteration: int, arrays: list[np.ndarray]) -> None:
+    """``-v 1``: client 0 prints every client's blocks in rank order."""
+    gathered = ccomm.gather(arrays, root=0)
+    if gathered is None:
+        return
+    for source, blocks in enumerate(gathered):
+        for block, array in enumerate(blocks):
+            header = f"C++    iteration  {iteration} , client {source} block {block}:"
+            print(f"{header}\n{array}", flush=True)
+
+
+def _mesh_loop(damaris: Any, args: argparse.Namespace) -> None:
+    """``3dmesh_py``: one block per client; cube_i, cube_f and last_iter every iteration.
+
+    As upstream's executable: only ``size`` is set (its config has no ``blocks``), and with
+    ``-v 2`` every client also writes ``array_sum``, the reduced total on client 0 and 0.0 on
+    the others (what a non-root rank holds after ``MPI_Reduce``).
+    """
+    ccomm = damaris.client_comm_get()
+    size, rank = ccomm.Get_size(), ccomm.Get_rank()
+    names = UndeclaredNames("3dmesh_py", report=rank == 0)
+    width, height, depth = _cube_dimensions(damaris, size, 1)
+    with contextlib.suppress(UnknownParameterError):
+        damaris.parameter_get("whd_layout")  # read by upstream's executable; value unused
+    names.call(damaris.parameter_set, "size", size)
+    shape = (depth // size, height, width)
+    rank_start = rank * width * height
+    offsets = (rank * shape[0], 0, 0)
+    names.call(damaris.set_position, "cube_i", offsets)
+    names.call(damaris.set_position, "cube_f", offsets)
     for iteration in range(args.iterations):
-        local_total = 0
-        arrays = []
-        for block in range(domains):
-            cube_i = block_values(iteration, rank_start, shape, args.rank_only)
-            offsets = (rank * depth // size, 0, block * width // domains)
-            damaris.set_block_position("cube_i", block, offsets)
-            damaris.set_block_position("cube_f", block, offsets)
-            damaris.write_block("cube_i", block, cube_i)
-            damaris.write_block("cube_f", block, cube_i.astype(np.float32) + np.float32(0.5))
-            local_total += int(cube_i.sum(dtype=np.int64))
-            arrays.append(cube_i)
-        total = ccomm.allreduce(local_total)
-        gathered = ccomm.gather(arrays, root=0) if verbose == 1 else None
-        damaris.write("last_iter", np.array([args.iterations], dtype=np.int32))
-        if rank == 0:
-            damaris.write("array_sum", np.array([total], dtype=np.float64))
-            if verbose == 2:
+        cube_i = block_values(iteration, rank_start, shape, args.rank_only)
+        if args.verbose == 2:
+            total = ccomm.reduce(int(cube_i.sum(dtype=np.int64)), root=0)
+            if rank == 0:
                 print(total_line(iteration, total), flush=True)
-            elif verbose == 1:
-                for source, blocks in enumerate(gathered):
-                    for block, array in enumerate(blocks):
-                        header = f"C++    iteration  {iteration} , client {source} block {block}:"
-                        print(f"{header}\n{array}", flush=True)
-        damaris.end_iteration()
-        if args.sleep > 0:
-            time.sleep(args.sleep)
+            array_sum = float(total) if rank == 0 else 0.0
+            names.call(damaris.write, "array_sum", np.array([array_sum], dtype=np.float64))
+        elif args.verbose == 1:
+            _print_arrays(ccomm, iteration, [cube_i])
+        names.call(damaris.write, "cube_i", cube_i)
+        names.call(damaris.write, "cube_f", cube_i.astype(np.float32) + np.float32(0.5))
+        names.call(damaris.write, "last_iter", np.array([args.iterations], dtype=np.int32))
+        _sleep_then_end(damaris, args.sleep)
     sys.stdout.flush()
 
 
-MESH3D_PY = Simulation("3dmesh_py", lambda: _parser("3dmesh_py", False), _client_loop)
+def _domains_loop(damaris: Any, args: argparse.Namespace) -> None:
+    """``3dmesh_py_domains``: ``-d`` blocks of cube_i per client, between last_iter and array_sum.
+
+    As upstream's executable: ``size`` and ``blocks`` are set, no ``cube_f`` is written, and
+    every client writes ``array_sum`` (the total on client 0, 0.0 elsewhere); client 0 always
+    prints the total.
+    """
+    ccomm = damaris.client_comm_get()
+    size, rank = ccomm.Get_size(), ccomm.Get_rank()
+    names = UndeclaredNames("3dmesh_py_domains", report=rank == 0)
+    domains = args.domains
+    width, height, depth = _cube_dimensions(damaris, size, domains)
+    names.call(damaris.parameter_set, "size", size)
+    names.call(damaris.parameter_set, "blocks", domains)
+    shape = (depth // size, height, width // domains)
+    rank_start = rank * shape[2] * height
+    for iteration in range(args.iterations):
+        names.call(damaris.write, "last_iter", np.array([args.iterations], dtype=np.int32))
+        local_total = 0
+        for block in range(domains):
+            cube_i = block_values(iteration, rank_start, shape, args.rank_only)
+            offsets = (rank * shape[0], 0, block * shape[2])
+            names.call(damaris.set_block_position, "cube_i", block, offsets)
+            names.call(damaris.write_block, "cube_i", block, cube_i)
+            local_total += int(cube_i.sum(dtype=np.int64))
+        total = ccomm.reduce(local_total, root=0)
+        if rank == 0:
+            print(total_line(iteration, total), flush=True)
+        array_sum = float(total) if rank == 0 else 0.0
+        names.call(damaris.write, "array_sum", np.array([array_sum], dtype=np.float64))
+        _sleep_then_end(damaris, args.sleep)
+    sys.stdout.flush()
+
+
+def _sleep_then_end(damaris: Any, seconds: float) -> None:
+    """Upstream's executables sleep before they end the iteration."""
+    if seconds > 0:
+        time.sleep(seconds)
+    damaris.end_iteration()
+
+
+MESH3D_PY = Simulation("3dmesh_py", lambda: _parser("3dmesh_py", False), _mesh_loop)
 MESH3D_PY_DOMAINS = Simulation(
-    "3dmesh_py_domains", lambda: _parser("3dmesh_py_domains", True), _client_loop
+    "3dmesh_py_domains", lambda: _parser("3dmesh_py_domains", True), _domains_loop
 )
 
 

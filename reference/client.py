@@ -21,6 +21,26 @@ class ClientError(ValueError):
     """A client API call with invalid arguments (unknown variable, wrong shape, ...)."""
 
 
+class UnknownNameError(ClientError):
+    """A variable or parameter the configuration does not declare.
+
+    Upstream's C API answers these with an error code that its examples ignore, so a
+    simulation may catch this type and go on (the seed executables do, warning once per name).
+    """
+
+    def __init__(self, message: str, name: str):
+        super().__init__(message)
+        self.name = name
+
+
+class UnknownVariableError(UnknownNameError):
+    """A write or position of a variable the configuration does not declare."""
+
+
+class UnknownParameterError(UnknownNameError):
+    """A ``parameter_get``/``parameter_set`` of a parameter the configuration does not declare."""
+
+
 class Client:
     """One simulation rank's Damaris state."""
 
@@ -53,7 +73,9 @@ class Client:
     def _check_parameter(self, name: str) -> None:
         if name not in self._parameters:
             known = ", ".join(self._parameters) or "none"
-            raise ClientError(f"unknown parameter {name!r}; known parameters: {known}")
+            raise UnknownParameterError(
+                f"unknown parameter {name!r}; known parameters: {known}", name
+            )
 
     # layouts and positions --------------------------------------------------------------
     def variable_shape(self, name: str) -> tuple[int, ...]:
@@ -158,7 +180,7 @@ class Client:
         try:
             return self.config.variable(name)
         except KeyError as exc:
-            raise ClientError(exc.args[0]) from None
+            raise UnknownVariableError(exc.args[0], name) from None
 
     def _check_block(self, name: str, block: int) -> None:
         domains = self.config.architecture.domains
