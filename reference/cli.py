@@ -17,6 +17,7 @@ SUBCOMMAND_MODULES = (
     "damaris_ref.demo",
     "damaris_ref.ensemble.cli",
     "damaris_ref.conformance.cli",
+    "damaris_ref.scripts.check_cli",
 )
 
 
