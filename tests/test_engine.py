@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import sys
 import threading
 import time
@@ -128,11 +127,11 @@ def test_seed_side_variables_reach_the_script():
         expected_last = {f"P{c}_B0": [3] for c in (2 * o.server, 2 * o.server + 1)}
         last = {k: a.tolist() for k, a in o.blocks.get("last_iter", {}).items()}
         assert last == (expected_last if o.iteration == 0 else {})
-        # array_sum is written by client 0 only, so only server 0 sees it
-        if o.server == 0:
-            assert o.blocks["array_sum"]["P0_B0"].tolist() == [98304 + 512 * o.iteration]
-        else:
-            assert "array_sum" not in o.blocks
+        # every client writes array_sum: the total on client 0, 0.0 on the others
+        total = 98304 + 512 * o.iteration
+        sums = {k: a.tolist() for k, a in o.blocks["array_sum"].items()}
+        first, second = 2 * o.server, 2 * o.server + 1
+        assert sums == {f"P{first}_B0": [total if first == 0 else 0.0], f"P{second}_B0": [0.0]}
 
 
 # failures -----------------------------------------------------------------------------------
@@ -300,8 +299,9 @@ def test_standalone_runs_the_script_inside_each_client(capsys):
     assert python[0] == [0, 16384, 32768, 49152]
 
 
-def test_damaris4py_server_functions_answer_from_the_topology(tmp_path):
-    script = Path(shutil.copy(SCRIPTS / "record_damaris4py.py", tmp_path))
+def test_damaris4py_server_functions_answer_from_the_topology(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAMARIS_TEST_RECORD_DIR", str(tmp_path))
+    script = SCRIPTS / "record_damaris4py.py"
     run_mesh(mesh_config(cores=2, script=script), 6, "-r", magic="987654321")
     common = {
         "isserver": True,

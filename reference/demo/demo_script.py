@@ -5,16 +5,16 @@ servers' blocks by offsets), sums it on the Dask workers, compares with the simu
 total (``array_sum``) and appends a JSON record for the demo's table and plot.
 """
 
-import json
-import os
-
-import numpy as np
-
-from damaris4py.dask import damaris_dask
-from damaris4py.server import getservercomm
-
 
 def main(damaris_data):
+    import json
+    import os
+
+    import numpy as np
+
+    from damaris4py.dask import damaris_dask
+    from damaris4py.server import getservercomm
+
     iteration = damaris_dask.return_iteration(damaris_data)
     comm = getservercomm()
     blocks = damaris_data["iteration_data"]["cube_i"]["numpy_data"]

@@ -4,21 +4,20 @@ Each server prints ``server S iteration I starts``; server 0 prints ``iteration 
 The servers meet first, so the kill never races server 0 still computing iteration 0.
 """
 
-import os
-import signal
-
-from damaris4py.server import getservercomm
-from damaris_ref.dask_bridge import current_session, global_array
-
-
-def kill_own_worker(scheduler_file):
-    session = current_session()
-    address = session.worker_address(scheduler_file)
-    pid = session.client(scheduler_file).run(os.getpid, workers=[address])[address]
-    os.kill(pid, signal.SIGKILL)
-
 
 def main(damaris_data):
+    import os
+    import signal
+
+    from damaris4py.server import getservercomm
+    from damaris_ref.dask_bridge import current_session, global_array
+
+    def kill_own_worker(scheduler_file):
+        session = current_session()
+        address = session.worker_address(scheduler_file)
+        pid = session.client(scheduler_file).run(os.getpid, workers=[address])[address]
+        os.kill(pid, signal.SIGKILL)
+
     comm = getservercomm()
     iteration = damaris_data["iteration_data"]["iteration"]
     print(f"server {comm.Get_rank()} iteration {iteration} starts", flush=True)

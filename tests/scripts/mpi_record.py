@@ -7,17 +7,17 @@ sums) into the folder named by ``DAMARIS_TEST_RECORD_DIR``. Two knobs for fault 
 (``"<server>:<iteration>"``: raise there instead of recording).
 """
 
-import json
-import os
-import time
-from pathlib import Path
-
-import numpy as np
-
-from damaris4py.server import getservercomm
-
 
 def main(damaris_data):
+    import json
+    import os
+    import time
+    from pathlib import Path
+
+    import numpy as np
+
+    from damaris4py.server import getservercomm
+
     server = getservercomm().Get_rank()
     iteration_data = damaris_data["iteration_data"]
     iteration = iteration_data["iteration"]

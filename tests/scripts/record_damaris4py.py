@@ -1,12 +1,13 @@
-"""Records what damaris4py.server answers to server_<S>_<I>.json beside this file."""
-
-import json
-from pathlib import Path
-
-from damaris4py import server as d4p
+"""Records what damaris4py.server answers to server_<S>_<I>.json in DAMARIS_TEST_RECORD_DIR."""
 
 
 def main(damaris_data):
+    import json
+    import os
+    from pathlib import Path
+
+    from damaris4py import server as d4p
+
     server_comm = d4p.getservercomm()
     facts = {
         "isserver": d4p.isserver(),
@@ -25,7 +26,8 @@ def main(damaris_data):
         "client_comm_size": None if d4p.getclientcomm() is None else d4p.getclientcomm().Get_size(),
     }
     iteration = damaris_data["iteration_data"]["iteration"]
-    out = Path(__file__).with_name(f"server_{server_comm.Get_rank()}_{iteration}.json")
+    folder = Path(os.environ["DAMARIS_TEST_RECORD_DIR"])
+    out = folder / f"server_{server_comm.Get_rank()}_{iteration}.json"
     out.write_text(json.dumps(facts))
 
 
