@@ -44,6 +44,11 @@ SEED_VARIABLES: dict[str, tuple[str, bool]] = {
     "last_iter": ("scalar_int", False),
     "array_sum": ("scalar_double", True),
 }
+#: the seed variables each executable writes (spec §6): 3dmesh_py_domains has no cube_f
+WRITTEN_BY: dict[str, frozenset[str]] = {
+    "3dmesh_py": frozenset(SEED_VARIABLES),
+    "3dmesh_py_domains": frozenset(SEED_VARIABLES) - {"cube_f"},
+}
 _SEED_LAYOUTS = (
     Layout(
         "cells_whd_wf",
@@ -119,6 +124,12 @@ class Case:
     variables: tuple[SeedVariable, ...] = field(default_factory=seed_variables)
     expect: Mapping[str, Any] = field(default_factory=dict)
     expect_error: str | None = None
+
+    def __post_init__(self) -> None:
+        # a case declares only what its executable writes, as upstream's example configs do
+        written = WRITTEN_BY[self.simulation]
+        declared = tuple(v for v in self.variables if v.name in written)
+        object.__setattr__(self, "variables", declared)
 
     @property
     def requires(self) -> frozenset[str]:

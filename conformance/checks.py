@@ -97,7 +97,7 @@ def routing(exp: Expectation, run: Run) -> Iterator[str]:
             yield f"iteration {iteration}: expected servers {_numbers(exp.servers)}, got " + (
                 _numbers(servers)
             )
-    steady = [name for name in SEED_VARIABLES if exp.time_varying(name)]
+    steady = [v.name for v in exp.case.variables if v.time_varying]
     for (iteration, server), records in sorted(places.items()):
         where = f"server {server} iteration {iteration}"
         if len(records) > 1:
@@ -408,6 +408,30 @@ def damaris4py_accessors(exp: Expectation, run: Run) -> Iterator[str]:
                     )
 
 
+def exec_model(exp: Expectation, run: Run) -> Iterator[str]:
+    """The script is executed as upstream does it (spec §3): separate globals and locals, and
+    its top-level names kept from one run to the next on the same server."""
+    for iteration, server, record in _places(exp, run):
+        where = f"server {server} iteration {iteration}"
+        execution = record.data.get("execution")
+        if not isinstance(execution, dict):
+            yield f"{where}: the probe did not record how it was executed"
+            continue
+        if not execution.get("separate_locals"):
+            yield (
+                f"{where}: the script ran with one namespace (globals() is locals()); "
+                "upstream runs it as exec(code, G, L), so its functions do not see its "
+                "top-level names"
+            )
+        want = exp.script_iterations.index(iteration)
+        if execution.get("runs_before") != want:
+            yield (
+                f"{where}: the script's top-level names had survived "
+                f"{execution.get('runs_before')} earlier run(s), expected {want} (they persist "
+                "between runs on one server)"
+            )
+
+
 def dask_environment(exp: Expectation, run: Run) -> Iterator[str]:
     """``dask_env`` without a scheduler: no scheduler file, one worker per server in all."""
     expected = {
@@ -441,6 +465,7 @@ CHECKS: tuple[Check, ...] = (
     Check("totals", totals),
     Check("golden", golden),
     Check("env", environment),
+    Check("exec-model", exec_model),
     Check("time-varying", time_varying, "time-varying"),
     Check("known-clients", known_clients, "damaris4py"),
     Check("damaris4py", damaris4py_accessors, "damaris4py"),

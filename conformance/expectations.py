@@ -105,7 +105,9 @@ def expect(case: Case) -> Expectation:
         written = _written(case, iteration, clients, shape)
         cubes = [b for b in written if b.variable == "cube_i"]
         totals[iteration] = int(sum(b.sum for b in cubes))
-        written.append(_block("array_sum", 0, 0, (0,), np.array([totals[iteration]], "f8")))
+        for source in range(clients):  # every client writes it; 0.0 off client 0 (spec §6)
+            value = totals[iteration] if source == 0 else 0.0
+            written.append(_block("array_sum", source, 0, (0,), np.array([value], "f8")))
         if iteration not in script_iterations:
             continue
         for server in range(topo.server_count):
@@ -127,7 +129,8 @@ def expect(case: Case) -> Expectation:
 def _written(
     case: Case, iteration: int, clients: int, shape: tuple[int, ...]
 ) -> list[ExpectedBlock]:
-    """Blocks every client writes at ``iteration`` (array_sum is added by the caller)."""
+    """Blocks every client writes at ``iteration`` (array_sum, which needs the total, is added
+    by the caller)."""
     written = []
     for source in range(clients):
         rank_start = source * (case.width // case.domains) * case.height
@@ -135,13 +138,16 @@ def _written(
             offsets = (source * shape[0], 0, block * shape[2])
             cube = block_values(iteration, rank_start, shape, case.rank_only)
             written.append(_block("cube_i", source, block, offsets, cube))
-            written.append(_block("cube_f", source, block, offsets, cube.astype("f4") + 0.5))
+            if case.simulation == "3dmesh_py":  # 3dmesh_py_domains writes no cube_f
+                written.append(_block("cube_f", source, block, offsets, cube.astype("f4") + 0.5))
         written.append(_block("last_iter", source, 0, (0,), np.array([case.iterations], "i4")))
     return written
 
 
 def _delivered(case: Case, variable: str, iteration: int) -> bool:
-    choice = next(v for v in case.variables if v.name == variable)
+    choice = next((v for v in case.variables if v.name == variable), None)
+    if choice is None:  # written but not declared by this case
+        return False
     return choice.routed and (choice.time_varying or iteration == 0)
 
 

@@ -88,3 +88,21 @@ def test_without_the_directory_variable_nothing_is_written(monkeypatch, capsys):
     monkeypatch.delenv(probe.DIR_VARIABLE, raising=False)
     probe.main(_damaris_data())
     assert "DAMARIS_PROBE_DIR is not set" in capsys.readouterr().err
+
+
+def test_probe_records_under_upstreams_two_dict_exec_model(tmp_path: Path, monkeypatch):
+    """Executed as upstream does (exec(code, G, L), both kept between runs), the probe still
+    records every run, and says that its locals were separate and persisted."""
+    monkeypatch.setenv(probe.DIR_VARIABLE, str(tmp_path))
+    code = compile(SOURCE, probe.__file__, "exec", dont_inherit=True)
+    damaris_data = _damaris_data()
+    main_namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    script_locals = {"DamarisData": damaris_data}
+    for _ in range(3):
+        damaris_data["iteration_data"] = _damaris_data()["iteration_data"]
+        exec(code, main_namespace, script_locals)
+        del damaris_data["iteration_data"]
+    records = [json.loads(f.read_text()) for f in tmp_path.iterdir()]
+    assert sorted(r["execution"]["runs_before"] for r in records) == [0, 1, 2]
+    assert all(r["execution"]["separate_locals"] for r in records)
+    assert all("probe_error" not in r and r["variables"]["cube_i"]["blocks"] for r in records)
