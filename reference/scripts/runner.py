@@ -68,7 +68,8 @@ class ScriptRunner:
                     f"pyscript {self.pyscript.name!r}: cannot read file {str(path)!r}: "
                     f"{exc.strerror}"
                 ) from None
-            self._code = compile(source, str(path), "exec")
+            # dont_inherit: this module's own __future__ flags must not change the script
+            self._code = compile(source, str(path), "exec", dont_inherit=True)
         return self._code
 
     def run(self, damaris_data: dict, server: int, iteration: int) -> bool:
