@@ -18,9 +18,10 @@ def main(DD):
     server_sum = 0
     for key in sorted(cube_i["numpy_data"]):  # sorted: arrival order varies between runs
         block_sum = int(cube_i["numpy_data"][key].sum(dtype=np.int64))
-        print("Python iteration ", iteration, ", Data found: cube_i[", key, "].sum() = ", block_sum)
+        # one string per line: ranks share the launcher's stdout, and pieces would interleave
+        print(f"Python iteration  {iteration} , Data found: cube_i[ {key} ].sum() =  {block_sum}")
         server_sum += block_sum
-    print("Python iteration ", iteration, ", Sum() = ", server_sum, flush=True)
+    print(f"Python iteration  {iteration} , Sum() =  {server_sum}", flush=True)
 
 
 if __name__ == "__main__":

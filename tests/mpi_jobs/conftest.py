@@ -82,6 +82,10 @@ def seed_config(tmp_path: Path) -> Callable[..., Path]:
         section = document["damaris"]
         section["architecture"]["dedicated"]["core"] = cores
         section["architecture"]["domains"] = domains
+        if domains > 1:  # as upstream's domains example: a "blocks" parameter splits WIDTH
+            section["parameters"]["blocks"] = {"type": "int", "value": 1}
+            for layout in section["layouts"].values():
+                layout["dimensions"] = "DEPTH/size,HEIGHT,WIDTH/blocks"
         if buffer_size is not None:
             section["architecture"]["buffer"]["size"] = buffer_size
         for key, value in parameters.items():

@@ -84,8 +84,9 @@ WRONG_SHAPE_ON_CLIENT_1 = textwrap.dedent(
 
     def client_loop(damaris, args):
         ccomm = damaris.client_comm_get()
-        size = 2 if ccomm.Get_rank() == 1 else 1
-        damaris.write("last_iter", np.zeros(size, dtype=np.int32))
+        damaris.parameter_set("size", ccomm.Get_size())
+        width = 8 if ccomm.Get_rank() == 1 else 16  # the layout needs (1, 8, 16)
+        damaris.write("cube_i", np.zeros((1, 8, width), dtype=np.int32))
         damaris.end_iteration()
         ccomm.Barrier()
 
@@ -100,7 +101,7 @@ def test_an_exception_outside_the_script_aborts_with_its_rank_and_traceback(seed
     job = run_mpi(5, command, timeout=2 * PROMPT)
     assert_aborted(
         job,
-        r"rank 1: ClientError: write of variable 'last_iter': got 2 element\(s\)",
+        r"rank 1: ClientError: write of variable 'cube_i': got 64 element\(s\)",
         once=True,
     )
     assert "Traceback (most recent call last)" in job.stderr
@@ -143,7 +144,7 @@ def test_a_block_larger_than_a_clients_slice_names_the_buffer_and_its_size(
     job = seed_job(run_mpi, console_script, 5, config)
     assert_aborted(
         job,
-        r"BufferFullError: buffer 'buffer' \(architecture\.buffer\.size = 16384 bytes\) cannot "
+        r"BufferFullError: buffer 'damaris-buffer' \(architecture\.buffer\.size = 16384 bytes\) cannot "
         r"hold a block of 32768 bytes",
         once=False,
     )
