@@ -57,11 +57,20 @@ def _numbers(values: Iterable[int]) -> str:
     return ",".join(str(v) for v in values) or "(none)"
 
 
-def exit_messages(case: Case, run: Run) -> Iterator[str]:
-    """The run ended as the case requires: exit 0 and readable records, or a clean error."""
+def exit_messages(case: Case, run: Run, finished: bool = False) -> Iterator[str]:
+    """The run ended as the case requires: exit 0 and readable records, or a clean error.
+
+    ``finished``: the run did all its work before it failed (a teardown failure), which is
+    said as such so that a port's flaky exit is told apart from a broken run.
+    """
     if case.expect_error is None:
         failure = run.failure()
-        if failure:
+        if failure and finished:
+            yield (
+                f"the run finished every iteration (every script run recorded, every total "
+                f"printed), then failed during teardown: {failure}"
+            )
+        elif failure:
             yield failure
         return
     if run.returncode is None:
@@ -375,10 +384,9 @@ def known_clients(exp: Expectation, run: Run) -> Iterator[str]:
             reason = helpers.get("known_clients_error") or helpers.get("server_error")
             yield f"server {server}: listknownclients() failed: {reason}"
         elif helpers["known_clients"] != want:
-            yield (
-                f"server {server}: listknownclients() returned {helpers['known_clients']}, "
-                f"expected {want}"
-            )
+            got = helpers["known_clients"]
+            reordered = " (the same clients, not in ascending order)" if sorted(got) == want else ""
+            yield f"server {server}: listknownclients() returned {got}, expected {want}{reordered}"
 
 
 def damaris4py_accessors(exp: Expectation, run: Run) -> Iterator[str]:

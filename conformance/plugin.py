@@ -20,6 +20,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from damaris_ref.conformance import SUITE_VERSION, probe
 from damaris_ref.conformance.cases import CAPABILITIES, Case
 from damaris_ref.conformance.checks import CHECKS, Check, exit_messages
+from damaris_ref.conformance.deviations import (
+    Deviations,
+    DeviationsError,
+    KnownDeviation,
+    load_deviations,
+)
 from damaris_ref.conformance.expectations import Expectation, expect
 from damaris_ref.conformance.generate import generated_cases
 from damaris_ref.conformance.impls import (
@@ -31,6 +37,7 @@ from damaris_ref.conformance.impls import (
 from damaris_ref.conformance.mutations import MUTATIONS
 from damaris_ref.conformance.report import Report
 from damaris_ref.conformance.runs import Run
+from damaris_ref.output_lines import client_totals
 
 #: failure messages list this many differences before counting the rest
 SHOWN_DIFFERENCES = 5
@@ -60,6 +67,14 @@ _OPTIONS: dict[str, tuple[Any, dict[str, Any]]] = {
     "--tier": ("all", {"help": "required: only what every port must pass; all (default)"}),
     "--skip-file": (None, {"help": "test id substrings to skip, one per line"}),
     "--xfail-file": (None, {"help": "test id substrings expected to fail (a pass is reported)"}),
+    "--deviations": (
+        None,
+        {
+            "metavar": "NAME_OR_FILE",
+            "help": "the port's known deviations (spec §9): a shipped name such as "
+            "upstream-1.7.1, or a YAML file of the same form",
+        },
+    ),
     "--max-examples": (10, {"type": int, "help": "generated cases (0: none); default 10"}),
     "--derandomize": (False, {"action": "store_true", "help": "same generated cases every run"}),
     "--run-timeout": (120.0, {"type": float, "help": "seconds per run before it is stopped"}),
@@ -111,6 +126,7 @@ class Suite:
     keep_workdir: bool
     probe_file: Path
     ensemble_module: str | None
+    deviations: Deviations = field(default_factory=Deviations)
     report: Report = field(default_factory=Report)
     runs: dict[str, Run] = field(default_factory=dict)
     expectations: dict[str, Expectation] = field(default_factory=dict)
@@ -142,11 +158,22 @@ class Suite:
             self.expectations[case.id] = expect(case)
         return self.expectations[case.id]
 
+    def finished_before_failing(self, case: Case, run: Run) -> bool:
+        """Whether a run that exited non-zero had done all its work first: every script run
+        recorded and every total printed (a failure in teardown, which spoils no data)."""
+        if case.expect_error is not None or run.returncode in (None, 0) or run.problems:
+            return False
+        exp = self.expectation(case)
+        places = {(i, s) for i in exp.script_iterations for s in exp.servers}
+        printed = client_totals(run.stdout)
+        return places <= set(run.by_place()) and set(exp.client_totals) <= set(printed)
+
     def differences(self, case: Case, check: Check | None, run: Run) -> list[str]:
         """What differs for one check (``None``: the exit check)."""
+        finished = self.finished_before_failing(case, run)
         if check is None:
-            return list(exit_messages(case, run))
-        if not run.succeeded:
+            return list(exit_messages(case, run, finished))
+        if not run.succeeded and not finished:
             first = (run.failure() or "").splitlines()[0]
             return [f"not checked: the run failed ({first}); see the exit check"]
         return list(check.function(self.expectation(case), run))
@@ -169,8 +196,10 @@ class Suite:
             ]
         )
         messages = self.differences(case, check, run)
-        if messages:
+        if self.deviations.unexplained(case, name, messages):
             pytest.fail(format_differences(messages), pytrace=False)
+        if messages:  # every difference is a known deviation: an expected failure
+            raise KnownDeviation(format_differences(messages))
 
     def verify_generated(self) -> None:
         """Run ``--max-examples`` generated cases through every applicable check."""
@@ -190,9 +219,11 @@ class Suite:
         def generated(case: Case) -> None:
             run = self.run(case)
             for check in (None, *checks):
-                messages = self.differences(case, check, run)
+                name = check.name if check else "exit"
+                messages = self.deviations.unexplained(
+                    case, name, self.differences(case, check, run)
+                )
                 if messages:
-                    name = check.name if check else "exit"
                     raise AssertionError(
                         f"generated case {case.id} ({case.describe()}; files in "
                         f"{run.workdir}): {name}: " + format_differences(messages)
@@ -249,7 +280,8 @@ def pytest_configure(config: pytest.Config) -> None:
             option("config_format"),
             option("mutation"),
         )
-    except TemplateError as error:
+        deviations = load_deviations(option("deviations"))
+    except (TemplateError, DeviationsError) as error:
         raise pytest.UsageError(str(error)) from None
     workdir = Path(option("workdir") or tempfile.mkdtemp(prefix="damaris-conformance-"))
     probe_file = workdir / "probe.py"
@@ -265,15 +297,18 @@ def pytest_configure(config: pytest.Config) -> None:
         keep_workdir=option("keep_workdir") or bool(option("workdir")),
         probe_file=probe_file.resolve(),
         ensemble_module=option("ensemble_impl"),
+        deviations=deviations,
     )
     config.pluginmanager.register(suite.report, "damaris-conformance-report")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Apply the port's skip and xfail files (substrings of test ids)."""
+    """Apply the port's skip and xfail files (substrings of test ids) and its deviations."""
     skips = _patterns(config.getoption("skip_file"))
     xfails = _patterns(config.getoption("xfail_file"))
+    deviations = config.stash[_SUITE].deviations
     for item in items:
+        _mark_deviations(item, deviations)
         for text, where in skips:
             if text in item.nodeid:
                 item.add_marker(pytest.mark.skip(reason=f"listed in the skip file ({where})"))
@@ -281,6 +316,23 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             if text in item.nodeid:
                 reason = f"listed in the xfail file ({where})"
                 item.add_marker(pytest.mark.xfail(reason=reason, strict=True))
+
+
+def _mark_deviations(item: pytest.Item, deviations: Deviations) -> None:
+    """A data-case test that known deviations concern must fail with exactly those."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    case, check = params.get("case"), params.get("check")
+    if not isinstance(case, Case):
+        return
+    found = deviations.applicable(case, check.name if check else "exit")
+    if found:
+        item.add_marker(
+            pytest.mark.xfail(
+                raises=KnownDeviation,
+                strict=not all(d.flaky for d in found),
+                reason="; ".join(d.describe() for d in found),
+            )
+        )
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,178 @@
+"""Known deviations: differences the suite expects from one port, each tied to a spec §9 item.
+
+A port that is known to differ on a point (a bug it has not fixed yet) ships a deviations
+file instead of a skip list. Each entry names the checks it affects, which cases it concerns
+and, optionally, the wording of the differences it explains. A check whose differences are
+all explained is reported as an expected failure whose reason names the §9 item; any other
+difference still fails; and a check that an entry expects to fail but which passes is an
+unexpected pass (unless the entry is ``flaky``), so a fix in the port shows up at once.
+
+The file is YAML::
+
+    port: upstream Damaris 1.7.1
+    deviations:
+      - item: "9.2"                      # spec §9 item
+        reason: sort_list tags lose the magic number from iteration 1 on
+        checks: [damaris-data]           # check names; "exit" is the exit check
+        messages: ["sort_list tag S\\d+_I[1-9]\\d*_, expected"]   # regexes (default: any)
+        min_script_iterations: 2         # only cases whose script runs this often
+        requires: standalone             # only cases needing this capability
+        excludes: standalone             # no case needing this capability
+        flaky: false                     # true: it may or may not happen in a run
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from damaris_ref.conformance.cases import CAPABILITIES, Case
+from damaris_ref.conformance.checks import CHECKS
+
+#: what an entry's ``checks`` may name: every check, and the exit check
+CHECK_NAMES = ("exit", *(c.name for c in CHECKS))
+
+DEVIATIONS_DIR = Path(__file__).parent / "deviations"
+_ENTRY_KEYS = {
+    "item",
+    "reason",
+    "checks",
+    "messages",
+    "min_script_iterations",
+    "requires",
+    "excludes",
+    "flaky",
+}
+
+
+class DeviationsError(ValueError):
+    """A deviations file that cannot be used (names the file, entry and key)."""
+
+
+class KnownDeviation(AssertionError):
+    """Raised by a check whose every difference a known deviation explains."""
+
+
+@dataclass(frozen=True)
+class Deviation:
+    """One known difference of the port."""
+
+    item: str
+    reason: str
+    checks: tuple[str, ...]
+    messages: tuple[re.Pattern[str], ...] = ()
+    min_script_iterations: int = 1
+    requires: str | None = None
+    excludes: str | None = None
+    flaky: bool = False
+    source: str = ""
+
+    def applies(self, case: Case, check: str) -> bool:
+        """Whether this deviation concerns ``check`` of ``case``."""
+        if check not in self.checks or case.expect_error is not None:
+            return False
+        if self.requires is not None and self.requires not in case.requires:
+            return False
+        if self.excludes is not None and self.excludes in case.requires:
+            return False
+        runs = sum(1 for i in range(case.iterations) if i % case.frequency == 0)
+        return runs >= self.min_script_iterations
+
+    def explains(self, message: str) -> bool:
+        """Whether ``message`` is a difference of this deviation."""
+        return not self.messages or any(p.search(message) for p in self.messages)
+
+    def describe(self) -> str:
+        """``spec §9.N: reason (file)``, the reason an expected failure is reported with."""
+        return f"known deviation, spec §{self.item}: {self.reason} ({self.source})"
+
+
+@dataclass(frozen=True)
+class Deviations:
+    """Every known deviation of one port."""
+
+    port: str = ""
+    entries: tuple[Deviation, ...] = ()
+
+    def applicable(self, case: Case, check: str) -> tuple[Deviation, ...]:
+        """The deviations that concern ``check`` of ``case``."""
+        return tuple(d for d in self.entries if d.applies(case, check))
+
+    def unexplained(self, case: Case, check: str, messages: Iterable[str]) -> list[str]:
+        """The differences no applicable deviation explains."""
+        found = self.applicable(case, check)
+        return [m for m in messages if not any(d.explains(m) for d in found)]
+
+
+def resolve(name_or_path: str) -> Path:
+    """A shipped deviations file by name (``upstream-1.7.1``) or any file by path."""
+    shipped = DEVIATIONS_DIR / f"{name_or_path}.yaml"
+    if shipped.is_file():
+        return shipped
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    names = ", ".join(sorted(p.stem for p in DEVIATIONS_DIR.glob("*.yaml")))
+    raise DeviationsError(
+        f"no deviations file {name_or_path!r}: give a path or a shipped name ({names})"
+    )
+
+
+def load_deviations(name_or_path: str | None) -> Deviations:
+    """Read and check a deviations file; ``None`` gives no deviations."""
+    if not name_or_path:
+        return Deviations()
+    path = resolve(name_or_path)
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise DeviationsError(f"{path}: cannot read: {error}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("deviations"), list):
+        raise DeviationsError(f"{path}: expected a mapping with a 'deviations' list")
+    entries = tuple(
+        _entry(raw, f"{path.name}[{index}]") for index, raw in enumerate(document["deviations"])
+    )
+    return Deviations(str(document.get("port", path.stem)), entries)
+
+
+def _entry(raw: Any, where: str) -> Deviation:
+    if not isinstance(raw, dict):
+        raise DeviationsError(f"{where}: an entry is a mapping")
+    unknown = set(raw) - _ENTRY_KEYS
+    if unknown:
+        raise DeviationsError(
+            f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_ENTRY_KEYS)}"
+        )
+    for key in ("item", "reason", "checks"):
+        if key not in raw:
+            raise DeviationsError(f"{where}: missing {key!r}")
+    checks = raw["checks"]
+    if not isinstance(checks, list) or not set(map(str, checks)) <= set(CHECK_NAMES):
+        raise DeviationsError(
+            f"{where}: checks: {checks!r} must be a list of check names: {', '.join(CHECK_NAMES)}"
+        )
+    for key in ("requires", "excludes"):
+        if raw.get(key) is not None and raw[key] not in CAPABILITIES:
+            raise DeviationsError(
+                f"{where}: {key}: unknown capability {raw[key]!r}; allowed: {sorted(CAPABILITIES)}"
+            )
+    try:
+        messages = tuple(re.compile(text) for text in raw.get("messages", ()))
+    except re.error as error:
+        raise DeviationsError(f"{where}: messages: bad regular expression: {error}") from None
+    return Deviation(
+        item=str(raw["item"]),
+        reason=str(raw["reason"]),
+        checks=tuple(str(c) for c in checks),
+        messages=messages,
+        min_script_iterations=int(raw.get("min_script_iterations", 1)),
+        requires=raw.get("requires"),
+        excludes=raw.get("excludes"),
+        flaky=bool(raw.get("flaky", False)),
+        source=where,
+    )
