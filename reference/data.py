@@ -33,7 +33,8 @@ TYPE_NAMES: tuple[str, ...] = tuple(_TYPES)
 
 _BLOCK_KEY = re.compile(r"P(\d+)_B(\d+)")
 
-DAMARIS_DATA_KEYS = ("damaris_env", "dask_env", "iteration_data")
+#: in the order upstream inserts them
+DAMARIS_DATA_KEYS = ("dask_env", "damaris_env", "iteration_data")
 DAMARIS_ENV_KEYS = (
     "is_dedicated_node",
     "is_dedicated_core",
@@ -149,10 +150,11 @@ def iteration_data(
 
 
 def damaris_data(damaris_env: Mapping, dask_env: Mapping, iteration: Mapping) -> dict:
-    """Assemble ``DamarisData`` with exactly the three top-level keys of spec §3."""
+    """Assemble ``DamarisData`` with exactly the three top-level keys of spec §3, in the order
+    upstream inserts them (a script printing ``list(DD)`` sees the same on both)."""
     return {
-        "damaris_env": dict(damaris_env),
         "dask_env": dict(dask_env),
+        "damaris_env": dict(damaris_env),
         "iteration_data": dict(iteration),
     }
 

@@ -103,7 +103,7 @@ def test_iteration_data_holds_iteration_and_one_entry_per_variable():
 
 def test_damaris_data_has_exactly_the_three_top_level_keys():
     built = data.damaris_data({"a": 1}, {"b": 2}, {"iteration": 0})
-    assert list(built) == ["damaris_env", "dask_env", "iteration_data"]
+    assert list(built) == ["dask_env", "damaris_env", "iteration_data"]  # upstream's order
     assert tuple(built) == data.DAMARIS_DATA_KEYS
     assert built["iteration_data"] == {"iteration": 0}
 

@@ -202,7 +202,7 @@ def test_message_from_a_client_the_server_does_not_own_names_the_owned_ones(harn
 def test_damaris_data_environment_for_dedicated_cores(harness):
     harness.send(*end(0, 0), *end(1, 0))
     damaris_data = harness.runs[0][2]
-    assert list(damaris_data) == ["damaris_env", "dask_env", "iteration_data"]
+    assert list(damaris_data) == ["dask_env", "damaris_env", "iteration_data"]
     assert damaris_data["damaris_env"] == {
         "is_dedicated_node": False,
         "is_dedicated_core": True,
