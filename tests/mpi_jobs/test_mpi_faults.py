@@ -144,8 +144,8 @@ def test_a_block_larger_than_a_clients_slice_names_the_buffer_and_its_size(
     job = seed_job(run_mpi, console_script, 5, config)
     assert_aborted(
         job,
-        r"BufferFullError: buffer 'damaris-buffer' \(architecture\.buffer\.size = 16384 bytes\) cannot "
-        r"hold a block of 32768 bytes",
+        r"BufferFullError: buffer 'damaris-buffer' \(architecture\.buffer\.size = 16384 "
+        r"bytes\) cannot hold a block of 32768 bytes",
         once=False,
     )
 
