@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from damaris_ref.client import Client, ClientError
+from damaris_ref.client import Client, ClientError, UnknownParameterError, UnknownVariableError
 from damaris_ref.config.model import Architecture, Config, Layout, Parameter, Variable
 from damaris_ref.data import Block
 from damaris_ref.topology import compute_topology
@@ -75,8 +75,10 @@ def test_parameters_start_at_their_config_values_and_can_be_changed(client):
     "call", [lambda c: c.parameter_get("nope"), lambda c: c.parameter_set("nope", 1)]
 )
 def test_unknown_parameter_error_lists_the_known_ones(client, call):
-    with pytest.raises(ClientError, match=r"unknown parameter 'nope'.*rows, cols"):
+    """A specific type, so that simulations can go on as upstream's C examples do."""
+    with pytest.raises(UnknownParameterError, match=r"unknown parameter 'nope'.*rows, cols") as e:
         call(client)
+    assert isinstance(e.value, ClientError) and e.value.name == "nope"
 
 
 def test_layout_is_reevaluated_after_parameter_set(client, transport):
@@ -108,9 +110,13 @@ def test_write_sends_a_block_to_the_owning_server_with_its_position(client, tran
     np.testing.assert_array_equal(positioned.data, grid(5))
 
 
-def test_unknown_variable_is_a_client_error(client):
-    with pytest.raises(ClientError, match="no variable named 'ghost'"):
-        client.write("ghost", grid())
+@pytest.mark.parametrize(
+    "call", [lambda c: c.write("ghost", grid()), lambda c: c.set_position("ghost", (0, 0))]
+)
+def test_unknown_variable_is_a_client_error_of_its_own_type(client, call):
+    with pytest.raises(UnknownVariableError, match="no variable named 'ghost'") as caught:
+        call(client)
+    assert isinstance(caught.value, ClientError) and caught.value.name == "ghost"
 
 
 @pytest.mark.parametrize("number", [-1, 2])
