@@ -41,6 +41,22 @@ class UnknownParameterError(UnknownNameError):
     """A ``parameter_get``/``parameter_set`` of a parameter the configuration does not declare."""
 
 
+def _keeps_every_value(source: np.dtype, target: np.dtype) -> bool:
+    """Whether every value of ``source`` is exactly a value of ``target``.
+
+    Stricter than NumPy's "safe" casting, which lets int64 become float64 although integers
+    above 2**53 round there; such casts are checked value by value instead.
+    """
+    if source == target:
+        return True
+    if not np.can_cast(source, target, "safe"):
+        return False
+    if source.kind in "iu" and target.kind == "f":
+        value_bits = source.itemsize * 8 - (source.kind == "i")
+        return np.finfo(target).nmant + 1 >= value_bits
+    return True
+
+
 class Client:
     """One simulation rank's Damaris state."""
 
@@ -106,6 +122,11 @@ class Client:
                 f"set_block_position({name!r}, {block}): {len(values)} offset(s) given, the "
                 f"layout has {ndim} dimension(s)"
             )
+        if any(o < 0 for o in values):
+            raise ClientError(
+                f"set_block_position({name!r}, {block}): offsets {list(values)} must all be >= 0 "
+                "(they place the block in the global array, which starts at 0)"
+            )
         self._positions[(name, block)] = values
 
     # writing ----------------------------------------------------------------------------
@@ -131,12 +152,27 @@ class Client:
         self._written.add((name, block))
         if not variable.time_varying and self.iteration > 0:
             return
-        ndim = values.ndim
-        offsets = self._positions.get((name, block), (0,) * ndim)
+        offsets = self._positions.get((name, block), (0,) * values.ndim)
+        self._check_inside_global(variable, block, offsets, values.shape)
         self.transport.send_block(
             self.server,
             data.Block(name, self.client_id, block, self.iteration, offsets, values),
         )
+
+    def _check_inside_global(
+        self, variable: Variable, block: int, offsets: tuple[int, ...], shape: tuple[int, ...]
+    ) -> None:
+        """A layout with ``global`` dimensions bounds where its blocks may sit."""
+        layout = self.config.layout(variable.layout)
+        if layout.global_dimensions is None:
+            return
+        whole = evaluate_dims(layout.global_dimensions, self._parameters)
+        if any(o + n > g for o, n, g in zip(offsets, shape, whole, strict=True)):
+            raise ClientError(
+                f"write of variable {variable.name!r} block {block}: a block of shape "
+                f"{list(shape)} at offsets {list(offsets)} reaches past the global array "
+                f"{list(whole)} of layout {layout.name!r} ({','.join(layout.global_dimensions)})"
+            )
 
     def _as_layout_array(self, variable: Variable, array: np.ndarray) -> np.ndarray:
         shape = self.variable_shape(variable.name)
@@ -146,7 +182,9 @@ class Client:
                 f"write of variable {variable.name!r}: got {array.size} element(s) with shape "
                 f"{array.shape}, the layout {variable.layout!r} needs shape {shape}"
             )
-        if array.dtype != dtype and not np.can_cast(array.dtype, dtype, "same_kind"):
+        if _keeps_every_value(array.dtype, dtype):
+            return array.astype(dtype, copy=False).reshape(shape)
+        if not np.can_cast(array.dtype, dtype, "same_kind"):
             raise ClientError(
                 f"write of variable {variable.name!r}: dtype {array.dtype} cannot be stored "
                 f"as {dtype} (layout {variable.layout!r}) without changing its kind"
@@ -159,7 +197,18 @@ class Client:
                     f"write of variable {variable.name!r}: values {low}..{high} do not fit "
                     f"{dtype} (layout {variable.layout!r}, range {limits.min}..{limits.max})"
                 )
-        return array.astype(dtype, copy=False).reshape(shape)
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+            converted = array.astype(dtype)
+        back = converted.astype(array.dtype)
+        if not np.array_equal(back, array, equal_nan=True):
+            first = int(np.flatnonzero(~((back == array) | (back != back)).ravel())[0])
+            raise ClientError(
+                f"write of variable {variable.name!r}: storing dtype {array.dtype} as {dtype} "
+                f"(layout {variable.layout!r}) would change values, e.g. element {first}: "
+                f"{array.ravel()[first].item()!r} becomes {converted.ravel()[first].item()!r}; "
+                "convert it yourself if that is what you want"
+            )
+        return converted.reshape(shape)
 
     # iterations -------------------------------------------------------------------------
     def end_iteration(self) -> None:

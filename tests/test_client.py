@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -209,3 +210,66 @@ def test_integer_values_that_do_not_fit_the_layout_type_are_rejected(client, tra
     assert transport.blocks == []
     client.write("field", grid(7, dtype=np.int64))  # in range: cast and sent
     assert transport.blocks[0].data.dtype == np.int32
+
+
+# casts and positions that would lose or misplace data ---------------------------------------
+def double_client(transport, global_dims=None) -> Client:
+    """A client of a config whose one variable is a (rows, cols) double or float grid."""
+    layouts = (
+        Layout("d", "double", ("rows", "cols"), global_dims),
+        Layout("f", "float", ("rows", "cols"), global_dims),
+    )
+    config = dataclasses.replace(
+        CONFIG, layouts=layouts, variables=(Variable("d", "d"), Variable("f", "f"))
+    )
+    return Client(config, compute_topology([0] * 6, dedicated_cores=2), 3, transport)
+
+
+@pytest.mark.parametrize(
+    ("variable", "dtype", "value", "becomes"),
+    [
+        ("d", np.int64, 2**53 + 1, "9007199254740992.0"),  # NumPy calls this cast 'safe'
+        ("f", np.float64, 1e300, "inf"),
+        ("f", np.float64, 0.1, "0.10000000149011612"),
+    ],
+)
+def test_a_cast_that_changes_a_value_is_refused_naming_both_dtypes(
+    transport, variable, dtype, value, becomes
+):
+    client = double_client(transport)
+    values = grid(1, dtype=dtype)
+    values[2, 1] = value
+    with pytest.raises(ClientError, match=f"storing dtype {np.dtype(dtype)} as") as caught:
+        client.write(variable, values)
+    assert f"element 7: {value!r} becomes {becomes}" in str(caught.value)
+    assert transport.blocks == []
+
+
+@pytest.mark.parametrize(
+    ("variable", "dtype", "value"),
+    [("d", np.int64, 2**53), ("f", np.float64, 0.5), ("d", np.int32, -(2**31)), ("f", np.int16, 7)],
+)
+def test_a_narrowing_cast_that_keeps_every_value_is_accepted(transport, variable, dtype, value):
+    client = double_client(transport)
+    values = grid(1, dtype=dtype)
+    values[0, 0] = value
+    client.write(variable, values)
+    (block,) = transport.blocks
+    assert block.data[0, 0] == value and block.data.dtype == ("f8" if variable == "d" else "f4")
+
+
+def test_negative_offsets_are_refused(client):
+    with pytest.raises(ClientError, match=r"offsets \[-1, 0\] must all be >= 0"):
+        client.set_position("field", (-1, 0))
+
+
+def test_a_block_reaching_past_the_global_array_is_refused(transport):
+    client = double_client(transport, global_dims=("rows*2", "cols"))
+    client.set_position("d", (4, 0))  # rows 4..7 of 8: inside
+    client.write("d", grid(1, dtype=np.float64))
+    client.set_position("f", (5, 0))  # rows 5..8 of 8: one row past the end
+    with pytest.raises(
+        ClientError, match=r"offsets \[5, 0\] reaches past the global array \[8, 3\]"
+    ):
+        client.write("f", grid(1, dtype=np.float32))
+    assert len(transport.blocks) == 1
