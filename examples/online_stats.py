@@ -18,7 +18,7 @@ the script prints PASS or FAIL for that.
 def main(DD):
     import dask.array as da
     import numpy as np
-    from dask.distributed import default_client, wait
+    from dask.distributed import Client, wait
 
     from damaris4py.dask import damaris_dask
     from damaris4py.server import getservercomm
@@ -71,32 +71,38 @@ def main(DD):
     if damaris_dask.return_scheduler_filename(DD) == "":
         print(f"Online stats iteration {iteration} : no scheduler, nothing to do", flush=True)
         return
-    client = default_client()
-    cube = damaris_dask.return_dask_array(DD, client, "cube_i", getservercomm())
-    if cube is None:  # only server 0 gets the array
-        return
-    name = state_name(DD)
-    if iteration == 0:
-        zeros = da.zeros_like(cube, dtype=np.float64)
-        state = {
-            "iterations": int(damaris_dask.return_scalar_from_position(DD, "last_iter")),
-            "count": 0,
-            "mean": zeros,
-            "squares": zeros,
-            "first": client.persist(cube.astype(np.float64)),
-        }
-    else:
-        state = client.get_dataset(name)
-    state = update(client, state, cube)
-    if iteration < state["iterations"] - 1:
-        client.publish_dataset(state, name=name, override=True)
-        return
-    mean, variance, first = client.compute(
-        [state["mean"], state["squares"] / state["count"], state["first"]], sync=True
-    )
-    if name in client.list_datasets():
-        client.unpublish_dataset(name)  # frees the running arrays on the workers
-    report(state["count"], first, mean, variance)
+
+    def analyse(client):
+        cube = damaris_dask.return_dask_array(DD, client, "cube_i", getservercomm())
+        if cube is None:  # only server 0 gets the array
+            return
+        name = state_name(DD)
+        if iteration == 0:
+            zeros = da.zeros_like(cube, dtype=np.float64)
+            state = {
+                "iterations": int(damaris_dask.return_scalar_from_position(DD, "last_iter")),
+                "count": 0,
+                "mean": zeros,
+                "squares": zeros,
+                "first": client.persist(cube.astype(np.float64)),
+            }
+        else:
+            state = client.get_dataset(name)
+        state = update(client, state, cube)
+        if iteration < state["iterations"] - 1:
+            client.publish_dataset(state, name=name, override=True)
+            return
+        mean, variance, first = client.compute(
+            [state["mean"], state["squares"] / state["count"], state["first"]], sync=True
+        )
+        if name in client.list_datasets():
+            client.unpublish_dataset(name)  # frees the running arrays on the workers
+        report(state["count"], first, mean, variance)
+
+    # a client of the script's own, as upstream's examples make one; what must outlive this
+    # run is published on the scheduler, so closing the client at the end loses nothing
+    with Client(scheduler_file=damaris_dask.return_scheduler_filename(DD), timeout="10s") as client:
+        analyse(client)
 
 
 if __name__ == "__main__":

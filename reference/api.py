@@ -131,12 +131,12 @@ class Damaris:
 
     def _server(self, transport: ServerTransport) -> Server:
         ctx = self._context
-        scheduler_files = {}
+        scheduler_files, script_scope = {}, None
         if any(p.scheduler_file for p in self.config.pyscripts):
             from damaris_ref.dask_bridge.session import DaskSession
 
             self._dask = DaskSession.open(self.config, ctx.server_id, ctx.magic)
-            scheduler_files = self._dask.scheduler_files
+            scheduler_files, script_scope = self._dask.scheduler_files, self._dask.script_scope
             ctx.server_comm.Barrier()  # scripts see every server's worker from iteration 0 on
         return Server(
             self.config,
@@ -146,6 +146,7 @@ class Damaris:
             transport,
             scheduler_files=scheduler_files,
             observer=self.observer,
+            script_scope=script_scope,
         )
 
     def client_comm_get(self) -> Any:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import TextIO
 
 from damaris_ref import data
@@ -27,6 +28,8 @@ from damaris_ref.transport.base import (
 
 #: called with (server id, pyscript name, DamarisData) before each script run
 Observer = Callable[[int, str, dict], None]
+#: gives the context one run of a pyscript (by name) executes in, e.g. its Dask client
+ScriptScope = Callable[[str], AbstractContextManager[object]]
 
 
 class Server:
@@ -43,6 +46,7 @@ class Server:
         scheduler_files: Mapping[str, str] | None = None,
         observer: Observer | None = None,
         stderr: TextIO | None = None,
+        script_scope: ScriptScope | None = None,
     ):
         self.config = config
         self.server_id = server_id
@@ -50,6 +54,7 @@ class Server:
         self.transport = transport
         self.known_clients = topology.known_clients(server_id)
         self.observer = observer
+        self._script_scope = script_scope or (lambda _name: nullcontext())
         self._stderr = stderr or sys.stderr
         namespace = main_namespace()  # this server's ``__main__``, shared by its pyscripts
         self._runners = [ScriptRunner(p, stderr, namespace) for p in config.pyscripts]
@@ -151,4 +156,5 @@ class Server:
         damaris_data = data.damaris_data(self._damaris_env, self._dask_envs[name], iteration_data)
         if self.observer is not None:
             self.observer(self.server_id, name, damaris_data)
-        runner.run(damaris_data, self.server_id, iteration)
+        with self._script_scope(name):
+            runner.run(damaris_data, self.server_id, iteration)

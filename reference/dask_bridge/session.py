@@ -8,10 +8,13 @@ server connects and starts its worker; otherwise that pyscript's ``dask_schedule
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import distributed.client
 from distributed import Client
 
 from damaris_ref.config.model import Config
@@ -19,6 +22,26 @@ from damaris_ref.dask_bridge.workers import ServerWorker
 from damaris_ref.scripts.environment import threads_per_worker, workers_name
 
 _local = threading.local()
+
+
+@contextlib.contextmanager
+def _current_in_this_context(client: Client) -> Iterator[None]:
+    """Make ``client`` the current one for this thread's context only.
+
+    ``Client.as_current`` also sets ``dask.config``'s process-wide ``scheduler``; server threads
+    of the in-process engine entering and leaving it concurrently restore it out of order and
+    leave it set. Dask finds the current client through this context variable alone.
+    """
+    variable = getattr(distributed.client, "_current_client", None)
+    if variable is None:  # a distributed without it: its public, process-wide form
+        with client.as_current():
+            yield
+        return
+    token = variable.set(client)
+    try:
+        yield
+    finally:
+        variable.reset(token)
 
 
 def current_session() -> DaskSession | None:
@@ -74,7 +97,8 @@ class DaskSession:
         if not path.is_file():
             return self._warn(pyscript, f"scheduler file {str(path)!r} does not exist")
         try:
-            return Client(scheduler_file=str(path), timeout=timeout)
+            # not the process's default client: the library never changes global Dask state
+            return Client(scheduler_file=str(path), timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
             return self._warn(
                 pyscript,
@@ -89,6 +113,15 @@ class DaskSession:
                 file=sys.stderr,
                 flush=True,
             )
+
+    def script_scope(self, pyscript: str) -> contextlib.AbstractContextManager[object]:
+        """For the duration of one run of ``pyscript``: its scheduler's client as the current
+        one (``.compute()`` in the script goes there, as with upstream, where the script's own
+        ``Client`` is the default), and nothing changed once the run is over."""
+        path = self.scheduler_files.get(pyscript)
+        if path is None:
+            return contextlib.nullcontext()
+        return _current_in_this_context(self._clients[path])
 
     def client(self, scheduler_file: str) -> Client:
         """The session's client for ``scheduler_file`` (KeyError if it is not connected)."""

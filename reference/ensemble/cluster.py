@@ -41,7 +41,11 @@ def open_client(
                 "n_workers/threads_per_worker configure the embedded cluster only; "
                 "size an external cluster where its workers are started"
             )
-        with Client(scheduler, scheduler_file=scheduler_file and os.fspath(scheduler_file)) as c:
+        with Client(
+            scheduler,
+            scheduler_file=scheduler_file and os.fspath(scheduler_file),
+            set_as_default=False,
+        ) as c:
             yield c
         return
     for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
@@ -54,6 +58,6 @@ def open_client(
             processes=processes,
             dashboard_address=":0",
         ) as cluster,
-        Client(cluster) as client,
+        Client(cluster, set_as_default=False) as client,
     ):
         yield client

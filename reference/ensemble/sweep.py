@@ -105,7 +105,7 @@ def run_ensemble(
     )
     if progress:
         bar = ProgressBar(len(futures))
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):  # not the default client's
             bar.update(failed=future.status == "error")
     results: list[Any] = []
     failures: list[TaskFailure] = []

@@ -9,9 +9,13 @@ in-process (every rank a thread), where the bridge works as under MPI.
 from __future__ import annotations
 
 import json
+import weakref
 from pathlib import Path
 from typing import Any
 
+import dask
+import dask.array
+import distributed.client
 import numpy as np
 import pytest
 from dask_support import JOB_TIMEOUT, OUT_ENV, SCRIPTS, assert_no_workers_left, unique_name
@@ -72,7 +76,19 @@ def test_blocks_of_different_sizes_give_irregular_chunks(
         ),
     )
     monkeypatch.setenv(OUT_ENV, str(tmp_path))
-    run_in_process(lambda d, c: irregular_rank(d, c, config), 6, timeout=JOB_TIMEOUT)
+    # as in a fresh notebook: no default Dask client (this session's test client is hidden)
+    monkeypatch.setattr(distributed.client, "_global_clients", weakref.WeakValueDictionary())
+    hidden = distributed.client._current_client.set(None)
+    try:
+        with dask.config.set(scheduler=None):
+            run_in_process(lambda d, c: irregular_rank(d, c, config), 6, timeout=JOB_TIMEOUT)
+            # the servers' Dask clients were the library's own: no default client was left
+            # behind (it used to be a closed one, on which a plain compute hung)
+            assert distributed.client._get_global_client() is None
+            assert dask.config.get("scheduler", None) is None
+            assert dask.array.ones(4, chunks=2).sum().compute() == 4
+    finally:
+        distributed.client._current_client.reset(hidden)
     errors = capfd.readouterr().err
     assert "raised:" not in errors, errors
 
