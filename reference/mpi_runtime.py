@@ -1,66 +1,74 @@
 """Run a mock simulation as one rank of an MPI job: ``python -m damaris_ref.mpi_runtime SIM ...``.
 
-This is what ``mpiexec -n N 3dmesh_py CONFIG ...`` runs on every rank. Any error outside a
-user script aborts the whole job with one clear line (no rank is left waiting): errors every
-rank hits alike (a bad config, an impossible layout) are reported by world rank 0 only, and
-the simulation's own argument errors, which every client hits alike, by client 0 only.
+This is what ``mpiexec -n N 3dmesh_py CONFIG ...`` runs on every rank. Errors every rank (or
+every client) hits alike, a bad config, an impossible layout or bad simulation arguments, end
+the job cleanly with status 1 and one line from the lowest failing rank
+(:mod:`damaris_ref.shared_errors`); any other error outside a user script aborts the whole job
+with its traceback, so no rank is left waiting.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 import sys
-import time
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import Any
 
 from damaris_ref.mocks import SIMULATIONS, Simulation, SimulationError
 
-#: how long other ranks give the reporting rank to report an error they all share
-_SHARED_ERROR_GRACE = 5.0
-
 
 def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
-    """Run ``simulation`` with ``argv`` on this MPI rank; abort the job on any error."""
+    """Run ``simulation`` with ``argv`` on this MPI rank; the rank's exit status."""
     from mpi4py import MPI
 
     from damaris_ref.api import Damaris
     from damaris_ref.config import ConfigError
+    from damaris_ref.shared_errors import (
+        abort_unless_done_within,
+        agree_and_exit_status,
+        deadline_seconds,
+    )
     from damaris_ref.topology import LayoutError
     from damaris_ref.transport.mpi import MPIBackend
     from damaris_ref.transport.mpi_abort import abort_job
 
     comm = MPI.COMM_WORLD
-    args = simulation.parse_args(argv)
+    args = _parse_once(simulation, argv, comm.Get_rank())
+    deadline = deadline_seconds()
+    status_comm = comm.Dup()  # the end-of-run agreement must not mix with the run's messages
     damaris = Damaris(MPIBackend(comm))
     try:
         simulation.main(damaris, comm, args)
-    except (ConfigError, LayoutError) as error:
-        _abort_shared(error, comm, reporter=comm.Get_rank() == 0)
-    except SimulationError as error:
-        _abort_shared(error, comm, reporter=_is_first_client(damaris))
-    except BaseException as error:  # anything else: with its traceback
-        abort_job(error, comm)
-    return 0
+    except (ConfigError, LayoutError, SimulationError) as shared:
+        with abort_unless_done_within(deadline, shared):
+            _end_run(damaris)
+            status = agree_and_exit_status(status_comm, shared)
+    except BaseException as fault:  # anything else: with its traceback, at once
+        abort_job(fault, comm)
+    else:
+        status = agree_and_exit_status(status_comm, None)
+    status_comm.Free()
+    return status
 
 
-def _abort_shared(error: Exception, comm: Any, reporter: bool) -> NoReturn:
-    """Abort for an error many ranks hit alike: the reporter aborts at once, the others give
-    it time to, so the job ends with one line rather than one per rank."""
-    from damaris_ref.transport.mpi_abort import abort_job
-
-    if not reporter:
-        time.sleep(_SHARED_ERROR_GRACE)
-    abort_job(error, comm, show_traceback=False)
+def _parse_once(simulation: Simulation, argv: Sequence[str], rank: int) -> Any:
+    """Parse the arguments; every rank parses alike, so only rank 0 prints usage or errors."""
+    if rank == 0:
+        return simulation.parse_args(argv)
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        return simulation.parse_args(argv)
 
 
-def _is_first_client(damaris: Any) -> bool:
-    """Whether this rank is client 0 (true too when the error came before the clients existed)."""
+def _end_run(damaris: Any) -> None:
+    """After a shared error, end this rank's part so that the others can finish: a client
+    that started tells its server it stops, and the transports are released."""
     from damaris_ref.api import DamarisStateError
 
-    try:
-        return damaris.client_comm_get().Get_rank() == 0
-    except DamarisStateError:
-        return True
+    with contextlib.suppress(DamarisStateError):
+        damaris.stop()
+    if damaris.config is not None:
+        damaris.finalize()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from damaris_ref.cli import main
+from damaris_ref.shared_errors import DEFAULT_DEADLINE, deadline_seconds
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -61,3 +62,11 @@ def test_simulation_error_names_the_simulation_and_rank(two_core_config, capsys)
     err = capsys.readouterr().err
     assert code == 1
     assert "damaris-ref: error: 3dmesh_py: 10 clients but DEPTH is 4" in err
+
+
+@pytest.mark.parametrize("text", ["0", "-3", "soon"])
+def test_the_shared_error_deadline_must_be_positive_seconds(text):
+    with pytest.raises(ValueError, match=f"DAMARIS_SHARED_ERROR_DEADLINE={text!r}: expected"):
+        deadline_seconds({"DAMARIS_SHARED_ERROR_DEADLINE": text})
+    assert deadline_seconds({"DAMARIS_SHARED_ERROR_DEADLINE": "2.5"}) == 2.5
+    assert deadline_seconds({}) == DEFAULT_DEADLINE

@@ -50,26 +50,77 @@ def seed_job(run_mpi, console_script, ranks: int, config: Path, *extra: str):
     return run_mpi(ranks, [console_script("3dmesh_py"), *args], timeout=2 * PROMPT)
 
 
-def test_an_invalid_layout_aborts_with_one_line(seed_config, run_mpi, console_script):
+def shared_memory_files() -> set[str]:
+    """What MPI and the transports keep in /dev/shm (MPICH's segments among them)."""
+    folder = Path("/dev/shm")
+    return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+
+def assert_ended_cleanly(job, pattern: str, shm_before: set[str]) -> None:
+    """An error every rank met alike: exit status 1 (no MPI_Abort), promptly, one line from
+    one rank, no traceback, and no shared-memory file left behind."""
+    assert job.returncode == 1, job.describe()
+    assert job.elapsed < PROMPT, job.describe()
+    assert len(job.fatal_lines) == 1 and re.search(pattern, job.fatal_lines[0]), job.describe()
+    assert "Traceback" not in job.stderr and "MPI_Abort" not in job.stderr, job.describe()
+    assert not {n for n in shared_memory_files() - shm_before if "mpich" in n}, job.describe()
+
+
+def test_an_invalid_layout_ends_the_job_with_one_line(seed_config, run_mpi, console_script):
+    before = shared_memory_files()
     job = seed_job(run_mpi, console_script, 7, seed_config(cores=2))
-    assert_aborted(
-        job, r"rank 0: LayoutError: dedicated cores must divide clients per node", once=True
-    )
+    assert_ended_cleanly(job, r"rank 0: LayoutError: dedicated cores must divide clients", before)
 
 
-def test_an_invalid_config_aborts_with_one_line(seed_config, run_mpi, console_script):
+def test_an_invalid_config_ends_the_job_with_one_line(seed_config, run_mpi, console_script):
     config = seed_config()
     config.write_text(config.read_text().replace("core: 1", "cores: 1"))
+    before = shared_memory_files()
     job = seed_job(run_mpi, console_script, 5, config)
-    assert_aborted(
-        job, r"rank 0: ConfigError: .*unknown key 'cores'; did you mean 'core'", once=True
+    assert_ended_cleanly(
+        job, r"rank 0: ConfigError: .*unknown key 'cores'; did you mean 'core'", before
     )
 
 
-def test_a_simulation_error_aborts_promptly(seed_config, run_mpi, console_script):
+def test_a_simulation_error_ends_the_job_with_one_line(seed_config, run_mpi, console_script):
+    """Only the clients meet it; they stop, so their servers finish and everyone agrees."""
+    before = shared_memory_files()
     job = seed_job(run_mpi, console_script, 6, seed_config())  # 5 clients, DEPTH 4
-    assert_aborted(job, r"rank 0: SimulationError: 5 clients but DEPTH is 4", once=True)
-    assert "Traceback" not in job.stderr
+    assert_ended_cleanly(job, r"rank 0: SimulationError: 5 clients but DEPTH is 4", before)
+
+
+# Client 1 meets a simulation error while the others wait for it in a barrier: the agreement
+# cannot complete, so after its deadline client 1 aborts the job (a real fault, not a hang).
+ERROR_ON_CLIENT_1_ONLY = textwrap.dedent(
+    """
+    import sys
+    from damaris_ref.mocks import SIMULATIONS
+    from damaris_ref.mocks.base import Simulation, SimulationError
+    from damaris_ref.mpi_runtime import run_simulation
+
+    def client_loop(damaris, args):
+        ccomm = damaris.client_comm_get()
+        if ccomm.Get_rank() == 1:
+            raise SimulationError("only client 1 sees this")
+        ccomm.Barrier()
+
+    parser = SIMULATIONS["3dmesh_py"].parser
+    sys.exit(run_simulation(Simulation("lonely", parser, client_loop), sys.argv[1:]))
+    """
+)
+
+
+def test_an_error_not_shared_by_all_aborts_after_the_deadline(seed_config, run_mpi):
+    command = [sys.executable, "-c", ERROR_ON_CLIENT_1_ONLY, str(seed_config())]
+    job = run_mpi(5, command, env={"DAMARIS_SHARED_ERROR_DEADLINE": "2"}, timeout=2 * PROMPT)
+    assert_aborted(job, r"rank 1: SimulationError: only client 1 sees this", once=True)
+    assert job.elapsed > 2, job.describe()
+
+
+def test_bad_arguments_print_usage_once(seed_config, run_mpi, console_script):
+    job = run_mpi(5, [console_script("3dmesh_py"), str(seed_config()), "-v", "7"])
+    assert job.returncode == 2, job.describe()
+    assert job.stderr.count("usage: 3dmesh_py") == 1, job.describe()
 
 
 # One client writes a block of the wrong shape: an error in the simulation's own code, on one
