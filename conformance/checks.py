@@ -486,3 +486,11 @@ def checks_for(case: Case) -> tuple[Check, ...]:
     if case.expect_error is not None:
         return ()
     return tuple(c for c in CHECKS if c.name != "golden" or case.expect)
+
+
+def tier_of(case: Case | None, check: Check | None) -> str:
+    """The tier of one test (one check of one case; ``check`` None is the exit check):
+    ``optional`` when its case or its check is, so a required case's optional check is optional
+    (``case`` None: a generated case, whose tier is its check's)."""
+    tiers = {case.tier if case else "required", check.tier if check else "required"}
+    return "optional" if "optional" in tiers else "required"

@@ -12,6 +12,7 @@ import contextlib
 import io
 import os
 import shlex
+import shutil
 import signal
 import string
 import subprocess
@@ -150,9 +151,9 @@ class Implementation:
 
     def run(self, case: Case, workdir: Path, probe_file: Path, timeout: float) -> Run:
         """Write the case's config into ``workdir``, run it, collect output and records."""
-        workdir.mkdir(parents=True, exist_ok=True)
         records_dir = workdir / "records"
-        records_dir.mkdir(exist_ok=True)
+        shutil.rmtree(records_dir, ignore_errors=True)  # a reused --workdir: no stale records
+        records_dir.mkdir(parents=True)
         config = write_config(case, probe_file, self.config_format, workdir)
         run = self._execute(case, config, records_dir, timeout)
         run.records, run.problems = load_records(records_dir)

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from damaris_ref.conformance import SUITE_VERSION, probe
 from damaris_ref.conformance.cases import CAPABILITIES, Case
-from damaris_ref.conformance.checks import CHECKS, Check, exit_messages
+from damaris_ref.conformance.checks import CHECKS, Check, exit_messages, tier_of
 from damaris_ref.conformance.deviations import (
     Deviations,
     DeviationsError,
@@ -122,20 +122,34 @@ class Suite:
     timeout: float
     max_examples: int
     derandomize: bool
-    workdir: Path
+    #: the folder for runs; a temporary one is made by :meth:`open_workdir` when None
+    workdir: Path | None
     keep_workdir: bool
-    probe_file: Path
     ensemble_module: str | None
     deviations: Deviations = field(default_factory=Deviations)
     report: Report = field(default_factory=Report)
     runs: dict[str, Run] = field(default_factory=dict)
     expectations: dict[str, Expectation] = field(default_factory=dict)
 
+    def open_workdir(self) -> Path:
+        """Make the work folder (a new temporary one unless ``--workdir`` named it) and put the
+        probe in it. Called when the session starts, so ``--help`` leaves nothing behind."""
+        if self.workdir is None:
+            self.workdir = Path(tempfile.mkdtemp(prefix="damaris-conformance-"))
+        self.workdir = self.workdir.resolve()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(probe.__file__, self.probe_file)
+        return self.workdir
+
+    @property
+    def probe_file(self) -> Path:
+        """The probe every case's configuration names as its pyscript."""
+        assert self.workdir is not None, "open_workdir() first"
+        return self.workdir / "probe.py"
+
     def skip_reason(self, case: Case | None, check: Check | None) -> str | None:
         """Why a (case, check) does not apply to this port; None when it does."""
-        if self.tier == "required" and (
-            (case is not None and case.tier == "optional") or (check and check.tier == "optional")
-        ):
+        if self.tier == "required" and tier_of(case, check) == "optional":
             return "optional tier (--tier required)"
         if (
             check is not None
@@ -181,8 +195,9 @@ class Suite:
     def verify(self, case: Case, check: Check | None, node: pytest.Item) -> None:
         """The body of a data-case test: skip, run, compare, fail with the differences."""
         name = check.name if check else "exit"
+        tier = tier_of(case, check)
         node.user_properties.extend(
-            [("case", case.id), ("check", name), ("spec", case.spec), ("tier", case.tier)]
+            [("case", case.id), ("check", name), ("spec", case.spec), ("tier", tier)]
         )
         reason = self.skip_reason(case, check)
         if reason:
@@ -283,23 +298,25 @@ def pytest_configure(config: pytest.Config) -> None:
         deviations = load_deviations(option("deviations"))
     except (TemplateError, DeviationsError) as error:
         raise pytest.UsageError(str(error)) from None
-    workdir = Path(option("workdir") or tempfile.mkdtemp(prefix="damaris-conformance-"))
-    probe_file = workdir / "probe.py"
-    workdir.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(probe.__file__, probe_file)
+    workdir = option("workdir")
     config.stash[_SUITE] = suite = Suite(
         impl=impl,
         tier=option("tier"),
         timeout=option("run_timeout"),
         max_examples=option("max_examples"),
         derandomize=option("derandomize"),
-        workdir=workdir.resolve(),
-        keep_workdir=option("keep_workdir") or bool(option("workdir")),
-        probe_file=probe_file.resolve(),
+        workdir=Path(workdir) if workdir else None,
+        keep_workdir=option("keep_workdir") or bool(workdir),
         ensemble_module=option("ensemble_impl"),
         deviations=deviations,
     )
     config.pluginmanager.register(suite.report, "damaris-conformance-report")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Make the work folder before the header names it."""
+    session.config.stash[_SUITE].open_workdir()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -371,14 +388,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             workdir=str(suite.workdir) if keep else None,
         )
         suite.report.write(Path(path), summary)
-    if not keep:
+    if not keep and suite.workdir is not None:
         shutil.rmtree(suite.workdir, ignore_errors=True)
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     """Point at the kept runs and the JSON report."""
     suite = config.stash[_SUITE]
-    if suite.workdir.exists():
+    if suite.workdir is not None and suite.workdir.exists():
         terminalreporter.write_line(f"conformance runs kept in {suite.workdir}")
     if config.getoption("report_json"):
         terminalreporter.write_line(f"JSON report: {config.getoption('report_json')}")

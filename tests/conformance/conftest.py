@@ -34,15 +34,19 @@ class SuiteRun:
 
 @pytest.fixture
 def run_suite(tmp_path: Path):
-    """``run_suite(*args, env={...})`` runs ``python -m damaris_ref.conformance``."""
+    """``run_suite(*args, env={...})`` runs ``python -m damaris_ref.conformance`` in
+    ``tmp_path``, its runs in ``tmp_path/work`` (``workdir=False``: the suite's own choice)."""
 
-    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> SuiteRun:
+    def run(
+        *args: str, env: dict[str, str] | None = None, timeout: float = 600, workdir: bool = True
+    ) -> SuiteRun:
         report = tmp_path / "report.json"
         child_env = {**os.environ, **(env or {})}
         child_env["PYTHONPATH"] = os.pathsep.join([str(HERE), child_env.get("PYTHONPATH", "")])
         command = [sys.executable, "-m", "damaris_ref.conformance", "-q", "--report-json"]
+        where = ["--workdir", str(tmp_path / "work")] if workdir else []
         done = subprocess.run(
-            [*command, str(report), "--workdir", str(tmp_path / "work"), *args],
+            [*command, str(report), *where, *args],
             capture_output=True,
             text=True,
             timeout=timeout,
