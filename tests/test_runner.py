@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,52 @@ def test_a_missing_file_names_the_pyscript_and_the_path(tmp_path):
 def test_should_run_when_frequency_divides_the_iteration(frequency, runs):
     runner, _ = runner_for(SCRIPTS / "noop.py", frequency=frequency)
     assert [i for i in range(5) if runner.should_run(i)] == runs
+
+
+class ReportsThenRelease(io.StringIO):
+    """A stderr that lets the stuck script go once the watchdog has reported twice."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def write(self, text: str) -> int:
+        written = super().write(text)
+        if self.getvalue().count("[damaris-ref] watchdog:") >= 2:
+            self.release.set()
+        return written
+
+
+def test_a_long_run_is_reported_with_its_stack_and_not_stopped(tmp_path):
+    path = write_script(
+        tmp_path,
+        """
+        def stuck_here(release):
+            release.wait(30)  # until it has been reported twice
+
+        stuck_here(DamarisData["iteration_data"]["release"])
+        """,
+    )
+    stderr = ReportsThenRelease()
+    runner = ScriptRunner(PyScript("Slow", path), stderr, watchdog_after=0.05)
+    damaris_data = {"iteration_data": {"iteration": 0, "release": stderr.release}}
+    assert runner.run(damaris_data, 0, 0) is True  # it ran to its end
+    lines = stderr.getvalue().splitlines()
+    reports = [line for line in lines if line.startswith("[damaris-ref] watchdog:")]
+    # after 0.05 s, then when the run has lasted twice as long
+    assert reports[:2] == [
+        f"[damaris-ref] watchdog: server 0 iteration 0: pyscript 'Slow' is still running "
+        f"after {t} s (it is not stopped); it is at:"
+        for t in ("0.05", "0.1")
+    ]
+    assert f'File "{path}", line 3, in stuck_here\n    release.wait(30)  #' in stderr.getvalue()
+
+
+def test_a_quick_run_and_a_disabled_watchdog_say_nothing(tmp_path):
+    quick = write_script(tmp_path, "pass\n", name="quick.py")
+    slow = write_script(tmp_path, "import time\ntime.sleep(0.2)\n", name="slow.py")
+    for path, after in ((quick, 0.1), (slow, None)):
+        stderr = io.StringIO()
+        runner = ScriptRunner(PyScript("s", path), stderr, watchdog_after=after)
+        assert run_iterations(runner, 1) == [True]
+        assert stderr.getvalue() == ""

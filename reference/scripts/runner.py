@@ -9,7 +9,8 @@ that model exactly, so a script that runs here runs on Damaris too. ``__file__``
 ``sys.path`` is left alone, as upstream does.
 
 An exception in the script is reported with the server id and the iteration, and the
-simulation goes on: a bug in an analysis must not kill the simulation.
+simulation goes on: a bug in an analysis must not kill the simulation. A run that takes long
+is reported by a watchdog (:mod:`damaris_ref.scripts.watchdog`) but never stopped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from types import CodeType
 from typing import Any, TextIO
 
 from damaris_ref.config.model import PyScript
+from damaris_ref.scripts.watchdog import DEFAULT_AFTER, watching
 
 
 def main_namespace() -> dict[str, Any]:
@@ -46,9 +48,11 @@ class ScriptRunner:
         pyscript: PyScript,
         stderr: TextIO | None = None,
         globals_: dict[str, Any] | None = None,
+        watchdog_after: float | None = DEFAULT_AFTER,
     ):
         self.pyscript = pyscript
         self._stderr = stderr
+        self._watchdog_after = watchdog_after
         self._code: CodeType | None = None
         self.globals = main_namespace() if globals_ is None else globals_
         self.damaris_data: dict[str, Any] = {}
@@ -89,8 +93,10 @@ class ScriptRunner:
         for key, value in damaris_data.items():
             if key == "iteration_data" or key not in self.damaris_data:
                 self.damaris_data[key] = value
+        what = f"server {server} iteration {iteration}: pyscript {self.pyscript.name!r}"
         try:
-            exec(code, self.globals, self.locals)
+            with watching(what, self._watchdog_after, self._stderr or sys.stderr):
+                exec(code, self.globals, self.locals)
         except (Exception, SystemExit):
             self._report(server, iteration)
             return False
