@@ -70,7 +70,7 @@ def save_plot(outcome: EnsembleResult, path: Path) -> bool:
     try:
         import matplotlib
     except ImportError:
-        print("matplotlib is not installed (pip install 'damaris-reference[plot]'): no plot")
+        print("matplotlib is not installed (pip install matplotlib): no plot")
         return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -92,7 +92,7 @@ def find_mpiexec() -> str:
         raise MpiexecNotFoundError(
             "no mpiexec found (looked at $DAMARIS_MPIEXEC, beside "
             f"{sys.executable} and on PATH); install an MPI library, for example "
-            "`pip install damaris-reference[mpich]`, or set DAMARIS_MPIEXEC"
+            "the mpich wheel (`pip install mpich`), or set DAMARIS_MPIEXEC"
         )
     return found
 

@@ -163,7 +163,7 @@ def test_find_mpiexec_looks_beside_python_then_on_path(tmp_path, monkeypatch):
     monkeypatch.delenv("DAMARIS_MPIEXEC", raising=False)
     monkeypatch.setattr(launcher.sys, "executable", str(venv_bin / "python"))
     monkeypatch.setenv("PATH", str(path_bin))
-    with pytest.raises(MpiexecNotFoundError, match=r"pip install damaris-reference\[mpich\]"):
+    with pytest.raises(MpiexecNotFoundError, match=r"the mpich wheel \(`pip install mpich`\)"):
         find_mpiexec()
     on_path = fake_mpiexec(path_bin, HYDRA_VERSION)
     assert find_mpiexec() == str(on_path)

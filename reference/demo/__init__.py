@@ -126,7 +126,7 @@ def _plot(checks, out: Path) -> None:
 
         from damaris_ref.demo.plot import plot_demo
     except ImportError:
-        print("(no plot: matplotlib is not installed; pip install damaris-reference[plot])")
+        print("(no plot: matplotlib is not installed; pip install matplotlib)")
         return
     last = out / f"slice_{checks[-1].iteration}.npy"
     array_slice = np.load(last) if last.is_file() else None
