@@ -19,10 +19,25 @@ class IterationCheck:
     chunks: tuple[tuple[int, ...], ...] | None = None
 
     @property
+    def dask_checked(self) -> bool:
+        """Whether the global array was built and summed (no answering scheduler: not)."""
+        return self.dask_sum is not None
+
+    @property
     def passed(self) -> bool:
-        """Server sums add up to the simulation's total, and so does the Dask sum (if any)."""
+        """Server sums and the Dask sum both equal the simulation's total; an iteration whose
+        Dask check never ran has not passed."""
         sums_agree = sum(self.server_sums) == self.client_total
-        return sums_agree and self.dask_sum in (None, self.client_total)
+        return sums_agree and self.dask_sum == self.client_total
+
+    @property
+    def verdict(self) -> str:
+        """``PASS``, ``FAIL``, or ``NOT CHECKED`` when the sums agree but Dask never ran."""
+        if self.passed:
+            return "PASS"
+        if not self.dask_checked and sum(self.server_sums) == self.client_total:
+            return "NOT CHECKED (no Dask)"
+        return "FAIL"
 
 
 def read_checks(results: Path) -> list[IterationCheck]:
@@ -51,5 +66,7 @@ def print_table(checks: Sequence[IterationCheck]) -> None:
     for check in checks:
         sums = " + ".join(str(s) for s in check.server_sums)
         dask = "-" if check.dask_sum is None else str(check.dask_sum)
-        verdict = "PASS" if check.passed else "FAIL"
-        print(f"{check.iteration:>9}  {check.client_total:>9}  {sums:<26}  {dask:>9}  {verdict}")
+        print(
+            f"{check.iteration:>9}  {check.client_total:>9}  {sums:<26}  {dask:>9}  "
+            f"{check.verdict}"
+        )
