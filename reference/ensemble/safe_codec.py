@@ -31,6 +31,10 @@ _LENGTH = struct.Struct("<Q")
 TEXT_PREFIX = encode_base64(MAGIC).encode("ascii")
 #: .npy format major versions written and read (3.0 exists only for non-Latin-1 field names)
 _NPY_MAJOR_VERSIONS = (1, 2)
+#: the most tree nodes one payload may decode to (a JSON node is at least one character, so
+#: this bounds work, not just memory); each ``.npy`` block may be referenced once, so decoded
+#: arrays never take more memory than the payload carries
+MAX_NODES = 1_000_000
 
 SUPPORTED = (
     "None, bool, int, float, complex, str, bytes, list, tuple, dict, set, frozenset, "
@@ -151,6 +155,8 @@ class _Decoder:
 
     def __init__(self, blocks: list[memoryview]) -> None:
         self.blocks = blocks
+        self.used: set[int] = set()
+        self.nodes = 0
         self.handlers = {
             "tuple": self.tag_tuple,
             "dict": self.tag_dict,
@@ -163,6 +169,11 @@ class _Decoder:
         }
 
     def node(self, node: Any, path: str) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise TransportDecodeError(
+                f"safe-codec payload has more than {MAX_NODES} nodes (at {path}); refused"
+            )
         if node is None or type(node) in (bool, int, float, str):
             return node
         if type(node) is list:
@@ -217,7 +228,10 @@ class _Decoder:
             or not all(type(part) in (int, float) for part in value)
         ):
             raise TransportDecodeError(f"complex at {path} must be [real, imag]")
-        return complex(*value)
+        try:
+            return complex(*value)
+        except OverflowError as exc:  # an integer part too large for a float
+            raise TransportDecodeError(f"complex at {path} is out of range: {exc}") from None
 
     def tag_npscalar(self, value: Any, path: str) -> Any:
         array = self._array(value, path)
@@ -229,6 +243,11 @@ class _Decoder:
         """Read one ``.npy`` block, checking its header against its size before allocating."""
         if type(index) is not int or not 0 <= index < len(self.blocks):
             raise TransportDecodeError(f"array at {path} names a missing block {index!r}")
+        if index in self.used:
+            raise TransportDecodeError(
+                f"array at {path} names block {index} again; each block is decoded once"
+            )
+        self.used.add(index)
         import numpy as np
 
         stream = io.BytesIO(self.blocks[index])
@@ -246,15 +265,20 @@ class _Decoder:
             raise TransportDecodeError(f"array block at {path} refused: {exc}") from None
         if dtype.hasobject:
             raise TransportDecodeError(f"array at {path} has object dtype {dtype}; refused")
+        if dtype.itemsize == 0:
+            raise TransportDecodeError(f"array at {path} has dtype {dtype.str} of size 0; refused")
         data = self.blocks[index][stream.tell() :]
         count = math.prod(shape)
         if min(shape, default=0) < 0 or count * dtype.itemsize != len(data):
             raise TransportDecodeError(
                 f"array at {path} declares shape {shape} of {dtype} but carries {len(data)} bytes"
             )
-        # a bytearray copy makes the result writable, as a pickled array would be
-        flat = np.frombuffer(bytearray(data), dtype=dtype, count=count)
-        return flat.reshape(shape, order="F" if fortran_order else "C")
+        try:
+            # a bytearray copy makes the result writable, as a pickled array would be
+            flat = np.frombuffer(bytearray(data), dtype=dtype, count=count)
+            return flat.reshape(shape, order="F" if fortran_order else "C")
+        except (ValueError, OverflowError, TypeError) as exc:  # e.g. shape (0, 2**62)
+            raise TransportDecodeError(f"array at {path} of shape {shape} refused: {exc}") from None
 
 
 CODEC = SafeCodec()

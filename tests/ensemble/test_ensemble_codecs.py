@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import dask_espresso as de
 from damaris_ref.ensemble import TransportDecodeError, get_codec, set_default_codec
 from damaris_ref.ensemble.codecs import CODEC_ENV, default_codec_name
-from damaris_ref.ensemble.safe_codec import MAGIC
+from damaris_ref.ensemble.safe_codec import MAGIC, MAX_NODES
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -286,6 +286,43 @@ def test_safe_codec_refuses_trees_nested_too_deeply(depth, message):
     raw = b"".join([MAGIC, struct.pack("<Q", len(header)), header])
     with pytest.raises(TransportDecodeError, match=message):
         de.decode_transport_data(base64.b64encode(raw).decode(), "safe")
+
+
+def _npy_header(descr: str, shape: tuple[int, ...]) -> bytes:
+    block = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        block, {"descr": descr, "fortran_order": False, "shape": shape}
+    )
+    return block.getvalue()
+
+
+def test_one_block_cannot_be_decoded_many_times():
+    """20,000 references to one 8 KB block decoded to 160 MB; a block now counts once."""
+    block = _npy_header("<f8", (1024,)) + bytes(8192)
+    payload = _safe_payload([{"ndarray": 0}] * 20_000, [block])
+    with pytest.raises(TransportDecodeError, match=r"names block 0 again; each block is decoded"):
+        de.decode_transport_data(payload, "safe")
+
+
+def test_the_node_count_is_bounded():
+    payload = _safe_payload([[] for _ in range(MAX_NODES + 1)])
+    with pytest.raises(TransportDecodeError, match=f"more than {MAX_NODES} nodes"):
+        de.decode_transport_data(payload, "safe")
+
+
+@pytest.mark.parametrize(
+    ("tree", "blocks", "message"),
+    [
+        ({"complex": [10**400, 0]}, [], "complex at value is out of range"),
+        ({"ndarray": 0}, [_npy_header("<f8", (0, 2**62))], r"of shape \(0, 4611686018427387904\)"),
+        ({"ndarray": 0}, [_npy_header("|V0", (3,))], "of size 0; refused"),
+        ({"ndarray": 0}, [_npy_header("|S0", (3,))], "of size 0; refused"),
+    ],
+    ids=["huge-complex", "zero-by-huge", "void-0", "bytes-0"],
+)
+def test_crafted_payloads_are_decode_errors_not_raw_exceptions(tree, blocks, message):
+    with pytest.raises(TransportDecodeError, match=message):
+        de.decode_transport_data(_safe_payload(tree, blocks), "safe")
 
 
 def test_safe_codec_rejects_truncated_payloads():

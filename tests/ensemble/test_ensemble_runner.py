@@ -98,6 +98,13 @@ def test_a_cut_result_line_is_an_error_not_garbage(sim):
         run_simulation(sys.executable, sim("corrupt"), {}, timeout=30)
 
 
+def test_a_crafted_safe_payload_fails_with_the_command_and_exit_code(sim):
+    with pytest.raises(SimulationOutputError, match="could not be decoded by the safe") as caught:
+        run_simulation(sys.executable, sim("crafted_safe"), {}, codec="safe", timeout=30)
+    assert caught.value.returncode == 0
+    assert caught.value.command[-1].endswith("crafted_safe.py")
+
+
 def test_stray_prints_around_the_result_are_ignored(sim):
     assert run_simulation(sys.executable, sim("stray_prints"), {"x": 3}, timeout=30) == {
         "doubled": 6
