@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import time
 from typing import Any
 
@@ -108,3 +109,10 @@ def _client_loop(damaris: Any, args: argparse.Namespace) -> None:
 
 
 GENERIC = Simulation("generic", _parser, _client_loop)
+
+
+def main() -> int:
+    """Console script ``damaris-generic CONFIG [-i I] [-s S]`` (one MPI rank)."""
+    from damaris_ref.mpi_runtime import run_simulation
+
+    return run_simulation(GENERIC, sys.argv[1:])

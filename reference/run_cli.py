@@ -10,9 +10,13 @@ default it launches that MPI job itself (MPICH or Open MPI, found beside this Py
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from damaris_ref.mocks import SIMULATIONS, SimulationError
+from damaris_ref.mocks import SIMULATIONS, Simulation, SimulationError
+
+#: an MPI job of more ranks than this many per core needs ``--oversubscribe``
+RANKS_PER_CORE = 4
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,6 +50,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run every rank as a thread of this process instead of launching mpiexec",
     )
     parser.add_argument(
+        "--oversubscribe",
+        action="store_true",
+        help=f"allow an MPI job of more than {RANKS_PER_CORE} ranks per core of this machine",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=600.0,
@@ -67,17 +76,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    """Run the simulation; return its exit code (1 with one clear line on failure)."""
+    """Run the simulation; return its exit code (1 with one clear line on failure).
+
+    The simulation's own arguments are parsed here, once, before any rank starts: usage,
+    ``--help`` and argument errors are printed once, not by every rank (exit 2, or 0 for help).
+    """
+    simulation = SIMULATIONS[options.simulation]
+    args = simulation.parse_args(options.args)
     if options.clients is not None:
         try:
-            options.ranks = _ranks_for_clients(options)
+            options.ranks = _ranks_for_clients(args.config, options.clients)
         except ValueError as error:  # ConfigError and LayoutError
             return _fail(str(error))
         print(f"damaris-ref run: {options.clients} clients -> {options.ranks} ranks", flush=True)
     if options.ranks <= 0:
         return _fail(f"-n must be a positive number of ranks, got {options.ranks}")
     if options.in_process:
-        return _run_in_process(options)
+        return _run_in_process(simulation, args, options)
+    cores = usable_cores()
+    if options.ranks > RANKS_PER_CORE * cores and not options.oversubscribe:
+        return _fail(
+            f"{options.ranks} ranks on {cores} core(s) is more than {RANKS_PER_CORE} per core; "
+            f"use at most {RANKS_PER_CORE * cores}, or add --oversubscribe to start them anyway"
+        )
     from damaris_ref.launcher import LauncherError, run_job
 
     command = [sys.executable, "-m", "damaris_ref.mpi_runtime", options.simulation, *options.args]
@@ -87,24 +108,29 @@ def run(options: argparse.Namespace) -> int:
         return _fail(str(error))
 
 
-def _ranks_for_clients(options: argparse.Namespace) -> int:
-    """World size giving ``--clients`` clients under the config's architecture."""
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity where the platform tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _ranks_for_clients(config: str, clients: int) -> int:
+    """World size giving ``clients`` clients under the config's architecture."""
     from damaris_ref.config import load_config
     from damaris_ref.topology import world_size_for
 
-    arch = load_config(SIMULATIONS[options.simulation].parse_args(options.args).config).architecture
-    return world_size_for(
-        options.clients, arch.ranks_per_node, arch.dedicated_cores, arch.dedicated_nodes
-    )
+    arch = load_config(config).architecture
+    return world_size_for(clients, arch.ranks_per_node, arch.dedicated_cores, arch.dedicated_nodes)
 
 
-def _run_in_process(options: argparse.Namespace) -> int:
+def _run_in_process(
+    simulation: Simulation, args: argparse.Namespace, options: argparse.Namespace
+) -> int:
     from damaris_ref.config import ConfigError, load_config
     from damaris_ref.engine import RankFailed, run_in_process
     from damaris_ref.topology import LayoutError
 
-    simulation = SIMULATIONS[options.simulation]
-    args = simulation.parse_args(options.args)
     try:
         args.config = load_config(args.config)
         run_in_process(simulation.rank_main(args), options.ranks, timeout=options.timeout)
