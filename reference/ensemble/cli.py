@@ -9,11 +9,12 @@ the subcommand runs, so ``damaris-ref --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
 import sys
 from pathlib import Path
 
-from damaris_ref.ensemble.codecs import codec_names
+from damaris_ref.ensemble.codecs import CODEC_ENV, codec_names
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -72,7 +73,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--codec",
         choices=codec_names(),
-        help="wire format (default: $DAMARIS_ENSEMBLE_CODEC or pickle)",
+        help="wire format (default: $DAMARIS_ENSEMBLE_CODEC, else safe: a command line has no "
+        "legacy callers to keep on pickle, and safe decoding runs no code)",
     )
     parser.add_argument(
         "--timeout", type=float, metavar="SECONDS", help="per-simulation time limit"
@@ -124,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
             executable,
             args.script,
             param_sets,
-            codec=args.codec,
+            codec=args.codec or os.environ.get(CODEC_ENV) or "safe",
             timeout=args.timeout,
             retries=args.retries,
             progress=progress,

@@ -93,9 +93,11 @@ def test_failed_tasks_exit_1_and_are_listed(sim, capsys):
     assert "task 0 {'k': 1} failed" in captured.err and "exit code 3" in captured.err
 
 
-def test_safe_codec_and_timeout_options_reach_the_runner(sim, tmp_path, capsys):
+@pytest.mark.parametrize("codec", [["--codec", "safe"], []], ids=["asked", "by-default"])
+def test_the_cli_decodes_with_the_safe_codec_unless_told_otherwise(sim, tmp_path, capsys, codec):
+    """Unlike the drop-in API, the command line has no pickle-speaking callers to keep."""
     argv = ["ensemble", sim("malicious"), "--param", f"marker={tmp_path / 'owned'}"]
-    assert main([*argv, "--codec", "safe", "--timeout", "20", *SMALL_CLUSTER]) == 1
+    assert main([*argv, *codec, "--timeout", "20", *SMALL_CLUSTER]) == 1
     assert "printed no safe-codec result line" in capsys.readouterr().err
     assert not (tmp_path / "owned").exists()
 
