@@ -2,7 +2,8 @@
 
 Example: ``damaris-ref ensemble mocks/lj_pressure.py --param volume_fraction=0.1,0.2,0.3
 --param n_particles=100 --param n_steps=2000``. Prints a table (one row per parameter set, in
-order), lists failures on stderr and exits 1 if any task failed. Heavy imports happen only when
+order), lists failures on stderr and exits 1 if any task failed; Dask's own traceback-laden
+report of each failure is silenced on the cluster it starts. Heavy imports happen only when
 the subcommand runs, so ``damaris-ref --help`` stays fast.
 """
 
@@ -100,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the sweep in ``args``; exit status 0 if all tasks succeeded, 1 if not, 2 on bad input."""
     from damaris_ref.ensemble.cluster import open_client
     from damaris_ref.ensemble.params_input import build_param_sets
+    from damaris_ref.ensemble.quiet_logs import QuietComputeFailed
     from damaris_ref.ensemble.report import format_table, to_json
     from damaris_ref.ensemble.sweep import run_ensemble
 
@@ -121,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
         threads_per_worker=args.threads_per_worker,
         processes=args.processes,
     ) as client:
+        if not (args.scheduler or args.scheduler_file):  # an external cluster's logs are its own
+            client.register_plugin(QuietComputeFailed())
         outcome = run_ensemble(
             client,
             executable,

@@ -105,8 +105,9 @@ def run_ensemble(
     )
     if progress:
         bar = ProgressBar(len(futures))
-        for future in as_completed(futures, loop=client.loop):  # not the default client's
-            bar.update(failed=future.status == "error")
+        with bar.logs_above():  # a child's stderr, logged meanwhile, goes above the bar
+            for future in as_completed(futures, loop=client.loop):  # not the default client's
+                bar.update(failed=future.status == "error")
     results: list[Any] = []
     failures: list[TaskFailure] = []
     for index, future in enumerate(futures):

@@ -1,0 +1,103 @@
+"""What ``damaris-ref ensemble --progress`` leaves on a terminal: the bar on its own last
+line, each child's logged stderr on lines of its own above it, and no Dask ``Compute Failed``
+report beside the command's own failure line."""
+
+from __future__ import annotations
+
+import io
+import logging
+import subprocess
+import sys
+
+import pytest
+
+from damaris_ref.ensemble.progress import ProgressBar
+from damaris_ref.ensemble.quiet_logs import not_compute_failed
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def screen(text: str) -> list[str]:
+    """The lines a terminal shows for ``text``: a carriage return goes back to the start of
+    the line, and what is written then overwrites it."""
+    lines, line, column = [], [], 0
+    for char in text:
+        if char == "\n":
+            lines.append("".join(line).rstrip())
+            line, column = [], 0
+        elif char == "\r":
+            column = 0
+        else:
+            line[column : column + 1] = [char]
+            column += 1
+    if line:
+        lines.append("".join(line).rstrip())
+    return lines
+
+
+def _bar(total: int) -> ProgressBar:
+    bar = ProgressBar(total)
+    bar.stream = io.StringIO()
+    return bar
+
+
+def test_text_written_while_the_bar_is_drawn_goes_above_it():
+    bar = _bar(3)
+    bar.update(failed=False)
+    bar.write_above("stderr of sim:\nwarning: one")
+    bar.update(failed=True)
+    bar.write_above("warning: two\n")
+    assert screen(bar.stream.getvalue()) == [
+        "stderr of sim:",
+        "warning: one",
+        "warning: two",
+        "[####################..........] 2/3 done, 1 failed",
+    ]
+    bar.update(failed=False)
+    bar.write_above("after the end")
+    assert screen(bar.stream.getvalue())[-2:] == [
+        "[##############################] 3/3 done, 1 failed",
+        "after the end",
+    ]
+
+
+def test_log_records_go_above_the_bar_when_logging_is_not_configured(monkeypatch):
+    monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in a plain program
+    bar = _bar(2)
+    bar.update(failed=False)
+    with bar.logs_above():
+        logging.getLogger("damaris_ref.ensemble.runner").warning("stderr of sim:\nwarning: x")
+        logging.getLogger("damaris_ref.ensemble.runner").info("not shown, as by default")
+    assert logging.getLogger().handlers == []
+    assert screen(bar.stream.getvalue()) == [
+        "stderr of sim:",
+        "warning: x",
+        "[###############...............] 1/2 done",
+    ]
+
+
+def test_only_daskss_compute_failed_record_is_filtered():
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("distributed.worker", logging.ERROR, "", 0, message, (), None)
+
+    assert not not_compute_failed(record("Compute Failed\nKey:       run_simulation-1\n"))
+    assert not_compute_failed(record("Worker stream died during communication"))
+
+
+def test_the_cli_keeps_the_bar_and_the_childrens_stderr_apart(sim):
+    options = ["--param", "a=1,2,3", "--workers", "1", "--threads-per-worker", "1", "--progress"]
+    done = subprocess.run(  # bytes: text mode would turn the bar's carriage returns into lines
+        [sys.executable, "-m", "damaris_ref.cli", "ensemble", sim("noisy_steps"), *options],
+        capture_output=True,
+        timeout=90,
+        check=False,
+    )
+    stderr = done.stderr.decode()
+    lines = screen(stderr)
+    assert done.returncode == 1, stderr
+    assert "Compute Failed" not in stderr, stderr
+    for step in (1, 2, 3):
+        assert f"warning: step {step} looks large" in lines, lines
+    bars = [line for line in lines if "done" in line]
+    assert bars == ["[##############################] 3/3 done, 1 failed"], lines
+    assert lines[lines.index(bars[0]) + 1].startswith("task 1 {'a': 2} failed"), lines
