@@ -11,6 +11,7 @@ from damaris_ref.dask_bridge.arrays import (
     dataset_name,
     global_array,
     iteration_array,
+    release_kept,
 )
 from damaris_ref.dask_bridge.session import DaskSession, current_session
 
@@ -22,4 +23,5 @@ __all__ = [
     "dataset_name",
     "global_array",
     "iteration_array",
+    "release_kept",
 ]

@@ -13,6 +13,7 @@ the array as a named dataset for N script runs, for analysis clients outside the
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 import dask
@@ -148,6 +149,19 @@ def _publish(
         client.unpublish_dataset(window.popleft())
 
 
+def _kept(
+    client: Client, simulation: str | None, magic: str | None
+) -> Iterator[tuple[str, str, str, str, str]]:
+    """``(name, simulation, magic, variable, iteration)`` of every dataset ``global_array(...,
+    keep=N)`` published on ``client``'s scheduler, of the given simulation and run if named."""
+    for name in client.list_datasets():
+        parts = str(name).split("/")
+        if len(parts) == 5 and parts[0] == "damaris":
+            _, sim, run_magic, variable, iteration = parts
+            if simulation in (None, sim) and magic in (None, run_magic):
+                yield str(name), sim, run_magic, variable, iteration
+
+
 def iteration_array(
     client: Client,
     variable: str,
@@ -159,19 +173,11 @@ def iteration_array(
 
     ``simulation``/``magic`` narrow the search; by default the newest run that published it.
     """
-    candidates = []
-    for name in client.list_datasets():
-        parts = str(name).split("/")
-        if len(parts) != 5 or parts[0] != "damaris":
-            continue
-        _, sim, run_magic, var, it = parts
-        if (
-            var == variable
-            and it == str(iteration)
-            and simulation in (None, sim)
-            and magic in (None, run_magic)
-        ):
-            candidates.append((int(run_magic), str(name)))
+    candidates = [
+        (int(run_magic), name)
+        for name, _sim, run_magic, var, it in _kept(client, simulation, magic)
+        if var == variable and it == str(iteration)
+    ]
     if not candidates:
         raise KeyError(
             f"no kept global array of {variable!r} at iteration {iteration} on this scheduler "
@@ -179,3 +185,19 @@ def iteration_array(
             "the last N)"
         )
     return client.get_dataset(max(candidates)[1])
+
+
+def release_kept(
+    client: Client, simulation: str | None = None, magic: str | None = None
+) -> list[str]:
+    """Unpublish the arrays ``global_array(..., keep=N)`` kept on the scheduler (of one
+    simulation and run if named) and return their dataset names.
+
+    A kept array holds its blocks on the workers for as long as it is published, and Dask
+    retires no worker holding data that is still wanted: call this once the analysis is done,
+    then ``client.retire_workers(...)`` can stop workers kept with ``keep_workers: yes``.
+    """
+    names = sorted(name for name, *_ in _kept(client, simulation, magic))
+    for name in names:
+        client.unpublish_dataset(name)
+    return names
