@@ -8,11 +8,9 @@ options (``--impl-cmd``, ``--report-json``...) and pytest's own (``-k``, ``-x``,
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 SUITE_DIR = Path(__file__).parent
 #: the suite's own pytest configuration (so no configuration of the caller's folder applies)
@@ -36,26 +34,11 @@ def pytest_arguments(argv: Sequence[str]) -> list[str]:
     ]
 
 
-class IdsFromSuiteRoot:
-    """Pytest plugin: the terminal names tests as the JSON report and the docs do
-    (``test_port.py::test_case[...]``), not by a path from the caller's folder into the
-    installed package. Pytest writes ids relative to the folder it was started from, so that
-    folder is set to the suite's root once the command line is parsed; the paths given on it
-    (``--junitxml``, ``--report-json``, the templates' commands) still mean the caller's."""
-
-    def pytest_configure(self, config: Any) -> None:
-        """Take the suite's root as the folder ids are shown relative to (a pytest hook)."""
-        config.invocation_params = dataclasses.replace(
-            config.invocation_params, dir=config.rootpath
-        )
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite; the exit status is pytest's (0: conforming, 1: some test failed)."""
     import pytest
 
-    arguments = pytest_arguments(sys.argv[1:] if argv is None else argv)
-    return int(pytest.main(arguments, plugins=[IdsFromSuiteRoot()]))
+    return int(pytest.main(pytest_arguments(sys.argv[1:] if argv is None else argv)))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

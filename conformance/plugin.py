@@ -315,8 +315,23 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """Make the work folder before the header names it."""
+    """Make the work folder before the header names it; show ids from the suite's root."""
     session.config.stash[_SUITE].open_workdir()
+    _ids_from_root(session.config)
+
+
+def _ids_from_root(config: pytest.Config) -> None:
+    """Make the terminal name tests as the JSON report and the docs do (``test_port.py::
+    test_case[...]``), not by a path from the caller's folder into the installed package.
+
+    Pytest writes ids and files relative to the folder it was started from; here only how
+    they are shown changes, not that folder, so every path given on the command line
+    (``--report-json``, ``--junitxml``, the commands' own) keeps meaning the caller's.
+    """
+    config.cwd_relative_nodeid = lambda nodeid: nodeid  # type: ignore[method-assign]
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.startpath = config.rootpath
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

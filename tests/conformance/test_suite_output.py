@@ -83,3 +83,12 @@ def test_a_reused_workdir_gives_no_stale_records(run_suite):
     assert broken.returncode == 1
     again = run_suite("--max-examples", "0", "-k", f"{CASE}/")  # the same --workdir
     assert again.returncode == 0, again.output[-3000:]
+
+
+def test_relative_report_paths_mean_the_callers_folder(run_suite, tmp_path):
+    run = run_suite(  # a second --report-json wins over the fixture's absolute one
+        "--max-examples", "0", "-k", f"{CASE}/routing",
+        "--report-json", "relative.json", "--junitxml", "relative.xml",
+    )  # fmt: skip
+    assert run.returncode == 0, run.output[-3000:]
+    assert (tmp_path / "relative.json").is_file() and (tmp_path / "relative.xml").is_file()
