@@ -21,6 +21,8 @@ import time
 from distributed import Client
 
 WORKER_START_TIMEOUT = 60.0
+#: seconds a retiring worker gets to hand its data over to the other workers
+RETIRE_TIMEOUT = 30.0
 _PR_SET_PDEATHSIG = 1
 
 
@@ -90,12 +92,24 @@ class ServerWorker:
         return worker
 
     def stop(self) -> None:
-        """End the worker (SIGTERM: it unregisters from the scheduler) unless it is kept."""
+        """Retire the worker, then end it (SIGTERM), unless it is kept.
+
+        Retiring first, as upstream's servers do, lets the scheduler move data only this
+        worker holds (statistics other simulations still update, say) to other workers.
+        """
         if not self.keep:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+            with contextlib.suppress(OSError, TimeoutError):  # no scheduler: just end it
+                retired = self.client.retire_workers(
+                    workers=[self.address], close_workers=True, callback_timeout=RETIRE_TIMEOUT
+                )
+                if retired:  # the scheduler is closing it: a SIGTERM now could stall that
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        self.process.wait(10)
+            if self.process.poll() is None:
+                self.process.terminate()
+                try:
+                    self.process.wait(10)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait(5)
         self.log.close()

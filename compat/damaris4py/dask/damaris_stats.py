@@ -1,0 +1,3 @@
+"""``damaris4py.dask.damaris_stats``: statistics shared through a Dask scheduler (spec §4)."""
+
+from damaris_ref.stats.shared import DaskStats, Summary  # noqa: F401
