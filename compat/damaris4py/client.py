@@ -1,0 +1,39 @@
+"""``damaris4py.client``: for simulations written in Python (spec §4).
+
+``damaris_initialize`` sets Damaris up on a communicator; the queries are those of
+``damaris4py.server``. The rest of the client API (start, write, end_iteration, ...) is
+:mod:`damaris_ref.damaris`, which this initialization also prepares.
+"""
+
+from typing import Any
+
+from damaris_ref import damaris
+from damaris_ref.scripts.damaris4py_server import (  # noqa: F401
+    clientspernode,
+    corespernode,
+    getclientcomm,
+    getdamariscomm,
+    getglobalcomm,
+    getservercomm,
+    isclient,
+    isdedicatedcore,
+    isdedicatednode,
+    isserver,
+    listknownclients,
+    magicnumber_string,
+    numberofnodes,
+    serverspernode,
+)
+
+#: what upstream's ``damaris_initialize`` returns on success (Damaris's ``DAMARIS_OK``)
+DAMARIS_OK = 0
+
+
+def damaris_initialize(xml_path: str, mpi4py_comm: Any) -> int:
+    """Load the configuration (XML or YAML) and split ``mpi4py_comm``; return ``DAMARIS_OK``.
+
+    Where upstream returns an error code, this raises the error (a bad configuration names
+    its file and line).
+    """
+    damaris.initialize(xml_path, mpi4py_comm)
+    return DAMARIS_OK
