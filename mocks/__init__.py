@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from damaris_ref.mocks.base import Simulation, SimulationError
 from damaris_ref.mocks.generic import GENERIC
-from damaris_ref.mocks.mesh3d import MESH3D_PY, MESH3D_PY_DOMAINS
+from damaris_ref.mocks.mesh3d import MESH3D_PY, MESH3D_PY_DOMAINS, STATS_3DMESH_DASK
 
 SIMULATIONS: dict[str, Simulation] = {
-    sim.name: sim for sim in (MESH3D_PY, MESH3D_PY_DOMAINS, GENERIC)
+    sim.name: sim for sim in (MESH3D_PY, MESH3D_PY_DOMAINS, STATS_3DMESH_DASK, GENERIC)
 }
 
 __all__ = ["SIMULATIONS", "Simulation", "SimulationError"]

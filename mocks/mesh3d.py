@@ -1,8 +1,9 @@
-"""The seed simulations ``3dmesh_py`` and ``3dmesh_py_domains`` (spec §6).
+"""The seed simulations 3dmesh_py and 3dmesh_py_domains, and stats_3dmesh_dask (spec §6).
 
 Each client owns a slab ``(DEPTH/size, HEIGHT, WIDTH/domains)`` per domain; block ``b`` sits at
 ``(rank*(DEPTH/size), 0, b*WIDTH/domains)``; at iteration ``i`` the value at local C-order
-position ``k`` is ``i + rank_start + (0 if -r else k)``. Client 0 prints the all-client total.
+position ``k`` is ``i + rank_start + (0 if -r else k)`` (``stats_3dmesh_dask``: the double
+``rank_start + V``, every iteration). Client 0 prints the all-client total.
 They set and write exactly what upstream's example executables do, so upstream's example
 configurations and scripts run on them unchanged.
 """
@@ -13,6 +14,7 @@ import argparse
 import contextlib
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -28,7 +30,11 @@ def total_line(iteration: int, total: int) -> str:
     return f"C++    iteration  {iteration} , Sum () = {total}"
 
 
-def _parser(name: str, with_domains: bool) -> argparse.ArgumentParser:
+#: what ``stats_3dmesh_dask`` adds to every element when ``-v`` is not given (upstream's default)
+DEFAULT_STATS_VALUE = 5
+
+
+def _parser(name: str, with_domains: bool, with_value: bool = False) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=name, description=f"The seed simulation {name}.")
     parser.add_argument("config", help="Damaris configuration (YAML or XML)")
     parser.add_argument(
@@ -40,7 +46,15 @@ def _parser(name: str, with_domains: bool) -> argparse.ArgumentParser:
     )
     if with_domains:
         parser.add_argument("-d", dest="domains", type=int, default=1, help="domains per client")
-    else:
+    if with_value:
+        parser.add_argument(
+            "-v",
+            dest="value",
+            type=int,
+            default=DEFAULT_STATS_VALUE,
+            help=f"every element is rank_start + V (default {DEFAULT_STATS_VALUE})",
+        )
+    elif not with_domains:
         parser.add_argument(
             "-v",
             dest="verbose",
@@ -53,7 +67,9 @@ def _parser(name: str, with_domains: bool) -> argparse.ArgumentParser:
         "-r",
         dest="rank_only",
         action="store_true",
-        help="value = iteration + rank_start (no running sequence)",
+        help="accepted; has no effect"
+        if with_value
+        else "value = iteration + rank_start (no running sequence)",
     )
     parser.add_argument(
         "-s",
@@ -141,9 +157,35 @@ def _domains_loop(damaris: Any, args: argparse.Namespace) -> None:
     every client writes ``array_sum`` (the total on client 0, 0.0 elsewhere); client 0 always
     prints the total.
     """
+
+    def values(iteration: int, rank_start: int, shape: tuple[int, ...]) -> np.ndarray:
+        return block_values(iteration, rank_start, shape, args.rank_only)
+
+    _write_domains(damaris, args, "3dmesh_py_domains", "cube_i", values)
+
+
+def _stats_loop(damaris: Any, args: argparse.Namespace) -> None:
+    """``stats_3dmesh_dask``: as ``3dmesh_py_domains``, but the blocks are of the double
+    ``cube_d``, every element ``rank_start + V`` at every iteration (no sequence, no ``i``)."""
+
+    def values(_iteration: int, rank_start: int, shape: tuple[int, ...]) -> np.ndarray:
+        return np.full(shape, float(rank_start + args.value))
+
+    _write_domains(damaris, args, "stats_3dmesh_dask", "cube_d", values)
+
+
+def _write_domains(
+    damaris: Any,
+    args: argparse.Namespace,
+    program: str,
+    variable: str,
+    values: Callable[[int, int, tuple[int, ...]], np.ndarray],
+) -> None:
+    """The domains executables' loop: per iteration last_iter, ``-d`` blocks of ``variable``
+    from ``values(iteration, rank_start, shape)``, then array_sum; client 0 prints the total."""
     ccomm = damaris.client_comm_get()
     size, rank = ccomm.Get_size(), ccomm.Get_rank()
-    names = UndeclaredNames("3dmesh_py_domains", report=rank == 0)
+    names = UndeclaredNames(program, report=rank == 0)
     domains = args.domains
     width, height, depth = _cube_dimensions(damaris, size, domains)
     names.call(damaris.parameter_set, "size", size)
@@ -154,11 +196,11 @@ def _domains_loop(damaris: Any, args: argparse.Namespace) -> None:
         names.call(damaris.write, "last_iter", np.array([args.iterations], dtype=np.int32))
         local_total = 0
         for block in range(domains):
-            cube_i = block_values(iteration, rank_start, shape, args.rank_only)
+            cube = values(iteration, rank_start, shape)
             offsets = (rank * shape[0], 0, block * shape[2])
-            names.call(damaris.set_block_position, "cube_i", block, offsets)
-            names.call(damaris.write_block, "cube_i", block, cube_i)
-            local_total += int(cube_i.sum(dtype=np.int64))
+            names.call(damaris.set_block_position, variable, block, offsets)
+            names.call(damaris.write_block, variable, block, cube)
+            local_total += cube.sum(dtype=np.float64 if cube.dtype.kind == "f" else np.int64).item()
         total = ccomm.reduce(local_total, root=0)
         if rank == 0:
             print(total_line(iteration, total), flush=True)
@@ -179,6 +221,9 @@ MESH3D_PY = Simulation("3dmesh_py", lambda: _parser("3dmesh_py", False), _mesh_l
 MESH3D_PY_DOMAINS = Simulation(
     "3dmesh_py_domains", lambda: _parser("3dmesh_py_domains", True), _domains_loop
 )
+STATS_3DMESH_DASK = Simulation(
+    "stats_3dmesh_dask", lambda: _parser("stats_3dmesh_dask", True, with_value=True), _stats_loop
+)
 
 
 def main_3dmesh_py() -> int:
@@ -193,3 +238,10 @@ def main_3dmesh_py_domains() -> int:
     from damaris_ref.mpi_runtime import run_simulation
 
     return run_simulation(MESH3D_PY_DOMAINS, sys.argv[1:])
+
+
+def main_stats_3dmesh_dask() -> int:
+    """Console script ``stats_3dmesh_dask CONFIG [-i I] [-v V] [-d D] [-r] [-s S]`` (one rank)."""
+    from damaris_ref.mpi_runtime import run_simulation
+
+    return run_simulation(STATS_3DMESH_DASK, sys.argv[1:])
