@@ -15,6 +15,7 @@ from collections.abc import Sequence
 SUBCOMMAND_MODULES = (
     "damaris_ref.run_cli",
     "damaris_ref.demo",
+    "damaris_ref.stats.cli",
     "damaris_ref.ensemble.cli",
     "damaris_ref.conformance.cli",
     "damaris_ref.scripts.check_cli",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from distributed import Client
 
 from damaris_ref.dask_bridge.local_scheduler import local_scheduler
+from damaris_ref.dask_bridge.workers import ServerWorker
 
 
 @pytest.fixture(scope="session")
@@ -23,3 +25,13 @@ def dask_client(scheduler_file: Path) -> Iterator[Client]:
     """The tests' own client: to look at the scheduler's workers and keys."""
     with Client(scheduler_file=str(scheduler_file), timeout=30) as client:
         yield client
+
+
+@pytest.fixture(scope="module")
+def stats_keeper(dask_client: Client) -> Iterator[ServerWorker]:
+    """A worker of one test module, beside the session's scheduler, that outlives the
+    simulations: where shared statistics live between their updates (as the worker started
+    beside the scheduler by upstream's job scripts and by ``damaris-ref stats``)."""
+    worker = ServerWorker.start(dask_client, f"stats-keeper-{uuid.uuid4().hex[:8]}", 2, keep=False)
+    yield worker
+    worker.stop()

@@ -21,16 +21,8 @@ pytestmark = pytest.mark.timeout(120)
 RTOL = 1e-9
 
 
-@pytest.fixture(scope="module")
-def keeper(dask_client: Client) -> Iterator[ServerWorker]:
-    """A worker of this module's own, where the statistics live between updates."""
-    worker = ServerWorker.start(dask_client, unique_name("stats-keeper"), 2, keep=False)
-    yield worker
-    worker.stop()
-
-
 @pytest.fixture
-def client(scheduler_file: Path, keeper: ServerWorker) -> Iterator[Client]:
+def client(scheduler_file: Path, stats_keeper: ServerWorker) -> Iterator[Client]:
     with Client(scheduler_file=str(scheduler_file), timeout=30, set_as_default=False) as client:
         yield client
 

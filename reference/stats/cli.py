@@ -1,0 +1,208 @@
+"""``damaris-ref stats``: statistics over an ensemble of in-situ simulations, end to end.
+
+Starts a local Dask scheduler and one worker to keep the statistics (unless
+``--scheduler-file`` names a running cluster), launches K simulations of stats_3dmesh_dask at
+the same time (values 1..K, each an MPI job whose servers feed their own Dask workers and add
+every iteration's field to statistics they all share), then reads the count, mean and variance,
+prints them per chunk with PASS/FAIL against the closed form, plots them, and stops everything
+it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+#: upstream's dataset and lock names, so upstream's reader script reads what the command leaves
+STATS_NAME = "dask_client_published_str"
+LOCK_NAME = "dask_lock_str"
+#: the embedded configuration's global field (DEPTH, HEIGHT, WIDTH)
+FIELD_SHAPE = (8, 8, 16)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``stats`` subcommand."""
+    parser = subparsers.add_parser(
+        "stats",
+        help="run K simulations feeding shared running statistics and check them",
+        description=__doc__.split("\n\n", 1)[1],
+    )
+    parser.add_argument(
+        "-k", "--simulations", type=int, default=4, help="simulations, with -v 1..K (default 4)"
+    )
+    parser.add_argument("-i", "--iterations", type=int, default=4, help="iterations (default 4)")
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=2,
+        choices=(1, 2, 4, 8),
+        help="client ranks per simulation (default 2)",
+    )
+    parser.add_argument(
+        "--cores", type=int, default=1, help="dedicated cores per simulation (default 1)"
+    )
+    parser.add_argument(
+        "-d",
+        "--domains",
+        type=int,
+        default=4,
+        choices=(1, 2, 4, 8, 16),
+        help="domains (blocks) per client (default 4)",
+    )
+    parser.add_argument(
+        "--scheduler-file",
+        type=Path,
+        default=None,
+        help="use this running Dask cluster (it needs a worker of its own) instead of a local one",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("damaris-stats"),
+        help="folder for logs and the plot (default ./damaris-stats)",
+    )
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds for all runs")
+    parser.add_argument("--no-plot", action="store_true", help="skip the plot")
+    parser.set_defaults(func=run)
+
+
+def run(options: argparse.Namespace) -> int:
+    """Run the workflow; exit code 0 only when every simulation ran and the statistics pass."""
+    problem = _check(options)
+    if problem:
+        print(f"damaris-ref stats: error: {problem}", file=sys.stderr)
+        return 2
+    from damaris_ref.stats.verdict import check_chunks, expected_statistics, print_report
+    from damaris_ref.stats.workflow import Ensemble, run_ensemble
+
+    values = tuple(range(1, options.simulations + 1))
+    ranks = options.clients + options.cores
+    options.out.mkdir(parents=True, exist_ok=True)
+    print(
+        f"damaris-ref stats: {len(values)} simulations of stats_3dmesh_dask (-v "
+        f"{' '.join(map(str, values))}) at once, {options.iterations} iterations each, "
+        f"{ranks} ranks ({options.clients} clients x {options.domains} domains, "
+        f"{options.cores} dedicated core{'s' if options.cores > 1 else ''})",
+        flush=True,
+    )
+    with _terminate_as_exit(), contextlib.ExitStack() as stack:
+        cluster = _cluster(options, stack)
+        if cluster is None:
+            return 2
+        client, scheduler_file = cluster
+        from damaris4py.dask.damaris_stats import DaskStats
+
+        stats = DaskStats(STATS_NAME, LOCK_NAME)
+        stats.reset(client)
+        config = _write_config(options, scheduler_file)
+        ensemble = Ensemble(config, values, options.iterations, ranks, options.domains)
+        runs = run_ensemble(ensemble, options.out, options.timeout)
+        summary = stats.summary(client)
+    ran = all(r.returncode == 0 and len(r.updates) == options.iterations for r in runs)
+    for r in runs:
+        status = "stopped at the timeout" if r.returncode is None else f"exit {r.returncode}"
+        print(f"simulation -v {r.value}: {status}, {len(r.updates)} updates (log: {r.folder})")
+        if r.returncode != 0 and r.stderr_tail:
+            print(r.stderr_tail)
+    if summary.count == 0:
+        print("FAIL: no statistics were published")
+        return 1
+    expected = expected_statistics(
+        values, options.iterations, FIELD_SHAPE, options.clients, options.domains
+    )
+    passed = print_report(summary, expected, check_chunks(summary, expected))
+    if not options.no_plot:
+        _plot(summary, runs, options.out)
+    return 0 if ran and passed else 1
+
+
+def _check(options: argparse.Namespace) -> str | None:
+    if options.simulations < 1 or options.iterations < 1:
+        return "--simulations and --iterations must be at least 1"
+    if options.cores < 1 or options.clients % options.cores:
+        return f"--cores must be at least 1 and divide --clients ({options.clients})"
+    if options.scheduler_file is not None and not options.scheduler_file.is_file():
+        return f"no scheduler file at {options.scheduler_file}"
+    return None
+
+
+def _cluster(options: argparse.Namespace, stack: contextlib.ExitStack) -> tuple[Any, Path] | None:
+    """A client of the scheduler to use and its scheduler file, with a worker that outlives
+    every simulation (None after an error message when the given cluster has none)."""
+    from distributed import Client
+
+    from damaris_ref.dask_bridge.local_scheduler import local_scheduler
+    from damaris_ref.dask_bridge.workers import ServerWorker
+
+    if options.scheduler_file is None:
+        print("starting a local Dask scheduler and a worker to keep the statistics", flush=True)
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="damaris-stats-"))
+        scheduler_file = stack.enter_context(local_scheduler(Path(folder)))
+    else:
+        print(f"using the Dask cluster of {options.scheduler_file}", flush=True)
+        scheduler_file = options.scheduler_file.resolve()
+    client = stack.enter_context(
+        Client(scheduler_file=str(scheduler_file), timeout=30, set_as_default=False)
+    )
+    if options.scheduler_file is None:
+        keeper = ServerWorker.start(client, "damaris-stats-keeper", 1, keep=False)
+        stack.callback(keeper.stop)
+    elif not client.scheduler_info(n_workers=-1)["workers"]:
+        print(
+            f"damaris-ref stats: error: the cluster of {options.scheduler_file} has no worker: "
+            "the statistics need one that outlives the simulations (start one with "
+            f"`dask worker --scheduler-file {options.scheduler_file}`)",
+            file=sys.stderr,
+        )
+        return None
+    return client, Path(scheduler_file)
+
+
+def _write_config(options: argparse.Namespace, scheduler_file: Path) -> Path:
+    """The embedded configuration with this run's dedicated cores and scheduler file."""
+    from damaris_ref.config import dump_yaml, load_config
+
+    with resources.as_file(resources.files(__package__) / "stats.yml") as path:
+        config = load_config(path)
+    config = dataclasses.replace(
+        config,
+        architecture=dataclasses.replace(config.architecture, dedicated_cores=options.cores),
+        pyscripts=tuple(
+            dataclasses.replace(p, scheduler_file=scheduler_file) for p in config.pyscripts
+        ),
+    )
+    written = options.out / "stats_3dmesh_dask.yml"
+    written.write_text(dump_yaml(config))
+    return written.resolve()
+
+
+@contextlib.contextmanager
+def _terminate_as_exit() -> Iterator[None]:
+    """SIGTERM ends the command like Ctrl-C does: through every clean-up, nothing left running."""
+
+    def handler(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _plot(summary, runs, out: Path) -> None:
+    try:
+        from damaris_ref.stats.plot import plot_statistics
+    except ImportError:
+        print("(no plot: matplotlib is not installed; pip install damaris-reference[plot])")
+        return
+    path = plot_statistics(summary, {r.value: r.updates for r in runs}, out / "stats.png")
+    print(f"plot written to {path}")
