@@ -293,7 +293,8 @@ PRELUDE = {
 @pytest.fixture
 def scratch(tmp_path: Path) -> Path:
     """A folder shaped like a clone for what the docs run: examples/ copied, mocks/ linked."""
-    shutil.copytree(ROOT / "examples", tmp_path / "examples")
+    stale = shutil.ignore_patterns("dask_file.json", "scheduler.json", "__pycache__")
+    shutil.copytree(ROOT / "examples", tmp_path / "examples", ignore=stale)  # no old scheduler
     (tmp_path / "mocks").symlink_to(ROOT / "mocks")
     return tmp_path
 
