@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import replace
 
-from .errors import ConfigError
+from .errors import ConfigError, echo
 from .model import Config
 
 RANKS_PER_NODE_VARIABLE = "DAMARIS_RANKS_PER_NODE"
@@ -23,7 +23,7 @@ def apply_environment(config: Config, environ: Mapping[str, str]) -> Config:
         return config
     if not re.fullmatch(r"\d+", text):
         raise ConfigError(
-            f"invalid value {text!r}; allowed: an integer >= 0 (0 = real hosts)",
+            f"invalid value {echo(text)}; allowed: an integer >= 0 (0 = real hosts)",
             file="environment",
             path=RANKS_PER_NODE_VARIABLE,
         )

@@ -8,8 +8,15 @@ loaders phrase it the same way.
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
 from pathlib import Path
+
+#: about how many characters of a bad value a message echoes (a 50 MB value, a 50 MB message)
+ECHO_LIMIT = 200
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxlong = _REPR.maxother = ECHO_LIMIT
 
 
 class ConfigError(ValueError):
@@ -34,21 +41,57 @@ class ConfigError(ValueError):
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
+def echo(value: object) -> str:
+    """``repr(value)`` cut to about :data:`ECHO_LIMIT` characters, with a long string's length."""
+    text = _REPR.repr(value)
+    if len(text) > ECHO_LIMIT:
+        text = text[: ECHO_LIMIT - 3] + "..."
+    if isinstance(value, str) and len(value) > ECHO_LIMIT:
+        text += f" ({len(value)} characters)"
+    return text
+
+
+def clip(text: str) -> str:
+    """``text`` (a name in a key path, say) cut to :data:`ECHO_LIMIT` characters."""
+    return text if len(text) <= ECHO_LIMIT else f"{text[:ECHO_LIMIT]}...({len(text)} characters)"
+
+
+def listing(names: Iterable[str]) -> str:
+    """``"a, b, c"``: as many names as fit in about :data:`ECHO_LIMIT` characters, then a count."""
+    names = list(names)
+    shown: list[str] = []
+    length = 0
+    for name in names:
+        if shown and length + len(name) > ECHO_LIMIT:
+            break
+        shown.append(clip(name))
+        length += len(shown[-1]) + 2
+    rest = len(names) - len(shown)
+    return ", ".join(shown) + (f", and {rest} more" if rest else "")
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` when a choice is close to ``word``, else an empty string."""
-    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    """``"; did you mean 'x'?"`` when a choice is close to ``word``, else an empty string.
+
+    A word longer than :data:`ECHO_LIMIT` gets no suggestion: it is no typo, and matching it
+    would cost time and memory in proportion to its length.
+    """
+    word = str(word)
+    if len(word) > ECHO_LIMIT:
+        return ""
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def allowed(choices: Iterable[str]) -> str:
     """``"(allowed: a, b, c)"``, or ``"(allowed: none)"`` when nothing is."""
-    return f"(allowed: {', '.join(choices) or 'none'})"
+    return f"(allowed: {listing(choices) or 'none'})"
 
 
 def unknown(kind: str, word: str, choices: Iterable[str]) -> str:
     """The standard message for a name that is not one of ``choices``."""
     choices = list(choices)
-    return f"unknown {kind} {word!r}{did_you_mean(word, choices)} {allowed(choices)}"
+    return f"unknown {kind} {echo(word)}{did_you_mean(word, choices)} {allowed(choices)}"
 
 
 class Locator:

@@ -2,13 +2,22 @@
 
 A tiny recursive-descent parser instead of ``eval`` so a config file can never run code and
 so errors can name the exact expression and the unknown parameter. ``/`` is integer division
-(C semantics on non-negative values, which is what layouts use).
+(C semantics on non-negative values, which is what layouts use). Nesting (parentheses and
+unary signs) is bounded by :data:`MAX_DEPTH`, so a hostile expression gets an error, not a
+``RecursionError``.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+
+from .errors import echo, listing
+
+#: deepest nesting of parentheses and unary signs an expression may have
+MAX_DEPTH = 100
+#: every value an expression computes is a 64-bit signed integer, as in C
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z_0-9]*)|(.))")
 
@@ -40,7 +49,7 @@ def split_dimensions(text: str) -> tuple[str, ...]:
     """Split a ``"a,b*2,c"`` dimension list into its expressions (commas inside none)."""
     parts = tuple(part.strip() for part in str(text).split(","))
     if not parts or any(not p for p in parts):
-        raise ExpressionError(f"dimension list {text!r} has an empty dimension")
+        raise ExpressionError(f"dimension list {echo(text)} has an empty dimension")
     return parts
 
 
@@ -51,6 +60,7 @@ class _Parser:
         self.names = names
         self.tokens = self._tokenize()
         self.pos = 0
+        self.depth = 0
 
     def _tokenize(self) -> list[tuple[str, str]]:
         tokens = []
@@ -61,22 +71,27 @@ class _Parser:
                 tokens.append(("name", name))
             elif other.strip():
                 if other not in "+-*/()":
-                    self._fail(f"unexpected character {other!r}")
+                    self._fail(f"unexpected character {echo(other)}")
                 tokens.append(("op", other))
         return tokens
 
     def _fail(self, why: str):
+        """A syntax error: what is wrong and what the syntax allows."""
         raise ExpressionError(
-            f"invalid dimension expression {self.text!r}: {why} "
+            f"invalid dimension expression {echo(self.text)}: {why} "
             "(allowed: integers, parameter names, + - * / and parentheses)"
         )
+
+    def _refuse(self, why: str):
+        """An expression that is well-formed but cannot be computed (with these values)."""
+        raise ExpressionError(f"dimension expression {echo(self.text)} {why}")
 
     def parse(self) -> int:
         if not self.tokens:
             self._fail("it is empty")
         value = self._sum()
         if self.pos != len(self.tokens):
-            self._fail(f"unexpected {self.tokens[self.pos][1]!r}")
+            self._fail(f"unexpected {echo(self.tokens[self.pos][1])}")
         return value
 
     def _peek(self) -> tuple[str, str] | None:
@@ -86,32 +101,53 @@ class _Parser:
         value = self._product()
         while (tok := self._peek()) and tok[1] in "+-" and tok[0] == "op":
             self.pos += 1
-            rhs = self._product()
-            value = value + rhs if tok[1] == "+" else value - rhs
+            value = self._combine(tok[1], value, self._product())
         return value
 
     def _product(self) -> int:
         value = self._unary()
         while (tok := self._peek()) and tok[1] in "*/" and tok[0] == "op":
             self.pos += 1
-            rhs = self._unary()
-            if tok[1] == "*":
-                value *= rhs
-            elif self.parameters is not None:
-                if rhs == 0:
-                    self._fail("division by zero")
-                value = int(value / rhs)  # C truncation toward zero
+            value = self._combine(tok[1], value, self._unary())
         return value
+
+    def _combine(self, op: str, lhs: int, rhs: int) -> int:
+        """``lhs op rhs`` on 64-bit integers, ``/`` truncating toward zero as C does.
+
+        When only the syntax is checked (no parameter values) nothing is computed, so that no
+        chain of literals can grow a huge integer.
+        """
+        if self.parameters is None:
+            return 1
+        if op == "/":
+            if rhs == 0:
+                self._refuse("divides by zero")
+            quotient = abs(lhs) // abs(rhs)
+            return quotient if (lhs < 0) == (rhs < 0) else -quotient
+        value = lhs + rhs if op == "+" else lhs - rhs if op == "-" else lhs * rhs
+        return self._int64(value, f"{lhs} {op} {rhs}")
+
+    def _int64(self, value: int | float, what: str) -> int:
+        if not (INT64_MIN <= value <= INT64_MAX):  # also refuses NaN
+            self._refuse(f"overflows a 64-bit integer: {what} = {echo(value)}")
+        return int(value)
 
     def _unary(self) -> int:
         tok = self._peek()
-        if tok == ("op", "-"):
+        if tok in (("op", "-"), ("op", "+")):
             self.pos += 1
-            return -self._unary()
-        if tok == ("op", "+"):
-            self.pos += 1
-            return self._unary()
+            value = self._nested(self._unary)
+            return -value if tok[1] == "-" else value
         return self._atom()
+
+    def _nested(self, parse) -> int:
+        """``parse()`` one nesting level deeper, refusing to go past :data:`MAX_DEPTH`."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            self._fail(f"it is nested deeper than {MAX_DEPTH} levels of parentheses and signs")
+        value = parse()
+        self.depth -= 1
+        return value
 
     def _atom(self) -> int:
         tok = self._peek()
@@ -120,20 +156,23 @@ class _Parser:
         self.pos += 1
         kind, text = tok
         if kind == "num":
-            return int(text)
+            value = int(text) if len(text) <= len(str(INT64_MAX)) else INT64_MAX + 1
+            if value > INT64_MAX:
+                self._fail(f"the literal {echo(text)} overflows a 64-bit integer")
+            return value
         if kind == "name":
             self.names.add(text)
             if self.parameters is None:
                 return 1
             if text not in self.parameters:
-                known = ", ".join(sorted(self.parameters)) or "none"
-                self._fail(f"unknown parameter {text!r} (known parameters: {known})")
-            return int(self.parameters[text])
+                known = listing(sorted(self.parameters)) or "none"
+                self._fail(f"unknown parameter {echo(text)} (known parameters: {known})")
+            return self._int64(self.parameters[text], text)
         if text == "(":
-            value = self._sum()
+            value = self._nested(self._sum)
             if self._peek() != ("op", ")"):
                 self._fail("missing ')'")
             self.pos += 1
             return value
-        self._fail(f"unexpected {text!r}")
+        self._fail(f"unexpected {echo(text)}")
         raise AssertionError("unreachable")
