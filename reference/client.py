@@ -11,8 +11,10 @@ import math
 import numpy as np
 
 from damaris_ref import data
-from damaris_ref.config.expressions import evaluate_dims
-from damaris_ref.config.model import Config, Variable
+from damaris_ref.config.errors import echo
+from damaris_ref.config.evaluation import LayoutValueError, block_shape, parameter_problem
+from damaris_ref.config.expressions import evaluate_dims, names_in
+from damaris_ref.config.model import Config, Layout, Variable
 from damaris_ref.topology import Topology
 from damaris_ref.transport.base import ClientTransport
 
@@ -69,6 +71,8 @@ class Client:
         self.transport = transport
         self.iteration = 0
         self._parameters = {p.name: p.value for p in config.parameters}
+        self._types = {p.name: p.type for p in config.parameters}
+        self._users: dict[str, list[Layout]] | None = None  # parameter -> layouts using it
         self._dims: dict[str, tuple[int, ...]] = {}
         self._positions: dict[tuple[str, int], tuple[int, ...]] = {}
         self._written: set[tuple[str, int]] = set()
@@ -81,10 +85,42 @@ class Client:
         return self._parameters[name]
 
     def parameter_set(self, name: str, value: int | float) -> None:
-        """Change parameter ``name``; layouts are re-evaluated on their next use."""
+        """Change parameter ``name``, once every layout using it is valid with the new value.
+
+        A value that overflows the parameter's type, or would make a layout divide by zero,
+        overflow, have a dimension <= 0 or a block larger than the buffer, raises ClientError
+        and is not set.
+        """
         self._check_parameter(name)
+        call = f"parameter_set({name!r}, {echo(value)})"
+        problem = parameter_problem(self._types[name], value)
+        if problem is not None:
+            raise ClientError(f"{call}: {problem}; the value was not set")
+        values = {**self._parameters, name: value}
+        for layout in self._layouts_using(name):
+            try:
+                block_shape(layout, values, self.config.architecture.buffer_size)
+            except LayoutValueError as exc:
+                users = [v.name for v in self.config.variables if v.layout == layout.name]
+                raise ClientError(
+                    f"{call} would make layout {layout.name!r} (of variable(s) "
+                    f"{', '.join(map(repr, users)) or 'none'}) invalid: {exc.key}: {exc}; "
+                    "the value was not set"
+                ) from None
         self._parameters[name] = value
         self._dims.clear()
+
+    def _layouts_using(self, name: str) -> list[Layout]:
+        if self._users is None:
+            self._users = {}
+            for layout in self.config.layouts:
+                for parameter in {
+                    n
+                    for e in layout.dimensions + (layout.global_dimensions or ())
+                    for n in names_in(e)
+                }:
+                    self._users.setdefault(parameter, []).append(layout)
+        return self._users.get(name, [])
 
     def _check_parameter(self, name: str) -> None:
         if name not in self._parameters:
@@ -99,12 +135,12 @@ class Client:
         variable = self._variable(name)
         if variable.layout not in self._dims:
             layout = self.config.layout(variable.layout)
-            dims = evaluate_dims(layout.dimensions, self._parameters)
-            if any(d <= 0 for d in dims):
+            try:
+                dims = block_shape(layout, self._parameters, self.config.architecture.buffer_size)
+            except LayoutValueError as exc:
                 raise ClientError(
-                    f"layout {layout.name!r} of variable {name!r} evaluates to dimensions "
-                    f"{list(dims)} from {list(layout.dimensions)}; every dimension must be > 0"
-                )
+                    f"layout {layout.name!r} of variable {name!r}: {exc.key}: {exc}"
+                ) from None
             self._dims[variable.layout] = dims
         return self._dims[variable.layout]
 

@@ -92,10 +92,68 @@ def test_layout_is_reevaluated_after_parameter_set(client, transport):
     assert transport.blocks[0].data.shape == (2, 3)
 
 
-def test_layout_evaluating_to_zero_is_an_error(client):
-    client.parameter_set("cols", 0)
-    with pytest.raises(ClientError, match=r"layout 'grid'.*\[4, 0\]"):
-        client.variable_shape("field")
+@pytest.mark.parametrize(
+    ("name", "value", "fragments"),
+    [
+        (
+            "cols",
+            0,
+            ["layout 'grid'", "variable(s) 'field'", "dimension 'cols' is 0 (with cols=0)"],
+        ),
+        ("rows", -2, ["layout 'grid'", "'rows' is -2 (with rows=-2)", "> 0"]),
+        (
+            "rows",
+            2**31,
+            ["value 2147483648 overflows type 'int' (int32)", "-2147483648..2147483647"],
+        ),
+        (
+            "rows",
+            2**40,
+            ["value 1099511627776 overflows type 'int'", "the value was not set"],
+        ),
+        (
+            "cols",
+            2**25,
+            [
+                "layout 'grid'",
+                "a block of 4 x 33554432 'int' elements is 536870912 bytes",
+                "buffer",
+            ],
+        ),
+    ],
+)
+def test_parameter_set_refuses_a_value_that_breaks_a_layout_or_overflows_its_type(
+    client, name, value, fragments
+):
+    """Before, the value was taken and the run failed later, at some write, with no parameter
+    named (or an int32 parameter silently held 2**40)."""
+    old = client.parameter_get(name)
+    with pytest.raises(ClientError) as caught:
+        client.parameter_set(name, value)
+    message = str(caught.value)
+    assert message.startswith(f"parameter_set({name!r}, {value})"), message
+    for fragment in fragments:
+        assert fragment in message, message
+    assert "the value was not set" in message
+    assert client.parameter_get(name) == old
+    assert client.variable_shape("field") == (4, 3)
+
+
+def test_parameter_set_names_a_division_by_zero_it_would_cause(transport):
+    config = dataclasses.replace(
+        CONFIG, layouts=(*CONFIG.layouts[:1], Layout("flat", "double", ("rows/(cols-3)+1",)))
+    )
+    client = Client(config, compute_topology([0] * 6, dedicated_cores=2), 3, transport)
+    with pytest.raises(ClientError, match=r"'rows/\(cols-3\)\+1' divides by zero \(with cols=3"):
+        client.variable_shape("mesh")
+    client.parameter_set("cols", 4)
+    assert client.variable_shape("mesh") == (5,)
+    with pytest.raises(
+        ClientError,
+        match=r"parameter_set\('cols', 3\) would make layout 'flat' \(of variable\(s\) 'mesh'\)"
+        r" invalid: dimensions: .*divides by zero",
+    ):
+        client.parameter_set("cols", 3)
 
 
 # writes -------------------------------------------------------------------------------------

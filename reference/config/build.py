@@ -3,19 +3,23 @@
 Both loaders end here: the YAML loader hands over what it parsed, the XML loader what it
 translated from elements and attributes. So the schema check, the conversions (flags, paths,
 dimension lists, ghosts) and every cross-check (layouts, scripts, parameters in expressions,
-duplicate names) are decided once, and errors are located through the loader's
-:class:`~damaris_ref.config.errors.Locator`.
+duplicate names, every layout evaluated against the initial parameter values, the buffer
+split) are decided once, and errors are located through the loader's
+:class:`~damaris_ref.config.errors.Locator`. Every check is linear in the size of the section.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ..data import dtype_of
-from .errors import Locator, unknown
+from .buffer import known_clients_per_node, share_problem
+from .environment import RANKS_PER_NODE_VARIABLE, apply_environment
+from .errors import Locator, echo, unknown
+from .evaluation import LayoutValueError, block_shape, parameter_problem
 from .expressions import ExpressionError, names_in, split_dimensions
 from .model import Architecture, Config, Layout, Parameter, PyScript, Variable
 from .schema import check_section
@@ -27,36 +31,73 @@ DEFAULT_SIMULATION_NAME = "simulation"
 KeyPath = tuple[str | int, ...]
 
 
-def build_config(section: Mapping[str, Any], where: Locator, source: Path | None) -> Config:
+def build_config(
+    section: Mapping[str, Any],
+    where: Locator,
+    source: Path | None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
     """Validate ``section`` and build the :class:`Config` it describes.
 
     ``source`` is the config file (relative ``file``/``scheduler_file`` paths are joined to its
     folder and the simulation name defaults to its stem); None for text with no file.
+    ``environ`` may override ``ranks_per_node`` (:func:`apply_environment`) before the buffer
+    split is checked.
     """
     check_section(section, where)
     folder = source.absolute().parent if source is not None else None
     parameters = tuple(
         _parameter(n, s, p, where) for n, s, p in _named(section, "parameters", where)
     )
-    declared = [p.name for p in parameters]
-    layouts = tuple(
-        _layout(n, s, p, where, declared) for n, s, p in _named(section, "layouts", where)
-    )
+    declared = {p.name: p for p in parameters}
+    layout_paths: dict[str, KeyPath] = {}
+    layouts = []
+    for name, spec, path in _named(section, "layouts", where):
+        layouts.append(_layout(name, spec, path, where, declared))
+        layout_paths[name] = path
     pyscripts = tuple(_pyscript(s, folder) for _, s, _p in _named(section, "pyscript", where))
+    script_names = dict.fromkeys(x.name for x in pyscripts)  # ordered, for the messages
     variables = tuple(
-        _variable(n, s, p, where, [x.name for x in layouts], [x.name for x in pyscripts])
+        _variable(n, s, p, where, layout_paths, script_names)
         for n, s, p in _named(section, "variables", where)
     )
     default_name = source.stem if source is not None else DEFAULT_SIMULATION_NAME
-    return Config(
+    config = Config(
         simulation_name=section.get("simulation_name", default_name),
         architecture=_architecture(section.get("architecture", {})),
         parameters=parameters,
-        layouts=layouts,
+        layouts=tuple(layouts),
         variables=variables,
         pyscripts=pyscripts,
         source=source,
     )
+    _evaluate_layouts(config, layout_paths, where)
+    applied = apply_environment(config, environ or {})
+    _check_buffer_split(applied.architecture, where, applied is not config)
+    return applied
+
+
+def _evaluate_layouts(config: Config, paths: Mapping[str, KeyPath], where: Locator) -> None:
+    """Every layout, evaluated against the initial parameter values, must give a usable block."""
+    values = {p.name: p.value for p in config.parameters}
+    for layout in config.layouts:
+        try:
+            block_shape(layout, values, config.architecture.buffer_size)
+        except LayoutValueError as exc:
+            raise where.error((*paths[layout.name], exc.key), str(exc)) from None
+
+
+def _check_buffer_split(arch: Architecture, where: Locator, from_environment: bool) -> None:
+    """When the configuration says how many clients share a node, each must get a page."""
+    clients = known_clients_per_node(arch)
+    problem = None if clients is None else share_problem(arch.buffer_size, clients)
+    if problem is not None:
+        source = RANKS_PER_NODE_VARIABLE if from_environment else "architecture.ranks_per_node"
+        raise where.error(
+            ("architecture", "buffer", "size"),
+            f"{problem} (with {arch.ranks_per_node} ranks per node from {source} and "
+            f"{arch.dedicated_cores} dedicated core(s))",
+        )
 
 
 def _named(
@@ -74,11 +115,11 @@ def _named(
     for name, spec, path in items:
         if spec.get("name", name) != name:
             raise where.error(
-                (*path, "name"), f"name {spec['name']!r} differs from its key {name!r}"
+                (*path, "name"), f"name {echo(spec['name'])} differs from its key {echo(name)}"
             )
         if name in first:
             _, line = where.locate(first[name])
-            raise where.error(path, f"duplicate name {name!r} (first declared at line {line})")
+            raise where.error(path, f"duplicate name {echo(name)} (first declared at line {line})")
         first[name] = path
         yield name, spec, path
 
@@ -106,16 +147,25 @@ def _parameter(name: str, spec: Mapping[str, Any], path: KeyPath, where: Locator
         if not isinstance(value, int):
             raise where.error(
                 (*path, "value"),
-                f"invalid value {value!r} for a parameter of type {spec['type']!r}; "
+                f"invalid value {echo(value)} for a parameter of type {spec['type']!r}; "
                 "allowed: an integer",
             )
+        problem = parameter_problem(spec["type"], value)
+        if problem is not None:
+            raise where.error((*path, "value"), problem)
     else:
-        value = float(value)
+        try:
+            value = float(value)
+        except OverflowError:
+            raise where.error(
+                (*path, "value"),
+                f"value {echo(value)} overflows type {spec['type']!r}; allowed: a finite number",
+            ) from None
     return Parameter(name=name, type=spec["type"], value=value)
 
 
 def _layout(
-    name: str, spec: Mapping[str, Any], path: KeyPath, where: Locator, declared: list[str]
+    name: str, spec: Mapping[str, Any], path: KeyPath, where: Locator, declared: Collection[str]
 ) -> Layout:
     dimensions = _dimensions(spec["dimensions"], (*path, "dimensions"), where, declared)
     global_dimensions = None
@@ -135,7 +185,9 @@ def _layout(
     )
 
 
-def _dimensions(value: Any, path: KeyPath, where: Locator, declared: list[str]) -> tuple[str, ...]:
+def _dimensions(
+    value: Any, path: KeyPath, where: Locator, declared: Collection[str]
+) -> tuple[str, ...]:
     """Dimension expressions from a comma string or a list, each checked against parameters."""
     try:
         exprs = (
@@ -148,7 +200,7 @@ def _dimensions(value: Any, path: KeyPath, where: Locator, declared: list[str]) 
                 if parameter not in declared:
                     raise where.error(
                         path,
-                        f"expression {expr!r}: {unknown('parameter', parameter, declared)}",
+                        f"expression {echo(expr)}: {unknown('parameter', parameter, declared)}",
                     )
     except ExpressionError as exc:
         raise where.error(path, str(exc)) from None
@@ -163,7 +215,7 @@ def _ghosts(value: Any, path: KeyPath, where: Locator) -> tuple[tuple[int, int],
         if match is None:
             raise where.error(
                 path,
-                f"invalid value {value!r}: {part!r} is not a ghost zone; "
+                f"invalid value {echo(value)}: {echo(part)} is not a ghost zone; "
                 "allowed: 'lo:hi' with integers >= 0, one per dimension",
             )
         ghosts.append((int(match[1]), int(match[2])))
@@ -176,8 +228,8 @@ def _same_count(
     if len(items) != len(dimensions):
         raise where.error(
             path,
-            f"invalid value {value!r}: {len(items)} entries for the {len(dimensions)} "
-            f"dimension(s) {','.join(dimensions)!r}; allowed: exactly one entry per dimension",
+            f"invalid value {echo(value)}: {len(items)} entries for the {len(dimensions)} "
+            f"dimension(s) {echo(','.join(dimensions))}; allowed: exactly one entry per dimension",
         )
 
 
@@ -186,8 +238,8 @@ def _variable(
     spec: Mapping[str, Any],
     path: KeyPath,
     where: Locator,
-    layouts: list[str],
-    scripts: list[str],
+    layouts: Collection[str],
+    scripts: Collection[str],
 ) -> Variable:
     if spec["layout"] not in layouts:
         raise where.error((*path, "layout"), unknown("layout", spec["layout"], layouts))

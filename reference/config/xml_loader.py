@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from xml.parsers import expat
 
 from .build import build_config
-from .errors import ConfigError, Locator, allowed, did_you_mean, unknown
+from .errors import ConfigError, Locator, allowed, clip, did_you_mean, echo, unknown
 from .model import Config
 
 NAMESPACE = "http://damaris.gforge.inria.fr/damaris/model"
@@ -130,12 +130,17 @@ class _XmlLocator(Locator):
         return "simulation", None
 
 
-def load_xml_text(text: str, source: Path | None = None) -> Config:
-    """Parse upstream Damaris XML (``source`` names the file for messages and relative paths)."""
+def load_xml_text(
+    text: str, source: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Parse upstream Damaris XML (``source`` names the file for messages and relative paths).
+
+    ``environ`` may override ``ranks_per_node`` (see :func:`~.environment.apply_environment`).
+    """
     file = source if source is not None else "<xml text>"
     reader = _Reader(file)
     section = reader.read(_parse(text, file))
-    return build_config(section, reader.where, source)
+    return build_config(section, reader.where, source, environ)
 
 
 def _parse(text: str, file: str | Path) -> _Element:
@@ -150,9 +155,10 @@ def _parse(text: str, file: str | Path) -> _Element:
         parent = stack[-1].path + "/" if stack else ""
         if namespace not in ("", NAMESPACE):
             raise ConfigError(
-                f"element <{name}> is in namespace {namespace!r}; allowed: {NAMESPACE!r} or none",
+                f"element <{clip(name)}> is in namespace {echo(namespace)}; "
+                f"allowed: {NAMESPACE!r} or none",
                 file=file,
-                path=parent + name,
+                path=parent + clip(name),
                 line=line,
             )
         attributes = {}
@@ -161,6 +167,7 @@ def _parse(text: str, file: str | Path) -> _Element:
             if attr_namespace != _SCHEMA_INSTANCE:  # xsi:schemaLocation and friends
                 attributes[attr] = value
         label = f"{name}[{attributes['name']}]" if "name" in attributes and stack else name
+        label = clip(label)
         element = _Element(name, attributes, line, parent + label)
         (stack[-1].children if stack else roots).append(element)
         stack.append(element)
@@ -230,7 +237,7 @@ class _Reader:
                 raise self._error(
                     child,
                     "",
-                    f"unknown element <{child.name}> in <{element.name}>"
+                    f"unknown element <{clip(child.name)}> in <{element.name}>"
                     f"{did_you_mean(child.name, known)} {allowed(known)}",
                 )
             if rule.single_children and child.name in seen:
@@ -256,7 +263,7 @@ class _Reader:
             )
 
     def _error(self, element: _Element, attr: str, message: str) -> ConfigError:
-        path = f"{element.path}/@{attr}" if attr else element.path
+        path = f"{element.path}/@{clip(attr)}" if attr else element.path
         return ConfigError(message, file=self.where.file, path=path, line=element.line)
 
     # -- translation ----------------------------------------------------------------------------
@@ -351,7 +358,7 @@ class _Reader:
         value = _flag(text)
         if not isinstance(value, bool):
             raise self._error(
-                element, "enabled", f"invalid value {text!r}; allowed: true/false or yes/no"
+                element, "enabled", f"invalid value {echo(text)}; allowed: true/false or yes/no"
             )
         return value
 

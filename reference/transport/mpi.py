@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from mpi4py import MPI
 
+from damaris_ref.config.buffer import PAGE, client_share, share_problem
+from damaris_ref.config.errors import ConfigError
 from damaris_ref.config.model import Config
 from damaris_ref.data import Block, new_magic_number
 from damaris_ref.topology import Mode, Topology, emulated_nodes
@@ -44,7 +46,6 @@ TAG_RELEASE = 72
 TAG_DONE = 73
 BUFFER_WAIT_VARIABLE = "DAMARIS_BUFFER_WAIT"
 _POLL_MIN, _POLL_MAX = 0.0002, 0.01
-_PAGE = 4096
 
 
 @dataclass(frozen=True)
@@ -106,14 +107,19 @@ class MPIBackend:
     def _shared_window(self, config: Config, topology: Topology, is_client: bool) -> MPI.Win | None:
         """Collective over the world: every node's segment, client slices first."""
         node = topology.node_of_rank[self.rank]
+        shared = topology.mode is Mode.DEDICATED_CORES
+        if shared:
+            clients_here = sum(1 for r in topology.client_ranks if topology.node_of_rank[r] == node)
+            size = config.architecture.buffer_size
+            # every rank of every node finds this alike, before any communicator is made
+            if (problem := share_problem(size, clients_here)) is not None:
+                raise ConfigError(problem, file=config.source, path="architecture.buffer.size")
         self._node_comm = self.world_comm.Split(node, self.rank)
-        if topology.mode is not Mode.DEDICATED_CORES:
+        if not shared:
             return None
-        clients_here = sum(1 for r in topology.client_ranks if topology.node_of_rank[r] == node)
         # whole pages: slices sit back to back in the segment, so page-multiple sizes keep
         # every slice (and the allocator's 64-byte alignment inside it) aligned
-        share = config.architecture.buffer_size // clients_here // _PAGE * _PAGE
-        slice_size = share if is_client else 0
+        slice_size = client_share(size, clients_here) if is_client else 0
         self._window = MPI.Win.Allocate_shared(slice_size, 1, comm=self._node_comm)
         self._window.Lock_all(MPI.MODE_NOCHECK)
         return self._window
@@ -283,7 +289,7 @@ class MPIServerTransport:
                 node_rank = MPI.Group.Translate_ranks(world_group, [client], node_group)[0]
                 buffer, _unit = window.Shared_query(node_rank)
                 self._slices[client] = np.frombuffer(buffer, dtype=np.uint8)
-                int(self._slices[client][::_PAGE].sum())  # map the client's pages here too
+                int(self._slices[client][::PAGE].sum())  # map the client's pages here too
 
     def receive(self) -> Message:
         """The next message from any owned client (polling, so idle servers cost no CPU)."""

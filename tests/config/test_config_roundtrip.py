@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -21,6 +23,8 @@ from damaris_ref.config import (
     load_config,
     load_config_text,
 )
+from damaris_ref.config.buffer import PAGE
+from damaris_ref.config.evaluation import block_shape
 from damaris_ref.config.upstream_schema import upstream_structure_problems
 from damaris_ref.data import TYPE_NAMES, dtype_of
 
@@ -31,32 +35,61 @@ identifiers = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,7}", fullmatch=True)
 names = st.from_regex(r"[A-Za-z_][A-Za-z0-9_./-]{0,9}", fullmatch=True)
 small = st.integers(min_value=0, max_value=64)
 finite = st.floats(allow_nan=False, allow_infinity=False)
+INTEGER_TYPES = [t for t in TYPE_NAMES if dtype_of(t).kind == "i"]
 
 
 def parameter(name: str) -> st.SearchStrategy[Parameter]:
+    """Any type, any value of its range (such parameters appear in no layout)."""
+
     def typed(type_name: str) -> st.SearchStrategy[Parameter]:
-        integral = dtype_of(type_name).kind == "i"
-        values = st.integers(-(2**31), 2**31 - 1) if integral else finite
+        dtype = dtype_of(type_name)
+        if dtype.kind == "i":
+            limits = np.iinfo(dtype)
+            values = st.integers(int(limits.min), int(limits.max))
+        else:
+            values = finite
         return values.map(lambda v: Parameter(name, type_name, v))
 
     return st.sampled_from(TYPE_NAMES).flatmap(typed)
 
 
-def expression(parameters: tuple[str, ...]) -> st.SearchStrategy[str]:
-    atoms = st.one_of(small.map(str), *([st.sampled_from(parameters)] if parameters else []))
+def dimension_parameter(name: str) -> st.SearchStrategy[Parameter]:
+    """An integer parameter layouts use: positive, so that dimensions can be too."""
+    return st.builds(Parameter, st.just(name), st.sampled_from(INTEGER_TYPES), st.integers(1, 64))
+
+
+def expression(values: dict[str, int]) -> st.SearchStrategy[tuple[str, int]]:
+    """``(text, value)`` of an expression over ``values`` whose value is > 0 (every operator).
+
+    ``-`` is only taken when it stays positive and ``/`` is written larger-over-smaller, so
+    division truncates but never reaches 0; ``*`` is taken while the value stays small.
+    """
+    atoms = st.integers(1, 64).map(lambda v: (str(v), v))
+    if values:
+        atoms |= st.sampled_from(sorted(values.items()))
+
+    def combine(lhs: tuple[str, int], op: str, rhs: tuple[str, int]) -> tuple[str, int]:
+        (a, x), (b, y) = lhs, rhs
+        if op == "/" and x < y:
+            (a, x), (b, y) = (b, y), (a, x)
+        if (op == "-" and x <= y) or (op == "*" and x * y > 4096):
+            op = "+"
+        value = {"+": x + y, "-": x - y, "*": x * y, "/": x // max(y, 1)}[op]
+        return f"({a}{op}{b})", value
+
     return st.recursive(
         atoms,
-        lambda inner: st.tuples(inner, st.sampled_from("+-*/"), inner).map(
-            lambda t: f"({t[0]}{t[1]}{t[2]})"
-        ),
+        lambda inner: st.builds(combine, inner, st.sampled_from("+-*/"), inner),
         max_leaves=4,
     )
 
 
 @st.composite
-def layout(draw, name: str, parameters: tuple[str, ...]) -> Layout:
+def layout(draw, name: str, values: dict[str, int]) -> Layout:
     rank = draw(st.integers(1, 3))
-    dims = st.lists(expression(parameters), min_size=rank, max_size=rank).map(tuple)
+    dims = st.lists(expression(values), min_size=rank, max_size=rank).map(
+        lambda drawn: tuple(text for text, _value in drawn)
+    )
     ghosts = st.lists(st.tuples(small, small), min_size=rank, max_size=rank).map(tuple)
     return Layout(
         name=name,
@@ -89,24 +122,36 @@ def pyscript(draw, name: str) -> PyScript:
 
 @st.composite
 def configs(draw) -> Config:
-    parameter_names = tuple(draw(st.lists(identifiers, unique=True, max_size=4)))
+    """Any configuration the loaders accept: layouts valid for the initial values, a buffer
+    that holds every block and gives each client of an emulated node a page."""
+    parameter_names = draw(st.lists(identifiers, unique=True, max_size=6))
+    dimension_names = parameter_names[: draw(st.integers(0, len(parameter_names)))]
+    parameters = tuple(
+        draw(dimension_parameter(n) if n in dimension_names else parameter(n))
+        for n in parameter_names
+    )
+    values = {p.name: p.value for p in parameters if p.name in dimension_names}
     layout_names = draw(st.lists(names, unique=True, min_size=1, max_size=3))
+    layouts = tuple(draw(layout(n, values)) for n in layout_names)
     script_names = draw(st.lists(names, unique=True, max_size=2))
     variable_names = draw(st.lists(names, unique=True, max_size=4))
+    cores, nodes, ranks_per_node = draw(small), draw(small), draw(small)
+    clients = ranks_per_node - cores if cores and not nodes and ranks_per_node > cores else 1
+    needed = max(clients * PAGE, *(math.prod(block_shape(x, values, 2**47)) * 8 for x in layouts))
     return Config(
         simulation_name=draw(names),
         architecture=Architecture(
             domains=draw(st.integers(1, 8)),
-            dedicated_cores=draw(small),
-            dedicated_nodes=draw(small),
+            dedicated_cores=cores,
+            dedicated_nodes=nodes,
             buffer_name=draw(names),
-            buffer_size=draw(st.integers(1, 2**40)),
+            buffer_size=draw(st.integers(needed, 2**47)),
             queue_name=draw(names),
             queue_size=draw(st.integers(1, 10_000)),
-            ranks_per_node=draw(small),
+            ranks_per_node=ranks_per_node,
         ),
-        parameters=tuple(draw(parameter(n)) for n in parameter_names),
-        layouts=tuple(draw(layout(n, parameter_names)) for n in layout_names),
+        parameters=parameters,
+        layouts=layouts,
         variables=tuple(
             Variable(
                 name=n,

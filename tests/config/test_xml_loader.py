@@ -26,7 +26,7 @@ BASE = """\
     <domains count="2"/>
     <dedicated cores="1" nodes="0"/>
     <placement/>
-    <buffer name="buf" size="1024" type="posix"/>
+    <buffer name="buf" size="65536" type="posix"/>
     <queue name="q" size="100"/>
   </architecture>
   <data>
@@ -67,7 +67,7 @@ def test_base_translates_attributes_to_the_model():
             domains=2,
             dedicated_cores=1,
             buffer_name="buf",
-            buffer_size=1024,
+            buffer_size=65536,
             queue_name="q",
             queue_size=100,
         ),

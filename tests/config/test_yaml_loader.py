@@ -23,7 +23,7 @@ damaris:
   architecture:
     domains: 2
     dedicated: {core: 1, node: 0}
-    buffer: {name: buf, size: 1024}
+    buffer: {name: buf, size: 65536}
   parameters:
     WIDTH: {type: int, value: 16}
     size: {type: int, value: 1}
@@ -60,7 +60,7 @@ def test_base_loads_into_the_typed_model():
     config = load(BASE)
     assert config.simulation_name == "demo"
     assert config.architecture == Architecture(
-        domains=2, dedicated_cores=1, buffer_name="buf", buffer_size=1024
+        domains=2, dedicated_cores=1, buffer_name="buf", buffer_size=65536
     )
     assert config.parameters == (Parameter("WIDTH", "int", 16), Parameter("size", "int", 1))
     assert config.layouts == (
@@ -94,7 +94,7 @@ def test_list_spellings_equal_mapping_spellings():
     lists = """\
 damaris:
   simulation_name: demo
-  architecture: {domains: 2, dedicated: {core: 1}, buffer: {name: buf, size: 1024}}
+  architecture: {domains: 2, dedicated: {core: 1}, buffer: {name: buf, size: 65536}}
   parameters:
     - {name: WIDTH, type: int, value: 16}
     - {name: size, type: int, value: 1}
@@ -164,11 +164,11 @@ ERRORS = [
         ["invalid value 0", "allowed: an integer >= 1"],
     ),
     (
-        "size: 1024",
+        "size: 65536",
         "size: lots",
         "damaris.architecture.buffer.size",
         6,
-        ["invalid value 'lots'", "allowed: an integer >= 1"],
+        ["invalid value 'lots'", "allowed: an integer from 4096 (one 4096-byte page"],
     ),
     (
         "{type: int, value: 16}",

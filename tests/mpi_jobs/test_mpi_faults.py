@@ -190,14 +190,30 @@ def test_a_script_failing_on_one_server_lets_every_other_iteration_complete(
 def test_a_block_larger_than_a_clients_slice_names_the_buffer_and_its_size(
     seed_config, run_mpi, console_script
 ):
-    # 4 clients share 16 KiB: 4 KiB each, but one block is 1 x 8 x 1024 int32 = 32 KiB
-    config = seed_config(buffer_size=16384, WIDTH=1024)
+    # 4 clients share 64 KiB: 16 KiB each, but one block is 1 x 8 x 1024 int32 = 32 KiB (a
+    # block larger than the whole buffer is refused when the config is loaded)
+    config = seed_config(buffer_size=65536, WIDTH=1024)
     job = seed_job(run_mpi, console_script, 5, config)
     assert_aborted(
         job,
-        r"BufferFullError: buffer 'damaris-buffer' \(architecture\.buffer\.size = 16384 "
+        r"BufferFullError: buffer 'damaris-buffer' \(architecture\.buffer\.size = 65536 "
         r"bytes\) cannot hold a block of 32768 bytes",
         once=False,
+    )
+
+
+def test_a_buffer_leaving_a_client_less_than_a_page_ends_the_job_at_start_with_one_line(
+    seed_config, run_mpi, console_script
+):
+    """Before, each of the 4 clients got 8192 // 4 rounded down to pages = 0 bytes, and every
+    write failed with a slice of 0 bytes; the host's client count is known only at run time."""
+    before = shared_memory_files()
+    job = seed_job(run_mpi, console_script, 5, seed_config(buffer_size=8192, WIDTH=8))
+    assert_ended_cleanly(
+        job,
+        r"rank 0: ConfigError: .*architecture\.buffer\.size: 8192 bytes split evenly among "
+        r"the 4 clients of a node leave each 0 bytes .*at least 16384 bytes",
+        before,
     )
 
 
