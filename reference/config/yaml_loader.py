@@ -1,8 +1,8 @@
 """Load the YAML form: a top-level ``damaris:`` section or ``pdi: {plugins: {damaris: ...}}``.
 
-PyYAML's node tree is kept next to the data so every error can name its line: each key path
-maps to the line of its key (or list item). Duplicate keys, which ``safe_load`` would silently
-collapse, are refused here.
+:mod:`.yaml_tree` parses the text (libyaml where present, duplicate keys and alias bombs
+refused) and keeps PyYAML's node tree next to the data, so every error can name its line: a key
+path is looked up in the tree only when an error is reported.
 """
 
 from __future__ import annotations
@@ -11,100 +11,51 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
+from yaml.nodes import Node
 
 from .build import build_config
-from .errors import ConfigError, Locator, unknown
+from .errors import Locator, echo, unknown
 from .model import Config
+from .yaml_tree import KeyPath, display, line_of, parse
 
 _TOP_LEVEL = ("damaris", "pdi")
 _PDI_PATH = ("pdi", "plugins", "damaris")
-
-KeyPath = tuple[str | int, ...]
 
 
 class _YamlLocator(Locator):
     """Dotted key paths (``damaris.layouts.cells.type``) and their lines in the file."""
 
-    def __init__(self, file: str | Path | None, prefix: KeyPath, lines: dict[KeyPath, int]):
+    def __init__(self, file: str | Path | None, prefix: KeyPath, root: Node | None):
         super().__init__(file)
         self.prefix = prefix
-        self.lines = lines
+        self.root = root
 
     def locate(self, path: KeyPath) -> tuple[str, int | None]:
         full = self.prefix + tuple(path)
-        display = _display(full)
-        for end in range(len(full), -1, -1):
-            if full[:end] in self.lines:
-                return display, self.lines[full[:end]]
-        return display, None
+        return display(full), line_of(self.root, full)
 
 
-def _display(path: KeyPath) -> str:
-    """``damaris.pyscript[0].name`` style."""
-    return "".join(f"[{k}]" if isinstance(k, int) else f".{k}" for k in path).lstrip(".")
+def load_yaml_text(
+    text: str, source: Path | None = None, environ: Mapping[str, str] | None = None
+) -> Config:
+    """Parse YAML config text (``source`` names the file for messages and relative paths).
 
-
-def load_yaml_text(text: str, source: Path | None = None) -> Config:
-    """Parse YAML config text (``source`` names the file for messages and relative paths)."""
+    ``environ`` may override ``ranks_per_node`` (see :func:`~.environment.apply_environment`).
+    """
     file = source if source is not None else "<yaml text>"
-    data, lines = _parse(text, file)
-    prefix = _section_prefix(data, _YamlLocator(file, (), lines))
+    data, root = parse(text, file)
+    prefix = _section_prefix(data, _YamlLocator(file, (), root))
     section = data
     for key in prefix:
         section = section[key]
-    return build_config(section, _YamlLocator(file, prefix, lines), source)
-
-
-def _parse(text: str, file: str | Path) -> tuple[Any, dict[KeyPath, int]]:
-    try:
-        loader = yaml.SafeLoader(text)  # its reader already rejects unprintable characters
-        try:
-            node = loader.get_single_node()
-            data = loader.construct_document(node) if node is not None else None
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        position = getattr(exc, "position", None)  # reader errors carry a character offset
-        line = None
-        if mark is not None:
-            line = mark.line + 1
-        elif position is not None:
-            line = text.count("\n", 0, position) + 1
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"not valid YAML: {problem}", file=file, line=line) from None
-    lines: dict[KeyPath, int] = {}
-    if node is not None:
-        _index(node, (), lines, file)
-    return data, lines
-
-
-def _index(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], file: str | Path) -> None:
-    """Record the line of every key path under ``node``; refuse duplicate mapping keys."""
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            key_path = (*path, key_node.value)
-            if key_path in lines:
-                raise ConfigError(
-                    f"duplicate key {key_node.value!r} (first at line {lines[key_path]})",
-                    file=file,
-                    path=_display(key_path),
-                    line=key_node.start_mark.line + 1,
-                )
-            lines[key_path] = key_node.start_mark.line + 1
-            _index(value_node, key_path, lines, file)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            _index(item, (*path, i), lines, file)
+    return build_config(section, _YamlLocator(file, prefix, root), source, environ)
 
 
 def _section_prefix(data: Any, where: Locator) -> KeyPath:
     """Where the damaris section sits: ``("damaris",)`` or ``("pdi", "plugins", "damaris")``."""
     if not isinstance(data, Mapping):
         raise where.error(
-            (), f"invalid document {data!r}; allowed: a mapping with a 'damaris' or 'pdi' key"
+            (), f"invalid document {echo(data)}; allowed: a mapping with a 'damaris' or 'pdi' key"
         )
     if "damaris" in data and "pdi" in data:
         raise where.error(
