@@ -33,7 +33,7 @@ from damaris_ref.config import (
 )
 
 #: bytes one generated group (3 parameters, 2 layouts, 2 variables) takes in YAML, roughly
-_GROUP_BYTES = 900
+_GROUP_BYTES = 770
 
 
 def generated(megabytes: float) -> Config:

@@ -2,17 +2,22 @@
 
 A tiny recursive-descent parser instead of ``eval`` so a config file can never run code and
 so errors can name the exact expression and the unknown parameter. ``/`` is integer division
-(C semantics on non-negative values, which is what layouts use). Nesting (parentheses and
-unary signs) is bounded by :data:`MAX_DEPTH`, so a hostile expression gets an error, not a
-``RecursionError``.
+truncating toward zero, as in C; every value is a 64-bit signed integer, as in C. Nesting
+(parentheses and unary signs) is bounded by :data:`MAX_DEPTH`, so a hostile expression gets an
+error, not a ``RecursionError``.
+
+An expression is parsed once into postfix form (cached by its text, since a config repeats
+them and the client evaluates them again at every ``parameter_set``) and then evaluated by a
+small stack machine.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
-from .errors import echo, listing
+from .errors import ECHO_LIMIT, echo, listing
 
 #: deepest nesting of parentheses and unary signs an expression may have
 MAX_DEPTH = 100
@@ -20,6 +25,10 @@ MAX_DEPTH = 100
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z_0-9]*)|(.))")
+_NEGATE = "neg"
+
+#: postfix steps: ("num", int), ("name", str), ("op", "+-*/") or ("op", "neg")
+Program = tuple[tuple[str, int | str], ...]
 
 
 class ExpressionError(ValueError):
@@ -28,14 +37,27 @@ class ExpressionError(ValueError):
 
 def names_in(expression: str) -> set[str]:
     """Parameter names an expression refers to (after checking its syntax)."""
-    names: set[str] = set()
-    _Parser(expression, None, names).parse()
-    return names
+    return {value for kind, value in _program(str(expression)) if kind == "name"}
 
 
 def evaluate(expression: str, parameters: Mapping[str, int | float]) -> int:
     """Evaluate ``expression`` with the current parameter values; the result is an int."""
-    return _Parser(expression, parameters, set()).parse()
+    text = str(expression)
+    stack: list[int] = []
+    for kind, value in _program(text):
+        if kind == "num":
+            stack.append(value)
+        elif kind == "name":
+            if value not in parameters:
+                known = listing(sorted(parameters)) or "none"
+                _fail(text, f"unknown parameter {echo(value)} (known parameters: {known})")
+            stack.append(_int64(text, parameters[value], value))
+        elif value == _NEGATE:
+            stack.append(_int64(text, -stack.pop(), "-"))
+        else:
+            rhs = stack.pop()
+            stack.append(_combine(text, value, stack.pop(), rhs))
+    return stack[0]
 
 
 def evaluate_dims(
@@ -53,14 +75,55 @@ def split_dimensions(text: str) -> tuple[str, ...]:
     return parts
 
 
+def _combine(text: str, op: str, lhs: int, rhs: int) -> int:
+    """``lhs op rhs`` on 64-bit integers, ``/`` truncating toward zero as C does."""
+    if op == "/":
+        if rhs == 0:
+            _refuse(text, "divides by zero")
+        quotient = abs(lhs) // abs(rhs)
+        return quotient if (lhs < 0) == (rhs < 0) else -quotient
+    value = lhs + rhs if op == "+" else lhs - rhs if op == "-" else lhs * rhs
+    return _int64(text, value, f"{lhs} {op} {rhs}")
+
+
+def _int64(text: str, value: int | float, what: str) -> int:
+    if not (INT64_MIN <= value <= INT64_MAX):  # also refuses NaN
+        _refuse(text, f"overflows a 64-bit integer: {what} = {echo(value)}")
+    return int(value)
+
+
+def _fail(text: str, why: str):
+    """A syntax error: what is wrong and what the syntax allows."""
+    raise ExpressionError(
+        f"invalid dimension expression {echo(text)}: {why} "
+        "(allowed: integers, parameter names, + - * / and parentheses)"
+    )
+
+
+def _refuse(text: str, why: str):
+    """An expression that is well-formed but cannot be computed (with these values)."""
+    raise ExpressionError(f"dimension expression {echo(text)} {why}")
+
+
+def _program(text: str) -> Program:
+    """The postfix form of ``text``; short texts are cached, a huge one is not kept."""
+    return _cached_program(text) if len(text) <= ECHO_LIMIT else _Parser(text).parse()
+
+
+@lru_cache(maxsize=65536)
+def _cached_program(text: str) -> Program:
+    return _Parser(text).parse()
+
+
 class _Parser:
-    def __init__(self, text: str, parameters: Mapping[str, int | float] | None, names: set[str]):
-        self.text = str(text)
-        self.parameters = parameters
-        self.names = names
+    """Recursive descent from tokens to postfix steps."""
+
+    def __init__(self, text: str):
+        self.text = text
         self.tokens = self._tokenize()
         self.pos = 0
         self.depth = 0
+        self.steps: list[tuple[str, int | str]] = []
 
     def _tokenize(self) -> list[tuple[str, str]]:
         tokens = []
@@ -71,108 +134,71 @@ class _Parser:
                 tokens.append(("name", name))
             elif other.strip():
                 if other not in "+-*/()":
-                    self._fail(f"unexpected character {echo(other)}")
+                    _fail(self.text, f"unexpected character {echo(other)}")
                 tokens.append(("op", other))
         return tokens
 
-    def _fail(self, why: str):
-        """A syntax error: what is wrong and what the syntax allows."""
-        raise ExpressionError(
-            f"invalid dimension expression {echo(self.text)}: {why} "
-            "(allowed: integers, parameter names, + - * / and parentheses)"
-        )
-
-    def _refuse(self, why: str):
-        """An expression that is well-formed but cannot be computed (with these values)."""
-        raise ExpressionError(f"dimension expression {echo(self.text)} {why}")
-
-    def parse(self) -> int:
+    def parse(self) -> Program:
         if not self.tokens:
-            self._fail("it is empty")
-        value = self._sum()
+            _fail(self.text, "it is empty")
+        self._sum()
         if self.pos != len(self.tokens):
-            self._fail(f"unexpected {echo(self.tokens[self.pos][1])}")
-        return value
+            _fail(self.text, f"unexpected {echo(self.tokens[self.pos][1])}")
+        return tuple(self.steps)
 
     def _peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
-    def _sum(self) -> int:
-        value = self._product()
-        while (tok := self._peek()) and tok[1] in "+-" and tok[0] == "op":
+    def _binary(self, ops: str, operand) -> None:
+        operand()
+        while (tok := self._peek()) and tok[0] == "op" and tok[1] in ops:
             self.pos += 1
-            value = self._combine(tok[1], value, self._product())
-        return value
+            operand()
+            self.steps.append(("op", tok[1]))
 
-    def _product(self) -> int:
-        value = self._unary()
-        while (tok := self._peek()) and tok[1] in "*/" and tok[0] == "op":
-            self.pos += 1
-            value = self._combine(tok[1], value, self._unary())
-        return value
+    def _sum(self) -> None:
+        self._binary("+-", self._product)
 
-    def _combine(self, op: str, lhs: int, rhs: int) -> int:
-        """``lhs op rhs`` on 64-bit integers, ``/`` truncating toward zero as C does.
+    def _product(self) -> None:
+        self._binary("*/", self._unary)
 
-        When only the syntax is checked (no parameter values) nothing is computed, so that no
-        chain of literals can grow a huge integer.
-        """
-        if self.parameters is None:
-            return 1
-        if op == "/":
-            if rhs == 0:
-                self._refuse("divides by zero")
-            quotient = abs(lhs) // abs(rhs)
-            return quotient if (lhs < 0) == (rhs < 0) else -quotient
-        value = lhs + rhs if op == "+" else lhs - rhs if op == "-" else lhs * rhs
-        return self._int64(value, f"{lhs} {op} {rhs}")
-
-    def _int64(self, value: int | float, what: str) -> int:
-        if not (INT64_MIN <= value <= INT64_MAX):  # also refuses NaN
-            self._refuse(f"overflows a 64-bit integer: {what} = {echo(value)}")
-        return int(value)
-
-    def _unary(self) -> int:
+    def _unary(self) -> None:
         tok = self._peek()
         if tok in (("op", "-"), ("op", "+")):
             self.pos += 1
-            value = self._nested(self._unary)
-            return -value if tok[1] == "-" else value
-        return self._atom()
+            self._nested(self._unary)
+            if tok[1] == "-":
+                self.steps.append(("op", _NEGATE))
+        else:
+            self._atom()
 
-    def _nested(self, parse) -> int:
+    def _nested(self, parse) -> None:
         """``parse()`` one nesting level deeper, refusing to go past :data:`MAX_DEPTH`."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
-            self._fail(f"it is nested deeper than {MAX_DEPTH} levels of parentheses and signs")
-        value = parse()
+            _fail(
+                self.text, f"it is nested deeper than {MAX_DEPTH} levels of parentheses and signs"
+            )
+        parse()
         self.depth -= 1
-        return value
 
-    def _atom(self) -> int:
+    def _atom(self) -> None:
         tok = self._peek()
         if tok is None:
-            self._fail("it ends too early")
+            _fail(self.text, "it ends too early")
         self.pos += 1
         kind, text = tok
         if kind == "num":
             value = int(text) if len(text) <= len(str(INT64_MAX)) else INT64_MAX + 1
             if value > INT64_MAX:
-                self._fail(f"the literal {echo(text)} overflows a 64-bit integer")
-            return value
-        if kind == "name":
-            self.names.add(text)
-            if self.parameters is None:
-                return 1
-            if text not in self.parameters:
-                known = listing(sorted(self.parameters)) or "none"
-                self._fail(f"unknown parameter {echo(text)} (known parameters: {known})")
-            return self._int64(self.parameters[text], text)
-        if text == "(":
-            value = self._nested(self._sum)
+                _fail(self.text, f"the literal {echo(text)} overflows a 64-bit integer")
+            self.steps.append(("num", value))
+        elif kind == "name":
+            self.steps.append(("name", text))
+        elif text == "(":
+            self._nested(self._sum)
             if self._peek() != ("op", ")"):
-                self._fail("missing ')'")
+                _fail(self.text, "missing ')'")
             self.pos += 1
-            return value
-        self._fail(f"unexpected {echo(text)}")
-        raise AssertionError("unreachable")
+        else:
+            _fail(self.text, f"unexpected {echo(text)}")
