@@ -95,8 +95,8 @@ def _check_buffer_split(arch: Architecture, where: Locator, from_environment: bo
         source = RANKS_PER_NODE_VARIABLE if from_environment else "architecture.ranks_per_node"
         raise where.error(
             ("architecture", "buffer", "size"),
-            f"{problem} (with {arch.ranks_per_node} ranks per node from {source} and "
-            f"{arch.dedicated_cores} dedicated core(s))",
+            f"{problem}; a node's {arch.ranks_per_node} ranks ({source}) less its "
+            f"{arch.dedicated_cores} dedicated core(s) make {clients} clients",
         )
 
 

@@ -158,7 +158,8 @@ def test_a_buffer_leaving_an_emulated_nodes_clients_no_page_is_refused_at_load(e
         *BUFFER,
         "4096 bytes split evenly among the 2 clients of a node leave each 0 bytes once "
         "rounded down to whole 4096-byte pages; allowed: at least 8192 bytes (4096 per client)",
-        "(with 3 ranks per node from architecture.ranks_per_node and 1 dedicated core(s))",
+        "; a node's 3 ranks (architecture.ranks_per_node) less its 1 dedicated core(s) make "
+        "2 clients",
     )
     assert load(text.replace("size: 4096", "size: 8192")).architecture.buffer_size == 8192
 
@@ -168,7 +169,9 @@ def test_the_split_is_checked_with_the_ranks_per_node_the_environment_sets(expec
     assert load(text).architecture.ranks_per_node == 0  # real hosts: checked when the run starts
     with pytest.raises(ConfigError) as caught:
         load(text, {"DAMARIS_RANKS_PER_NODE": "4"})
-    expect_error(caught.value, FILE, *BUFFER, "among the 3 clients", "from DAMARIS_RANKS_PER_NODE")
+    expect_error(
+        caught.value, FILE, *BUFFER, "among the 3 clients", "4 ranks (DAMARIS_RANKS_PER_NODE)"
+    )
 
 
 def test_the_schema_states_the_page_rule_the_split_uses():
