@@ -16,6 +16,7 @@ import re
 import shlex
 import shutil
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable
@@ -249,9 +250,11 @@ def _same_text_as(path: str) -> Callable[[Block], None]:
 
 def _clean_pyscript(block: Block) -> None:
     """A script shape the page recommends passes check-script (exit 0, no finding)."""
-    job = _run_script(
-        f"cat > script.py <<'SNIPPET'\n{block.text}SNIPPET\ndamaris-ref check-script script.py"
-    )
+    with tempfile.TemporaryDirectory() as folder:  # not the folder the tests run from
+        job = _run_script(
+            f"cat > script.py <<'SNIPPET'\n{block.text}SNIPPET\ndamaris-ref check-script script.py",
+            Path(folder),
+        )
     assert job.returncode == 0 and "ok: no findings" in job.stdout, job.describe()
 
 
