@@ -57,7 +57,9 @@ class Server:
         self._script_scope = script_scope or (lambda _name: nullcontext())
         self._stderr = stderr or sys.stderr
         namespace = main_namespace()  # this server's ``__main__``, shared by its pyscripts
-        self._runners = [ScriptRunner(p, stderr, namespace) for p in config.pyscripts]
+        self._runners = [
+            ScriptRunner(p, stderr, namespace, watchdog_after=p.watchdog) for p in config.pyscripts
+        ]
         self._type_strings = {
             v.name: data.type_string_of(config.layout(v.layout).type) for v in config.variables
         }

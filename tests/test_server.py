@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 from collections import Counter
 from dataclasses import dataclass, field
@@ -244,3 +245,17 @@ def test_only_variables_routed_to_a_pyscript_reach_it(harness):
 def test_an_iteration_without_blocks_still_runs_with_only_its_number(harness):
     harness.send(*end(0, 0), *end(1, 0))
     assert [dd["iteration_data"] for _, _, dd in harness.runs] == [{"iteration": 0}] * 2
+
+
+def test_each_pyscript_has_its_own_watchdog_delay(tmp_path):
+    """``watchdog`` (seconds, 0: never) of a pyscript sets when its long runs are reported."""
+    slow = tmp_path / "slow.py"
+    slow.write_text("import time\ntime.sleep(0.3)\n")
+    config = make_config(slow)
+    quick_watch = dataclasses.replace(config.pyscripts[0], watchdog=0.05)
+    never = dataclasses.replace(config.pyscripts[0], name="other", watchdog=0.0)
+    harness = make_harness(dataclasses.replace(config, pyscripts=(quick_watch, never)))
+    harness.send(IterationEnded(0, 0), IterationEnded(1, 0))
+    lines = harness.stderr.getvalue().splitlines()
+    reports = [line for line in lines if line.startswith("[damaris-ref] watchdog:")]
+    assert reports and all("pyscript 'main'" in line for line in reports)

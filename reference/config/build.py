@@ -265,8 +265,9 @@ def _pyscript(spec: Mapping[str, Any], folder: Path | None) -> PyScript:
             given[key] = spec[key]
     if "keep_workers" in spec:
         given["keep_workers"] = _flag(spec["keep_workers"])
-    if "timeout" in spec:
-        given["timeout"] = float(spec["timeout"])
+    for key in ("timeout", "watchdog"):
+        if key in spec:
+            given[key] = float(spec[key])
     return PyScript(**given)
 
 

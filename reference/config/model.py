@@ -56,6 +56,8 @@ class PyScript:
     nthreads: int | str = 1
     keep_workers: bool = False
     timeout: float = DEFAULT_TIMEOUT
+    #: seconds a run may take before the server reports where it is (0: never); an extension
+    watchdog: float = 60.0
 
 
 @dataclass(frozen=True)

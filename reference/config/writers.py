@@ -95,12 +95,15 @@ def _pyscript(script: PyScript) -> dict[str, Any]:
     spec: dict[str, Any] = {"name": script.name, "file": str(script.file)}
     if script.scheduler_file is not None:
         spec["scheduler_file"] = str(script.scheduler_file)
-    return spec | {
+    spec |= {
         "frequency": script.frequency,
         "nthreads": script.nthreads,
         "keep_workers": script.keep_workers,
         "timeout": script.timeout,
     }
+    if script.watchdog != PyScript.watchdog:  # an extension: upstream's schema has no such key
+        spec["watchdog"] = script.watchdog
+    return spec
 
 
 def _xml_pyscript(script: PyScript) -> dict[str, Any]:

@@ -87,7 +87,16 @@ _RULES = {
     ),
     "scripts": _Rule(children=("pyscript",)),
     "pyscript": _Rule(
-        ("name", "file", "frequency", "scheduler-file", "nthreads", "keep-workers", "timeout")
+        (
+            "name",
+            "file",
+            "frequency",
+            "scheduler-file",
+            "nthreads",
+            "keep-workers",
+            "timeout",
+            "watchdog",
+        )
     ),
 }
 
@@ -397,6 +406,7 @@ _CONVERT: dict[str, Callable[[str], Any]] = {
     "value": _number,
     "frequency": _integer,
     "timeout": _number,
+    "watchdog": _number,
     "nthreads": _nthreads,
     "time-varying": _flag,
     "keep-workers": _flag,

@@ -117,6 +117,7 @@ def pyscript(draw, name: str) -> PyScript:
         nthreads=draw(st.integers(1, 64) | st.just("openmp")),
         keep_workers=draw(st.booleans()),
         timeout=draw(st.floats(min_value=1e-3, max_value=1e6)),
+        watchdog=draw(st.just(PyScript.watchdog) | st.floats(min_value=0, max_value=1e6)),
     )
 
 
