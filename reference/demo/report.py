@@ -67,6 +67,5 @@ def print_table(checks: Sequence[IterationCheck]) -> None:
         sums = " + ".join(str(s) for s in check.server_sums)
         dask = "-" if check.dask_sum is None else str(check.dask_sum)
         print(
-            f"{check.iteration:>9}  {check.client_total:>9}  {sums:<26}  {dask:>9}  "
-            f"{check.verdict}"
+            f"{check.iteration:>9}  {check.client_total:>9}  {sums:<26}  {dask:>9}  {check.verdict}"
         )
