@@ -4,6 +4,7 @@ worker left nothing running behind it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -13,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from damaris_ref import launcher
+from damaris_ref.processes import poll_until, stop_tree
 from damaris_ref.transport.mpi_abort import FATAL_PREFIX
 
 #: seconds any single job may take before it counts as hung
@@ -24,12 +27,27 @@ JOB_TIMEOUT = 60.0
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, step: float = 0.05) -> Any:
     """Poll ``predicate`` until it is true or ``timeout`` seconds passed; return its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
+    return poll_until(predicate, timeout, step)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie waiting to be reaped has ended)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def all_gone(pids: Sequence[int], timeout: float = 10.0) -> bool:
+    """Wait up to ``timeout`` s for every process of ``pids`` to end; whether they did."""
+    return wait_until(lambda: not any(map(alive, pids)), timeout)
+
+
+def kill_all(pids: Sequence[int]) -> None:
+    """SIGKILL whatever of ``pids`` still runs: a test's cleanup, whatever it asserted."""
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            psutil.Process(pid).kill()
 
 
 def live_commands() -> dict[int, list[str]]:
@@ -88,7 +106,7 @@ def finish(proc: subprocess.Popen, timeout: float, started: float) -> Job:
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        launcher.stop_job(proc, signal.SIGKILL, 0.0)
+        stop_tree(proc, signal.SIGKILL, 0.0)
         stdout, stderr = proc.communicate()
         job = Job(proc.returncode, stdout, stderr, time.monotonic() - started)
         pytest.fail(f"job still running after {timeout:g} s: {proc.args}\n{job.describe()}")
