@@ -13,7 +13,6 @@ import io
 import os
 import shlex
 import shutil
-import signal
 import string
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+from damaris_ref import processes
 from damaris_ref.conformance import probe
 from damaris_ref.conformance.cases import CAPABILITIES, Case, write_config
 from damaris_ref.conformance.runs import Run, load_records
@@ -35,8 +35,6 @@ SEED_ARGS = {
     "3dmesh_py": "{config} -i {iterations} -v 2 {r} -s 0",
     "3dmesh_py_domains": "{config} -i {iterations} -d {domains} {r} -s 0",
 }
-#: seconds a timed-out command gets between SIGTERM and SIGKILL
-_GRACE = 5.0
 
 
 class TemplateError(ValueError):
@@ -203,14 +201,12 @@ class CommandImplementation(Implementation):
         started = time.monotonic()
         with out_path.open("wb") as out, err_path.open("wb") as err:
             try:
-                proc = subprocess.Popen(
-                    argv, stdout=out, stderr=err, env=env, start_new_session=True
-                )
+                child = processes.start(argv, stdout=out, stderr=err, env=env)
             except OSError as error:
                 err.write(f"cannot start {argv[0]}: {error}\n".encode())
                 returncode: int | None = 127
             else:
-                returncode = _wait(proc, timeout)
+                returncode = _wait(child, timeout)
         return Run(
             command=shlex.join(argv),
             workdir=workdir,
@@ -222,19 +218,12 @@ class CommandImplementation(Implementation):
         )
 
 
-def _wait(proc: subprocess.Popen[bytes], timeout: float) -> int | None:
-    """The exit code, or None after stopping the whole session on a timeout."""
+def _wait(child: processes.Child, timeout: float) -> int | None:
+    """The exit code, or None after stopping the whole tree on a timeout."""
     try:
-        return proc.wait(timeout)
+        return child.wait(timeout)
     except subprocess.TimeoutExpired:
-        for signum in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signum)
-            try:
-                proc.wait(_GRACE)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        child.stop()
         return None
 
 

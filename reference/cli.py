@@ -38,7 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run the chosen subcommand; return the process exit code."""
+    """Parse ``argv`` and run the chosen subcommand; return the process exit code.
+
+    Called without ``argv`` it is the process's entry point (the ``damaris-ref`` command), and
+    only then it makes the process a child subreaper, so that what its jobs start stays in
+    its tree even when re-parented (:func:`damaris_ref.processes.become_subreaper`).
+    """
+    if argv is None:
+        from damaris_ref.processes import become_subreaper
+
+        become_subreaper()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

@@ -6,9 +6,10 @@ Open MPI refuses more ranks than cores without ``--oversubscribe`` (which Hydra 
 refuses to run as root without two environment variables.
 
 Teardown does not trust ``mpiexec`` alone: both launchers start every rank in a process group
-of its own, so signalling the launcher's group misses the ranks. On Linux the launcher's
-descendants are therefore found through ``/proc`` and signalled too, then killed when they
-outlive a grace period, so a stopped or timed-out job leaves no process behind.
+of its own, so signalling the launcher's group misses the ranks. The job is therefore started
+and stopped through :mod:`damaris_ref.processes`, which finds every descendant (by tree, and by
+an environment token the ranks inherit), signals them all, and kills those that outlive a
+grace period: a stopped or timed-out job, or one whose caller died, leaves no process behind.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from damaris_ref import processes
 
 #: environment variable naming the mpiexec to use (a path or a name looked up in PATH)
 MPIEXEC_ENV = "DAMARIS_MPIEXEC"
@@ -34,8 +36,6 @@ OPEN_MPI_ROOT_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONF
 #: keeps Open MPI's UCX one-sided component away from shared-memory windows: without a UCX
 #: device (containers, laptops) it prints an "Error:" line on every rank at Allocate_shared
 OPEN_MPI_ENV = {"OMPI_MCA_osc": "^ucx"}
-#: seconds a job gets between the polite signal and SIGKILL
-DEFAULT_GRACE = 5.0
 
 
 class LauncherError(RuntimeError):
@@ -155,7 +155,7 @@ def run_job(
     command: Sequence[str],
     *,
     timeout: float | None = None,
-    grace: float = DEFAULT_GRACE,
+    grace: float = processes.DEFAULT_GRACE,
     mpiexec: str | None = None,
     env: Mapping[str, str] | None = None,
 ) -> int:
@@ -163,7 +163,8 @@ def run_job(
 
     The job runs in a session of its own. SIGINT and SIGTERM received meanwhile (when called
     from the main thread) are forwarded to it; after a timeout it gets SIGTERM. Either way it
-    is SIGKILLed if anything of it is still alive ``grace`` seconds later. A job ended by a
+    is SIGKILLed if anything of it is still alive ``grace`` seconds later; if this process
+    dies, the job is stopped all the same (see :mod:`damaris_ref.processes`). A job ended by a
     forwarded signal returns ``128 + signal``; a timeout raises :class:`JobTimeoutError` once
     the job is gone. ``env`` replaces ``os.environ`` as the base environment; its variables
     win over the launcher's defaults (:attr:`LaunchCommand.env`).
@@ -171,12 +172,12 @@ def run_job(
     exe = mpiexec or find_mpiexec()
     launch = build_command(nranks, command, mpiexec=exe, flavour=detect_flavour(exe))
     child_env = {**launch.env, **(os.environ if env is None else env)}
-    proc = subprocess.Popen(launch.argv, env=child_env, start_new_session=True)
+    job = processes.start(launch.argv, env=child_env)
     try:
         with _signals_raise_in_main_thread():
-            returncode = proc.wait(timeout)
+            returncode = job.wait(timeout)
     except subprocess.TimeoutExpired:
-        stop_job(proc, signal.SIGTERM, grace)
+        stop_job(job, signal.SIGTERM, grace)
         assert timeout is not None  # only a timeout makes wait() raise this
         raise JobTimeoutError(timeout, launch.argv) from None
     except _ForwardedSignal as received:
@@ -185,10 +186,10 @@ def run_job(
             file=sys.stderr,
             flush=True,
         )
-        stop_job(proc, received.signum, grace)
+        stop_job(job, received.signum, grace)
         return 128 + received.signum
     except BaseException:
-        stop_job(proc, signal.SIGKILL, 0.0)
+        stop_job(job, signal.SIGKILL, 0.0)
         raise
     return 128 - returncode if returncode < 0 else returncode
 
@@ -224,77 +225,21 @@ def _signals_raise_in_main_thread() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def stop_job(proc: subprocess.Popen[bytes], signum: int, grace: float) -> None:
-    """Send ``signum`` to the job, then SIGKILL whatever of it outlives ``grace`` seconds."""
+def stop_job(job: processes.Child | subprocess.Popen[bytes], signum: int, grace: float) -> None:
+    """Send ``signum`` to the job's whole tree, then SIGKILL whatever outlives ``grace`` s.
+
+    A job started by :func:`run_job` (a :class:`~damaris_ref.processes.Child`) is also found
+    by its environment token, so ranks that left the launcher's tree are stopped too.
+    """
     ignored = {}
     if threading.current_thread() is threading.main_thread():
         # a second Ctrl-C must not abandon the teardown half way
         ignored = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        tree = job_processes(proc.pid)
-        _signal_group_and(proc.pid, tree, signum)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:
-            if proc.poll() is None:
-                tree |= job_processes(proc.pid)
-            elif not any(still_running(p) for p in tree):
-                return
-            time.sleep(0.05)
-        _signal_group_and(proc.pid, tree, signal.SIGKILL)
-        proc.wait()
+        if isinstance(job, processes.Child):
+            job.stop(signum, grace)
+        else:
+            processes.stop_tree(job, signum, grace)
     finally:
         for sig, old in ignored.items():
             signal.signal(sig, old)
-
-
-# --- the job's process tree, from /proc (Linux); elsewhere only the launcher's group is seen --
-
-#: (pid, start time): a pid alone may be reused by the time it is signalled
-JobProcess = tuple[int, str]
-
-
-def _read_stat(pid: int | str) -> tuple[int, str, str] | None:
-    """``(ppid, state, start time)`` of a process, or None if it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(")") + 2 :].split()  # the command name may hold spaces
-    return int(fields[1]), fields[0], fields[19]
-
-
-def job_processes(root: int) -> set[JobProcess]:
-    """Every live process below ``root``, each identified by pid and start time."""
-    children: dict[int, list[JobProcess]] = {}
-    try:
-        entries = [e for e in os.listdir("/proc") if e.isdigit()]
-    except OSError:
-        return set()
-    for entry in entries:
-        info = _read_stat(entry)
-        if info is not None:
-            children.setdefault(info[0], []).append((int(entry), info[2]))
-    found: set[JobProcess] = set()
-    todo = [root]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            if child not in found:
-                found.add(child)
-                todo.append(child[0])
-    return found
-
-
-def still_running(proc: JobProcess) -> bool:
-    """Whether this exact process still runs (a zombie counts as gone)."""
-    info = _read_stat(proc[0])
-    return info is not None and info[2] == proc[1] and info[1] != "Z"
-
-
-def _signal_group_and(leader: int, tree: set[JobProcess], signum: int) -> None:
-    """Signal the launcher's process group and each still-living process of ``tree``."""
-    with suppress(ProcessLookupError, PermissionError):
-        os.killpg(leader, signum)
-    for proc in tree:
-        if still_running(proc):
-            with suppress(ProcessLookupError, PermissionError):
-                os.kill(proc[0], signum)

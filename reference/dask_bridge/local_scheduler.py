@@ -1,20 +1,27 @@
 """Start a Dask scheduler on this machine for as long as a ``with`` block runs.
 
 The demo (and anyone without a cluster) gets a scheduler file to point pyscripts at; the
-scheduler is a child process on the loopback interface, stopped (and waited for) on exit.
+scheduler is a child process on the loopback interface, stopped (and waited for) on exit, and
+stopped as well if this process dies first. Its log goes to this module's logger at DEBUG
+level; a scheduler that does not start is reported with the log's tail.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import subprocess
 import sys
-import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from damaris_ref import processes
+
+logger = logging.getLogger(__name__)
+
 START_TIMEOUT = 60.0
+#: seconds the scheduler gets to end after SIGTERM before it is killed
+STOP_GRACE = 10.0
 
 
 @contextlib.contextmanager
@@ -34,24 +41,19 @@ def local_scheduler(folder: Path) -> Iterator[Path]:
         "--port",
         "0",
     ]
-    with tempfile.TemporaryFile() as log:
-        process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+    child = processes.start(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout="log",
+        stderr="log",
+        log=processes.OutputLog(logger, logging.DEBUG),
+        label="the local Dask scheduler",
+    )
+    try:
+        child.wait_ready(
+            lambda: scheduler_file.is_file() and scheduler_file.stat().st_size, START_TIMEOUT
         )
-        try:
-            deadline = time.monotonic() + START_TIMEOUT
-            while not scheduler_file.is_file() or not scheduler_file.stat().st_size:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    detail = log.read().decode(errors="replace")[-2000:]
-                    raise RuntimeError(f"the local Dask scheduler did not start: {detail}")
-                time.sleep(0.1)
-            yield scheduler_file
-        finally:
-            process.terminate()
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-            scheduler_file.unlink(missing_ok=True)
+        yield scheduler_file
+    finally:
+        child.stop(grace=STOP_GRACE)
+        scheduler_file.unlink(missing_ok=True)

@@ -18,13 +18,13 @@ import textwrap
 import time
 from pathlib import Path
 
-import pytest
+import psutil
 
-from damaris_ref import launcher
 from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
 from damaris_ref.config.writers import dump_yaml
+from damaris_ref.processes import stop_tree
 
-from processes import wait_until
+from processes import alive, all_gone
 
 #: a failure must end the job within this many seconds; a job that hangs is stopped at twice
 PROMPT = 15.0
@@ -237,7 +237,6 @@ def test_without_time_to_wait_the_slow_server_case_is_a_full_buffer(tmp_path, ru
     assert_aborted(job, r"BufferFullError: .*stayed full for 0\.2 s", once=False)
 
 
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the job's tree in /proc")
 def test_sigterm_to_damaris_ref_run_tears_the_whole_job_down(
     seed_config, console_script, start_process
 ):
@@ -245,7 +244,7 @@ def test_sigterm_to_damaris_ref_run_tears_the_whole_job_down(
     proc = start_process([console_script("damaris-ref"), "run", "-n", "6", "3dmesh_py", *args])
     try:
         _wait_for_output(proc, "C++    iteration", timeout=30)
-        tree = launcher.job_processes(proc.pid)
+        tree = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
         assert len(tree) >= 7, "mpiexec and its 6 ranks should be running"
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
@@ -253,12 +252,10 @@ def test_sigterm_to_damaris_ref_run_tears_the_whole_job_down(
         assert time.monotonic() - started < PROMPT
         assert proc.returncode == 128 + signal.SIGTERM, stderr
         assert "received SIGTERM, stopping the MPI job" in stderr
-        gone = wait_until(lambda: not any(launcher.still_running(p) for p in tree), timeout=5)
-        alive = [p for p in tree if launcher.still_running(p)]
-        assert gone, f"processes of the job still alive: {alive}"
+        assert all_gone(tree, timeout=5), f"still alive: {[p for p in tree if alive(p)]}"
     finally:
         if proc.poll() is None:
-            launcher.stop_job(proc, signal.SIGKILL, 0.0)
+            stop_tree(proc, signal.SIGKILL, 0.0)
 
 
 def _wait_for_output(proc, text: str, timeout: float) -> None:
