@@ -30,6 +30,7 @@ _LAZY = {
     "SimulationOutputError": "damaris_ref.ensemble.errors",
     "SimulationTimeout": "damaris_ref.ensemble.errors",
     "run_simulation": "damaris_ref.ensemble.runner",
+    "set_default_timeout": "damaris_ref.ensemble.timeouts",
     "dask_espresso_task": "damaris_ref.ensemble.tasks",
     "open_client": "damaris_ref.ensemble.cluster",
     "run_ensemble": "damaris_ref.ensemble.sweep",

@@ -78,7 +78,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "legacy callers to keep on pickle, and safe decoding runs no code)",
     )
     parser.add_argument(
-        "--timeout", type=float, metavar="SECONDS", help="per-simulation time limit"
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="per-simulation time limit (default: $DAMARIS_ENSEMBLE_TIMEOUT, else none)",
     )
     parser.add_argument(
         "--retries",

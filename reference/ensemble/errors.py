@@ -1,34 +1,22 @@
 """Errors raised when a simulation task does not produce a result.
 
 They carry what a user needs to act without re-running by hand: the command, the exit code and
-the tail of stderr. They pickle by value, so they survive the trip from a Dask worker.
+the tail of stderr (at most :data:`damaris_ref.process_output.TAIL_LINES` lines). They pickle by
+value, so they survive the trip from a Dask worker.
 """
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Sequence
 
-#: how much of the child's stderr an error message keeps (the end is where the cause is)
-STDERR_TAIL_LINES = 20
-STDERR_TAIL_CHARS = 4000
+from damaris_ref.process_output import TAIL_CHARS
+from damaris_ref.processes import describe_exit
 
 
-def tail(text: str, lines: int = STDERR_TAIL_LINES, chars: int = STDERR_TAIL_CHARS) -> str:
+def tail(text: str, lines: int, chars: int = TAIL_CHARS) -> str:
     """Return the last ``lines`` lines of ``text``, at most ``chars`` characters."""
     kept = "\n".join(text.rstrip().splitlines()[-lines:])
     return kept[-chars:]
-
-
-def describe_exit(returncode: int) -> str:
-    """Say how a process ended: ``exit code 3`` or ``killed by signal SIGKILL (-9)``."""
-    if returncode < 0:
-        try:
-            name = signal.Signals(-returncode).name
-        except ValueError:
-            name = "unknown signal"
-        return f"killed by signal {name} ({returncode})"
-    return f"exit code {returncode}"
 
 
 class SimulationError(RuntimeError):

@@ -1,21 +1,24 @@
 """Run one simulation as a fresh process: parameters to stdin, result from stdout.
 
-Standard library only, so it works inside any Dask worker and without Dask at all. The child
-runs in its own session so that a timeout can kill it together with anything it started
-(``pypresso`` wrappers, ``mpiexec``); its stderr goes to logging; a non-zero exit, a timeout
-or a stdout without a decodable result raise a :class:`SimulationError` carrying the command,
-the exit code and the tail of stderr.
+No Dask here, so it works inside any Dask worker and without Dask at all. The child is started
+through :mod:`damaris_ref.processes`: a timeout kills it together with everything it started
+(``pypresso`` wrappers, ``mpiexec``, grandchildren in sessions of their own), and so does the
+death of this process. Its stderr is streamed to logging line by line, up to a cap, and only
+its tail is kept; a non-zero exit, a timeout or a stdout without a decodable result raise a
+:class:`SimulationError` carrying the command, the exit code and that tail.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
 import signal
 import subprocess
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from damaris_ref import processes
 from damaris_ref.ensemble.codec_protocol import Codec
 from damaris_ref.ensemble.codecs import CODEC_ENV, TransportDecodeError, get_codec
 from damaris_ref.ensemble.errors import (
@@ -25,11 +28,10 @@ from damaris_ref.ensemble.errors import (
     tail,
 )
 from damaris_ref.ensemble.framing import find_payload
+from damaris_ref.ensemble.timeouts import resolve_timeout
 
 logger = logging.getLogger(__name__)
 
-#: how long to wait for a killed child to release its pipes before giving up on its stderr
-_REAP_SECONDS = 5.0
 #: how many lines of stdout an "undecodable output" error quotes
 _STDOUT_TAIL_LINES = 5
 
@@ -60,49 +62,50 @@ def run_simulation(
 ) -> Any:
     """Run ``executable script`` with ``params`` on stdin and return the decoded result.
 
-    ``timeout`` (seconds) kills the process group and raises :class:`SimulationTimeout`;
-    ``env`` replaces the inherited environment; ``stderr_level`` is the logging level at which
-    a non-empty stderr is forwarded to this module's logger.
+    ``timeout`` (seconds; None: the default of :mod:`~damaris_ref.ensemble.timeouts`, no
+    limit unless ``$DAMARIS_ENSEMBLE_TIMEOUT`` sets one; ``math.inf``: none) kills the child's
+    whole tree and raises :class:`SimulationTimeout`; ``env`` replaces the inherited
+    environment; each line of stderr is logged at ``stderr_level`` on this module's logger,
+    up to :data:`damaris_ref.process_output.LOG_LINES` lines.
     """
     codec = get_codec(codec)
-    if timeout is not None and timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    limit = resolve_timeout(timeout)
     command = build_command(executable, script)
     payload = codec.encode(dict(params)).encode("ascii") + b"\n"
     child_env = dict(os.environ if env is None else env)
     child_env[CODEC_ENV] = codec.name  # the child replies in the codec we decode
-    process = subprocess.Popen(
+    child = processes.start(
         command,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr="log",
+        log=processes.OutputLog(logger, stderr_level),
+        label=os.fspath(script),
         cwd=cwd,
         env=child_env,
-        start_new_session=True,
     )
     try:
-        stdout, stderr = process.communicate(payload, timeout=timeout)
+        stdout, _ = child.popen.communicate(payload, None if math.isinf(limit) else limit)
     except subprocess.TimeoutExpired:
-        stderr = _kill(process)
+        child.stop(signal.SIGKILL, 0)
         raise SimulationTimeout(
-            f"simulation did not finish within {timeout} s and was killed",
+            f"simulation did not finish within {limit:g} s and was killed",
             command=command,
-            returncode=process.returncode,
-            stderr_tail=tail(stderr.decode(errors="replace")),
+            returncode=child.returncode,
+            stderr_tail=child.output_tail(),
         ) from None
     except BaseException:  # interrupted while waiting: do not leave the child running
-        _kill(process)
+        child.stop(signal.SIGKILL, 0)
         raise
 
-    stderr_text = stderr.decode(errors="replace")
-    if stderr_text.strip():
-        logger.log(stderr_level, "stderr of %s:\n%s", " ".join(command), stderr_text.rstrip())
-    if process.returncode != 0:
+    child.drain()
+    stderr_tail = child.output_tail()
+    if child.returncode != 0:
         raise SimulationFailed(
             "simulation failed",
             command=command,
-            returncode=process.returncode,
-            stderr_tail=tail(stderr_text),
+            returncode=child.returncode,
+            stderr_tail=stderr_tail,
         )
     line = find_payload(stdout, codec)
     if line is None:
@@ -111,8 +114,8 @@ def run_simulation(
             "(print(encode_transport_data(result)) must be its last output line); "
             f"stdout tail: {tail(stdout.decode(errors='replace'), _STDOUT_TAIL_LINES)!r}",
             command=command,
-            returncode=process.returncode,
-            stderr_tail=tail(stderr_text),
+            returncode=child.returncode,
+            stderr_tail=stderr_tail,
         )
     try:
         return codec.decode(line)
@@ -120,20 +123,6 @@ def run_simulation(
         raise SimulationOutputError(
             f"simulation result could not be decoded by the {codec.name} codec: {exc}",
             command=command,
-            returncode=process.returncode,
-            stderr_tail=tail(stderr_text),
+            returncode=child.returncode,
+            stderr_tail=stderr_tail,
         ) from None
-
-
-def _kill(process: subprocess.Popen[bytes]) -> bytes:
-    """Kill the child's whole process group and return whatever stderr it left."""
-    try:
-        os.killpg(process.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        process.kill()
-    try:
-        _, stderr = process.communicate(timeout=_REAP_SECONDS)
-    except subprocess.TimeoutExpired:  # a grandchild escaped the group and holds the pipes
-        process.wait()
-        stderr = b""
-    return stderr or b""

@@ -19,6 +19,7 @@ from damaris_ref.ensemble.codec_protocol import Codec
 from damaris_ref.ensemble.codecs import get_codec
 from damaris_ref.ensemble.progress import ProgressBar
 from damaris_ref.ensemble.runner import Executable, run_simulation
+from damaris_ref.ensemble.timeouts import resolve_timeout
 
 
 @dataclass(frozen=True)
@@ -85,13 +86,14 @@ def run_ensemble(
 ) -> EnsembleResult:
     """Run ``executable script`` once per parameter set on ``client``'s cluster.
 
-    ``codec`` is resolved here, so the default chosen in this process applies on remote
-    workers too; ``timeout`` applies to each simulation; ``retries`` re-runs a failed task up
+    ``codec`` and ``timeout`` (each simulation's limit) are resolved here, so the defaults
+    chosen in this process apply on remote workers too; ``retries`` re-runs a failed task up
     to that many more times; ``progress`` draws a bar on stderr while tasks run.
     """
     if retries < 0:
         raise ValueError(f"retries must be 0 or more, got {retries}")
     codec_name = get_codec(codec).name
+    limit = resolve_timeout(timeout)
     params = [dict(p) for p in param_sets]
     futures = client.map(  # one batch: cheaper per task than a submit call each
         run_simulation,
@@ -99,7 +101,7 @@ def run_ensemble(
         [script] * len(params),
         params,
         codec=codec_name,
-        timeout=timeout,
+        timeout=limit,
         pure=False,
         retries=retries,
     )

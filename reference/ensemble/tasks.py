@@ -17,11 +17,12 @@ from damaris_ref.ensemble.runner import Executable, run_simulation
 def run_dask_espresso_task(
     executable: Executable, script: str | os.PathLike[str], /, **params: Any
 ) -> Any:
-    """Run ``executable script`` with ``params`` on stdin, using the default codec, no timeout.
+    """Run ``executable script`` with ``params`` on stdin, with the default codec and timeout.
 
-    For a codec, a timeout or retries per call, use :func:`run_simulation` or
-    :func:`damaris_ref.ensemble.sweep.run_ensemble`; keyword arguments here all belong to
-    the simulation, exactly as upstream.
+    Both defaults are read where the task runs (``$DAMARIS_ENSEMBLE_CODEC``,
+    ``$DAMARIS_ENSEMBLE_TIMEOUT``). For a codec, a timeout or retries per call, use
+    :func:`run_simulation` or :func:`damaris_ref.ensemble.sweep.run_ensemble`; keyword
+    arguments here all belong to the simulation, exactly as upstream.
     """
     return run_simulation(executable, script, params)
 

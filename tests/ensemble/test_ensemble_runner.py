@@ -6,7 +6,6 @@ import logging
 import pickle
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +20,8 @@ from damaris_ref.ensemble import (
 )
 from damaris_ref.ensemble.errors import SimulationError
 from damaris_ref.ensemble.framing import find_payload
+
+from processes import all_gone
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -62,15 +63,6 @@ def test_crash_reports_exit_code_command_and_stderr(sim):
     assert "exit code 3" in str(error) and sim("crash") in str(error)
 
 
-def _alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie waiting to be reaped counts as finished)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
-
-
 def test_timeout_kills_the_child_and_what_it_started(sim, tmp_path):
     pid_file = tmp_path / "pids"
     start = time.monotonic()
@@ -80,11 +72,7 @@ def test_timeout_kills_the_child_and_what_it_started(sim, tmp_path):
     assert "within 2 s" in str(caught.value)
     assert "about to hang" in caught.value.stderr_tail
     assert caught.value.returncode == -9
-    child, grandchild = map(int, pid_file.read_text().split())
-    deadline = time.monotonic() + 5
-    while (_alive(child) or _alive(grandchild)) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child) and not _alive(grandchild)
+    assert all_gone(list(map(int, pid_file.read_text().split())), timeout=5)
 
 
 def test_output_without_a_result_line_is_an_error_quoting_stdout(sim):

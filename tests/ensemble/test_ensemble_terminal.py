@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import subprocess
 import sys
 
@@ -96,8 +97,9 @@ def test_the_cli_keeps_the_bar_and_the_childrens_stderr_apart(sim):
     lines = screen(stderr)
     assert done.returncode == 1, stderr
     assert "Compute Failed" not in stderr, stderr
-    for step in (1, 2, 3):
-        assert f"warning: step {step} looks large" in lines, lines
+    for step in (1, 2, 3):  # one record per line, after the script and its pid
+        expected = re.compile(rf"\S*noisy_steps\.py\[\d+\]: warning: step {step} looks large")
+        assert any(expected.fullmatch(line) for line in lines), lines
     bars = [line for line in lines if "done" in line]
     assert bars == ["[##############################] 3/3 done, 1 failed"], lines
     assert lines[lines.index(bars[0]) + 1].startswith("task 1 {'a': 2} failed"), lines

@@ -1,4 +1,5 @@
-"""Test simulation: starts a grandchild, records both pids in ``params["pid_file"]``, hangs."""
+"""Test simulation: starts a grandchild (in a session of its own if ``params["own_session"]``),
+records both pids in ``params["pid_file"]``, hangs."""
 
 import os
 import subprocess
@@ -8,7 +9,10 @@ import time
 import dask_espresso as de
 
 params = de.get_data_from_stdin()
-grandchild = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+grandchild = subprocess.Popen(
+    [sys.executable, "-c", "import time; time.sleep(120)"],
+    start_new_session=params.get("own_session", False),
+)
 with open(params["pid_file"], "w") as out:
     out.write(f"{os.getpid()} {grandchild.pid}\n")
 print("about to hang", file=sys.stderr, flush=True)

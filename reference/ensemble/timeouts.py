@@ -1,0 +1,50 @@
+"""The time limit of one simulation when the caller gives none.
+
+Upstream has no limit, and neither has this by default: an ESPResSo run may take hours, and a
+drop-in replacement must not kill it. ``DAMARIS_ENSEMBLE_TIMEOUT`` (seconds) or
+:func:`set_default_timeout` sets one; being an environment variable, it reaches Dask workers
+and simulation processes started later, as the default codec does.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+
+#: environment variable holding the default time limit, in seconds (``none``: no limit)
+TIMEOUT_ENV = "DAMARIS_ENSEMBLE_TIMEOUT"
+_NO_LIMIT = ("", "none", "inf")
+
+
+def default_timeout() -> float:
+    """The default limit in seconds: ``$DAMARIS_ENSEMBLE_TIMEOUT``, else ``inf`` (none)."""
+    text = os.environ.get(TIMEOUT_ENV, "").strip()
+    if text.lower() in _NO_LIMIT:
+        return math.inf
+    try:
+        return _checked(float(text))
+    except ValueError:
+        raise ValueError(
+            f"{TIMEOUT_ENV}={text!r} is not a time limit: give a positive number of seconds "
+            "or 'none'"
+        ) from None
+
+
+def set_default_timeout(seconds: float | None) -> None:
+    """Make ``seconds`` (None: no limit) the default here and in processes started from here.
+
+    It sets ``$DAMARIS_ENSEMBLE_TIMEOUT``; workers of an already running cluster keep theirs,
+    so pass ``timeout=`` explicitly when submitting to such a cluster.
+    """
+    os.environ[TIMEOUT_ENV] = "none" if seconds is None else repr(_checked(float(seconds)))
+
+
+def resolve_timeout(timeout: float | None) -> float:
+    """``timeout`` checked, or the default when None; ``inf`` means no limit."""
+    return default_timeout() if timeout is None else _checked(float(timeout))
+
+
+def _checked(seconds: float) -> float:
+    if not seconds > 0:  # also refuses NaN
+        raise ValueError(f"timeout must be a positive number of seconds, got {seconds!r}")
+    return seconds
