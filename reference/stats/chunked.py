@@ -42,7 +42,7 @@ def _mean_of_record(record: np.ndarray) -> np.ndarray:
     return record["shift"] + record["mean"]
 
 
-def _aligned(samples: ArrayLike, chunks: tuple[tuple[int, ...], ...]) -> da.Array:
+def aligned(samples: ArrayLike, chunks: tuple[tuple[int, ...], ...]) -> da.Array:
     """``samples`` as a Dask array cut like the state (a NumPy array becomes one)."""
     array = da.asarray(samples)
     shape = tuple(sum(c) for c in chunks)
@@ -68,13 +68,13 @@ def of_batch(samples: ArrayLike) -> da.Array:
 
 def add(state: da.Array, count: int, sample: ArrayLike) -> da.Array:
     """The state after Welford's update with one more sample (spec §4)."""
-    block = _aligned(sample, state.chunks)
+    block = aligned(sample, state.chunks)
     return da.map_blocks(_record_plus_sample, state, block, count, dtype=RECORD_DTYPE)
 
 
 def merge(state: da.Array, count: int, other: da.Array, other_count: int) -> da.Array:
     """The state of both sets of samples (Chan et al.), cut like ``state``."""
-    other = _aligned(other, state.chunks)
+    other = aligned(other, state.chunks)
     return da.map_blocks(_records_merged, state, other, count, other_count, dtype=RECORD_DTYPE)
 
 

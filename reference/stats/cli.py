@@ -16,10 +16,16 @@ import dataclasses
 import signal
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported lazily below: `damaris-ref --help` must stay fast
+    from distributed import Client
+
+    from damaris_ref.stats.shared import Summary
+    from damaris_ref.stats.workflow import SimulationRun
 
 #: upstream's dataset and lock names, so upstream's reader script reads what the command leaves
 STATS_NAME = "dask_client_published_str"
@@ -134,7 +140,9 @@ def _check(options: argparse.Namespace) -> str | None:
     return None
 
 
-def _cluster(options: argparse.Namespace, stack: contextlib.ExitStack) -> tuple[Any, Path] | None:
+def _cluster(
+    options: argparse.Namespace, stack: contextlib.ExitStack
+) -> tuple[Client, Path] | None:
     """A client of the scheduler to use and its scheduler file, with a worker that outlives
     every simulation (None after an error message when the given cluster has none)."""
     from distributed import Client
@@ -198,7 +206,8 @@ def _terminate_as_exit() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _plot(summary, runs, out: Path) -> None:
+def _plot(summary: Summary, runs: Sequence[SimulationRun], out: Path) -> None:
+    """The picture, if matplotlib is there to draw it."""
     try:
         from damaris_ref.stats.plot import plot_statistics
     except ImportError:

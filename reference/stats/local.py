@@ -47,7 +47,7 @@ class DaskStats(BlockHelpers):
         state is persisted with Dask's current scheduler.
         """
         if self.state is None:
-            state = chunked.of_sample(da.asarray(newValue).rechunk(self._chunks))
+            state = chunked.of_sample(chunked.aligned(newValue, self._chunks))
         else:
             state = chunked.add(self.state, self.count, newValue)
         client = client or _client_of(newValue) or _client_of(self.state)

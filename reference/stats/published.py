@@ -11,6 +11,8 @@ dies half way through.
 from __future__ import annotations
 
 import contextlib
+import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -108,13 +110,28 @@ def unpublish(client: Client, names: DatasetNames) -> None:
             client.unpublish_dataset(name)
 
 
+#: one Lock object per client and name: each one keeps a lease-refreshing callback on its
+#: client's event loop for as long as that client lives, so making one per update would pile
+#: them up over a long run
+_locks: weakref.WeakKeyDictionary[Client, dict[str, Lock]] = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
+
+
+def _lock(client: Client, name: str) -> Lock:
+    with _locks_guard:
+        by_name = _locks.setdefault(client, {})
+        if name not in by_name:
+            by_name[name] = Lock(name, scheduler_rpc=client.scheduler, loop=client.loop)
+        return by_name[name]
+
+
 @contextlib.contextmanager
 def locked(client: Client, lock_name: str, timeout: float | None) -> Iterator[None]:
     """Hold the scheduler's lock ``lock_name`` for the ``with`` block.
 
     TimeoutError when it is not acquired within ``timeout`` seconds (None: wait for ever).
     """
-    lock = Lock(lock_name, scheduler_rpc=client.scheduler, loop=client.loop)
+    lock = _lock(client, lock_name)
     if not lock.acquire(timeout=timeout):
         lease = dask.config.get("distributed.scheduler.locks.lease-timeout")
         raise TimeoutError(

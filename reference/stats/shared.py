@@ -21,6 +21,7 @@ job scripts and ``damaris-ref stats`` do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import dask.array as da
@@ -99,7 +100,13 @@ class DaskStats(BlockHelpers):
             lambda now: (now.count + count, chunked.merge(now.state, now.count, state, count)),
         )
 
-    def _combine(self, client: Client, lock_timeout: float, first, then) -> int:
+    def _combine(
+        self,
+        client: Client,
+        lock_timeout: float,
+        first: Callable[[], tuple[int, da.Array]],
+        then: Callable[[published.Published], tuple[int, da.Array]],
+    ) -> int:
         """Under the lock: the new (count, state) from ``first()`` when nothing is published,
         else from ``then(published)``; persisted, then published in one step."""
         with published.locked(client, self.lock_name_str, lock_timeout):

@@ -191,3 +191,12 @@ def test_statistics_outlive_the_worker_that_computed_them(client, stats, dask_cl
     worker.stop()
     summary = stats.summary(client, lock_timeout=10)
     np.testing.assert_allclose(summary.variance, np.var(fields, 0, ddof=1), rtol=RTOL)
+
+
+def test_a_field_of_another_shape_is_refused_and_changes_nothing(client, stats):
+    stats.update(on_cluster(client, samples(1)[0]), client)
+    with pytest.raises(ValueError, match=r"shape \(6, 4\) does not fit statistics of \(4, 6\)"):
+        stats.update(on_cluster(client, samples(1, shape=(6, 4))[0], chunks=(3, 2)), client)
+    assert stats.return_count(client) == 1
+    stats.update(on_cluster(client, samples(1, seed=2)[0], chunks=(4, 6)), client)  # rechunked
+    assert stats.summary(client).chunks == ((2, 2), (3, 3))
