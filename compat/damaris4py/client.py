@@ -7,23 +7,8 @@
 
 from typing import Any
 
+from damaris4py.server import *  # noqa: F403 - the same queries as on a server
 from damaris_ref import damaris
-from damaris_ref.scripts.damaris4py_server import (  # noqa: F401
-    clientspernode,
-    corespernode,
-    getclientcomm,
-    getdamariscomm,
-    getglobalcomm,
-    getservercomm,
-    isclient,
-    isdedicatedcore,
-    isdedicatednode,
-    isserver,
-    listknownclients,
-    magicnumber_string,
-    numberofnodes,
-    serverspernode,
-)
 
 #: what upstream's ``damaris_initialize`` returns on success (Damaris's ``DAMARIS_OK``)
 DAMARIS_OK = 0

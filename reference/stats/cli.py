@@ -65,12 +65,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--scheduler-file",
+        metavar="FILE",
         type=Path,
         default=None,
         help="use this running Dask cluster (it needs a worker of its own) instead of a local one",
     )
     parser.add_argument(
         "--out",
+        metavar="DIR",
         type=Path,
         default=Path("damaris-stats"),
         help="folder for logs and the plot (default ./damaris-stats)",
