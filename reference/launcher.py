@@ -225,21 +225,18 @@ def _signals_raise_in_main_thread() -> Iterator[None]:
             signal.signal(sig, old)
 
 
-def stop_job(job: processes.Child | subprocess.Popen[bytes], signum: int, grace: float) -> None:
+def stop_job(job: processes.Child, signum: int, grace: float) -> None:
     """Send ``signum`` to the job's whole tree, then SIGKILL whatever outlives ``grace`` s.
 
-    A job started by :func:`run_job` (a :class:`~damaris_ref.processes.Child`) is also found
-    by its environment token, so ranks that left the launcher's tree are stopped too.
+    The tree is found by its environment token too, so ranks that left the launcher's tree
+    are stopped as well. SIGINT and SIGTERM are ignored meanwhile (in the main thread).
     """
     ignored = {}
     if threading.current_thread() is threading.main_thread():
         # a second Ctrl-C must not abandon the teardown half way
         ignored = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if isinstance(job, processes.Child):
-            job.stop(signum, grace)
-        else:
-            processes.stop_tree(job, signum, grace)
+        job.stop(signum, grace)
     finally:
         for sig, old in ignored.items():
             signal.signal(sig, old)

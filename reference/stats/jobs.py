@@ -3,7 +3,8 @@
 :func:`damaris_ref.launcher.run_job` runs one job to its end; the statistics workflow needs K
 of them at once while it watches their progress, so this starts them with the launcher's
 command line and environment and, on leaving the ``with`` block for whatever reason, stops
-every job still running with the launcher's teardown (its whole process tree).
+every job still running with the launcher's teardown (its whole process tree). Each job is
+also stopped if this process dies (see :mod:`damaris_ref.processes`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from damaris_ref import processes
 from damaris_ref.launcher import build_command, detect_flavour, find_mpiexec, stop_job
+from damaris_ref.process_output import file_tail
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class Job:
     """One started job: its process and the folder holding ``stdout.txt`` and ``stderr.txt``."""
 
     label: str
-    process: subprocess.Popen
+    process: processes.Child
     folder: Path
 
     @property
@@ -33,10 +36,12 @@ class Job:
         return code if code is None or code >= 0 else 128 - code
 
     def stderr_tail(self, lines: int = 5) -> str:
-        """The last lines the job wrote on stderr."""
+        """The last lines the job wrote on stderr (read from the file's end only)."""
         path = self.folder / "stderr.txt"
-        text = path.read_text(errors="replace") if path.is_file() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        if not path.is_file():
+            return ""
+        with path.open("rb") as written:
+            return file_tail(written, lines)
 
 
 class Jobs:
@@ -63,13 +68,12 @@ class Jobs:
         )
         folder.mkdir(parents=True, exist_ok=True)
         with open(folder / "stdout.txt", "wb") as out, open(folder / "stderr.txt", "wb") as err:
-            process = subprocess.Popen(
+            process = processes.start(
                 launch.argv,
                 env={**launch.env, **env},
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,
-                start_new_session=True,
             )
         job = Job(label, process, folder)
         self.started.append(job)
@@ -77,12 +81,14 @@ class Jobs:
 
 
 @contextmanager
-def running_jobs(grace: float = 5.0) -> Iterator[Jobs]:
-    """Jobs that are all stopped (SIGTERM, then SIGKILL after ``grace`` s) when the block ends."""
+def running_jobs(grace: float = processes.DEFAULT_GRACE) -> Iterator[Jobs]:
+    """Jobs that are all stopped (SIGTERM, then SIGKILL after ``grace`` s) when the block ends.
+
+    A job that already ended is stopped too: anything it left running is found by its token.
+    """
     jobs = Jobs(find_mpiexec())
     try:
         yield jobs
     finally:
         for job in jobs.started:
-            if job.process.poll() is None:
-                stop_job(job.process, signal.SIGTERM, grace)
+            stop_job(job.process, signal.SIGTERM, grace)

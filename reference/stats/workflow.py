@@ -10,11 +10,11 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from damaris_ref.ensemble.progress import ProgressBar
+from damaris_ref.processes import poll_until
 from damaris_ref.stats.jobs import Job, running_jobs
 
 #: the environment variable naming the folder a simulation's pyscript writes into
@@ -79,8 +79,8 @@ def run_ensemble(ensemble: Ensemble, out: Path, timeout: float) -> list[Simulati
                 f"-v {value}", ensemble.ranks, ensemble.command(value), folder, env
             )
         seen = dict.fromkeys(ensemble.values, 0)
-        deadline = time.monotonic() + timeout
-        while len(ended) < len(started) and time.monotonic() < deadline:
+
+        def all_ended() -> bool:
             for value, job in started.items():
                 if value in ended:
                     continue
@@ -93,7 +93,9 @@ def run_ensemble(ensemble: Ensemble, out: Path, timeout: float) -> list[Simulati
                     ended[value] = code
                     for _ in range(ensemble.iterations - done):
                         bar.update(failed=True)
-            time.sleep(POLL_SECONDS)
+            return len(ended) == len(started)
+
+        poll_until(all_ended, timeout, POLL_SECONDS)
         for value in started.keys() - ended.keys():
             ended[value] = None
             for _ in range(ensemble.iterations - seen[value]):
