@@ -1,7 +1,7 @@
 """``damaris-ref stats``: statistics over an ensemble of in-situ simulations, end to end.
 
 Starts a local Dask scheduler and one worker to keep the statistics (unless
-``--scheduler-file`` names a running cluster), launches K simulations of stats_3dmesh_dask at
+--scheduler-file names a running cluster), launches K simulations of stats_3dmesh_dask at
 the same time (values 1..K, each an MPI job whose servers feed their own Dask workers and add
 every iteration's field to statistics they all share), then reads the count, mean and variance,
 prints them per chunk with PASS/FAIL against the closed form, plots them, and stops everything
@@ -42,9 +42,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description=__doc__.split("\n\n", 1)[1],
     )
     parser.add_argument(
-        "-k", "--simulations", type=int, default=4, help="simulations, with -v 1..K (default 4)"
+        "-k",
+        "--simulations",
+        metavar="K",
+        type=int,
+        default=4,
+        help="simulations, run with -v 1..K (default 4)",
     )
-    parser.add_argument("-i", "--iterations", type=int, default=4, help="iterations (default 4)")
+    parser.add_argument(
+        "-i", "--iterations", metavar="I", type=int, default=4, help="iterations (default 4)"
+    )
     parser.add_argument(
         "--clients",
         type=int,
@@ -77,7 +84,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=Path("damaris-stats"),
         help="folder for logs and the plot (default ./damaris-stats)",
     )
-    parser.add_argument("--timeout", type=float, default=300.0, help="seconds for all runs")
+    parser.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=float,
+        default=300.0,
+        help="time for all simulations together (default 300)",
+    )
     parser.add_argument("--no-plot", action="store_true", help="skip the plot")
     parser.set_defaults(func=run)
 
