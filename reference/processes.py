@@ -34,12 +34,12 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import IO, Literal, TypeVar
 
 import psutil
 
+from damaris_ref.polling import poll_until
 from damaris_ref.process_output import OutputLog, OutputReader, file_tail
 
 __all__ = [
@@ -51,7 +51,6 @@ __all__ = [
     "become_subreaper",
     "describe_exit",
     "find_tagged",
-    "poll_until",
     "start",
     "stop_processes",
     "stop_tree",
@@ -71,15 +70,6 @@ _PR_SET_CHILD_SUBREAPER = 36
 
 Target = int | IO[bytes] | None
 Captured = Literal["log"]
-
-
-def poll_until(predicate: Callable[[], T], timeout: float, interval: float = 0.05) -> T:
-    """Call ``predicate`` every ``interval`` s until it returns a true value or ``timeout`` s
-    passed; return its last value (false on a timeout)."""
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()) and time.monotonic() < deadline:
-        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
-    return value
 
 
 def describe_exit(returncode: int) -> str:

@@ -18,7 +18,8 @@ import psutil
 import pytest
 
 from damaris_ref import launcher
-from damaris_ref.processes import poll_until, stop_tree
+from damaris_ref.polling import poll_until
+from damaris_ref.processes import stop_tree
 from damaris_ref.transport.mpi_abort import FATAL_PREFIX
 
 #: seconds any single job may take before it counts as hung

@@ -4,6 +4,7 @@ included), the death of the parent, and use from many threads at once."""
 
 from __future__ import annotations
 
+import itertools
 import logging
 import signal
 import subprocess
@@ -16,8 +17,9 @@ import psutil
 import pytest
 
 from damaris_ref import processes
+from damaris_ref.polling import poll_until
 from damaris_ref.process_output import LOG_LINE_CHARS, TAIL_CHARS
-from damaris_ref.processes import ProcessError, poll_until
+from damaris_ref.processes import ProcessError
 
 from processes import alive, all_gone, kill_all
 
@@ -52,7 +54,7 @@ def python(code: str, **options) -> processes.Child:
     return processes.start([sys.executable, "-c", textwrap.dedent(code)], **options)
 
 
-# --- poll_until ------------------------------------------------------------------------------
+# --- poll_until (damaris_ref.polling) -------------------------------------------------------
 
 
 def test_poll_until_returns_the_first_true_value():
@@ -64,6 +66,13 @@ def test_poll_until_gives_up_at_its_deadline():
     started = time.monotonic()
     assert poll_until(lambda: None, timeout=0.3, interval=0.05) is None
     assert 0.3 <= time.monotonic() - started < 2
+
+
+def test_poll_until_may_look_less_and_less_often():
+    looks: list[float] = []
+    assert not poll_until(lambda: looks.append(time.monotonic()), 0.6, 0.01, max_interval=0.16)
+    gaps = [later - earlier for earlier, later in itertools.pairwise(looks)]
+    assert 5 <= len(looks) < 15 and gaps[-1] > 4 * gaps[0]  # 0.01, 0.02, 0.04, ... 0.16
 
 
 # --- captured output ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from damaris_ref.ensemble.progress import ProgressBar
-from damaris_ref.processes import poll_until
+from damaris_ref.polling import poll_until
 from damaris_ref.stats.jobs import Job, running_jobs
 
 #: the environment variable naming the folder a simulation's pyscript writes into

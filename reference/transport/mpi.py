@@ -18,8 +18,9 @@ blocks, ``end_iteration`` and ``stop`` in the order the client issued them.
 
 from __future__ import annotations
 
+import math
 import os
-import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +30,7 @@ from damaris_ref.config.buffer import PAGE, client_share, share_problem
 from damaris_ref.config.errors import ConfigError
 from damaris_ref.config.model import Config
 from damaris_ref.data import Block, new_magic_number
+from damaris_ref.polling import poll_until
 from damaris_ref.topology import Mode, Topology, emulated_nodes
 from damaris_ref.transport.base import (
     BlockArrived,
@@ -66,15 +68,9 @@ class Notice:
         return Block(self.variable, self.source, self.block, self.iteration, self.offsets, array)
 
 
-def _poll(ready, deadline: float | None = None) -> bool:
+def _poll(ready: Callable[[], object], timeout: float = math.inf) -> object:
     """Wait for ``ready()`` with a growing sleep (kind to oversubscribed cores)."""
-    delay = _POLL_MIN
-    while not ready():
-        if deadline is not None and time.monotonic() > deadline:
-            return False
-        time.sleep(delay)
-        delay = min(delay * 2, _POLL_MAX)
-    return True
+    return poll_until(ready, timeout, _POLL_MIN, _POLL_MAX)
 
 
 class MPIBackend:
@@ -225,13 +221,12 @@ class MPIClientTransport:
             return self.allocator.allocate(nbytes)
         except SliceFullError:
             pass
-        deadline = time.monotonic() + self.wait
 
         def freed_enough() -> bool:
             self._collect_releases()
             return self.allocator.largest_free_extent >= self.allocator.reserved_size(nbytes)
 
-        if not _poll(freed_enough, deadline):
+        if not _poll(freed_enough, self.wait):
             raise BufferFullError(
                 buffer_full_message(
                     arch.buffer_name,
