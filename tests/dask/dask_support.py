@@ -23,6 +23,10 @@ SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 #: the environment variable that tells test pyscripts where to write what they saw
 OUT_ENV = "DAMARIS_TEST_OUT"
 JOB_TIMEOUT = 60.0
+#: 4 ranks as 2 emulated nodes of one client and one dedicated core: 2 servers, 2 workers
+TWO_SERVERS = Architecture(dedicated_cores=1, ranks_per_node=2)
+#: one int variable of 4 x 8 values per block, for pyscript ``probe``
+FIELD = ((Layout("l", "int", ("4", "8")),), (Variable("field", "l", script="probe"),))
 WORKER_FLAG = "distributed.cli.dask_worker"
 
 

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 from dask_support import (
+    FIELD,
     OUT_ENV,
     SCRIPTS,
+    TWO_SERVERS,
     assert_no_workers_left,
     dask_config,
     run_generic,
@@ -27,13 +29,8 @@ from dask_support import (
 )
 
 from damaris4py.server import getservercomm
-from damaris_ref.config.model import Architecture, Layout, Variable
 
 from processes import wait_until
-
-#: 4 ranks as 2 emulated nodes of one client and one dedicated core: 2 servers, 2 workers
-TWO_SERVERS = Architecture(dedicated_cores=1, ranks_per_node=2)
-FIELD = ((Layout("l", "int", ("4", "8")),), (Variable("field", "l", script="probe"),))
 
 
 def _records(out: Path, iteration: int, servers: int) -> list[dict]:

@@ -10,7 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from dask_support import (
+    FIELD,
     SCRIPTS,
+    TWO_SERVERS,
     assert_no_workers_left,
     dask_config,
     run_generic,
@@ -20,15 +22,10 @@ from dask_support import (
     write_config,
 )
 
-from damaris_ref.config.model import Architecture, Layout, Variable
 from damaris_ref.dask_bridge import iteration_array, release_kept
 from damaris_ref.mocks.generic import expected_global
 
 from processes import wait_until
-
-#: 4 ranks as 2 emulated nodes of one client and one dedicated core: 2 servers, 2 workers
-TWO_SERVERS = Architecture(dedicated_cores=1, ranks_per_node=2)
-FIELD = ((Layout("l", "int", ("4", "8")),), (Variable("field", "l", script="probe"),))
 
 
 @pytest.mark.timeout(120)
