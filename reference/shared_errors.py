@@ -15,7 +15,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,7 @@ DEFAULT_DEADLINE = 60.0
 _POLL = 0.01
 
 
-def deadline_seconds(environ: os._Environ[str] | dict[str, str] | None = None) -> float:
+def deadline_seconds(environ: Mapping[str, str] | None = None) -> float:
     """The deadline from ``$DAMARIS_SHARED_ERROR_DEADLINE`` (seconds > 0), else the default."""
     environ = os.environ if environ is None else environ
     text = environ.get(DEADLINE_VARIABLE)
