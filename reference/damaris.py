@@ -10,8 +10,9 @@
         damaris.stop()
     damaris.finalize()
 
-One session per process, like the C API. ``initialize`` also makes any uncaught exception
-abort the whole MPI job with one clear line, so a failing rank never leaves others waiting.
+One session per process, like the C API. From ``initialize`` to ``finalize`` any uncaught
+exception aborts the whole MPI job with one clear line, so a failing rank never leaves others
+waiting; ``finalize`` puts the process's exception hooks back as they were.
 """
 
 from __future__ import annotations
@@ -21,26 +22,32 @@ from typing import Any
 
 from damaris_ref.api import Damaris, DamarisStateError
 from damaris_ref.config.model import Config
+from damaris_ref.transport.mpi_abort import AbortingHooks
 
-_session: Damaris | None = None
+#: this process's session and the exception hooks it holds installed, between initialize
+#: and finalize
+_session: tuple[Damaris, AbortingHooks] | None = None
 
 
 def _current() -> Damaris:
     if _session is None:
         raise DamarisStateError("call damaris.initialize(config, comm) first")
-    return _session
+    return _session[0]
 
 
 def initialize(config: Config | str | Path, comm: Any = None) -> None:
     """Load the config, split ``comm`` (default COMM_WORLD) into clients and servers."""
     global _session
     from damaris_ref.transport.mpi import MPIBackend
-    from damaris_ref.transport.mpi_abort import install_excepthook
 
+    if _session is not None:  # initialized again without finalize: one set of hooks at a time
+        _session[1].restore()
     backend = MPIBackend(comm)
-    install_excepthook(backend.world_comm)
-    _session = Damaris(backend)
-    _session.initialize(config, backend.world_comm)
+    hooks = AbortingHooks(backend.world_comm)
+    hooks.install()
+    damaris = Damaris(backend)
+    _session = damaris, hooks
+    damaris.initialize(config, backend.world_comm)
 
 
 def start() -> bool:
@@ -94,7 +101,8 @@ def stop() -> None:
 
 
 def finalize() -> None:
-    """Release the transports and end the session."""
+    """Release the transports, end the session and restore the exception hooks."""
     global _session
     _current().finalize()
+    _session[1].restore()
     _session = None

@@ -2,8 +2,9 @@
 
 Without this, a rank that dies of an exception leaves the others blocked in their next
 collective or receive, and the job hangs until someone kills it. Every MPI entry point wraps
-its work in :func:`abort_on_error` (or calls :func:`install_excepthook` first thing): the failing
-rank prints its traceback and then one summary line,
+its work in :func:`abort_on_error`, or holds :class:`AbortingHooks` installed for as long as
+its session lasts (both put the exception hooks back afterwards): the failing rank prints its
+traceback and then one summary line,
 ``damaris-ref: fatal error on rank R: <message>``, and calls ``Abort`` so the launcher stops all
 ranks within seconds.
 
@@ -68,33 +69,62 @@ def abort_job(
     raise SystemExit(1)  # Abort does not return; this only satisfies NoReturn
 
 
-@contextmanager
-def abort_on_error(comm: MPI.Comm | None = None) -> Iterator[None]:
-    """Abort the job on any exception escaping the block, including KeyboardInterrupt and a
-    non-zero ``sys.exit``; ``sys.exit(0)`` passes through as a normal exit."""
-    try:
-        yield
-    except SystemExit as exc:
-        if exc.code in (None, 0):
-            raise
-        abort_job(exc, comm)
-    except BaseException as exc:
-        abort_job(exc, comm)
-
-
-def install_excepthook(comm: MPI.Comm | None = None) -> None:
-    """Abort the job on an uncaught exception in the main thread or in any other thread.
+class AbortingHooks:
+    """Between :meth:`install` and :meth:`restore` (or inside ``with``), an uncaught exception
+    in the main thread or in any other thread aborts the job; the hooks found at
+    :meth:`install` come back afterwards.
 
     A thread is covered too because a dead receiver or worker thread hangs the job as surely
     as a dead rank. A ``SystemExit`` in a thread only ends that thread, as usual.
     """
 
-    def main_hook(_type: type[BaseException], value: BaseException, _tb: object) -> None:
-        abort_job(value, comm)
+    def __init__(self, comm: MPI.Comm | None = None):
+        self._comm = comm
+        self._previous: tuple | None = None
 
-    def thread_hook(args: threading.ExceptHookArgs) -> None:
+    def _main_hook(self, _type: type[BaseException], value: BaseException, _tb: object) -> None:
+        abort_job(value, self._comm)
+
+    def _thread_hook(self, args: threading.ExceptHookArgs) -> None:
         if args.exc_value is not None and not isinstance(args.exc_value, SystemExit):
-            abort_job(args.exc_value, comm)
+            abort_job(args.exc_value, self._comm)
 
-    sys.excepthook = main_hook
-    threading.excepthook = thread_hook
+    def install(self) -> None:
+        """Replace both hooks (once; a second call changes nothing)."""
+        if self._previous is None:
+            self._previous = (sys.excepthook, threading.excepthook)
+            sys.excepthook, threading.excepthook = self._main_hook, self._thread_hook
+
+    def restore(self) -> None:
+        """Put back the hooks found at :meth:`install`; a hook someone set since is kept."""
+        if self._previous is None:
+            return
+        main, thread = self._previous
+        self._previous = None
+        if sys.excepthook == self._main_hook:
+            sys.excepthook = main
+        if threading.excepthook == self._thread_hook:
+            threading.excepthook = thread
+
+    def __enter__(self) -> AbortingHooks:
+        self.install()
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.restore()
+
+
+@contextmanager
+def abort_on_error(comm: MPI.Comm | None = None) -> Iterator[None]:
+    """Abort the job on any exception escaping the block, including KeyboardInterrupt and a
+    non-zero ``sys.exit``, or raised in another thread while the block runs; ``sys.exit(0)``
+    passes through as a normal exit."""
+    with AbortingHooks(comm):
+        try:
+            yield
+        except SystemExit as exc:
+            if exc.code in (None, 0):
+                raise
+            abort_job(exc, comm)
+        except BaseException as exc:
+            abort_job(exc, comm)

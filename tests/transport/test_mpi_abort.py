@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import sys
 import textwrap
+import threading
 
 import pytest
 
-from damaris_ref.transport.mpi_abort import fatal_line
+from damaris_ref.transport.mpi_abort import AbortingHooks, abort_on_error, fatal_line
 
 from processes import Job, run_mpi
 
@@ -45,13 +46,13 @@ def test_context_manager_aborts_all_four_ranks_when_rank_two_raises():
 
 
 @pytest.mark.timeout(60)
-def test_excepthook_covers_the_main_thread():
+def test_installed_hooks_cover_the_main_thread():
     job = run_ranks(
         3,
         """
         from mpi4py import MPI
-        from damaris_ref.transport.mpi_abort import install_excepthook
-        install_excepthook()
+        from damaris_ref.transport.mpi_abort import AbortingHooks
+        AbortingHooks().install()
         if MPI.COMM_WORLD.rank == 1:
             raise KeyError("cube_i")
         MPI.COMM_WORLD.Barrier()
@@ -63,19 +64,19 @@ def test_excepthook_covers_the_main_thread():
 
 
 @pytest.mark.timeout(60)
-def test_excepthook_covers_other_threads():
+def test_abort_on_error_covers_other_threads_while_the_block_runs():
     job = run_ranks(
         2,
         """
         import threading
         from mpi4py import MPI
-        from damaris_ref.transport.mpi_abort import install_excepthook
-        install_excepthook()
+        from damaris_ref.transport.mpi_abort import abort_on_error
         def receiver():
             raise RuntimeError("lost the notice stream")
-        if MPI.COMM_WORLD.rank == 0:
-            threading.Thread(target=receiver).start()
-        MPI.COMM_WORLD.recv(source=MPI.ANY_SOURCE)  # nobody sends: only an abort ends this
+        with abort_on_error():
+            if MPI.COMM_WORLD.rank == 0:
+                threading.Thread(target=receiver).start()
+            MPI.COMM_WORLD.recv(source=MPI.ANY_SOURCE)  # nobody sends: only an abort ends this
         """,
     )
     assert job.returncode != 0, job.describe()
@@ -102,6 +103,33 @@ def test_normal_exit_and_exit_zero_do_not_abort():
     assert job.returncode == 0, job.describe()
     assert job.stdout.count("done") == 2
     assert not job.fatal_lines
+
+
+def test_hooks_are_restored_after_the_scope_and_a_foreign_hook_is_kept():
+    before = sys.excepthook, threading.excepthook
+    with AbortingHooks():
+        assert sys.excepthook is not before[0]
+        assert threading.excepthook is not before[1]
+    assert (sys.excepthook, threading.excepthook) == before
+
+    def foreign(_args: threading.ExceptHookArgs) -> None: ...
+
+    hooks = AbortingHooks()
+    hooks.install()
+    threading.excepthook = foreign  # set by someone else while the hooks were installed
+    try:
+        hooks.restore()
+        assert sys.excepthook is before[0]
+        assert threading.excepthook is foreign
+    finally:
+        threading.excepthook = before[1]
+
+
+def test_abort_on_error_restores_the_hooks_on_a_clean_exit():
+    before = sys.excepthook, threading.excepthook
+    with abort_on_error():
+        pass
+    assert (sys.excepthook, threading.excepthook) == before
 
 
 def test_fatal_line_formats():
