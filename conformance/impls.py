@@ -252,9 +252,10 @@ class InProcessReference(Implementation):
         return super().describe() | ({"mutation": self.mutation} if self.mutation else {})
 
     def _execute(self, case: Case, config: Path, records_dir: Path, timeout: float) -> Run:
-        from damaris_ref.conformance.mutations import mutation
+        from damaris_ref.conformance.mutations import mutation_seams
         from damaris_ref.engine import RankFailed, run_in_process
         from damaris_ref.mocks import SIMULATIONS
+        from damaris_ref.seams import DEFAULT_SEAMS
 
         simulation = SIMULATIONS[case.simulation]
         argv = render(SEED_ARGS[case.simulation], case, config)
@@ -262,16 +263,15 @@ class InProcessReference(Implementation):
         out, err = io.StringIO(), io.StringIO()
         returncode: int | None = 0
         started = time.monotonic()
-        patch = mutation(self.mutation) if self.mutation else contextlib.nullcontext()
+        seams = mutation_seams(self.mutation) if self.mutation else DEFAULT_SEAMS
         records_variable = {probe.DIR_VARIABLE: str(records_dir)}  # the probe reads it
         with (
             contextlib.redirect_stdout(out),
             contextlib.redirect_stderr(err),
             mock.patch.dict(os.environ, records_variable),
-            patch,
         ):
             try:
-                run_in_process(simulation.rank_main(args), case.np, timeout=timeout)
+                run_in_process(simulation.rank_main(args), case.np, timeout=timeout, seams=seams)
             except RankFailed as failure:
                 err.write(f"{failure}\n")
                 returncode = 1

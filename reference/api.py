@@ -3,19 +3,24 @@
 ``initialize`` / ``start`` / ``parameter_get`` / ``parameter_set`` / ``set_position`` /
 ``set_block_position`` / ``write`` / ``write_block`` / ``end_iteration`` / ``stop`` /
 ``finalize``. One :class:`Damaris` object per rank; what differs between the in-process engine
-and MPI is only the *backend* (communicators, node detection, transports).
+and MPI is only the *backend* (communicators, node detection, transports). The server side
+(transport, :class:`~damaris_ref.server.Server`, Dask session) is
+:class:`~damaris_ref.server_role.ServerRole`.
 """
 
 from __future__ import annotations
 
+from contextvars import Token
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from damaris_ref.client import Client
 from damaris_ref.config.model import Config
 from damaris_ref.scripts import context
-from damaris_ref.server import Observer, Server
-from damaris_ref.topology import Mode, Topology, compute_topology
+from damaris_ref.seams import DEFAULT_SEAMS, Seams
+from damaris_ref.server import Observer
+from damaris_ref.server_role import ServerRole
+from damaris_ref.topology import Mode, Topology
 from damaris_ref.transport.base import ClientTransport, ServerTransport
 from damaris_ref.transport.budget import ByteBudget
 from damaris_ref.transport.loopback import LoopbackTransport
@@ -51,24 +56,38 @@ class DamarisStateError(RuntimeError):
 
 
 class Damaris:
-    """One rank's Damaris session."""
+    """One rank's Damaris session: the client API; a server rank plays its
+    :class:`~damaris_ref.server_role.ServerRole` inside :meth:`start`.
+
+    ``seams`` substitutes the routing rule or filters the blocks scripts get (tests only, see
+    :mod:`damaris_ref.seams`); ``stderr`` receives the server's reports (script tracebacks,
+    watchdog), default ``sys.stderr``.
+    """
 
     def __init__(
         self,
         backend: Backend,
         *,
         observer: Observer | None = None,
+        seams: Seams = DEFAULT_SEAMS,
+        stderr: TextIO | None = None,
     ):
         self.backend = backend
         self.observer = observer
+        self.seams = seams
+        self.stderr = stderr
         self.config: Config | None = None
         self.topology: Topology | None = None
         self._context: context.RankContext | None = None
+        self._context_token: Token | None = None
         self._client: Client | None = None
-        self._dask = None  # the server role's DaskSession, when a pyscript names a scheduler
+        self._server_role: ServerRole | None = None  # a standalone client's own server
 
     def initialize(self, config: Config | str | Path, comm: Any = None) -> None:
-        """Load the configuration, compute the topology and split the communicators."""
+        """Load the configuration, compute the topology and split the communicators.
+
+        From here to :meth:`finalize`, ``damaris4py`` queries in this thread answer for this rank.
+        """
         if comm is not None and comm is not self.backend.world_comm:
             raise DamarisStateError("initialize: comm must be this backend's world communicator")
         if not isinstance(config, Config):
@@ -76,7 +95,7 @@ class Damaris:
 
             config = load_config(config)
         arch = config.architecture
-        topology = compute_topology(
+        topology = self.seams.topology(
             self.backend.node_ids(arch.ranks_per_node), arch.dedicated_cores, arch.dedicated_nodes
         )
         is_client = topology.role_of(self.backend.rank) == "client"
@@ -94,7 +113,7 @@ class Damaris:
             client_comm=role_comm if is_client else None,
             server_comm=role_comm if serves else None,
         )
-        context.bind(self._context)
+        self._context_token = context.enter(self._context)
 
     @property
     def is_client(self) -> bool:
@@ -112,13 +131,7 @@ class Damaris:
                 self._client_transport(),
             )
             return True
-        server = self._server(self.backend.server_transport(self.config, self.topology))
-        try:
-            server.serve()
-        except BaseException:
-            self._close_dask(together=False)  # the job is failing: wait for no other server
-            raise
-        self._close_dask()
+        self._server_role_on(self.backend.server_transport(self.config, self.topology)).serve()
         return False
 
     def _client_transport(self) -> ClientTransport:
@@ -126,27 +139,17 @@ class Damaris:
             return self.backend.client_transport(self.config, self.topology)
         arch = self.config.architecture
         loopback = LoopbackTransport(ByteBudget(arch.buffer_name, arch.buffer_size))
-        loopback.handler = self._server(loopback)
+        self._server_role = self._server_role_on(loopback)
+        loopback.handler = self._server_role.server
         return loopback
 
-    def _server(self, transport: ServerTransport) -> Server:
-        ctx = self._context
-        scheduler_files, script_scope = {}, None
-        if any(p.scheduler_file for p in self.config.pyscripts):
-            from damaris_ref.dask_bridge.session import DaskSession
-
-            self._dask = DaskSession.open(self.config, ctx.server_id, ctx.magic)
-            scheduler_files, script_scope = self._dask.scheduler_files, self._dask.script_scope
-            ctx.server_comm.Barrier()  # scripts see every server's worker from iteration 0 on
-        return Server(
-            self.config,
-            self.topology,
-            ctx.server_id,
-            ctx.magic,
+    def _server_role_on(self, transport: ServerTransport) -> ServerRole:
+        return ServerRole(
+            self._context,
             transport,
-            scheduler_files=scheduler_files,
             observer=self.observer,
-            script_scope=script_scope,
+            block_filter=self.seams.block_filter,
+            stderr=self.stderr,
         )
 
     def client_comm_get(self) -> Any:
@@ -188,21 +191,16 @@ class Damaris:
     def stop(self) -> None:
         """Tell the server this client is done (standalone: also ends this rank's Dask session)."""
         self._require_client().stop()
-        self._close_dask()
-
-    def _close_dask(self, together: bool = True) -> None:
-        if self._dask is not None:
-            if together:
-                # no server may take its worker (and its blocks) away while another server's
-                # script can still use them
-                self._context.server_comm.Barrier()
-            self._dask.close()
-            self._dask = None
+        if self._server_role is not None:
+            self._server_role.close()
+            self._server_role = None
 
     def finalize(self) -> None:
         """Release the transports (after the server handed back every block) and the context."""
         self.backend.finalize()
-        context.bind(None)
+        if self._context_token is not None:
+            context.leave(self._context_token)
+            self._context_token = None
         self._client = None
 
     def _require_context(self) -> context.RankContext:

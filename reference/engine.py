@@ -3,17 +3,20 @@
 Each world rank is a thread running the same ``main(damaris, comm)`` a real MPI rank would
 run, on an :class:`~damaris_ref.transport.inprocess.InProcessWorld`. A failure on any rank
 aborts the world (no thread waits forever) and is re-raised with the rank that failed.
+
+The run changes nothing process-wide: each rank's context lives in its own thread, the
+servers' reports go to the ``stderr`` given (default ``sys.stderr``), and what ranks and
+scripts ``print`` goes to the process's ``sys.stdout`` as it is, never replaced.
 """
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from damaris_ref.api import Damaris
-from damaris_ref.scripts import context
+from damaris_ref.seams import DEFAULT_SEAMS, Seams
 from damaris_ref.server import Observer
 from damaris_ref.transport.base import WorldAborted
 from damaris_ref.transport.inprocess import InProcessWorld
@@ -38,31 +41,29 @@ def run_in_process(
     observer: Observer | None = None,
     timeout: float = 60.0,
     magic: str | None = None,
+    seams: Seams = DEFAULT_SEAMS,
+    stderr: TextIO | None = None,
 ) -> list[Any]:
     """Run ``main`` on ``world_size`` thread-ranks; return each rank's return value.
 
     ``observer(server_id, pyscript, DamarisData)`` sees what every script run receives (it is
     called from server threads; copy arrays you keep). ``timeout`` bounds every wait.
+    ``seams`` plugs substitutes in (:mod:`damaris_ref.seams`); ``stderr`` receives the
+    servers' reports (default ``sys.stderr``).
     """
     world = InProcessWorld(world_size, timeout, magic)
     results: list[Any] = [None] * world_size
     failures: list[tuple[int, BaseException]] = []
 
     def run_rank(rank: int) -> None:
-        damaris = Damaris(world.backend(rank), observer=observer)
+        damaris = Damaris(world.backend(rank), observer=observer, seams=seams, stderr=stderr)
         try:
             results[rank] = main(damaris, world.comms[rank])
         except BaseException as error:
             failures.append((rank, error))
             world.abort()
-        finally:
-            context.bind(None)
 
-    stdout = sys.stdout = _LineStream(sys.stdout)
-    try:
-        _run_threads(run_rank, world, world_size, timeout)
-    finally:
-        sys.stdout = stdout.stream
+    _run_threads(run_rank, world, world_size, timeout)
     if failures:
         rank, error = _root_failure(failures)
         raise RankFailed(rank, error) from error
@@ -86,31 +87,6 @@ def _run_threads(
             raise TimeoutError(
                 f"in-process run did not finish within {timeout:g} s ({thread.name})"
             )
-
-
-class _LineStream:
-    """Writes whole lines only, so prints from different rank threads never interleave."""
-
-    def __init__(self, stream: TextIO):
-        self.stream = stream
-        self._pending = threading.local()
-        self._lock = threading.Lock()
-
-    def write(self, text: str) -> int:
-        pending = getattr(self._pending, "text", "") + text
-        head, newline, tail = pending.rpartition("\n")
-        if newline:
-            with self._lock:
-                self.stream.write(head + newline)
-        self._pending.text = tail
-        return len(text)
-
-    def flush(self) -> None:
-        with self._lock:
-            self.stream.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
 
 
 def _root_failure(failures: list[tuple[int, BaseException]]) -> tuple[int, BaseException]:

@@ -30,6 +30,9 @@ from damaris_ref.transport.base import (
 Observer = Callable[[int, str, dict], None]
 #: gives the context one run of a pyscript (by name) executes in, e.g. its Dask client
 ScriptScope = Callable[[str], AbstractContextManager[object]]
+#: (server id, iteration, variable, its blocks in arrival order) -> the blocks scripts get;
+#: a seam for tests (:mod:`damaris_ref.seams`), the buffers are released as they arrived
+BlockFilter = Callable[[int, int, str, list[data.Block]], list[data.Block]]
 
 
 class Server:
@@ -47,6 +50,7 @@ class Server:
         observer: Observer | None = None,
         stderr: TextIO | None = None,
         script_scope: ScriptScope | None = None,
+        block_filter: BlockFilter | None = None,
     ):
         self.config = config
         self.server_id = server_id
@@ -55,6 +59,7 @@ class Server:
         self.known_clients = topology.known_clients(server_id)
         self.observer = observer
         self._script_scope = script_scope or (lambda _name: nullcontext())
+        self._block_filter = block_filter
         self._stderr = stderr or sys.stderr
         namespace = main_namespace()  # this server's ``__main__``, shared by its pyscripts
         self._runners = [
@@ -137,6 +142,9 @@ class Server:
         by_variable: dict[str, list[data.Block]] = defaultdict(list)
         for item in arrived:
             by_variable[item.block.variable].append(item.block)
+        if self._block_filter is not None:
+            for name, blocks in by_variable.items():
+                by_variable[name] = self._block_filter(self.server_id, iteration, name, blocks)
         try:
             for runner in self._runners:
                 if runner.should_run(iteration):

@@ -217,16 +217,23 @@ def test_an_error_raised_after_the_abort_is_reported_over_the_abort_itself():
         run_in_process(main, 4, timeout=10)
 
 
-def test_lines_printed_by_concurrent_ranks_stay_whole(capsys):
+def test_ranks_print_to_the_callers_stdout_and_each_line_stays_whole(capsys):
+    caller_stdout = sys.stdout
+    seen = []
+
     def main(damaris: Damaris, comm):
-        for line in range(3):
-            sys.stdout.write(f"rank {comm.Get_rank()} line {line} ")
-            comm.barrier()  # every rank has half a line out before any ends its line
-            sys.stdout.write("end\n")
+        seen.append(sys.stdout)
+        for line in range(50):
+            print(f"rank {comm.Get_rank()} line {line} " + "x" * 40)
+            if line % 10 == 0:
+                comm.barrier()
 
     run_in_process(main, 4, timeout=10)
     lines = capsys.readouterr().out.splitlines()
-    assert sorted(lines) == sorted(f"rank {r} line {i} end" for r in range(4) for i in range(3))
+    assert seen == [caller_stdout] * 4  # never a stream of the engine's
+    assert sorted(lines) == sorted(
+        f"rank {r} line {i} " + "x" * 40 for r in range(4) for i in range(50)
+    )
 
 
 # API states ---------------------------------------------------------------------------------

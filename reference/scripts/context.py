@@ -1,19 +1,21 @@
 """What a running rank knows about itself, for the ``damaris4py`` functions scripts call.
 
-Bound per thread: in the MPI runtime there is one rank per process, in the in-process engine
-one rank per thread, and both look the same to ``damaris4py.server``.
+The context travels in a :mod:`contextvars` variable, set for a scope and reset after it: a
+client API session binds it from ``initialize`` to ``finalize``, and a server binds it around
+each script run (:mod:`damaris_ref.server_role`). Each thread starts with no context, so the
+in-process engine's thread-ranks, and several sessions in one process, never see each other's.
 """
 
 from __future__ import annotations
 
-import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
 from typing import Any
 
 from damaris_ref.config.model import Config
 from damaris_ref.topology import Topology
-
-_local = threading.local()
 
 
 @dataclass(frozen=True)
@@ -41,17 +43,39 @@ class RankContext:
         return self.topology.server_id(self.world_rank)
 
 
-def bind(context: RankContext | None) -> None:
-    """Make ``context`` the current rank's context (None unbinds)."""
-    _local.context = context
+_current: ContextVar[RankContext | None] = ContextVar("damaris_rank_context", default=None)
+
+
+def enter(context: RankContext) -> Token[RankContext | None]:
+    """Make ``context`` current until :func:`leave` is given the returned token.
+
+    For a scope spread over several calls (a session's ``initialize`` ... ``finalize``); a scope
+    inside one call uses :func:`bound`.
+    """
+    return _current.set(context)
+
+
+def leave(token: Token[RankContext | None]) -> None:
+    """Restore the context that was current before the :func:`enter` that gave ``token``."""
+    _current.reset(token)
+
+
+@contextmanager
+def bound(context: RankContext) -> Iterator[RankContext]:
+    """``context`` is current inside the block, and the previous one again after it."""
+    token = enter(context)
+    try:
+        yield context
+    finally:
+        leave(token)
 
 
 def current() -> RankContext:
     """The current rank's context; a clear error outside a running Damaris rank."""
-    context = getattr(_local, "context", None)
+    context = _current.get()
     if context is None:
         raise RuntimeError(
             "damaris4py functions need a running Damaris rank: call them from a pyscript "
-            "run by damaris-ref (or after damaris start() in the simulation)"
+            "run by damaris-ref (or between initialize and finalize in the simulation)"
         )
     return context

@@ -8,6 +8,10 @@ do not see them, and they persist from one iteration to the next. The reference 
 that model exactly, so a script that runs here runs on Damaris too. ``__file__`` is not set and
 ``sys.path`` is left alone, as upstream does.
 
+The server runs each run inside its script scope (:mod:`damaris_ref.server_role`): the rank's
+context, which ``damaris4py`` reads, and the pyscript's Dask client are current for that run
+only.
+
 An exception in the script is reported with the server id and the iteration, and the
 simulation goes on: a bug in an analysis must not kill the simulation. A run that takes long
 is reported by a watchdog (:mod:`damaris_ref.scripts.watchdog`) but never stopped.
