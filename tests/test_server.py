@@ -259,3 +259,20 @@ def test_each_pyscript_has_its_own_watchdog_delay(tmp_path):
     lines = harness.stderr.getvalue().splitlines()
     reports = [line for line in lines if line.startswith("[damaris-ref] watchdog:")]
     assert reports and all("pyscript 'main'" in line for line in reports)
+
+
+# the block filter seam ----------------------------------------------------------------------
+def test_the_block_filter_decides_what_scripts_see_and_every_arrived_block_is_released():
+    seen = []
+
+    def drop_source_1(server_id, iteration, variable, blocks):
+        seen.append((server_id, iteration, variable, [b.source for b in blocks]))
+        return [b for b in blocks if b.source != 1]
+
+    harness = make_harness(block_filter=drop_source_1)
+    arrived = [arrive(1, 0), arrive(0, 0)]
+    harness.send(*arrived, *end(0, 0), *end(1, 0))
+    assert seen == [(0, 0, "a", [1, 0])]  # once per iteration and variable, in arrival order
+    [damaris_data] = [dd for name, _, dd in harness.runs if name == "main"]
+    assert sorted(damaris_data["iteration_data"]["a"]["numpy_data"]) == ["P0_B0"]
+    assert harness.transport.released == arrived
