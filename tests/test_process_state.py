@@ -6,13 +6,10 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import sys
-import threading
 from pathlib import Path
 
-import dask
-import distributed
 import pytest
+from process_state import process_state
 
 from damaris_ref.api import Damaris
 from damaris_ref.config.model import Architecture
@@ -24,27 +21,6 @@ from damaris_ref.transport.inprocess import InProcessWorld
 from strategies import seed_config
 
 SCRIPTS = Path(__file__).parent / "scripts"
-
-
-def default_dask_client() -> object:
-    try:
-        return distributed.default_client()
-    except ValueError:
-        return None
-
-
-def process_state() -> dict[str, object]:
-    """What no library call may leave changed."""
-    return {
-        "stdout": sys.stdout,
-        "stderr": sys.stderr,
-        "excepthook": sys.excepthook,
-        "threading.excepthook": threading.excepthook,
-        "sys.path": list(sys.path),
-        "default Dask client": default_dask_client(),
-        "dask scheduler": dask.config.get("scheduler", None),
-        "__main__": dict(vars(sys.modules["__main__"])),
-    }
 
 
 def assert_no_rank_context() -> None:

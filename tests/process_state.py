@@ -1,0 +1,31 @@
+"""What no library call may leave changed in the process, as one comparable snapshot."""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+import dask
+import distributed
+
+
+def default_dask_client() -> object:
+    """The process's default Dask client, None when there is none."""
+    try:
+        return distributed.default_client()
+    except ValueError:
+        return None
+
+
+def process_state() -> dict[str, object]:
+    """Streams, both exception hooks, ``sys.path``, Dask's defaults and ``__main__``."""
+    return {
+        "stdout": sys.stdout,
+        "stderr": sys.stderr,
+        "excepthook": sys.excepthook,
+        "threading.excepthook": threading.excepthook,
+        "sys.path": list(sys.path),
+        "default Dask client": default_dask_client(),
+        "dask scheduler": dask.config.get("scheduler", None),
+        "__main__": dict(vars(sys.modules["__main__"])),
+    }
