@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from damaris_ref.mocks import SIMULATIONS, Simulation, SimulationError
+from damaris_ref.mocks import SIMULATIONS, Simulation, SimulationSetupError
 
 #: an MPI job of more ranks than this many per core needs ``--oversubscribe``
 RANKS_PER_CORE = 4
@@ -138,7 +138,7 @@ def _run_in_process(
         return _fail(str(error))
     except RankFailed as failure:
         error = failure.error
-        known = (SimulationError, LayoutError, ConfigError, ValueError)
+        known = (SimulationSetupError, LayoutError, ConfigError, ValueError)
         detail = str(error) if isinstance(error, known) else f"{type(error).__name__}: {error}"
         return _fail(f"{simulation.name}: {detail} (rank {failure.rank})")
     except TimeoutError as error:

@@ -14,6 +14,8 @@ import binascii
 import importlib
 import os
 
+from damaris_ref.errors import DamarisEnsembleError
+
 TYPE_CHECKING = False  # stands in for typing.TYPE_CHECKING: typing is not imported at run time
 if TYPE_CHECKING:
     from damaris_ref.ensemble.codec_protocol import Codec
@@ -29,8 +31,11 @@ _CODEC_MODULES = {
 }
 
 
-class TransportDecodeError(ValueError):
-    """Text handed to a codec is not a payload that codec wrote."""
+class TransportDecodeError(DamarisEnsembleError, ValueError):
+    """Text handed to a codec is not a payload that codec wrote.
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
 
 
 def encode_base64(raw: bytes) -> str:

@@ -40,8 +40,7 @@ from damaris_ref.transport.base import (
     Message,
 )
 from damaris_ref.transport.budget import buffer_full_message
-from damaris_ref.transport.shm_allocator import BufferFullError as SliceFullError
-from damaris_ref.transport.shm_allocator import ShmAllocator
+from damaris_ref.transport.shm_allocator import NoFreeExtentError, ShmAllocator
 
 TAG_TO_SERVER = 71
 TAG_RELEASE = 72
@@ -219,7 +218,7 @@ class MPIClientTransport:
         self._collect_releases()
         try:
             return self.allocator.allocate(nbytes)
-        except SliceFullError:
+        except NoFreeExtentError:
             pass
 
         def freed_enough() -> bool:
