@@ -107,8 +107,7 @@ def run_ensemble(
         retries=retries,
     )
     if progress:
-        bar = ProgressBar(len(futures))
-        with bar.logs_above():  # a child's stderr, logged meanwhile, goes above the bar
+        with ProgressBar(len(futures)).shown() as bar:  # a child's logged stderr goes above it
             for future in as_completed(futures, loop=client.loop):  # not the default client's
                 bar.update(failed=future.status == "error")
     results: list[Any] = []
