@@ -1,13 +1,13 @@
 """The pytest plugin behind ``python -m damaris_ref.conformance``: options, the implementation
 under test, skip/xfail files, run caching and the JSON report.
 
-Every option can also come from an environment variable ``DAMARIS_CONFORMANCE_<NAME>``
-(``--impl-cmd`` -> ``DAMARIS_CONFORMANCE_IMPL_CMD``), which is how CI jobs usually set them.
+Every option can also come from the environment: pytest's own ``PYTEST_ADDOPTS``, or a
+variable ``DAMARIS_CONFORMANCE_<NAME>`` (``--impl-cmd`` -> ``DAMARIS_CONFORMANCE_IMPL_CMD``),
+which the suite's command turns into the option (:mod:`damaris_ref.conformance.cli`).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -22,7 +22,6 @@ from damaris_ref.conformance.cases import CAPABILITIES, Case
 from damaris_ref.conformance.checks import CHECKS, Check, exit_messages, tier_of
 from damaris_ref.conformance.deviations import (
     Deviations,
-    DeviationsError,
     KnownDeviation,
     load_deviations,
 )
@@ -30,21 +29,20 @@ from damaris_ref.conformance.expectations import Expectation, expect
 from damaris_ref.conformance.generate import generated_cases
 from damaris_ref.conformance.impls import (
     Implementation,
-    TemplateError,
     make_implementation,
     parse_capabilities,
 )
 from damaris_ref.conformance.mutations import MUTATIONS
 from damaris_ref.conformance.report import Report
 from damaris_ref.conformance.runs import Run
+from damaris_ref.errors import DamarisConformanceError
 from damaris_ref.output_lines import client_totals
 
 #: failure messages list this many differences before counting the rest
 SHOWN_DIFFERENCES = 5
-_TRUE = {"1", "true", "yes", "on"}
 
-#: option -> (environment-free default, argparse keywords)
-_OPTIONS: dict[str, tuple[Any, dict[str, Any]]] = {
+#: option -> (default, argparse keywords)
+OPTIONS: dict[str, tuple[Any, dict[str, Any]]] = {
     "--impl": ("reference", {"help": "reference (in-process) or reference-mpi"}),
     "--impl-cmd": (
         None,
@@ -98,18 +96,10 @@ def environment_name(option: str) -> str:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Register the suite's options; environment variables supply their defaults."""
+    """Register the suite's options (their help names the environment variable of each)."""
     group = parser.getgroup("damaris-conformance", "Damaris conformance suite")
-    for option, (default, spec) in _OPTIONS.items():
-        keywords = dict(spec)
-        variable = environment_name(option)
-        value = os.environ.get(variable)
-        if value is not None:
-            if keywords.get("action") == "store_true":
-                default = value.strip().lower() in _TRUE
-            else:
-                default = keywords.get("type", str)(value)
-        keywords["help"] += f" [env {variable}]"
+    for option, (default, spec) in OPTIONS.items():
+        keywords = {**spec, "help": f"{spec['help']} [env {environment_name(option)}]"}
         group.addoption(option, default=default, **keywords)
 
 
@@ -296,7 +286,7 @@ def pytest_configure(config: pytest.Config) -> None:
             option("mutation"),
         )
         deviations = load_deviations(option("deviations"))
-    except (TemplateError, DeviationsError) as error:
+    except DamarisConformanceError as error:  # a TemplateError or DeviationsError
         raise pytest.UsageError(str(error)) from None
     workdir = option("workdir")
     config.stash[_SUITE] = suite = Suite(
