@@ -60,8 +60,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except DamarisError as error:
+        raise_if_bug(error)
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return 1
+
+
+def raise_if_bug(error: DamarisError) -> None:
+    """Raise the exception behind ``error`` when it is a bug: a rank of an in-process run that
+    failed with anything but a DamarisError. It is raised with that rank's own traceback."""
+    from damaris_ref.engine import RankFailed
+
+    if isinstance(error, RankFailed) and not isinstance(error.error, DamarisError):
+        raise error.error from None
 
 
 if __name__ == "__main__":

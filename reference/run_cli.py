@@ -128,10 +128,8 @@ def _ranks_for_clients(config: str, clients: int) -> int:
 def _run_in_process(
     simulation: Simulation, args: argparse.Namespace, options: argparse.Namespace
 ) -> int:
-    """Run every rank as a thread; a rank's :class:`DamarisError` ends the run with one line.
-
-    Any other exception of a rank is a bug: it propagates, with the rank's traceback.
-    """
+    """Run every rank as a thread; a rank's :class:`DamarisError` ends the run with one line
+    naming the simulation and the rank (any other is a bug: :func:`damaris_ref.cli.main`)."""
     from damaris_ref.config import load_config
     from damaris_ref.engine import RankFailed, run_in_process
 
@@ -140,7 +138,7 @@ def _run_in_process(
         run_in_process(simulation.rank_main(args), options.ranks, timeout=options.timeout)
     except RankFailed as failure:
         if not isinstance(failure.error, DamarisError):
-            raise failure.error from None  # with the rank's own traceback
+            raise
         return _fail(f"{simulation.name}: {failure.error} (rank {failure.rank})")
     except (DamarisError, TimeoutError) as error:
         return _fail(str(error))

@@ -69,3 +69,14 @@ def test_a_damaris_error_from_any_subcommand_is_one_line(monkeypatch, capsys):
     monkeypatch.setattr(run_cli, "run", no_mpiexec)
     assert main(["run", "-n", "2", "3dmesh_py", str(EXAMPLES / "3dmesh_py.yml")]) == 1
     assert capsys.readouterr().err == "damaris-ref: error: no mpiexec found\n"
+
+
+def test_a_bug_in_a_rank_of_the_in_process_demo_keeps_its_traceback(monkeypatch, tmp_path):
+    from damaris_ref import demo
+
+    def broken(*_args, **_kwargs):
+        raise engine.RankFailed(2, TypeError("a bug in a demo rank"))
+
+    monkeypatch.setattr(demo, "_run_simulation", broken)
+    with pytest.raises(TypeError, match="a bug in a demo rank"):
+        main(["demo", "--scheduler-file", str(tmp_path / "unused.json"), "--out", str(tmp_path)])
