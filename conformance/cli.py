@@ -59,7 +59,7 @@ def _flag(text: str) -> bool:
 
 def option_setting(option: str, spec: dict[str, Any]) -> Setting[Any]:
     """The environment variable of ``option``: it reads as the option would (None: unset)."""
-    from damaris_ref.conformance.plugin import environment_name
+    from damaris_ref.conformance.options import environment_name
 
     name = environment_name(option)
     if spec.get("action") == "store_true":
@@ -71,7 +71,7 @@ def option_setting(option: str, spec: dict[str, Any]) -> Setting[Any]:
 
 def environment_arguments(environ: Mapping[str, str]) -> list[str]:
     """The suite's options that ``DAMARIS_CONFORMANCE_<NAME>`` variables in ``environ`` set."""
-    from damaris_ref.conformance.plugin import OPTIONS
+    from damaris_ref.conformance.options import OPTIONS
 
     arguments = []
     for option, (_default, spec) in OPTIONS.items():
