@@ -19,6 +19,7 @@ import yaml
 
 from damaris_ref.config import dump_xml, dump_yaml
 from damaris_ref.config.model import Architecture, Config, Layout, Parameter, PyScript, Variable
+from damaris_ref.errors import DamarisConformanceError
 
 CASES_DIR = Path(__file__).parent / "cases"
 SCHEMA_PATH = Path(__file__).parent / "case.schema.json"
@@ -73,8 +74,11 @@ def seed_type(variable: str) -> str:
     return next(x.type for x in _SEED_LAYOUTS if x.name == layout)
 
 
-class CaseError(ValueError):
-    """A case file that does not follow the schema or contradicts itself."""
+class CaseError(DamarisConformanceError, ValueError):
+    """A case file that does not follow the schema or contradicts itself.
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ import yaml
 
 from damaris_ref.conformance.cases import CAPABILITIES, Case
 from damaris_ref.conformance.checks import CHECKS
+from damaris_ref.errors import DamarisConformanceError
 
 #: what an entry's ``checks`` may name: every check, and the exit check
 CHECK_NAMES = ("exit", *(c.name for c in CHECKS))
@@ -50,12 +51,18 @@ _ENTRY_KEYS = {
 }
 
 
-class DeviationsError(ValueError):
-    """A deviations file that cannot be used (names the file, entry and key)."""
+class DeviationsError(DamarisConformanceError, ValueError):
+    """A deviations file that cannot be used (names the file, entry and key).
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
 
 
-class KnownDeviation(AssertionError):
-    """Raised by a check whose every difference a known deviation explains."""
+class KnownDeviation(DamarisConformanceError, AssertionError):
+    """Raised by a check whose every difference a known deviation explains.
+
+    Also a ``AssertionError``, so pytest reports it as a failed check.
+    """
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from damaris_ref import processes
 from damaris_ref.conformance import probe
 from damaris_ref.conformance.cases import CAPABILITIES, Case, write_config
 from damaris_ref.conformance.runs import Run, load_records
+from damaris_ref.errors import DamarisConformanceError
 
 #: what a port's template may use; the first three are required
 TEMPLATE_FIELDS = ("np", "config", "iterations", "r", "domains")
@@ -37,8 +38,11 @@ SEED_ARGS = {
 }
 
 
-class TemplateError(ValueError):
-    """A command template the suite cannot use."""
+class TemplateError(DamarisConformanceError, ValueError):
+    """A command template the suite cannot use.
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
 
 
 @dataclass(frozen=True)

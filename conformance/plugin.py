@@ -1,13 +1,13 @@
 """The pytest plugin behind ``python -m damaris_ref.conformance``: options, the implementation
 under test, skip/xfail files, run caching and the JSON report.
 
-Every option can also come from an environment variable ``DAMARIS_CONFORMANCE_<NAME>``
-(``--impl-cmd`` -> ``DAMARIS_CONFORMANCE_IMPL_CMD``), which is how CI jobs usually set them.
+Every option can also come from the environment: pytest's own ``PYTEST_ADDOPTS``, or a
+variable ``DAMARIS_CONFORMANCE_<NAME>`` (``--impl-cmd`` -> ``DAMARIS_CONFORMANCE_IMPL_CMD``),
+which the suite's command turns into the option (:mod:`damaris_ref.conformance.cli`).
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -18,11 +18,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from damaris_ref.conformance import SUITE_VERSION, probe
-from damaris_ref.conformance.cases import CAPABILITIES, Case
+from damaris_ref.conformance.cases import Case
 from damaris_ref.conformance.checks import CHECKS, Check, exit_messages, tier_of
 from damaris_ref.conformance.deviations import (
     Deviations,
-    DeviationsError,
     KnownDeviation,
     load_deviations,
 )
@@ -30,86 +29,24 @@ from damaris_ref.conformance.expectations import Expectation, expect
 from damaris_ref.conformance.generate import generated_cases
 from damaris_ref.conformance.impls import (
     Implementation,
-    TemplateError,
     make_implementation,
     parse_capabilities,
 )
-from damaris_ref.conformance.mutations import MUTATIONS
+from damaris_ref.conformance.options import OPTIONS, environment_name
 from damaris_ref.conformance.report import Report
 from damaris_ref.conformance.runs import Run
+from damaris_ref.errors import DamarisConformanceError
 from damaris_ref.output_lines import client_totals
 
 #: failure messages list this many differences before counting the rest
 SHOWN_DIFFERENCES = 5
-_TRUE = {"1", "true", "yes", "on"}
-
-#: option -> (environment-free default, argparse keywords)
-_OPTIONS: dict[str, tuple[Any, dict[str, Any]]] = {
-    "--impl": ("reference", {"help": "reference (in-process) or reference-mpi"}),
-    "--impl-cmd": (
-        None,
-        {
-            "metavar": "TEMPLATE",
-            "help": "command running the port's 3dmesh_py: {np} {config} {iterations} "
-            "required, {r} and {domains} optional; the suite adds nothing to it",
-        },
-    ),
-    "--impl-cmd-domains": (
-        None,
-        {"metavar": "TEMPLATE", "help": "the same for 3dmesh_py_domains (else: no domains)"},
-    ),
-    "--config-format": ("yaml", {"help": "config format the port reads: yaml or xml"}),
-    "--capabilities": (
-        "all",
-        {"help": "optional capabilities the port has: all or a list of " + ", ".join(CAPABILITIES)},
-    ),
-    "--without": ("", {"help": "comma list of capabilities the port lacks"}),
-    "--tier": ("all", {"help": "required: only what every port must pass; all (default)"}),
-    "--skip-file": (None, {"help": "test id substrings to skip, one per line"}),
-    "--xfail-file": (None, {"help": "test id substrings expected to fail (a pass is reported)"}),
-    "--deviations": (
-        None,
-        {
-            "metavar": "NAME_OR_FILE",
-            "help": "the port's known deviations (spec §9): a shipped name such as "
-            "upstream-1.7.1, or a YAML file of the same form",
-        },
-    ),
-    "--max-examples": (10, {"type": int, "help": "generated cases (0: none); default 10"}),
-    "--derandomize": (False, {"action": "store_true", "help": "same generated cases every run"}),
-    "--run-timeout": (120.0, {"type": float, "help": "seconds per run before it is stopped"}),
-    "--workdir": (None, {"help": "where runs keep configs, output and probe records"}),
-    "--keep-workdir": (False, {"action": "store_true", "help": "keep it even when all pass"}),
-    "--report-json": (None, {"help": "write the JSON summary here"}),
-    "--mutation": (
-        None,
-        {"help": "suite self-test: break the in-process reference: " + ", ".join(MUTATIONS)},
-    ),
-    "--ensemble-impl": (
-        None,
-        {"metavar": "MODULE", "help": "module of an ESPResSo-style ensemble port to check"},
-    ),
-}
-
-
-def environment_name(option: str) -> str:
-    """``--impl-cmd`` -> ``DAMARIS_CONFORMANCE_IMPL_CMD``."""
-    return "DAMARIS_CONFORMANCE_" + option[2:].upper().replace("-", "_")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    """Register the suite's options; environment variables supply their defaults."""
+    """Register the suite's options (their help names the environment variable of each)."""
     group = parser.getgroup("damaris-conformance", "Damaris conformance suite")
-    for option, (default, spec) in _OPTIONS.items():
-        keywords = dict(spec)
-        variable = environment_name(option)
-        value = os.environ.get(variable)
-        if value is not None:
-            if keywords.get("action") == "store_true":
-                default = value.strip().lower() in _TRUE
-            else:
-                default = keywords.get("type", str)(value)
-        keywords["help"] += f" [env {variable}]"
+    for option, (default, spec) in OPTIONS.items():
+        keywords = {**spec, "help": f"{spec['help']} [env {environment_name(option)}]"}
         group.addoption(option, default=default, **keywords)
 
 
@@ -296,7 +233,7 @@ def pytest_configure(config: pytest.Config) -> None:
             option("mutation"),
         )
         deviations = load_deviations(option("deviations"))
-    except (TemplateError, DeviationsError) as error:
+    except DamarisConformanceError as error:  # a TemplateError or DeviationsError
         raise pytest.UsageError(str(error)) from None
     workdir = option("workdir")
     config.stash[_SUITE] = suite = Suite(

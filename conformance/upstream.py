@@ -37,6 +37,7 @@ from pathlib import Path
 from damaris_ref.conformance.cases import load_cases
 from damaris_ref.conformance.cli import main as suite_main
 from damaris_ref.dask_bridge.local_scheduler import local_scheduler
+from damaris_ref.errors import DamarisConformanceError
 from damaris_ref.launcher import build_command, detect_flavour, find_mpiexec
 from damaris_ref.output_lines import client_totals, server_sums
 
@@ -46,8 +47,11 @@ UNSUPPORTED = "emulated-nodes,dedicated-nodes"
 EXAMPLE_TIMEOUT = 300.0
 
 
-class UpstreamSetupError(RuntimeError):
-    """A missing or unusable upstream build (names the variable and what it should hold)."""
+class UpstreamSetupError(DamarisConformanceError, RuntimeError):
+    """A missing or unusable upstream build (names the variable and what it should hold).
+
+    Also a ``RuntimeError``, as before the common root, for callers that catch that.
+    """
 
 
 def _folder(variable: str, environ: Mapping[str, str], must_hold: str) -> Path:

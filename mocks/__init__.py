@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from damaris_ref.mocks.base import Simulation, SimulationError
+from damaris_ref.mocks.base import Simulation, SimulationSetupError
 from damaris_ref.mocks.generic import GENERIC
 from damaris_ref.mocks.mesh3d import MESH3D_PY, MESH3D_PY_DOMAINS, STATS_3DMESH_DASK
 
@@ -13,4 +13,4 @@ SIMULATIONS: dict[str, Simulation] = {
     sim.name: sim for sim in (MESH3D_PY, MESH3D_PY_DOMAINS, STATS_3DMESH_DASK, GENERIC)
 }
 
-__all__ = ["SIMULATIONS", "Simulation", "SimulationError"]
+__all__ = ["SIMULATIONS", "Simulation", "SimulationSetupError"]

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from damaris_ref.client import UnknownNameError
+from damaris_ref.errors import DamarisClientError
 
 
-class SimulationError(ValueError):
-    """Invalid simulation arguments (reported as ``<name>: error: <message>``)."""
+class SimulationSetupError(DamarisClientError, ValueError):
+    """Arguments or a world size a mock simulation cannot run with (also a ``ValueError``)."""
 
 
 #: the smallest valid value of the arguments the seed command lines share: dest -> (option, min)

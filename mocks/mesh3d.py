@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from damaris_ref.client import UnknownParameterError
-from damaris_ref.mocks.base import Simulation, SimulationError, UndeclaredNames
+from damaris_ref.mocks.base import Simulation, SimulationSetupError, UndeclaredNames
 
 DEFAULT_ITERATIONS = 5
 
@@ -97,9 +97,9 @@ def _cube_dimensions(damaris: Any, size: int, domains: int) -> tuple[int, int, i
     """WIDTH, HEIGHT and DEPTH from the configuration, checked against the seed's rules."""
     width, height, depth = (int(damaris.parameter_get(p)) for p in ("WIDTH", "HEIGHT", "DEPTH"))
     if size > depth:
-        raise SimulationError(f"{size} clients but DEPTH is {depth}: need size <= DEPTH")
+        raise SimulationSetupError(f"{size} clients but DEPTH is {depth}: need size <= DEPTH")
     if domains <= 0 or width % domains:
-        raise SimulationError(f"WIDTH {width} is not divisible by the domain count {domains}")
+        raise SimulationSetupError(f"WIDTH {width} is not divisible by the domain count {domains}")
     return width, height, depth
 
 

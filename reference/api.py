@@ -16,6 +16,7 @@ from typing import Any, Protocol, TextIO
 
 from damaris_ref.client import Client
 from damaris_ref.config.model import Config
+from damaris_ref.errors import DamarisClientError
 from damaris_ref.scripts import context
 from damaris_ref.seams import DEFAULT_SEAMS, Seams
 from damaris_ref.server import Observer
@@ -51,8 +52,11 @@ class Backend(Protocol):
         """Release what the transports hold (collective)."""
 
 
-class DamarisStateError(RuntimeError):
-    """An API call in the wrong state (e.g. ``write`` before ``start``, or on a server)."""
+class DamarisStateError(DamarisClientError, RuntimeError):
+    """An API call in the wrong state (e.g. ``write`` before ``start``, or on a server).
+
+    Also a ``RuntimeError``, as before the common root, for callers that catch that.
+    """
 
 
 class Damaris:

@@ -11,6 +11,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from damaris_ref.errors import DamarisError
+
 #: subcommand modules, in the order ``--help`` lists them
 SUBCOMMAND_MODULES = (
     "damaris_ref.run_cli",
@@ -40,9 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen subcommand; return the process exit code.
 
-    Called without ``argv`` it is the process's entry point (the ``damaris-ref`` command), and
-    only then it makes the process a child subreaper, so that what its jobs start stays in
-    its tree even when re-parented (:func:`damaris_ref.processes.become_subreaper`).
+    A :class:`~damaris_ref.errors.DamarisError` a subcommand lets through is printed on one
+    line (exit status 1); any other exception is a bug and keeps its traceback. Called without
+    ``argv`` it is the process's entry point (the ``damaris-ref`` command), and only then it
+    makes the process a child subreaper, so that what its jobs start stays in its tree even
+    when re-parented (:func:`damaris_ref.processes.become_subreaper`).
     """
     if argv is None:
         from damaris_ref.processes import become_subreaper
@@ -53,7 +57,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except DamarisError as error:
+        raise_if_bug(error)
+        print(f"{parser.prog}: error: {error}", file=sys.stderr)
+        return 1
+
+
+def raise_if_bug(error: DamarisError) -> None:
+    """Raise the exception behind ``error`` when it is a bug: a rank of an in-process run that
+    failed with anything but a DamarisError. It is raised with that rank's own traceback."""
+    from damaris_ref.engine import RankFailed
+
+    if isinstance(error, RankFailed) and not isinstance(error.error, DamarisError):
+        raise error.error from None
 
 
 if __name__ == "__main__":

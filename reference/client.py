@@ -15,12 +15,16 @@ from damaris_ref.config.errors import echo
 from damaris_ref.config.evaluation import LayoutValueError, block_shape, parameter_problem
 from damaris_ref.config.expressions import evaluate_dims, names_in
 from damaris_ref.config.model import Config, Layout, Variable
+from damaris_ref.errors import DamarisClientError
 from damaris_ref.topology import Topology
 from damaris_ref.transport.base import ClientTransport
 
 
-class ClientError(ValueError):
-    """A client API call with invalid arguments (unknown variable, wrong shape, ...)."""
+class ClientError(DamarisClientError, ValueError):
+    """A client API call with invalid arguments (unknown variable, wrong shape, ...).
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
 
 
 class UnknownNameError(ClientError):

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from damaris_ref.errors import DamarisLayoutError
+
 #: config type name -> (NumPy dtype, DamarisData ``type_string``)
 _TYPES: dict[str, tuple[np.dtype, str]] = {
     "int": (np.dtype(np.int32), "_int"),
@@ -159,8 +161,11 @@ def damaris_data(damaris_env: Mapping, dask_env: Mapping, iteration: Mapping) ->
     }
 
 
-class ReassemblyError(ValueError):
-    """Blocks that do not tile a box: a gap, an overlap or inconsistent dimensions."""
+class ReassemblyError(DamarisLayoutError, ValueError):
+    """Blocks that do not tile a box: a gap, an overlap or inconsistent dimensions.
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
 
 
 def reassemble(

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 from damaris_ref.api import Damaris
+from damaris_ref.errors import DamarisRunError
 from damaris_ref.seams import DEFAULT_SEAMS, Seams
 from damaris_ref.server import Observer
 from damaris_ref.transport.base import WorldAborted
@@ -25,8 +26,11 @@ from damaris_ref.transport.inprocess import InProcessWorld
 RankMain = Callable[[Damaris, Any], Any]
 
 
-class RankFailed(RuntimeError):
-    """A rank of an in-process run raised; ``__cause__`` is its original exception."""
+class RankFailed(DamarisRunError, RuntimeError):
+    """A rank of an in-process run raised; ``__cause__`` is its original exception.
+
+    Also a ``RuntimeError``, as before the common root, for callers that catch that.
+    """
 
     def __init__(self, rank: int, error: BaseException):
         super().__init__(f"rank {rank} failed: {type(error).__name__}: {error}")

@@ -12,9 +12,14 @@ import itertools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
+from damaris_ref.errors import DamarisLayoutError
 
-class GridError(ValueError):
-    """Blocks that do not form a gap-free, overlap-free rectilinear grid."""
+
+class GridError(DamarisLayoutError, ValueError):
+    """Blocks that do not form a gap-free, overlap-free rectilinear grid.
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from damaris_ref import processes
+from damaris_ref.errors import DamarisRunError
 
 #: environment variable naming the mpiexec to use (a path or a name looked up in PATH)
 MPIEXEC_ENV = "DAMARIS_MPIEXEC"
@@ -38,8 +39,11 @@ OPEN_MPI_ROOT_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONF
 OPEN_MPI_ENV = {"OMPI_MCA_osc": "^ucx"}
 
 
-class LauncherError(RuntimeError):
-    """The MPI job could not be started or did not end on its own."""
+class LauncherError(DamarisRunError, RuntimeError):
+    """The MPI job could not be started or did not end on its own.
+
+    Also a ``RuntimeError``, as before the common root, for callers that catch that.
+    """
 
 
 class MpiexecNotFoundError(LauncherError):

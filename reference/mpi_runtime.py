@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from damaris_ref.mocks import SIMULATIONS, Simulation, SimulationError
+from damaris_ref.mocks import SIMULATIONS, Simulation, SimulationSetupError
 
 
 def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
@@ -40,7 +40,7 @@ def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
     damaris = Damaris(MPIBackend(comm))
     try:
         simulation.main(damaris, comm, args)
-    except (ConfigError, LayoutError, SimulationError) as shared:
+    except (ConfigError, LayoutError, SimulationSetupError) as shared:
         with abort_unless_done_within(deadline, shared):
             _end_run(damaris)
             status = agree_and_exit_status(status_comm, shared)

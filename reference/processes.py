@@ -39,6 +39,7 @@ from typing import IO, Literal, TypeVar
 
 import psutil
 
+from damaris_ref.errors import DamarisRunError
 from damaris_ref.polling import poll_until
 from damaris_ref.process_output import OutputLog, OutputReader, file_tail
 
@@ -83,8 +84,11 @@ def describe_exit(returncode: int) -> str:
     return f"exit code {returncode}"
 
 
-class ProcessError(RuntimeError):
-    """A child did not become ready: it ended first, or its deadline passed."""
+class ProcessError(DamarisRunError, RuntimeError):
+    """A child did not become ready: it ended first, or its deadline passed.
+
+    Also a ``RuntimeError``, as before the common root, for callers that catch that.
+    """
 
 
 class Child:

@@ -13,7 +13,8 @@ import argparse
 import os
 import sys
 
-from damaris_ref.mocks import SIMULATIONS, Simulation, SimulationError
+from damaris_ref.errors import DamarisError
+from damaris_ref.mocks import SIMULATIONS, Simulation
 
 #: an MPI job of more ranks than this many per core needs ``--oversubscribe``
 RANKS_PER_CORE = 4
@@ -86,7 +87,7 @@ def run(options: argparse.Namespace) -> int:
     if options.clients is not None:
         try:
             options.ranks = _ranks_for_clients(args.config, options.clients)
-        except ValueError as error:  # ConfigError and LayoutError
+        except DamarisError as error:  # a ConfigError or LayoutError
             return _fail(str(error))
         print(f"damaris-ref run: {options.clients} clients -> {options.ranks} ranks", flush=True)
     if options.ranks <= 0:
@@ -127,21 +128,19 @@ def _ranks_for_clients(config: str, clients: int) -> int:
 def _run_in_process(
     simulation: Simulation, args: argparse.Namespace, options: argparse.Namespace
 ) -> int:
-    from damaris_ref.config import ConfigError, load_config
+    """Run every rank as a thread; a rank's :class:`DamarisError` ends the run with one line
+    naming the simulation and the rank (any other is a bug: :func:`damaris_ref.cli.main`)."""
+    from damaris_ref.config import load_config
     from damaris_ref.engine import RankFailed, run_in_process
-    from damaris_ref.topology import LayoutError
 
     try:
         args.config = load_config(args.config)
         run_in_process(simulation.rank_main(args), options.ranks, timeout=options.timeout)
-    except ConfigError as error:
-        return _fail(str(error))
     except RankFailed as failure:
-        error = failure.error
-        known = (SimulationError, LayoutError, ConfigError, ValueError)
-        detail = str(error) if isinstance(error, known) else f"{type(error).__name__}: {error}"
-        return _fail(f"{simulation.name}: {detail} (rank {failure.rank})")
-    except TimeoutError as error:
+        if not isinstance(failure.error, DamarisError):
+            raise
+        return _fail(f"{simulation.name}: {failure.error} (rank {failure.rank})")
+    except (DamarisError, TimeoutError) as error:
         return _fail(str(error))
     return 0
 

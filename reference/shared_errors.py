@@ -11,7 +11,6 @@ all arrive within the deadline has met a real fault and aborts the job as before
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 import time
@@ -19,30 +18,21 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from damaris_ref.environment import SHARED_ERROR_DEADLINE
 from damaris_ref.transport.mpi_abort import abort_job, fatal_line
 
 if TYPE_CHECKING:
     from mpi4py import MPI
 
 #: environment variable: seconds a failed rank waits for the others before aborting
-DEADLINE_VARIABLE = "DAMARIS_SHARED_ERROR_DEADLINE"
-DEFAULT_DEADLINE = 60.0
+DEADLINE_VARIABLE = SHARED_ERROR_DEADLINE.name
+DEFAULT_DEADLINE = SHARED_ERROR_DEADLINE.default
 _POLL = 0.01
 
 
 def deadline_seconds(environ: Mapping[str, str] | None = None) -> float:
     """The deadline from ``$DAMARIS_SHARED_ERROR_DEADLINE`` (seconds > 0), else the default."""
-    environ = os.environ if environ is None else environ
-    text = environ.get(DEADLINE_VARIABLE)
-    if text is None:
-        return DEFAULT_DEADLINE
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0:
-        raise ValueError(f"{DEADLINE_VARIABLE}={text!r}: expected a number of seconds > 0")
-    return value
+    return SHARED_ERROR_DEADLINE.read(environ)
 
 
 @contextmanager

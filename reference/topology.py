@@ -12,9 +12,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 
+from damaris_ref.errors import DamarisLayoutError
 
-class LayoutError(ValueError):
-    """An impossible core layout (the documented errors of spec §1)."""
+
+class LayoutError(DamarisLayoutError, ValueError):
+    """An impossible core layout (the documented errors of spec §1).
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
 
 
 class Mode(StrEnum):

@@ -16,7 +16,7 @@ import pytest
 from damaris_ref.api import Damaris, DamarisStateError
 from damaris_ref.config.model import Architecture, Config, Layout, Variable
 from damaris_ref.engine import RankFailed, run_in_process
-from damaris_ref.mocks import SIMULATIONS, SimulationError
+from damaris_ref.mocks import SIMULATIONS, SimulationSetupError
 from damaris_ref.transport.base import WorldAborted
 from damaris_ref.transport.inprocess import InProcessWorld
 from damaris_ref.transport.threadcomm import ThreadComm
@@ -152,10 +152,11 @@ def test_a_simulation_error_on_the_clients_is_reported_with_its_rank_in_time():
         run_mesh(mesh_config(cores=1, depth=2), 5, "-r", timeout=10)
     assert time.monotonic() - start < 5
     assert failure.value.rank in range(4)
-    assert isinstance(failure.value.error, SimulationError)
+    assert isinstance(failure.value.error, SimulationSetupError)
     assert failure.value.__cause__ is failure.value.error
-    assert f"rank {failure.value.rank} failed: SimulationError: 4 clients but DEPTH is 2" in str(
-        failure.value
+    assert (
+        f"rank {failure.value.rank} failed: SimulationSetupError: 4 clients but DEPTH is 2"
+        in str(failure.value)
     )
 
 

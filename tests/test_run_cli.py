@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from damaris_ref.cli import main
+from damaris_ref.config import ConfigError
 from damaris_ref.shared_errors import DEFAULT_DEADLINE, deadline_seconds
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -66,7 +67,8 @@ def test_simulation_error_names_the_simulation_and_rank(two_core_config, capsys)
 
 @pytest.mark.parametrize("text", ["0", "-3", "soon"])
 def test_the_shared_error_deadline_must_be_positive_seconds(text):
-    with pytest.raises(ValueError, match=f"DAMARIS_SHARED_ERROR_DEADLINE={text!r}: expected"):
+    message = f"environment: DAMARIS_SHARED_ERROR_DEADLINE: invalid value {text!r}; allowed: a"
+    with pytest.raises(ConfigError, match=message):
         deadline_seconds({"DAMARIS_SHARED_ERROR_DEADLINE": text})
     assert deadline_seconds({"DAMARIS_SHARED_ERROR_DEADLINE": "2.5"}) == 2.5
     assert deadline_seconds({}) == DEFAULT_DEADLINE

@@ -76,7 +76,9 @@ def load_config_text(
     """
     loader = _LOADERS.get(fmt.lower())
     if loader is None:
-        raise ValueError(f"unknown config format {fmt!r}; allowed: {', '.join(_LOADERS)}")
+        raise ConfigError(
+            f"unknown config format {fmt!r}; allowed: {', '.join(_LOADERS)}", file=source_path
+        )
     source = Path(source_path) if source_path is not None else None
     with _collector_paused():
         return loader(text, source, os.environ if environ is None else environ)

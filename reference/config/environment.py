@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import replace
 
-from .errors import ConfigError, echo
+from damaris_ref.environment import RANKS_PER_NODE
+
 from .model import Config
 
-RANKS_PER_NODE_VARIABLE = "DAMARIS_RANKS_PER_NODE"
+RANKS_PER_NODE_VARIABLE = RANKS_PER_NODE.name
 
 
 def apply_environment(config: Config, environ: Mapping[str, str]) -> Config:
@@ -18,13 +18,7 @@ def apply_environment(config: Config, environ: Mapping[str, str]) -> Config:
     An unset or empty variable leaves the file's value; anything but an integer >= 0 is an
     error rather than a silent fallback, since it changes which ranks share a node.
     """
-    text = environ.get(RANKS_PER_NODE_VARIABLE, "").strip()
-    if not text:
+    ranks_per_node = RANKS_PER_NODE.read(environ)
+    if ranks_per_node is None:
         return config
-    if not re.fullmatch(r"\d+", text):
-        raise ConfigError(
-            f"invalid value {echo(text)}; allowed: an integer >= 0 (0 = real hosts)",
-            file="environment",
-            path=RANKS_PER_NODE_VARIABLE,
-        )
-    return replace(config, architecture=replace(config.architecture, ranks_per_node=int(text)))
+    return replace(config, architecture=replace(config.architecture, ranks_per_node=ranks_per_node))

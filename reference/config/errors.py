@@ -12,6 +12,8 @@ import reprlib
 from collections.abc import Iterable
 from pathlib import Path
 
+from damaris_ref.errors import DamarisConfigError
+
 #: about how many characters of a bad value a message echoes (a 50 MB value, a 50 MB message)
 ECHO_LIMIT = 200
 
@@ -19,8 +21,11 @@ _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxlong = _REPR.maxother = ECHO_LIMIT
 
 
-class ConfigError(ValueError):
-    """An invalid configuration: ``file``, key/element ``path`` and ``line`` (1-based or None)."""
+class ConfigError(DamarisConfigError, ValueError):
+    """An invalid configuration: ``file``, key/element ``path`` and ``line`` (1-based or None).
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
 
     def __init__(
         self,

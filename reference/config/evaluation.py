@@ -14,6 +14,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from damaris_ref.errors import DamarisConfigError
+
 from ..data import dtype_of
 from .errors import echo
 from .expressions import ExpressionError, evaluate, names_in
@@ -22,8 +24,11 @@ from .model import Layout
 Values = Mapping[str, int | float]
 
 
-class LayoutValueError(ValueError):
-    """A layout the given values make invalid; ``key`` is ``"dimensions"`` or ``"global"``."""
+class LayoutValueError(DamarisConfigError, ValueError):
+    """A layout the given values make invalid; ``key`` is ``"dimensions"`` or ``"global"``.
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
 
     def __init__(self, message: str, key: str) -> None:
         super().__init__(message)

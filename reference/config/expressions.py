@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping
 from functools import lru_cache
 
+from damaris_ref.errors import DamarisConfigError
+
 from .errors import ECHO_LIMIT, echo, listing
 
 #: deepest nesting of parentheses and unary signs an expression may have
@@ -31,8 +33,11 @@ _NEGATE = "neg"
 Program = tuple[tuple[str, int | str], ...]
 
 
-class ExpressionError(ValueError):
-    """A dimension expression that cannot be parsed or evaluated."""
+class ExpressionError(DamarisConfigError, ValueError):
+    """A dimension expression that cannot be parsed or evaluated.
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
 
 
 def names_in(expression: str) -> set[str]:

@@ -23,13 +23,17 @@ from distributed import Client, Future
 
 from damaris_ref.dask_bridge.session import current_session
 from damaris_ref.data import parse_block_key
+from damaris_ref.errors import DamarisDaskError
 from damaris_ref.grid import block_grid
 
 _published: dict[tuple[str, str, str], deque] = {}
 
 
-class DaskBridgeError(RuntimeError):
-    """A collective bridge call failed on some server; every server raises it alike."""
+class DaskBridgeError(DamarisDaskError, RuntimeError):
+    """A collective bridge call failed on some server; every server raises it alike.
+
+    Also a ``RuntimeError``, as before the common root, for callers that catch that.
+    """
 
 
 def block_key_name(

@@ -25,6 +25,7 @@ from damaris_ref.ensemble.transport_data import (
 #: public names loaded on first use -> the module defining them
 _LAZY = {
     "Codec": "damaris_ref.ensemble.codec_protocol",
+    "EnsembleInputError": "damaris_ref.ensemble.input_error",
     "SimulationError": "damaris_ref.ensemble.errors",
     "SimulationFailed": "damaris_ref.ensemble.errors",
     "SimulationOutputError": "damaris_ref.ensemble.errors",

@@ -10,12 +10,14 @@ the subcommand runs, so ``damaris-ref --help`` stays fast.
 from __future__ import annotations
 
 import argparse
-import os
 import shlex
 import sys
 from pathlib import Path
 
-from damaris_ref.ensemble.codecs import CODEC_ENV, codec_names
+from damaris_ref.ensemble.codecs import codec_names
+from damaris_ref.ensemble.input_error import EnsembleInputError
+from damaris_ref.environment import ENSEMBLE_CODEC
+from damaris_ref.errors import DamarisError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -111,11 +113,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         param_sets = build_param_sets(args.param, args.params_file)
         if not Path(args.script).is_file():
-            raise ValueError(f"script {args.script!r} does not exist")
+            raise EnsembleInputError(f"script {args.script!r} does not exist")
         executable = [sys.executable] if args.executable is None else shlex.split(args.executable)
         if not executable:
-            raise ValueError("--executable is empty; give a program such as python or pypresso")
-    except (ValueError, OSError) as exc:
+            raise EnsembleInputError(
+                "--executable is empty; give a program such as python or pypresso"
+            )
+    except DamarisError as exc:
         print(f"damaris-ref ensemble: {exc}", file=sys.stderr)
         return 2
     progress = sys.stderr.isatty() if args.progress is None else args.progress
@@ -133,7 +137,7 @@ def run(args: argparse.Namespace) -> int:
             executable,
             args.script,
             param_sets,
-            codec=args.codec or os.environ.get(CODEC_ENV) or "safe",
+            codec=args.codec or ENSEMBLE_CODEC.read() or "safe",
             timeout=args.timeout,
             retries=args.retries,
             progress=progress,

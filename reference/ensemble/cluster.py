@@ -13,6 +13,8 @@ from contextlib import contextmanager
 
 from distributed import Client, LocalCluster
 
+from damaris_ref.ensemble.input_error import EnsembleInputError
+
 #: tasks per core running at once in the embedded cluster (each mostly waits on a child)
 DEFAULT_THREADS_PER_WORKER = 2
 
@@ -34,10 +36,10 @@ def open_client(
     ``processes=True``, as separate worker processes.
     """
     if scheduler and scheduler_file:
-        raise ValueError("give either a scheduler address or a scheduler file, not both")
+        raise EnsembleInputError("give either a scheduler address or a scheduler file, not both")
     if scheduler or scheduler_file:
         if n_workers is not None or threads_per_worker is not None:
-            raise ValueError(
+            raise EnsembleInputError(
                 "n_workers/threads_per_worker configure the embedded cluster only; "
                 "size an external cluster where its workers are started"
             )
@@ -50,7 +52,7 @@ def open_client(
         return
     for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
         if value is not None and value < 1:
-            raise ValueError(f"{name} must be at least 1, got {value}")
+            raise EnsembleInputError(f"{name} must be at least 1, got {value}")
     with (
         LocalCluster(
             n_workers=n_workers or os.cpu_count() or 1,

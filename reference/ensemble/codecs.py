@@ -14,23 +14,27 @@ import binascii
 import importlib
 import os
 
+from damaris_ref.ensemble.input_error import EnsembleInputError
+from damaris_ref.environment import ENSEMBLE_CODEC, ENSEMBLE_CODECS
+from damaris_ref.errors import DamarisEnsembleError
+
 TYPE_CHECKING = False  # stands in for typing.TYPE_CHECKING: typing is not imported at run time
 if TYPE_CHECKING:
     from damaris_ref.ensemble.codec_protocol import Codec
 
 #: environment variable holding the default codec name
-CODEC_ENV = "DAMARIS_ENSEMBLE_CODEC"
+CODEC_ENV = ENSEMBLE_CODEC.name
 DEFAULT_CODEC = "pickle"
 
 #: codec name -> module defining ``CODEC``
-_CODEC_MODULES = {
-    "pickle": "damaris_ref.ensemble.pickle_codec",
-    "safe": "damaris_ref.ensemble.safe_codec",
-}
+_CODEC_MODULES = {name: f"damaris_ref.ensemble.{name}_codec" for name in ENSEMBLE_CODECS}
 
 
-class TransportDecodeError(ValueError):
-    """Text handed to a codec is not a payload that codec wrote."""
+class TransportDecodeError(DamarisEnsembleError, ValueError):
+    """Text handed to a codec is not a payload that codec wrote.
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
 
 
 def encode_base64(raw: bytes) -> str:
@@ -73,7 +77,7 @@ def get_codec(codec: str | Codec | None = None) -> Codec:
     try:
         module_name = _CODEC_MODULES[codec]
     except KeyError:
-        raise ValueError(
+        raise EnsembleInputError(
             f"unknown codec {codec!r}; valid codecs: {', '.join(_CODEC_MODULES)}"
         ) from None
     return importlib.import_module(module_name).CODEC
@@ -81,12 +85,7 @@ def get_codec(codec: str | Codec | None = None) -> Codec:
 
 def default_codec_name() -> str:
     """The default codec name: ``$DAMARIS_ENSEMBLE_CODEC`` if set, else ``pickle``."""
-    name = os.environ.get(CODEC_ENV) or DEFAULT_CODEC
-    if name not in _CODEC_MODULES:
-        raise ValueError(
-            f"{CODEC_ENV}={name!r} is not a codec; valid codecs: {', '.join(_CODEC_MODULES)}"
-        )
-    return name
+    return ENSEMBLE_CODEC.read() or DEFAULT_CODEC
 
 
 def set_default_codec(name: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from damaris_ref.errors import DamarisEnsembleError
 from damaris_ref.process_output import TAIL_CHARS
 from damaris_ref.processes import describe_exit
 
@@ -19,8 +20,11 @@ def tail(text: str, lines: int, chars: int = TAIL_CHARS) -> str:
     return kept[-chars:]
 
 
-class SimulationError(RuntimeError):
-    """A simulation process did not deliver a decodable result."""
+class SimulationError(DamarisEnsembleError, RuntimeError):
+    """A simulation process did not deliver a decodable result.
+
+    Also a ``RuntimeError``, as before the common root, for callers that catch that.
+    """
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from damaris_ref.ensemble.input_error import EnsembleInputError
 from damaris_ref.ensemble.sweep import parameter_grid
 
 _WORDS = {"true": True, "false": False, "none": None, "null": None}
@@ -37,26 +38,25 @@ def parse_param_option(option: str) -> tuple[str, list[Any]]:
     name, sep, values = option.partition("=")
     name = name.strip()
     if not sep or not name.isidentifier():
-        raise ValueError(
+        raise EnsembleInputError(
             f"--param {option!r} is invalid; expected NAME=VALUE[,VALUE...], "
             "e.g. volume_fraction=0.1,0.2"
         )
     items = values.split(",")
     if any(not item.strip() for item in items):
-        raise ValueError(f"--param {option!r} has an empty value; separate values with commas")
+        raise EnsembleInputError(
+            f"--param {option!r} has an empty value; separate values with commas"
+        )
     return name, [parse_value(item) for item in items]
 
 
 def load_params_file(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read a JSON or YAML parameter file into parameter sets (see the module docstring)."""
     path = Path(path)
-    text = path.read_text()
-    if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
-        content = yaml.safe_load(text)
-    else:
-        content = json.loads(text)
+    try:
+        content = _parsed(path)
+    except (OSError, ValueError) as exc:  # unreadable, or not JSON/YAML (both ValueErrors)
+        raise EnsembleInputError(f"--params-file {str(path)!r}: {exc}") from None
     if isinstance(content, Mapping):
         return parameter_grid(
             {
@@ -66,10 +66,22 @@ def load_params_file(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
         )
     if isinstance(content, list) and all(isinstance(item, Mapping) for item in content):
         return [dict(item) for item in content]
-    raise ValueError(
+    raise EnsembleInputError(
         f"{path}: expected a mapping of name -> value(s) or a list of mappings, "
         f"got {type(content).__name__}"
     )
+
+
+def _parsed(path: Path) -> Any:
+    text = path.read_text()
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return json.loads(text)
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f"not valid YAML: {exc}") from None
 
 
 def build_param_sets(
@@ -80,11 +92,15 @@ def build_param_sets(
     for option in options:
         name, values = parse_param_option(option)
         if name in grid:
-            raise ValueError(f"--param {name} is given twice; list all its values in one option")
+            raise EnsembleInputError(
+                f"--param {name} is given twice; list all its values in one option"
+            )
         grid[name] = values
     base = load_params_file(params_file) if params_file else [{}]
     combos = parameter_grid(grid) if grid else [{}]
     sets = [{**fixed, **combo} for fixed in base for combo in combos]
     if sets == [{}]:
-        raise ValueError("no parameters given; use --param NAME=VALUES or --params-file FILE")
+        raise EnsembleInputError(
+            "no parameters given; use --param NAME=VALUES or --params-file FILE"
+        )
     return sets

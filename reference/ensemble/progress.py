@@ -1,72 +1,72 @@
-"""A one-line text progress bar for a running ensemble, written to stderr.
+"""The running ensemble's progress bar on stderr: a tqdm bar that also counts failed tasks.
 
-The bar owns the last line of the terminal: whatever else is written to stderr while it is
-drawn (a child's stderr, forwarded to logging) goes on lines of its own above it, through
-:meth:`ProgressBar.write_above`, so that the two never run together on one line.
+It reads ``[#####.....] 12/20 done, 1 failed`` and stays as the final summary line once every
+task has finished. The bar owns the last line of the terminal: whatever else is written to
+stderr while it is drawn (a child's stderr, forwarded to logging) goes on lines of its own
+above it, through :meth:`ProgressBar.write_above`, so that the two never run together.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TextIO
+
+from tqdm import tqdm
+
+#: what the bar shows; tqdm puts ", " before the postfix (the failure count) when there is one
+BAR_FORMAT = "[{bar:30}] {n_fmt}/{total_fmt} done{postfix}"
 
 
 class ProgressBar:
-    """Redraws ``[#####.....] 12/20 done, 1 failed`` in place as tasks finish."""
+    """Redraws the bar in place as tasks finish; :meth:`close` leaves it as the last line."""
 
-    width = 30
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.stream = sys.stderr  # looked up now, so a redirected stderr is honoured
-        self.done = 0
+    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+        self.stream = sys.stderr if stream is None else stream  # looked up now: a redirect holds
         self.failed = 0
-        self._shown = ""  # the bar as it stands on the last line; "" when none is there
-        self._lock = threading.Lock()  # tasks log from worker threads while the bar redraws
+        self._bar = tqdm(
+            total=total,
+            file=self.stream,
+            bar_format=BAR_FORMAT,
+            ascii=".#",  # empty and full cells, as plain text on any terminal
+            mininterval=0,  # tasks are seconds apart: draw every one
+            miniters=1,
+            disable=False,  # the caller decides (a terminal, or --progress): never tqdm
+        )
 
     def update(self, *, failed: bool) -> None:
         """Count one finished task and redraw."""
-        with self._lock:
-            self.done += 1
-            self.failed += failed
-            filled = self.width * self.done // max(self.total, 1)
-            line = f"[{'#' * filled}{'.' * (self.width - filled)}] {self.done}/{self.total} done"
-            if self.failed:
-                line += f", {self.failed} failed"
-            self.stream.write(f"\r{line}")
-            if self.done == self.total:
-                self.stream.write("\n")
-            self._shown = "" if self.done == self.total else line
-            self.stream.flush()
+        if failed:
+            self.failed += 1
+            self._bar.set_postfix_str(f"{self.failed} failed", refresh=False)
+        self._bar.update()
+
+    def close(self) -> None:
+        """Draw the bar a last time and end its line."""
+        self._bar.close()
 
     def write_above(self, text: str) -> None:
         """Write ``text`` on lines of its own, above the bar, and draw the bar again below."""
-        with self._lock:
-            if self._shown:
-                self.stream.write("\r" + " " * len(self._shown) + "\r")
-            self.stream.write(text if text.endswith("\n") else text + "\n")
-            self.stream.write(self._shown)
-            self.stream.flush()
+        tqdm.write(text.removesuffix("\n"), file=self.stream)
 
     @contextmanager
-    def logs_above(self) -> Iterator[None]:
-        """While drawn, write log records above the bar, if the program configured no
-        logging: such records would reach stderr anyway (through logging's last resort, at
-        WARNING and above), only without a line of their own. A program that configured
-        handlers keeps its own routing."""
+    def shown(self) -> Iterator[ProgressBar]:
+        """The bar while the block runs, closed after it; meanwhile log records go above it
+        if the program configured no logging: such records would reach stderr anyway (through
+        logging's last resort, at WARNING and above), only without a line of their own. A
+        program that configured handlers keeps its own routing."""
         root = logging.getLogger()
-        if root.handlers:
-            yield
-            return
-        handler = _AboveTheBar(self)
-        root.addHandler(handler)
+        handler = None if root.handlers else _AboveTheBar(self)
+        if handler is not None:
+            root.addHandler(handler)
         try:
-            yield
+            yield self
         finally:
-            root.removeHandler(handler)
+            if handler is not None:
+                root.removeHandler(handler)
+            self.close()
 
 
 class _AboveTheBar(logging.Handler):

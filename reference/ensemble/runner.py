@@ -28,6 +28,7 @@ from damaris_ref.ensemble.errors import (
     tail,
 )
 from damaris_ref.ensemble.framing import find_payload
+from damaris_ref.ensemble.input_error import EnsembleInputError
 from damaris_ref.ensemble.timeouts import resolve_timeout
 
 logger = logging.getLogger(__name__)
@@ -45,7 +46,9 @@ def build_command(executable: Executable, script: str | os.PathLike[str]) -> lis
     else:
         prefix = [os.fspath(part) for part in executable]
     if not prefix or not prefix[0]:
-        raise ValueError("executable must name a program, e.g. sys.executable or 'pypresso'")
+        raise EnsembleInputError(
+            "executable must name a program, e.g. sys.executable or 'pypresso'"
+        )
     return [*prefix, os.fspath(script)]
 
 

@@ -17,6 +17,7 @@ from distributed import Client, as_completed
 
 from damaris_ref.ensemble.codec_protocol import Codec
 from damaris_ref.ensemble.codecs import get_codec
+from damaris_ref.ensemble.input_error import EnsembleInputError
 from damaris_ref.ensemble.progress import ProgressBar
 from damaris_ref.ensemble.runner import Executable, run_simulation
 from damaris_ref.ensemble.timeouts import resolve_timeout
@@ -68,7 +69,7 @@ def parameter_grid(values: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
         if isinstance(options, str | bytes) or not isinstance(options, Sequence):
             raise TypeError(f"values for {name!r} must be a list of values, got {options!r}")
         if not options:
-            raise ValueError(f"no values given for {name!r}")
+            raise EnsembleInputError(f"no values given for {name!r}")
     names = list(values)
     return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values.values())]
 
@@ -91,7 +92,7 @@ def run_ensemble(
     to that many more times; ``progress`` draws a bar on stderr while tasks run.
     """
     if retries < 0:
-        raise ValueError(f"retries must be 0 or more, got {retries}")
+        raise EnsembleInputError(f"retries must be 0 or more, got {retries}")
     codec_name = get_codec(codec).name
     limit = resolve_timeout(timeout)
     params = [dict(p) for p in param_sets]
@@ -106,8 +107,7 @@ def run_ensemble(
         retries=retries,
     )
     if progress:
-        bar = ProgressBar(len(futures))
-        with bar.logs_above():  # a child's stderr, logged meanwhile, goes above the bar
+        with ProgressBar(len(futures)).shown() as bar:  # a child's logged stderr goes above it
             for future in as_completed(futures, loop=client.loop):  # not the default client's
                 bar.update(failed=future.status == "error")
     results: list[Any] = []

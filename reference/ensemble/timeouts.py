@@ -8,26 +8,18 @@ and simulation processes started later, as the default codec does.
 
 from __future__ import annotations
 
-import math
 import os
 
+from damaris_ref.ensemble.input_error import EnsembleInputError
+from damaris_ref.environment import ENSEMBLE_TIMEOUT
+
 #: environment variable holding the default time limit, in seconds (``none``: no limit)
-TIMEOUT_ENV = "DAMARIS_ENSEMBLE_TIMEOUT"
-_NO_LIMIT = ("", "none", "inf")
+TIMEOUT_ENV = ENSEMBLE_TIMEOUT.name
 
 
 def default_timeout() -> float:
     """The default limit in seconds: ``$DAMARIS_ENSEMBLE_TIMEOUT``, else ``inf`` (none)."""
-    text = os.environ.get(TIMEOUT_ENV, "").strip()
-    if text.lower() in _NO_LIMIT:
-        return math.inf
-    try:
-        return _checked(float(text))
-    except ValueError:
-        raise ValueError(
-            f"{TIMEOUT_ENV}={text!r} is not a time limit: give a positive number of seconds "
-            "or 'none'"
-        ) from None
+    return ENSEMBLE_TIMEOUT.read()
 
 
 def set_default_timeout(seconds: float | None) -> None:
@@ -46,5 +38,5 @@ def resolve_timeout(timeout: float | None) -> float:
 
 def _checked(seconds: float) -> float:
     if not seconds > 0:  # also refuses NaN
-        raise ValueError(f"timeout must be a positive number of seconds, got {seconds!r}")
+        raise EnsembleInputError(f"timeout must be a positive number of seconds, got {seconds!r}")
     return seconds

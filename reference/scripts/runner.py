@@ -28,6 +28,7 @@ from types import CodeType
 from typing import Any, TextIO
 
 from damaris_ref.config.model import PyScript
+from damaris_ref.scripts.errors import PyscriptFileError
 from damaris_ref.scripts.watchdog import DEFAULT_AFTER, watching
 
 
@@ -72,7 +73,7 @@ class ScriptRunner:
             try:
                 source = path.read_text()
             except OSError as exc:
-                raise FileNotFoundError(
+                raise PyscriptFileError(
                     f"pyscript {self.pyscript.name!r}: cannot read file {str(path)!r}: "
                     f"{exc.strerror}"
                 ) from None

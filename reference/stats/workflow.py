@@ -67,9 +67,9 @@ def read_updates(folder: Path) -> tuple[tuple[int, int], ...]:
 
 def run_ensemble(ensemble: Ensemble, out: Path, timeout: float) -> list[SimulationRun]:
     """Run every simulation at once; stop what still runs after ``timeout`` seconds."""
-    bar = ProgressBar(len(ensemble.values) * ensemble.iterations)
     ended: dict[int, int | None] = {}
-    with running_jobs() as jobs:
+    total = len(ensemble.values) * ensemble.iterations
+    with ProgressBar(total).shown() as bar, running_jobs() as jobs:
         started: dict[int, Job] = {}
         for value in ensemble.values:
             folder = out / f"sim_{value}"

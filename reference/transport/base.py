@@ -11,10 +11,14 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from damaris_ref.data import Block
+from damaris_ref.errors import DamarisTransportError
 
 
-class TransportError(RuntimeError):
-    """A transport could not deliver (buffer full, peer gone, timeout)."""
+class TransportError(DamarisTransportError, RuntimeError):
+    """A transport could not deliver (buffer full, peer gone, timeout).
+
+    Also a ``RuntimeError``, as before the common root, for callers that catch that.
+    """
 
 
 class WorldAborted(TransportError):

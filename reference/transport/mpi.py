@@ -19,7 +19,6 @@ blocks, ``end_iteration`` and ``stop`` in the order the client issued them.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +29,7 @@ from damaris_ref.config.buffer import PAGE, client_share, share_problem
 from damaris_ref.config.errors import ConfigError
 from damaris_ref.config.model import Config
 from damaris_ref.data import Block, new_magic_number
+from damaris_ref.environment import BUFFER_WAIT
 from damaris_ref.polling import poll_until
 from damaris_ref.topology import Mode, Topology, emulated_nodes
 from damaris_ref.transport.base import (
@@ -40,13 +40,12 @@ from damaris_ref.transport.base import (
     Message,
 )
 from damaris_ref.transport.budget import buffer_full_message
-from damaris_ref.transport.shm_allocator import BufferFullError as SliceFullError
-from damaris_ref.transport.shm_allocator import ShmAllocator
+from damaris_ref.transport.shm_allocator import NoFreeExtentError, ShmAllocator
 
 TAG_TO_SERVER = 71
 TAG_RELEASE = 72
 TAG_DONE = 73
-BUFFER_WAIT_VARIABLE = "DAMARIS_BUFFER_WAIT"
+BUFFER_WAIT_VARIABLE = BUFFER_WAIT.name
 _POLL_MIN, _POLL_MAX = 0.0002, 0.01
 
 
@@ -163,7 +162,7 @@ class MPIClientTransport:
         self.server_rank = topology.server_ranks[
             topology.server_for(topology.client_id(comm.Get_rank()))
         ]
-        self.wait = float(os.environ.get(BUFFER_WAIT_VARIABLE, "60"))
+        self.wait = BUFFER_WAIT.read()
         self.config = config
         self.allocator: ShmAllocator | None = None
         self.memory: np.ndarray | None = None
@@ -219,7 +218,7 @@ class MPIClientTransport:
         self._collect_releases()
         try:
             return self.allocator.allocate(nbytes)
-        except SliceFullError:
+        except NoFreeExtentError:
             pass
 
         def freed_enough() -> bool:

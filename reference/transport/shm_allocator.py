@@ -8,7 +8,7 @@ tests can hammer it and the transport can put it wherever the bookkeeping has to
 Policy: best-fit over an address-ordered free list (the smallest free extent that holds the
 request, lowest address on ties), splitting the extent and coalescing neighbours on free. Best
 fit keeps the large extents whole for large blocks when block sizes are mixed. A request that
-does not fit raises :class:`BufferFullError` at once: whether to wait for the server to free
+does not fit raises :class:`NoFreeExtentError` at once: whether to wait for the server to free
 space is the caller's policy, not the allocator's.
 """
 
@@ -17,18 +17,22 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
+from damaris_ref.transport.base import BufferFullError, TransportError
+
 #: offsets and reserved sizes are multiples of this (a cache line; enough for every NumPy dtype)
 DEFAULT_ALIGNMENT = 64
 
 
-class SharedBufferError(RuntimeError):
+class SharedBufferError(TransportError):
     """Misuse or exhaustion of a shared buffer (unknown offset, double free, full buffer)."""
 
 
-class BufferFullError(SharedBufferError):
+class NoFreeExtentError(SharedBufferError, BufferFullError):
     """No free extent of the shared buffer is large enough for a request.
 
-    Carries the numbers a user needs to size ``architecture.buffer.size``.
+    Carries the numbers a user needs to size ``architecture.buffer.size``. It is the
+    transport's :class:`~damaris_ref.transport.base.BufferFullError` at the moment of the
+    request; the MPI transport catches it to wait for the server to free space.
     """
 
     def __init__(
@@ -124,7 +128,7 @@ class ShmAllocator:
         return units * self._alignment
 
     def allocate(self, nbytes: int) -> int:
-        """Reserve room for ``nbytes`` and return its offset; raise BufferFullError if none."""
+        """Reserve room for ``nbytes`` and return its offset; raise NoFreeExtentError if none."""
         size = self.reserved_size(nbytes)
         best = -1
         for i, extent in enumerate(self._free_sizes):
@@ -133,7 +137,7 @@ class ShmAllocator:
                 if extent == size:
                     break
         if best < 0:
-            raise BufferFullError(
+            raise NoFreeExtentError(
                 self._name, self._capacity, nbytes, self.free_bytes, self.largest_free_extent
             )
         offset = self._free_offsets[best]

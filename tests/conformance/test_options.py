@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from damaris_ref.config import ConfigError
 from damaris_ref.conformance import SUITE_VERSION
+from damaris_ref.conformance.cli import environment_arguments, main
 
 PYTHON = shlex.quote(sys.executable)
 #: the reference in-process, started as a command: a "port" that follows the seed CLI
@@ -108,6 +110,53 @@ def test_options_come_from_the_environment(run_suite):
     )  # fmt: skip
     assert run.returncode == 0, run.output[-3000:]
     assert run.report["implementation"]["name"] == "command"
+
+
+def test_pytest_addopts_sets_the_suites_options_too(run_suite):
+    run = run_suite("--collect-only", env={"PYTEST_ADDOPTS": "--without gpu"})
+    assert run.returncode == 4, run.output[-3000:]  # parsed as the option: a usage error
+    assert "unknown capability gpu" in run.output
+
+
+def test_an_option_given_wins_over_its_environment_variable(run_suite):
+    bad = {"DAMARIS_CONFORMANCE_WITHOUT": "gpu"}
+    assert "unknown capability gpu" in run_suite("--collect-only", env=bad).output
+    run = run_suite("--collect-only", "--without", "domains", env=bad)
+    assert run.returncode == 0, run.output[-3000:]
+
+
+def test_environment_variables_become_the_options_they_name():
+    environ = {
+        "DAMARIS_CONFORMANCE_IMPL_CMD": "run {np} {config} {iterations}",
+        "DAMARIS_CONFORMANCE_MAX_EXAMPLES": " 3 ",
+        "DAMARIS_CONFORMANCE_DERANDOMIZE": "yes",
+        "DAMARIS_CONFORMANCE_KEEP_WORKDIR": "off",
+        "DAMARIS_CONFORMANCE_TIER": "",
+        "DAMARIS_CONFORMANCE_UNKNOWN": "ignored",
+    }
+    assert environment_arguments(environ) == [
+        "--impl-cmd=run {np} {config} {iterations}",
+        "--max-examples=3",
+        "--derandomize",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "allowed"),
+    [
+        ("DAMARIS_CONFORMANCE_MAX_EXAMPLES", "ten", "an integer"),
+        ("DAMARIS_CONFORMANCE_RUN_TIMEOUT", "soon", "a number"),
+        ("DAMARIS_CONFORMANCE_DERANDOMIZE", "maybe", "one of 1, true, yes, on, 0, false"),
+    ],
+)
+def test_a_bad_environment_variable_is_a_one_line_usage_error(variable, value, allowed, capsys):
+    with pytest.raises(ConfigError, match=f"^environment: {variable}: invalid value '{value}'"):
+        environment_arguments({variable: value})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(variable, value)
+        assert main([]) == pytest.ExitCode.USAGE_ERROR
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"allowed: {allowed}" in err
 
 
 @pytest.mark.parametrize(

@@ -176,7 +176,7 @@ def test_unknown_codec_names_the_valid_ones(monkeypatch):
     with pytest.raises(ValueError, match=r"unknown codec 'json'; valid codecs: pickle, safe"):
         set_default_codec("json")
     monkeypatch.setenv(CODEC_ENV, "yaml")
-    with pytest.raises(ValueError, match=r"DAMARIS_ENSEMBLE_CODEC='yaml'.*pickle, safe"):
+    with pytest.raises(ValueError, match=r"ENSEMBLE_CODEC: invalid value 'yaml'.*pickle, safe"):
         de.encode_transport_data(1)
 
 

@@ -36,45 +36,48 @@ def screen(text: str) -> list[str]:
     return lines
 
 
-def _bar(total: int) -> ProgressBar:
-    bar = ProgressBar(total)
-    bar.stream = io.StringIO()
-    return bar
-
-
 def test_text_written_while_the_bar_is_drawn_goes_above_it():
-    bar = _bar(3)
-    bar.update(failed=False)
-    bar.write_above("stderr of sim:\nwarning: one")
-    bar.update(failed=True)
-    bar.write_above("warning: two\n")
-    assert screen(bar.stream.getvalue()) == [
-        "stderr of sim:",
-        "warning: one",
-        "warning: two",
-        "[####################..........] 2/3 done, 1 failed",
-    ]
-    bar.update(failed=False)
+    stream = io.StringIO()
+    with ProgressBar(3, stream).shown() as bar:
+        bar.update(failed=False)
+        bar.write_above("stderr of sim:\nwarning: one")
+        bar.update(failed=True)
+        bar.write_above("warning: two\n")
+        assert screen(stream.getvalue()) == [
+            "stderr of sim:",
+            "warning: one",
+            "warning: two",
+            "[####################..........] 2/3 done, 1 failed",
+        ]
+        bar.update(failed=False)
     bar.write_above("after the end")
-    assert screen(bar.stream.getvalue())[-2:] == [
+    assert screen(stream.getvalue())[-2:] == [
         "[##############################] 3/3 done, 1 failed",
         "after the end",
     ]
 
 
+def test_the_final_bar_is_the_summary_line_even_with_no_failure():
+    stream = io.StringIO()
+    with ProgressBar(2, stream).shown() as bar:
+        bar.update(failed=False)
+        bar.update(failed=False)
+    assert stream.getvalue().endswith("\r[##############################] 2/2 done\n")
+
+
 def test_log_records_go_above_the_bar_when_logging_is_not_configured(monkeypatch):
     monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in a plain program
-    bar = _bar(2)
-    bar.update(failed=False)
-    with bar.logs_above():
+    stream = io.StringIO()
+    with ProgressBar(2, stream).shown() as bar:
+        bar.update(failed=False)
         logging.getLogger("damaris_ref.ensemble.runner").warning("stderr of sim:\nwarning: x")
         logging.getLogger("damaris_ref.ensemble.runner").info("not shown, as by default")
+        assert screen(stream.getvalue()) == [
+            "stderr of sim:",
+            "warning: x",
+            "[###############...............] 1/2 done",
+        ]
     assert logging.getLogger().handlers == []
-    assert screen(bar.stream.getvalue()) == [
-        "stderr of sim:",
-        "warning: x",
-        "[###############...............] 1/2 done",
-    ]
 
 
 def test_only_daskss_compute_failed_record_is_filtered():

@@ -93,7 +93,7 @@ def test_a_simulation_error_ends_the_job_with_one_line(seed_config, run_mpi, con
     """Only the clients meet it; they stop, so their servers finish and everyone agrees."""
     before = shared_memory_files()
     job = seed_job(run_mpi, console_script, 6, seed_config())  # 5 clients, DEPTH 4
-    assert_ended_cleanly(job, r"rank 0: SimulationError: 5 clients but DEPTH is 4", before)
+    assert_ended_cleanly(job, r"rank 0: SimulationSetupError: 5 clients but DEPTH is 4", before)
 
 
 # Client 1 meets a simulation error while the others wait for it in a barrier: the agreement
@@ -102,13 +102,13 @@ ERROR_ON_CLIENT_1_ONLY = textwrap.dedent(
     """
     import sys
     from damaris_ref.mocks import SIMULATIONS
-    from damaris_ref.mocks.base import Simulation, SimulationError
+    from damaris_ref.mocks.base import Simulation, SimulationSetupError
     from damaris_ref.mpi_runtime import run_simulation
 
     def client_loop(damaris, args):
         ccomm = damaris.client_comm_get()
         if ccomm.Get_rank() == 1:
-            raise SimulationError("only client 1 sees this")
+            raise SimulationSetupError("only client 1 sees this")
         ccomm.Barrier()
 
     parser = SIMULATIONS["3dmesh_py"].parser
@@ -120,7 +120,7 @@ ERROR_ON_CLIENT_1_ONLY = textwrap.dedent(
 def test_an_error_not_shared_by_all_aborts_after_the_deadline(seed_config, run_mpi):
     command = [sys.executable, "-c", ERROR_ON_CLIENT_1_ONLY, str(seed_config())]
     job = run_mpi(5, command, env={"DAMARIS_SHARED_ERROR_DEADLINE": "2"}, timeout=2 * PROMPT)
-    assert_aborted(job, r"rank 1: SimulationError: only client 1 sees this", once=True)
+    assert_aborted(job, r"rank 1: SimulationSetupError: only client 1 sees this", once=True)
     assert job.elapsed > 2, job.describe()
 
 
