@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 #: where the servers append one JSON line per iteration
-OUT_ENV = "DAMARIS_BENCH_OUT"
+OUT_ENV = "DAMARIS_BENCH_OUT"  # spelled out in server_script, which cannot see it
 RANKS = 4  # 2 emulated nodes of 1 client + 1 dedicated core
 CLIENTS = 2
 COLUMNS = 1024
@@ -42,62 +42,69 @@ COLUMNS = 1024
 
 # --- the pyscript side (runs on every server) -----------------------------------------------
 def server_script(damaris_data: dict) -> None:
-    """Time both ways of building and summing this iteration's global array."""
+    """Time both ways of building and summing this iteration's global array.
+
+    Everything it uses is defined or imported inside it: the server runs this file with
+    separate globals and locals, so its top-level names are not visible in its functions.
+    """
+    import json
+    import os
+    import time
+    from pathlib import Path
+
+    import dask
+    import dask.array as da
+
     from damaris4py.server import getservercomm
+    from damaris_ref.dask_bridge import current_session, global_array
+
+    def bridge_sum(comm) -> float | None:
+        array = global_array(damaris_data, "field", comm)
+        return None if array is None else float(array.sum().compute())
+
+    def upstream_sum(comm) -> float | None:
+        env = damaris_data["damaris_env"]
+        client = current_session().client(damaris_data["dask_env"]["dask_scheduler_file"])
+        entry = damaris_data["iteration_data"]["field"]
+        futures = client.scatter([entry["numpy_data"][key] for _, key, _ in entry["sort_list"]])
+        blocks = [
+            (offsets, entry["numpy_data"][key].shape, future)
+            for (_, key, offsets), future in zip(entry["sort_list"], futures, strict=True)
+        ]
+        iteration = damaris_data["iteration_data"]["iteration"]
+        run = f"bench-{env['simulation_magic_number']}-{iteration}"
+        client.publish_dataset(blocks, name=f"{run}-S{comm.Get_rank()}")
+        comm.Barrier()
+        if comm.Get_rank() != 0:
+            return None
+        names = [f"{run}-S{server}" for server in range(comm.Get_size())]
+        published = sorted(
+            (b for name in names for b in client.get_dataset(name)), key=lambda b: b[0]
+        )
+        dtype = entry["numpy_data"][entry["sort_list"][0][1]].dtype
+        array = da.concatenate(
+            [da.from_delayed(dask.delayed(f), shape=s, dtype=dtype) for _, s, f in published]
+        )
+        total = float(array.sum().compute())
+        for name in names:
+            client.unpublish_dataset(name)
+        return total
 
     comm = getservercomm()
     iteration = damaris_data["iteration_data"]["iteration"]
-    ways = [("bridge", _bridge_sum), ("upstream", _upstream_sum)]
+    ways = [("bridge", bridge_sum), ("upstream", upstream_sum)]
     timings = {}
     for name, way in ways if iteration % 2 == 0 else ways[::-1]:
         comm.Barrier()
         start = time.perf_counter()
-        total = way(damaris_data, comm)
+        total = way(comm)
         comm.Barrier()
         timings[name] = (time.perf_counter() - start, total)
     if comm.Get_rank() == 0:
         record = {"iteration": iteration, **{k: v[0] for k, v in timings.items()}}
         record["same_sum"] = timings["bridge"][1] == timings["upstream"][1]
-        with open(Path(os.environ[OUT_ENV]) / "timings.jsonl", "a") as out:
+        with open(Path(os.environ["DAMARIS_BENCH_OUT"]) / "timings.jsonl", "a") as out:
             out.write(json.dumps(record) + "\n")
-
-
-def _bridge_sum(damaris_data: dict, comm) -> float | None:
-    from damaris_ref.dask_bridge import global_array
-
-    array = global_array(damaris_data, "field", comm)
-    return None if array is None else float(array.sum().compute())
-
-
-def _upstream_sum(damaris_data: dict, comm) -> float | None:
-    import dask
-    import dask.array as da
-
-    from damaris_ref.dask_bridge import current_session
-
-    env = damaris_data["damaris_env"]
-    client = current_session().client(damaris_data["dask_env"]["dask_scheduler_file"])
-    entry = damaris_data["iteration_data"]["field"]
-    futures = client.scatter([entry["numpy_data"][key] for _, key, _ in entry["sort_list"]])
-    blocks = [
-        (offsets, entry["numpy_data"][key].shape, future)
-        for (_, key, offsets), future in zip(entry["sort_list"], futures, strict=True)
-    ]
-    run = f"bench-{env['simulation_magic_number']}-{damaris_data['iteration_data']['iteration']}"
-    client.publish_dataset(blocks, name=f"{run}-S{comm.Get_rank()}")
-    comm.Barrier()
-    if comm.Get_rank() != 0:
-        return None
-    names = [f"{run}-S{server}" for server in range(comm.Get_size())]
-    published = sorted((b for name in names for b in client.get_dataset(name)), key=lambda b: b[0])
-    dtype = entry["numpy_data"][entry["sort_list"][0][1]].dtype
-    array = da.concatenate(
-        [da.from_delayed(dask.delayed(f), shape=s, dtype=dtype) for _, s, f in published]
-    )
-    total = float(array.sum().compute())
-    for name in names:
-        client.unpublish_dataset(name)
-    return total
 
 
 # --- the driver -------------------------------------------------------------------------------
@@ -181,7 +188,7 @@ def _size(nbytes: int) -> str:
 
 
 if __name__ == "__main__":
-    if "DamarisData" in globals():  # run by a server as its pyscript
-        server_script(globals()["DamarisData"])
+    if "DamarisData" in locals():  # run by a server as its pyscript
+        server_script(locals()["DamarisData"])
     else:
         sys.exit(main())
