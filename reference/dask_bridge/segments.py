@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from distributed import Client, Future, wait
+from distributed import Client, Future, get_worker, wait
 
 #: bytes before the payload; the first 8 hold the generation of the last lease that died
 HEADER = 64
@@ -36,6 +36,8 @@ HEADER = 64
 ALIGN = 64
 #: a free slot this many times larger than needed is dropped rather than reused
 OVERSIZE = 4
+#: seconds a worker gets to map a new slot (its first task also imports this module)
+MAP_TIMEOUT = 60.0
 
 
 class SharedMemoryUnavailable(OSError):
@@ -59,10 +61,25 @@ def layout(blocks: Sequence[np.ndarray]) -> tuple[list[int], int]:
 # --- worker side: runs in the worker process ---------------------------------------------
 
 
-class WorkerSlot:
-    """A slot as mapped in the worker; the result of the slot's task."""
+class SlotLost(RuntimeError):
+    """A slot's task ran again on another worker: its worker died, and what the slot held is
+    gone with it (its server may have reused the memory since)."""
 
-    def __init__(self, server_pid: int, fd: int, size: int) -> None:
+
+class WorkerSlot:
+    """A slot as mapped in the worker; the result of the slot's task.
+
+    The task may run on ``worker`` only; it is not restricted to it, so that when that worker
+    dies whatever depends on the slot fails at once instead of waiting for the worker.
+    """
+
+    def __init__(self, server_pid: int, fd: int, size: int, worker: str) -> None:
+        here = get_worker().address
+        if here != worker:
+            raise SlotLost(
+                f"the shared-memory blocks of server process {server_pid} were lost with "
+                f"their worker {worker}"
+            )
         path = f"/proc/{server_pid}/fd/{fd}"
         descriptor = os.open(path, os.O_RDWR)
         try:
@@ -154,11 +171,10 @@ class Slot:
 class SlotPool:
     """The slots one server uses with one worker."""
 
-    def __init__(self, client: Client, worker: str, prefix: str, timeout: float) -> None:
+    def __init__(self, client: Client, worker: str, prefix: str) -> None:
         self.client = client
         self.worker = worker
         self.prefix = prefix  # names the files (as seen in /proc) and the slots' keys
-        self.timeout = timeout
         self._slots: list[Slot] = []
         self._created = 0
 
@@ -180,7 +196,7 @@ class SlotPool:
             payload,
             key=key,
             workers=[self.worker],
-            allow_other_workers=False,
+            allow_other_workers=False,  # it fails with its slot if the worker dies
             pure=False,
         )
         return future, offsets
@@ -213,12 +229,18 @@ class SlotPool:
                 os.getpid(),
                 fd,
                 size,
+                self.worker,
                 key=name,
                 workers=[self.worker],
-                allow_other_workers=False,
+                allow_other_workers=True,
                 pure=False,
             )
-            wait(future, timeout=self.timeout)
+            try:
+                wait(future, timeout=MAP_TIMEOUT)
+            except TimeoutError:
+                raise TimeoutError(
+                    f"the worker did not map {name} within {MAP_TIMEOUT:g} s"
+                ) from None
             if future.status == "error":
                 failed = future.exception()
                 if isinstance(failed, OSError):

@@ -78,7 +78,6 @@ class DaskSession:
         self.magic = magic
         self.scheduler_files: dict[str, str] = {}  # pyscript name -> usable scheduler file
         self._clients: dict[str, Client] = {}
-        self._timeouts: dict[str, float] = {}
         self._workers: dict[str, ServerWorker] = {}
         self._pools: dict[str, segments.SlotPool | None] = {}  # None: no shared memory
         self._held: dict[tuple[str, str], Delivery] = {}  # kept until the next call
@@ -102,7 +101,6 @@ class DaskSession:
                 client = session._connect(Path(path), pyscript.timeout, pyscript.name)
                 if client is not None:
                     session._clients[path] = client
-                    session._timeouts[path] = pyscript.timeout
                     session._workers[path] = ServerWorker.start(
                         client,
                         session.worker_name,
@@ -195,7 +193,6 @@ class DaskSession:
                     self._clients[scheduler_file],
                     self.worker_address(scheduler_file),
                     f"damaris-{self.worker_name}-{len(self._pools)}",
-                    self._timeouts[scheduler_file],
                 )
             else:
                 self._say_scattering("this system has no memfd_create or /proc/<pid>/fd")
