@@ -143,6 +143,24 @@ def test_a_server_killed_with_sigkill_leaves_no_segment(
 
 
 @pytest.mark.timeout(120)
+def test_kept_workers_of_a_server_killed_with_sigkill_keep_no_segment(
+    scheduler_file: Path, dask_client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the workers outlive the job; what they mapped goes once the scheduler has dropped the
+    # killed servers' clients, and with them every future of the blocks
+    name, out, done = _run("kill-server", tmp_path, scheduler_file, monkeypatch, keep_workers=True)
+    try:
+        assert done.returncode != 0, done.stdout
+        _assert_segments_were_mapped(out)
+        assert len(worker_processes(f"{name}_")) == 2
+        _assert_no_segment_left(name)
+    finally:
+        for pid in worker_processes(f"{name}_"):
+            os.kill(pid, signal.SIGKILL)
+    assert_no_workers_left(dask_client, name)
+
+
+@pytest.mark.timeout(120)
 def test_a_worker_killed_with_sigkill_leaves_no_segment_and_the_run_goes_on(
     scheduler_file: Path, dask_client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
