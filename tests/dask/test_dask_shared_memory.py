@@ -16,18 +16,24 @@ import re
 import signal
 from pathlib import Path
 
+import numpy as np
 import pytest
 from dask_support import (
     FIELD,
+    OUT_ENV,
     SCRIPTS,
     TWO_SERVERS,
     assert_no_workers_left,
     dask_config,
     run_generic,
+    run_generic_in_process,
     unique_name,
     worker_processes,
     write_config,
 )
+
+from damaris_ref.dask_bridge import segments
+from damaris_ref.mocks.generic import expected_global
 
 from processes import wait_until
 
@@ -197,4 +203,31 @@ def test_an_analysis_that_crashes_a_worker_is_reported_and_the_servers_go_on(
         assert f"server {server} iteration 2 starts" in done.stdout
     _assert_segments_were_mapped(out)
     _assert_no_segment_left(name)
+    assert_no_workers_left(dask_client, name)
+
+
+@pytest.mark.timeout(90)
+def test_without_shared_memory_blocks_are_scattered_and_that_is_said_once(
+    scheduler_file: Path,
+    dask_client,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    # in-process, so that this process's view of the system can lack memfd or /proc
+    name = unique_name("noshm")
+    config = dask_config(name, SCRIPTS / "dask_sum.py", scheduler_file, *FIELD, TWO_SERVERS)
+    monkeypatch.setenv(OUT_ENV, str(tmp_path))
+    monkeypatch.setattr(segments, "supported", lambda: False)
+    run_generic_in_process(config, 4, ITERATIONS)
+
+    errors = capfd.readouterr().err
+    assert "raised:" not in errors, errors
+    for server in (0, 1):
+        note = f"[damaris-ref] note: server {server} sends its blocks to its Dask worker over"
+        assert errors.count(note) == 1, errors
+    for iteration in range(ITERATIONS):
+        got = json.loads((tmp_path / f"sum_I{iteration}.json").read_text())["sum"]
+        assert got == expected_global(np.dtype(np.int32), (8, 8), iteration).sum()
+    assert not segment_holders(name)
     assert_no_workers_left(dask_client, name)
