@@ -42,6 +42,8 @@ OUT_ENV = "DAMARIS_BENCH_OUT"  # spelled out in server_script, which cannot see 
 RANKS = 4  # 2 emulated nodes of 1 client + 1 dedicated core
 CLIENTS = 2
 COLUMNS = 1024
+#: seconds any rank of one benchmark run may wait
+RUN_TIMEOUT = 240.0
 
 
 # --- the pyscript side (runs on every server) -----------------------------------------------
@@ -138,7 +140,9 @@ def run_case(scheduler_file: Path, rows: int, iterations: int, folder: Path) -> 
     )
     path = folder / f"bench{rows}.yml"
     path.write_text(dump_yaml(config))
-    command = [sys.executable, "-m", "damaris_ref.cli", "run", "-n", str(RANKS)]
+    # a run that hangs fails after this, with its ranks' output, rather than never ending
+    command = [sys.executable, "-m", "damaris_ref.cli", "run", "--timeout", str(RUN_TIMEOUT)]
+    command += ["-n", str(RANKS)]
     command += ["generic", str(path), "-i", str(iterations)]
     done = subprocess.run(
         command, env={**os.environ, OUT_ENV: str(folder)}, capture_output=True, text=True
