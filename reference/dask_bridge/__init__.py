@@ -7,21 +7,25 @@ a scheduler file, so runs without Dask never pay for it.
 
 from damaris_ref.dask_bridge.arrays import (
     DaskBridgeError,
+    array_name,
     block_key_name,
     dataset_name,
     global_array,
     iteration_array,
     release_kept,
+    segment_key,
 )
 from damaris_ref.dask_bridge.session import DaskSession, current_session
 
 __all__ = [
     "DaskBridgeError",
     "DaskSession",
+    "array_name",
     "block_key_name",
     "current_session",
     "dataset_name",
     "global_array",
     "iteration_array",
     "release_kept",
+    "segment_key",
 ]

@@ -1,10 +1,11 @@
 """The global ``dask.array`` of a variable, built from every server's blocks by offsets.
 
-Each server sends its blocks straight to its own worker (``scatter(direct=True)``) under
-deterministic keys; only keys, offsets and shapes travel to server 0 (over the server
-communicator), which arranges them on a chunk grid (:mod:`damaris_ref.grid`: irregular chunks
-allowed, gaps and overlaps rejected) and returns the array. Array data never passes through
-the scheduler. Servers hold their futures until their next call (or until every server
+Each server puts its blocks on its own worker (:meth:`DaskSession.deliver`: copied once into
+shared memory and leased under one key per server and call); only keys, offsets and shapes
+travel to server 0 (over the server communicator), which arranges them on a chunk grid
+(:mod:`damaris_ref.grid`: irregular chunks allowed, gaps and overlaps rejected) and returns
+the array, each chunk a task reading its block where it lies. Array data never passes through
+the scheduler. Servers hold their blocks until their next call (or until every server
 stops), so server 0 can compute with the array during its script; ``keep=N`` also publishes
 the array as a named dataset for N script runs, for analysis clients outside the simulation
 (:func:`iteration_array`).
@@ -12,21 +13,19 @@ the array as a named dataset for N script runs, for analysis clients outside the
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
+from dask.highlevelgraph import HighLevelGraph
 from distributed import Client, Future
 
+from damaris_ref.dask_bridge.segments import block_view
 from damaris_ref.dask_bridge.session import current_session
 from damaris_ref.data import parse_block_key
 from damaris_ref.errors import DamarisDaskError
 from damaris_ref.grid import block_grid
-
-_published: dict[tuple[str, str, str], deque] = {}
 
 
 class DaskBridgeError(DamarisDaskError, RuntimeError):
@@ -39,8 +38,19 @@ class DaskBridgeError(DamarisDaskError, RuntimeError):
 def block_key_name(
     simulation: str, magic: str, variable: str, iteration: int, source: int, block: int
 ) -> str:
-    """The Dask key of one block: unique per run, variable, iteration, source and block."""
+    """The name of one block: unique per run, variable, iteration, source and block (its
+    Dask key where blocks are scattered rather than shared)."""
     return f"damaris-{simulation}-{magic}-{variable}-i{iteration}-P{source}-B{block}"
+
+
+def array_name(simulation: str, magic: str, variable: str, iteration: int) -> str:
+    """The name of a global array: its chunks are the keys ``(name, i, j, ...)``."""
+    return f"damaris-{simulation}-{magic}-{variable}-i{iteration}"
+
+
+def segment_key(simulation: str, magic: str, variable: str, iteration: int, server: int) -> str:
+    """The Dask key of the blocks one server delivered to its worker for one call."""
+    return f"{array_name(simulation, magic, variable, iteration)}-S{server}"
 
 
 def dataset_name(simulation: str, magic: str, variable: str, iteration: int) -> str:
@@ -75,44 +85,46 @@ def global_array(
         it["iteration"],
     )
     entry = it.get(variable, {"numpy_data": {}, "sort_list": []})
-    own_client = session.client(scheduler_file)
-    blocks = {}
-    meta = []
-    for _tag, key, offsets in entry["sort_list"]:
-        array = entry["numpy_data"][key]
-        source, block = parse_block_key(key)
-        name = block_key_name(simulation, magic, variable, iteration, source, block)
-        blocks[name] = array
-        meta.append((name, tuple(offsets), array.shape, array.dtype.str))
-    futures: dict[str, Future] = {}
-    error: Exception | None = None
+    names, blocks = [], []
+    for _tag, key, _offsets in entry["sort_list"]:
+        names.append(block_key_name(simulation, magic, variable, iteration, *parse_block_key(key)))
+        blocks.append(entry["numpy_data"][key])
+    delivery, error = None, None
     if blocks:
+        key = segment_key(simulation, magic, variable, iteration, session.server_id)
         try:
-            futures = own_client.scatter(
-                blocks, workers=[session.worker_address(scheduler_file)], direct=True, hash=False
-            )
+            delivery = session.deliver(scheduler_file, key, names, blocks)
         except Exception as failed:  # raised below by every server: none may skip the gather
             error = failed
+    placed = []
+    if delivery is not None:
+        for name, (_tag, _key, offsets), array, source in zip(
+            names, entry["sort_list"], blocks, delivery.sources, strict=True
+        ):
+            placed.append((name, tuple(offsets), array.shape, array.dtype.str, source))
     sending = f"server {session.server_id} sending its blocks to worker {session.worker_name!r}"
-    gathered = server_comm.gather((meta, _describe(error, sending)), root=0)
+    gathered = server_comm.gather((placed, _describe(error, sending)), root=0)
     result, failures = None, None
     if server_comm.Get_rank() == 0:
         failures = [why for _, why in gathered if why]
         if not failures:
+            bound = client or session.client(scheduler_file)
             try:
                 result = _assemble(
-                    [m for part, _ in gathered for m in part], client or own_client, variable
+                    [p for part, _ in gathered for p in part],
+                    bound,
+                    variable,
+                    array_name(simulation, magic, variable, iteration),
                 )
                 if keep > 0:
-                    run = (simulation, magic, variable)
-                    _publish(client or own_client, result, run, iteration, keep)
+                    _publish(bound, result, (simulation, magic, variable), iteration, keep)
             except Exception as failed:
                 error = failed
                 failures = [_describe(failed, "server 0 building the array")]
     # once this broadcast arrives server 0 references every block, and it has finished its
     # previous script run: only now may the previous call's blocks go
     failures = server_comm.bcast(failures, root=0)
-    session.held[(scheduler_file, variable)] = list(futures.values())
+    session.hold(scheduler_file, variable, delivery)
     if failures:
         raise DaskBridgeError(
             f"global_array({variable!r}) failed at iteration {iteration}: " + "; ".join(failures)
@@ -124,33 +136,42 @@ def _describe(error: Exception | None, where: str) -> str | None:
     return None if error is None else f"{where}: {type(error).__name__}: {error}"
 
 
-def _assemble(meta: list[tuple], client: Client, variable: str) -> da.Array:
-    if not meta:
+def _assemble(placed: list[tuple], client: Client, variable: str, name: str) -> da.Array:
+    """The array whose chunk at each grid cell reads its block at ``(key, byte offset)``."""
+    if not placed:
         raise ValueError(f"variable {variable!r} has no blocks on any server this iteration")
-    dtypes = {m[3] for m in meta}
+    dtypes = {p[3] for p in placed}
     if len(dtypes) != 1:
         raise ValueError(f"variable {variable!r} has blocks of several dtypes: {sorted(dtypes)}")
-    dtype = np.dtype(dtypes.pop())
+    dtype = dtypes.pop()
     grid = block_grid(
-        [(name, offsets, shape) for name, offsets, shape, _ in meta], origin=(0,) * len(meta[0][1])
+        [(block, offsets, shape) for block, offsets, shape, _, _ in placed],
+        origin=(0,) * len(placed[0][1]),
     )
-    shapes = {m[0]: m[2] for m in meta}
-    pieces = np.empty([len(c) for c in grid.chunks], dtype=object)
-    for index, name in grid.cells.items():
-        future = Future(name, client)
-        pieces[index] = da.from_delayed(dask.delayed(future), shape=shapes[name], dtype=dtype)
-    return da.block(pieces.tolist())
+    by_name = {p[0]: p for p in placed}
+    futures = {key: Future(key, client) for key in {p[4][0] for p in placed}}
+    tasks = {}
+    for index, block in grid.cells.items():
+        _, _, shape, _, (key, offset) = by_name[block]
+        tasks[(name, *index)] = (block_view, futures[key], offset, shape, dtype)
+    graph = HighLevelGraph.from_collections(name, tasks, dependencies=())
+    return da.Array(graph, name, grid.chunks, dtype=np.dtype(dtype))
 
 
 def _publish(
     client: Client, array: da.Array, run: tuple[str, str, str], iteration: int, keep: int
 ) -> None:
-    name = dataset_name(*run, iteration)
-    client.publish_dataset(array, name=name, override=True)
-    window = _published.setdefault(run, deque())
-    window.append(name)
-    while len(window) > keep:
-        client.unpublish_dataset(window.popleft())
+    """Publish ``array`` and unpublish this run's arrays of the variable beyond the newest
+    ``keep`` (the scheduler's list of datasets is the only record of them)."""
+    client.publish_dataset(array, name=dataset_name(*run, iteration), override=True)
+    simulation, magic, variable = run
+    published = sorted(
+        (int(it), name)
+        for name, _sim, _magic, var, it in _kept(client, simulation, magic)
+        if var == variable
+    )
+    for _, name in published[:-keep]:
+        client.unpublish_dataset(name)
 
 
 def _kept(

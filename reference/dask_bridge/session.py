@@ -1,27 +1,37 @@
-"""A server's Dask session: scheduler check, its worker, and the futures it holds (spec §5).
+"""A server's Dask session: scheduler check, its worker, how blocks reach that worker, and the
+futures it holds (spec §5).
 
 Opened when a server starts, closed when it stops. For each distinct scheduler file named by
 a pyscript: if the file exists and a scheduler answers within the pyscript's ``timeout``, the
 server connects and starts its worker; otherwise that pyscript's ``dask_scheduler_file`` is
 "" and it runs without Dask (a warning, printed once per run by server 0).
+
+The session of the script being run is found through a context variable that
+:meth:`DaskSession.script_scope` sets around each run: nothing process-wide.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import sys
-import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import distributed.client
-from distributed import Client
+import numpy as np
+from distributed import Client, Future
 
 from damaris_ref.config.model import Config
+from damaris_ref.dask_bridge import segments
 from damaris_ref.dask_bridge.workers import ServerWorker
+from damaris_ref.processes import describe_exit
 from damaris_ref.scripts.environment import threads_per_worker, workers_name
 
-_local = threading.local()
+_running: contextvars.ContextVar[DaskSession | None] = contextvars.ContextVar(
+    "damaris_dask_session", default=None
+)
 
 
 @contextlib.contextmanager
@@ -45,8 +55,18 @@ def _current_in_this_context(client: Client) -> Iterator[None]:
 
 
 def current_session() -> DaskSession | None:
-    """The Dask session of the server running on this thread, if it has one."""
-    return getattr(_local, "session", None)
+    """The Dask session of the server whose pyscript is running here, if it has one."""
+    return _running.get()
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One server's blocks of one call, on its worker: each block is read at ``(key, byte
+    offset)``, and ``futures`` keep those keys there."""
+
+    key: str
+    sources: list[tuple[str, int]]
+    futures: list[Future]
 
 
 class DaskSession:
@@ -58,8 +78,9 @@ class DaskSession:
         self.magic = magic
         self.scheduler_files: dict[str, str] = {}  # pyscript name -> usable scheduler file
         self._clients: dict[str, Client] = {}
-        self._workers: list[ServerWorker] = []
-        self.held: dict[tuple, list] = {}  # futures kept until the next collective call
+        self._workers: dict[str, ServerWorker] = {}
+        self._pools: dict[str, segments.SlotPool | None] = {}  # None: no shared memory
+        self._held: dict[tuple[str, str], Delivery] = {}  # kept until the next call
 
     @property
     def worker_name(self) -> str:
@@ -80,17 +101,14 @@ class DaskSession:
                 client = session._connect(Path(path), pyscript.timeout, pyscript.name)
                 if client is not None:
                     session._clients[path] = client
-                    session._workers.append(
-                        ServerWorker.start(
-                            client,
-                            session.worker_name,
-                            threads_per_worker(pyscript),
-                            keep=pyscript.keep_workers,
-                        )
+                    session._workers[path] = ServerWorker.start(
+                        client,
+                        session.worker_name,
+                        threads_per_worker(pyscript),
+                        keep=pyscript.keep_workers,
                     )
             if path in session._clients:
                 session.scheduler_files[pyscript.name] = path
-        _local.session = session
         return session
 
     def _connect(self, path: Path, timeout: float, pyscript: str) -> Client | None:
@@ -114,14 +132,20 @@ class DaskSession:
                 flush=True,
             )
 
-    def script_scope(self, pyscript: str) -> contextlib.AbstractContextManager[object]:
-        """For the duration of one run of ``pyscript``: its scheduler's client as the current
-        one (``.compute()`` in the script goes there, as with upstream, where the script's own
-        ``Client`` is the default), and nothing changed once the run is over."""
-        path = self.scheduler_files.get(pyscript)
-        if path is None:
-            return contextlib.nullcontext()
-        return _current_in_this_context(self._clients[path])
+    @contextlib.contextmanager
+    def script_scope(self, pyscript: str) -> Iterator[None]:
+        """For the duration of one run of ``pyscript``: this session as the current one, its
+        scheduler's client as the current client (``.compute()`` in the script goes there, as
+        with upstream, where the script's own ``Client`` is the default), and nothing changed
+        once the run is over."""
+        token = _running.set(self)
+        try:
+            path = self.scheduler_files.get(pyscript)
+            client = self._clients[path] if path else None
+            with _current_in_this_context(client) if client else contextlib.nullcontext():
+                yield
+        finally:
+            _running.reset(token)
 
     def client(self, scheduler_file: str) -> Client:
         """The session's client for ``scheduler_file`` (KeyError if it is not connected)."""
@@ -129,15 +153,75 @@ class DaskSession:
 
     def worker_address(self, scheduler_file: str) -> str:
         """This server's worker on that scheduler."""
-        client = self._clients[scheduler_file]
-        return next(w.address for w in self._workers if w.client is client)
+        return self._workers[scheduler_file].address
+
+    def deliver(
+        self, scheduler_file: str, key: str, names: Sequence[str], blocks: Sequence[np.ndarray]
+    ) -> Delivery:
+        """Put ``blocks`` on this server's worker: copied once into shared memory and leased
+        under ``key``, or, where shared memory is unavailable, scattered under ``names``.
+
+        A second call for the key held by :meth:`hold` returns what was delivered then.
+        """
+        held = next((d for d in self._held.values() if d.key == key), None)
+        if held is not None:
+            return held
+        ended = self._workers[scheduler_file].child.poll()
+        if ended is not None:
+            raise RuntimeError(f"the worker process ended ({describe_exit(ended)})")
+        pool = self._pool(scheduler_file)
+        if pool is not None:
+            try:
+                future, offsets = pool.lease(key, blocks)
+                return Delivery(key, [(key, offset) for offset in offsets], [future])
+            except segments.SharedMemoryUnavailable as why:
+                self._pools[scheduler_file] = None
+                self._say_scattering(str(why))
+        futures = self._clients[scheduler_file].scatter(
+            dict(zip(names, blocks, strict=True)),
+            workers=[self.worker_address(scheduler_file)],
+            direct=True,
+            hash=False,
+        )
+        return Delivery(key, [(name, 0) for name in names], list(futures.values()))
+
+    def _pool(self, scheduler_file: str) -> segments.SlotPool | None:
+        if scheduler_file not in self._pools:
+            pool = None
+            if segments.supported():
+                pool = segments.SlotPool(
+                    self._clients[scheduler_file],
+                    self.worker_address(scheduler_file),
+                    f"damaris-{self.worker_name}-{len(self._pools)}",
+                )
+            else:
+                self._say_scattering("this system has no memfd_create or /proc/<pid>/fd")
+            self._pools[scheduler_file] = pool
+        return self._pools[scheduler_file]
+
+    def _say_scattering(self, why: str) -> None:
+        print(
+            f"[damaris-ref] note: server {self.server_id} sends its blocks to its Dask worker "
+            f"over its socket, not through shared memory ({why})",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def hold(self, scheduler_file: str, variable: str, delivery: Delivery | None) -> None:
+        """Keep ``delivery`` on the worker until the next call for ``variable``; the previous
+        one may go (its server 0 script run is over)."""
+        if delivery is None:
+            self._held.pop((scheduler_file, variable), None)
+        else:
+            self._held[(scheduler_file, variable)] = delivery
 
     def close(self) -> None:
-        """Stop workers (unless kept), drop held futures, disconnect."""
-        self.held.clear()
-        for worker in self._workers:
+        """Drop held futures and shared memory, stop workers (unless kept), disconnect."""
+        self._held.clear()
+        for pool in self._pools.values():
+            if pool is not None:
+                pool.close()
+        for worker in self._workers.values():
             worker.stop()
         for client in self._clients.values():
             client.close()
-        if current_session() is self:
-            _local.session = None

@@ -112,18 +112,27 @@ def test_global_array_is_what_clients_wrote_and_blocks_stay_on_their_server(
 
 
 def _assert_blocks_on_their_server(out: Path, simulation: str, case: Case) -> None:
-    """Each received block's key is held by exactly the receiving server's worker."""
+    """Each server's blocks are held by exactly its own worker, and each chunk of the global
+    array, once persisted, lies on the worker of the server whose blocks it reads."""
     blocks_seen = 0
     for iteration in range(ITERATIONS):
+        workers = {}
         for server in range(case.servers):
             record = json.loads((out / f"placement_S{server}_I{iteration}.json").read_text())
-            own_worker = f"{simulation}_{record.pop('magic')}_{server}"
-            for variable, holders in record.items():
-                for key, names in holders.items():
-                    assert names == [own_worker], (
-                        f"iteration {iteration}: {variable} {key} received by server {server} "
-                        f"is held by {names}"
-                    )
-                    blocks_seen += 1
+            workers[server] = f"{simulation}_{record.pop('magic')}_{server}"
+            for variable, delivered in record.items():
+                assert delivered["holders"] == [workers[server]], (
+                    f"iteration {iteration}: the blocks of {variable} received by server "
+                    f"{server} are held by {delivered['holders']}"
+                )
+                blocks_seen += delivered["blocks"]
+        chunks = json.loads((out / f"chunks_I{iteration}.json").read_text())
+        for variable, placed in chunks.items():
+            for chunk, (reads,), holders in placed:
+                server = int(reads.rsplit("-S", 1)[1])
+                assert holders == [workers[server]], (
+                    f"iteration {iteration}: chunk {chunk} of {variable} reads {reads} of "
+                    f"server {server} but lies on {holders}"
+                )
     per_iteration = case.clients * case.architecture.domains * len(case.variables)
     assert blocks_seen == ITERATIONS * per_iteration

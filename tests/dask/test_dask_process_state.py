@@ -19,7 +19,7 @@ def test_a_dask_run_leaves_the_process_as_it_found_it(scheduler_file: Path, tmp_
     simulation = SIMULATIONS["generic"]
     args = simulation.parse_args(["in-memory", "-i", "2"])
     args.config = dask_config(
-        unique_name("state"), SCRIPTS / "dask_sum.py", scheduler_file, *FIELD, TWO_SERVERS
+        unique_name("state"), SCRIPTS / "dask_arange_sum.py", scheduler_file, *FIELD, TWO_SERVERS
     )
     before = process_state()
     during = []  # seen by each server just before a script run, its Dask session open

@@ -1,5 +1,5 @@
-"""Sums 0..9 with dask.array on the current client; writes ``sum_S<server>_I<iteration>.json``
-(the total) into ``$DAMARIS_TEST_OUT``."""
+"""Server 0 writes the sum of the global array of ``field`` into
+``$DAMARIS_TEST_OUT/sum_I<iteration>.json``."""
 
 
 def main(damaris_data):
@@ -7,16 +7,14 @@ def main(damaris_data):
     import os
     from pathlib import Path
 
-    import dask.array as da
-    import numpy as np
-
     from damaris4py.server import getservercomm
+    from damaris_ref.dask_bridge import global_array
 
-    total = int(da.from_array(np.arange(10), chunks=5).sum().compute())
-    server = getservercomm().Get_rank()
-    iteration = damaris_data["iteration_data"]["iteration"]
-    out = Path(os.environ["DAMARIS_TEST_OUT"]) / f"sum_S{server}_I{iteration}.json"
-    out.write_text(json.dumps({"total": total}))
+    array = global_array(damaris_data, "field", getservercomm())
+    if array is not None:
+        iteration = damaris_data["iteration_data"]["iteration"]
+        path = Path(os.environ["DAMARIS_TEST_OUT"]) / f"sum_I{iteration}.json"
+        path.write_text(json.dumps({"sum": int(array.sum().compute())}))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,261 @@
+"""Blocks from a server to its own worker through shared memory: one copy, no serialization.
+
+Each server keeps a small pool of **slots**, anonymous shared-memory files
+(``memfd_create``: no name in ``/dev/shm``, so nothing can be left behind, even by a killed
+process; the memory goes when the last mapping of it goes). A slot is mapped once by the
+server and once by its worker; the worker opens it through ``/proc/<server pid>/fd/<fd>``
+(same user) in a small task whose result, the mapping, stays on that worker under the slot's
+key for as long as the server holds the slot.
+
+Per ``global_array`` call the server copies its blocks into a free slot (the one copy: its
+blocks are views of the transport's memory, which goes back to the clients after the
+scripts) and submits one **lease** task on its worker: the lease is the slot's payload as a
+buffer, and each block of the global array is a task slicing a zero-copy NumPy view off it,
+so the scheduler runs it where the lease is. Every view keeps its lease alive; when the last
+one goes (the server released its future, the array and any kept dataset are gone), the
+lease writes its generation into the slot's header, and the server sees the slot is free
+again without asking anyone. A slot still leased is never written: the next call takes
+another slot, or a new one.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import weakref
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from distributed import Client, Future, get_worker, wait
+
+#: bytes before the payload; the first 8 hold the generation of the last lease that died
+HEADER = 64
+#: payload offsets of blocks are multiples of this (cache lines, any dtype's alignment)
+ALIGN = 64
+#: a free slot this many times larger than needed is dropped rather than reused
+OVERSIZE = 4
+#: seconds a worker gets to map a new slot (its first task also imports this module)
+MAP_TIMEOUT = 60.0
+
+
+class SharedMemoryUnavailable(OSError):
+    """The worker could not map a slot (no ``/proc``, another user...): use another way."""
+
+
+def supported() -> bool:
+    """True where anonymous shared-memory files and ``/proc/<pid>/fd`` exist (Linux)."""
+    return hasattr(os, "memfd_create") and os.path.isdir(f"/proc/{os.getpid()}/fd")
+
+
+def layout(blocks: Sequence[np.ndarray]) -> tuple[list[int], int]:
+    """Payload offsets of ``blocks`` (aligned to :data:`ALIGN`) and the payload's size."""
+    offsets, end = [], 0
+    for block in blocks:
+        offsets.append(end)
+        end += -(-block.nbytes // ALIGN) * ALIGN
+    return offsets, end
+
+
+# --- worker side: runs in the worker process ---------------------------------------------
+
+
+class SlotLost(RuntimeError):
+    """A slot's task ran again on another worker: its worker died, and what the slot held is
+    gone with it (its server may have reused the memory since)."""
+
+
+class WorkerSlot:
+    """A slot as mapped in the worker; the result of the slot's task.
+
+    The task may run on ``worker`` only; it is not restricted to it, so that when that worker
+    dies whatever depends on the slot fails at once instead of waiting for the worker.
+    """
+
+    def __init__(self, server_pid: int, fd: int, size: int, worker: str) -> None:
+        here = get_worker().address
+        if here != worker:
+            raise SlotLost(
+                f"the shared-memory blocks of server process {server_pid} were lost with "
+                f"their worker {worker}"
+            )
+        path = f"/proc/{server_pid}/fd/{fd}"
+        descriptor = os.open(path, os.O_RDWR)
+        try:
+            self.mapping = mmap.mmap(
+                descriptor, size, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
+            )
+        finally:
+            os.close(descriptor)
+        self.size = size
+        self.released = np.frombuffer(self.mapping, dtype=np.int64, count=1)
+
+    def __sizeof__(self) -> int:
+        return self.size
+
+    def __reduce__(self):
+        raise TypeError("a shared-memory slot stays on the worker that mapped it")
+
+
+class Lease:
+    """The slot's payload for one call, the result of the call's task on the worker.
+
+    ``buffer`` exports the payload; every block view keeps it alive, and when it dies (this
+    object and every view gone) the slot is marked free. Moved to another worker (when Dask
+    replicates or retires data) a lease becomes a private copy.
+    """
+
+    __slots__ = ("buffer",)
+
+    def __init__(self, buffer: object) -> None:
+        self.buffer = buffer
+
+    def __sizeof__(self) -> int:
+        return memoryview(self.buffer).nbytes
+
+    def __reduce__(self):
+        return Lease, (bytearray(memoryview(self.buffer)),)
+
+
+def lease(slot: WorkerSlot, generation: int, payload: int) -> Lease:
+    """Lease ``payload`` bytes of ``slot`` for the call numbered ``generation``."""
+    buffer = (ctypes.c_char * max(payload, 1)).from_buffer(slot.mapping, HEADER)
+    weakref.finalize(buffer, _release, slot.released, generation)
+    return Lease(buffer)
+
+
+def _release(released: np.ndarray, generation: int) -> None:
+    released[0] = generation
+
+
+def block_view(
+    source: Lease | np.ndarray, offset: int, shape: tuple[int, ...], dtype: str
+) -> np.ndarray:
+    """One block: a read-only view into its lease (or into the block itself where it was
+    scattered), shared by every task reading it."""
+    buffer = source.buffer if isinstance(source, Lease) else source
+    view = np.frombuffer(buffer, dtype=np.dtype(dtype), count=int(np.prod(shape)), offset=offset)
+    view = view.reshape(shape)
+    view.flags.writeable = False
+    return view
+
+
+# --- server side ----------------------------------------------------------------------------
+
+
+@dataclass
+class Slot:
+    """A slot as the server holds it: its file, its mapping and its worker's mapping."""
+
+    key: str
+    fd: int
+    size: int
+    mapping: mmap.mmap
+    worker_mapping: Future
+    generation: int = 0
+
+    @property
+    def free(self) -> bool:
+        """True once the lease of the last call has died on the worker."""
+        released = int.from_bytes(self.mapping[:8], "little", signed=True)
+        return released == self.generation
+
+    def close(self) -> None:
+        """Release the worker's mapping, then this server's."""
+        self.worker_mapping.release()
+        self.mapping.close()
+        os.close(self.fd)
+
+
+class SlotPool:
+    """The slots one server uses with one worker."""
+
+    def __init__(self, client: Client, worker: str, prefix: str) -> None:
+        self.client = client
+        self.worker = worker
+        self.prefix = prefix  # names the files (as seen in /proc) and the slots' keys
+        self._slots: list[Slot] = []
+        self._created = 0
+
+    def lease(self, key: str, blocks: Sequence[np.ndarray]) -> tuple[Future, list[int]]:
+        """Copy ``blocks`` into a free slot and lease it under ``key``; the future of the
+        lease and the blocks' offsets in it. OSError if the worker cannot map slots."""
+        offsets, payload = layout(blocks)
+        slot = self._free_slot(payload)
+        slot.generation += 1
+        target = np.frombuffer(slot.mapping, dtype=np.uint8, count=payload, offset=HEADER)
+        for block, offset in zip(blocks, offsets, strict=True):
+            piece = target[offset : offset + block.nbytes].view(block.dtype).reshape(block.shape)
+            np.copyto(piece, block, casting="no")
+        del target, piece
+        future = self.client.submit(
+            lease,
+            slot.worker_mapping,
+            slot.generation,
+            payload,
+            key=key,
+            workers=[self.worker],
+            allow_other_workers=False,  # it fails with its slot if the worker dies
+            pure=False,
+        )
+        return future, offsets
+
+    def _free_slot(self, payload: int) -> Slot:
+        """The smallest free slot that fits; free slots that do not fit are dropped."""
+        need = HEADER + payload
+        free = sorted((s for s in self._slots if s.free), key=lambda s: s.size)
+        fitting = [s for s in free if need <= s.size <= OVERSIZE * need]
+        for slot in free:
+            if slot not in fitting:
+                self._slots.remove(slot)
+                slot.close()
+        if fitting:
+            return fitting[0]
+        slot = self._create(need)
+        self._slots.append(slot)
+        return slot
+
+    def _create(self, size: int) -> Slot:
+        name = f"{self.prefix}-slot{self._created}"
+        self._created += 1
+        fd = os.memfd_create(name, os.MFD_CLOEXEC)
+        mapping = future = None
+        try:
+            os.ftruncate(fd, size)
+            mapping = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
+            future = self.client.submit(
+                WorkerSlot,
+                os.getpid(),
+                fd,
+                size,
+                self.worker,
+                key=name,
+                workers=[self.worker],
+                allow_other_workers=True,
+                pure=False,
+            )
+            try:
+                wait(future, timeout=MAP_TIMEOUT)
+            except TimeoutError:
+                raise TimeoutError(
+                    f"the worker did not map {name} within {MAP_TIMEOUT:g} s"
+                ) from None
+            if future.status == "error":
+                failed = future.exception()
+                if isinstance(failed, OSError):
+                    raise SharedMemoryUnavailable(f"the worker cannot map {name}: {failed}")
+                raise failed
+        except BaseException:
+            if future is not None:
+                future.release()
+            if mapping is not None:
+                mapping.close()
+            os.close(fd)
+            raise
+        return Slot(name, fd, size, mapping, future)
+
+    def close(self) -> None:
+        """Release every slot (the workers drop their mappings once no lease needs them)."""
+        while self._slots:
+            self._slots.pop().close()
