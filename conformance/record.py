@@ -164,6 +164,11 @@ def record_schema() -> dict[str, Any]:
     return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(record_schema())
+
+
 def validate(data: Any, source: str) -> None:
     """Raise :class:`RecordError` naming the first field of ``data`` that breaks the schema."""
     if not isinstance(data, dict) or data.get("probe_format") != probe.PROBE_FORMAT:
@@ -172,8 +177,7 @@ def validate(data: Any, source: str) -> None:
             f"probe record {source} has format {found!r}, this suite reads "
             f"{probe.PROBE_FORMAT}: use the probe.py shipped with it"
         )
-    validator = jsonschema.Draft202012Validator(record_schema())
-    error = jsonschema.exceptions.best_match(validator.iter_errors(data))
+    error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
         raise RecordError(
@@ -267,14 +271,20 @@ def read(path: Path) -> RunRecord:
 
 def _arrays(path: Path) -> dict[str, dict[str, np.ndarray]]:
     """variable -> block key -> array, from a ``blocks_file``."""
-    arrays: dict[str, dict[str, np.ndarray]] = {}
     try:
         with np.load(path) as saved:
-            for name in saved.files:
-                variable, key = name.rsplit(probe.ARRAY_SEPARATOR, 1)
-                arrays.setdefault(variable, {})[key] = saved[name]
+            return nest_arrays({name: saved[name] for name in saved.files})
     except (OSError, ValueError) as error:
         raise RecordError(f"blocks file {path.name} is unreadable: {error}") from error
+
+
+def nest_arrays(flat: Mapping[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
+    """variable -> block key -> array, from the ``<variable>::<key>`` names of
+    :func:`probe.block_arrays` (a name without the separator raises ValueError)."""
+    arrays: dict[str, dict[str, np.ndarray]] = {}
+    for name, array in flat.items():
+        variable, key = name.rsplit(probe.ARRAY_SEPARATOR, 1)
+        arrays.setdefault(variable, {})[key] = array
     return arrays
 
 

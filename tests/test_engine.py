@@ -60,7 +60,7 @@ def block_sums(recorder: Recorder, variable: str, iteration: int) -> dict[str, f
         key: float(array.sum(dtype=np.float64))
         for o in recorder.observations
         if o.iteration == iteration
-        for key, array in o.blocks.get(variable, {}).items()
+        for key, array in o.arrays.get(variable, {}).items()
     }
 
 
@@ -97,7 +97,7 @@ def test_seed_six_ranks_two_cores_rank_only(capsys):
     for iteration, (first, second) in expected.items():
         assert recorder.server_sums("cube_i", iteration) == {0: first, 1: second}
     owners = {
-        o.server: sorted(o.blocks["cube_i"]) for o in recorder.observations if o.iteration == 0
+        o.server: sorted(o.arrays["cube_i"]) for o in recorder.observations if o.iteration == 0
     }
     assert owners == {0: ["P0_B0", "P1_B0"], 1: ["P2_B0", "P3_B0"]}
 
@@ -120,16 +120,16 @@ def test_seed_side_variables_reach_the_script():
     run_mesh(mesh_config(cores=2), 6, "-r", observer=recorder.observe)
     for o in recorder.observations:
         # cube_f = cube_i + 0.5 element-wise, as float32
-        for key, cube in o.blocks["cube_i"].items():
-            np.testing.assert_array_equal(o.blocks["cube_f"][key], cube + np.float32(0.5))
-        assert o.type_strings["cube_f"] == "_float"
+        for key, cube in o.arrays["cube_i"].items():
+            np.testing.assert_array_equal(o.arrays["cube_f"][key], cube + np.float32(0.5))
+        assert o.variable("cube_f").type_string == "_float"
         # last_iter is not time-varying: every client's copy at iteration 0 only
         expected_last = {f"P{c}_B0": [3] for c in (2 * o.server, 2 * o.server + 1)}
-        last = {k: a.tolist() for k, a in o.blocks.get("last_iter", {}).items()}
+        last = {k: a.tolist() for k, a in o.arrays.get("last_iter", {}).items()}
         assert last == (expected_last if o.iteration == 0 else {})
         # every client writes array_sum: the total on client 0, 0.0 on the others
         total = 98304 + 512 * o.iteration
-        sums = {k: a.tolist() for k, a in o.blocks["array_sum"].items()}
+        sums = {k: a.tolist() for k, a in o.arrays["array_sum"].items()}
         first, second = 2 * o.server, 2 * o.server + 1
         assert sums == {f"P{first}_B0": [total if first == 0 else 0.0], f"P{second}_B0": [0.0]}
 

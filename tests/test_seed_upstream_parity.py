@@ -70,16 +70,16 @@ def test_every_client_writes_array_sum_with_0_off_client_0():
     recorder = run("3dmesh_py", config, 5, "-v", "2", "-r")
     for o in recorder.observations:
         total = 98304 + 512 * o.iteration
-        sums = {k: a.tolist() for k, a in o.blocks["array_sum"].items()}
+        sums = {k: a.tolist() for k, a in o.arrays["array_sum"].items()}
         assert sums == {"P0_B0": [total], "P1_B0": [0.0], "P2_B0": [0.0], "P3_B0": [0.0]}
 
 
 def test_3dmesh_py_writes_array_sum_only_with_verbosity_2():
     config = seed_config(Architecture(dedicated_cores=1), (4, 8, 16))
     recorder = run("3dmesh_py", config, 5, "-v", "0")
-    assert all("array_sum" not in o.blocks for o in recorder.observations)
+    assert all("array_sum" not in o.variables for o in recorder.observations)
     assert all(
-        set(o.blocks) == {"cube_i", "cube_f", "last_iter"} for o in recorder.observations[:1]
+        set(o.variables) == {"cube_i", "cube_f", "last_iter"} for o in recorder.observations[:1]
     )
 
 
@@ -88,10 +88,10 @@ def test_3dmesh_py_domains_writes_no_cube_f_even_when_declared(capsys):
     recorder = run("3dmesh_py_domains", config, 5, "-d", "2", "-r")
     assert "warning" not in capsys.readouterr().err
     first = next(o for o in recorder.observations if o.iteration == 0)
-    assert set(first.blocks) == {"cube_i", "last_iter", "array_sum"}
-    assert sorted(first.blocks["cube_i"]) == [f"P{c}_B{b}" for c in range(4) for b in range(2)]
-    array_sum = {k: a.tolist() for k, a in first.blocks["array_sum"].items()}
-    cube_total = sum(int(a.sum()) for a in first.blocks["cube_i"].values())
+    assert set(first.variables) == {"cube_i", "last_iter", "array_sum"}
+    assert sorted(first.arrays["cube_i"]) == [f"P{c}_B{b}" for c in range(4) for b in range(2)]
+    array_sum = {k: a.tolist() for k, a in first.arrays["array_sum"].items()}
+    cube_total = sum(int(a.sum()) for a in first.arrays["cube_i"].values())
     assert array_sum == {"P0_B0": [cube_total], "P1_B0": [0.0], "P2_B0": [0.0], "P3_B0": [0.0]}
 
 
