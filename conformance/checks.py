@@ -301,15 +301,15 @@ def golden(exp: Expectation, run: Run) -> Iterator[str]:
     """The case's golden facts (observed on upstream Damaris) hold in this run too."""
     facts = exp.case.expect
     printed = client_totals(run.stdout)
-    for iteration, want in enumerate(facts.get("client_totals", [])):
+    for iteration, want in enumerate(facts.client_totals):
         if printed.get(iteration) != want:
             yield (
                 f"iteration {iteration}: client total {printed.get(iteration)}, golden value "
                 f"{want} ({exp.case.spec})"
             )
     places = run.by_place()
-    for text, want in facts.get("server_sums", {}).items():
-        iteration = int(text)
+    for iteration, sums in facts.server_sums.items():
+        want = list(sums)
         got = [
             places[(iteration, s)][0].block_sum("cube_i") if (iteration, s) in places else None
             for s in exp.servers
@@ -319,8 +319,7 @@ def golden(exp: Expectation, run: Run) -> Iterator[str]:
                 f"iteration {iteration}: per-server cube_i sums {got}, golden values {want} "
                 f"({exp.case.spec})"
             )
-    for text, sums in facts.get("block_sums", {}).items():
-        iteration = int(text)
+    for iteration, sums in facts.block_sums.items():
         blocks = {
             key: block.sum
             for (i, _), records in places.items()
@@ -333,7 +332,8 @@ def golden(exp: Expectation, run: Run) -> Iterator[str]:
                     f"iteration {iteration}: cube_i {key} sum {blocks.get(key)}, golden value "
                     f"{want} ({exp.case.spec})"
                 )
-    for server, want in enumerate(facts.get("known_clients", [])):
+    for server, clients in enumerate(facts.known_clients):
+        want = list(clients)
         for iteration in exp.script_iterations:
             records = places.get((iteration, server))
             got = _sources(records[0]) if records else None
@@ -511,7 +511,7 @@ def checks_for(case: Case) -> tuple[Check, ...]:
     """The checks that apply to a case (an error case has only its exit to check)."""
     if case.expect_error is not None:
         return ()
-    return tuple(c for c in CHECKS if c.name != "golden" or case.expect)
+    return tuple(c for c in CHECKS if c.name != "golden" or case.expect.stated)
 
 
 def tier_of(case: Case | None, check: Check | None) -> str:
