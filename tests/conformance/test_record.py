@@ -108,3 +108,11 @@ def test_golden_known_clients_are_the_sources_a_server_receives():
         "iteration 0: server 0 received the blocks of clients [0, 2], golden known clients "
         f"[0, 1] ({case.spec})"
     )
+
+
+def test_the_documented_record_follows_the_schema():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "conformance.md").read_text()
+    section = page.split("## The run record", 1)[1]
+    example = section.split("```json\n", 1)[1].split("```", 1)[0]
+    run = record.parse(json.loads(example), "conformance.md")
+    assert run.variable("cube_i").offsets == {"P0_B0": [0, 0, 0]}
