@@ -77,11 +77,6 @@ class Answer:
     value: Any = None
     error: str | None = None
 
-    @property
-    def answered(self) -> bool:
-        """The helper was called and returned."""
-        return self.error is None and self.value is not None
-
 
 @dataclass(frozen=True)
 class Damaris4pyRecord:
