@@ -9,4 +9,4 @@ the contract it checks is docs/specification.md).
 
 #: version of the suite and its cases (CalVer YYYY.MM.PATCH), recorded in every report;
 #: a change of any case or check that can turn a pass into a failure bumps it
-SUITE_VERSION = "2026.11.0"
+SUITE_VERSION = "2026.12.0"

@@ -22,6 +22,8 @@ from damaris_ref.config.model import Architecture, Config, Layout, Parameter, Py
 from damaris_ref.errors import DamarisConformanceError
 
 CASES_DIR = Path(__file__).parent / "cases"
+#: the cases of specification §6 "Golden numbers", observed on upstream Damaris
+GOLDEN_FILE = CASES_DIR / "seed-golden.yaml"
 SCHEMA_PATH = Path(__file__).parent / "case.schema.json"
 PROBE_SCRIPT = "probe"
 
@@ -50,7 +52,8 @@ WRITTEN_BY: dict[str, frozenset[str]] = {
     "3dmesh_py": frozenset(SEED_VARIABLES),
     "3dmesh_py_domains": frozenset(SEED_VARIABLES) - {"cube_f"},
 }
-_SEED_LAYOUTS = (
+#: the seed's layouts (spec §6), for the (DEPTH, HEIGHT, WIDTH) parameters of a case
+SEED_LAYOUTS = (
     Layout(
         "cells_whd_wf",
         "int",
@@ -71,7 +74,7 @@ _SEED_LAYOUTS = (
 def seed_type(variable: str) -> str:
     """The config type name of a seed variable (``cube_i`` -> ``int``)."""
     layout = SEED_VARIABLES[variable][0]
-    return next(x.type for x in _SEED_LAYOUTS if x.name == layout)
+    return next(x.type for x in SEED_LAYOUTS if x.name == layout)
 
 
 class CaseError(DamarisConformanceError, ValueError):
@@ -106,6 +109,66 @@ def seed_variables(
     )
 
 
+def seed_config(
+    architecture: Architecture,
+    shape: tuple[int, int, int],
+    pyscript: PyScript,
+    variables: tuple[SeedVariable, ...] | None = None,
+    simulation: str = "3dmesh_py",
+) -> Config:
+    """The seed's configuration (spec §6) for a (DEPTH, HEIGHT, WIDTH) cube: its parameters,
+    layouts and ``variables`` (default: all four, routed to ``pyscript``). The one source of
+    the seed config that cases and tests build on; the example files hold the same layouts."""
+    depth, height, width = shape
+    parameters = tuple(
+        Parameter(name, "int", value)
+        for name, value in (
+            ("WIDTH", width),
+            ("HEIGHT", height),
+            ("DEPTH", depth),
+            ("size", 1),
+            ("blocks", 1),
+        )
+    )
+    declared = tuple(
+        Variable(
+            v.name,
+            SEED_VARIABLES[v.name][0],
+            time_varying=v.time_varying,
+            script=pyscript.name if v.routed else None,
+        )
+        for v in (seed_variables() if variables is None else variables)
+    )
+    return Config(simulation, architecture, parameters, SEED_LAYOUTS, declared, (pyscript,))
+
+
+@dataclass(frozen=True)
+class Golden:
+    """A case's golden facts (``expect``), observed on upstream Damaris: client totals per
+    iteration, per-server cube_i sums and per-block cube_i sums at some iterations, and the
+    clients each server owns."""
+
+    client_totals: tuple[int | float, ...] = ()
+    server_sums: Mapping[int, tuple[int | float, ...]] = field(default_factory=dict)
+    block_sums: Mapping[int, Mapping[str, int | float]] = field(default_factory=dict)
+    known_clients: tuple[tuple[int, ...], ...] = ()
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Golden:
+        """Parse a schema-valid ``expect`` mapping."""
+        return cls(
+            client_totals=tuple(data.get("client_totals", ())),
+            server_sums={int(i): tuple(v) for i, v in data.get("server_sums", {}).items()},
+            block_sums={int(i): dict(v) for i, v in data.get("block_sums", {}).items()},
+            known_clients=tuple(tuple(c) for c in data.get("known_clients", ())),
+        )
+
+    @property
+    def stated(self) -> bool:
+        """Whether the case states any golden fact."""
+        return bool(self.client_totals or self.server_sums or self.block_sums or self.known_clients)
+
+
 @dataclass(frozen=True)
 class Case:
     """One run: the seed simulation, its layout and arguments, and optional golden facts."""
@@ -126,7 +189,7 @@ class Case:
     rank_only: bool = False
     frequency: int = 1
     variables: tuple[SeedVariable, ...] = field(default_factory=seed_variables)
-    expect: Mapping[str, Any] = field(default_factory=dict)
+    expect: Golden = field(default_factory=Golden)
     expect_error: str | None = None
 
     def __post_init__(self) -> None:
@@ -170,35 +233,18 @@ class Case:
             f"frequency={self.frequency}"
         )
 
-    def config(self, probe_file: Path) -> Config:
-        """The seed's configuration for this case, with the probe as its only pyscript."""
+    def config(self, probe_file: Path, script_name: str = PROBE_SCRIPT) -> Config:
+        """The seed's configuration for this case, with the probe (or another script, as tests
+        run one) as its only pyscript."""
         architecture = Architecture(
             domains=self.domains,
             dedicated_cores=self.dedicated_cores,
             dedicated_nodes=self.dedicated_nodes,
             ranks_per_node=self.ranks_per_node,
         )
-        parameters = tuple(
-            Parameter(name, "int", value)
-            for name, value in (
-                ("WIDTH", self.width),
-                ("HEIGHT", self.height),
-                ("DEPTH", self.depth),
-                ("size", 1),
-                ("blocks", 1),
-            )
-        )
-        variables = tuple(
-            Variable(
-                v.name,
-                SEED_VARIABLES[v.name][0],
-                time_varying=v.time_varying,
-                script=PROBE_SCRIPT if v.routed else None,
-            )
-            for v in self.variables
-        )
-        probe = PyScript(PROBE_SCRIPT, probe_file, frequency=self.frequency)
-        return Config(self.simulation, architecture, parameters, _SEED_LAYOUTS, variables, (probe,))
+        probe = PyScript(script_name, probe_file, frequency=self.frequency)
+        shape = (self.depth, self.height, self.width)
+        return seed_config(architecture, shape, probe, self.variables, self.simulation)
 
 
 def write_config(case: Case, probe_file: Path, fmt: str, directory: Path) -> Path:
@@ -242,7 +288,7 @@ def case_from_mapping(data: Any, source: str = "<case>") -> Case:
         rank_only=data.get("rank_only", False),
         frequency=data.get("frequency", 1),
         variables=seed_variables(data.get("variables")),
-        expect=data.get("expect", {}),
+        expect=Golden.from_mapping(data.get("expect", {})),
         expect_error=data.get("expect_error"),
     )
     if case.domains > 1 and case.simulation != "3dmesh_py_domains":
@@ -250,16 +296,31 @@ def case_from_mapping(data: Any, source: str = "<case>") -> Case:
     return case
 
 
+def case_by_id(case_id: str, directory: Path = CASES_DIR) -> Case:
+    """The case ``case_id`` of the case files (how tests take golden numbers, as ports do)."""
+    cases = {case.id: case for case in load_cases(directory)}
+    if case_id not in cases:
+        raise CaseError(f"no case {case_id!r} in {directory}; known: {', '.join(cases)}")
+    return cases[case_id]
+
+
 def load_cases(directory: Path = CASES_DIR) -> list[Case]:
     """Every case of ``directory/*.yaml``, by file name; ids must be unique."""
     cases: dict[str, Case] = {}
     for path in sorted(directory.glob("*.yaml")):
-        for index, data in enumerate(_documents(path)):
-            case = case_from_mapping(data, f"{path.name}[{index}]")
+        for case in load_case_file(path):
             if case.id in cases:
                 raise CaseError(f"{path.name}: duplicate case id {case.id!r}")
             cases[case.id] = case
     return list(cases.values())
+
+
+def load_case_file(path: Path) -> list[Case]:
+    """The cases of one case file, in order (``GOLDEN_FILE``: the seed's golden numbers)."""
+    return [
+        case_from_mapping(data, f"{path.name}[{index}]")
+        for index, data in enumerate(_documents(path))
+    ]
 
 
 def _documents(path: Path) -> Iterator[Any]:

@@ -9,25 +9,29 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from damaris_ref.conformance.cases import SEED_VARIABLES, Case
 from damaris_ref.conformance.expectations import Expectation, ExpectedBlock
-from damaris_ref.conformance.runs import Record, Run
+from damaris_ref.conformance.record import Answer, BlockRecord, RunRecord, VariableRecord
+from damaris_ref.conformance.runs import Run
 from damaris_ref.data import (
     DAMARIS_DATA_KEYS,
     DAMARIS_ENV_KEYS,
     DASK_ENV_KEYS,
     ReassemblyError,
     iteration_tag,
+    parse_block_key,
     reassemble,
 )
 from damaris_ref.output_lines import client_totals
 
 _ENTRY_KEYS = ("numpy_data", "sort_list", "type_string")
+#: what a helper that returned no array for a block is compared as
+_NOT_RETURNED = BlockRecord(error="not returned")
 _NUMBERS = re.compile(r"\d+")
 
 CheckFunction = Callable[[Expectation, Run], Iterator[str]]
@@ -79,7 +83,7 @@ def exit_messages(case: Case, run: Run, finished: bool = False) -> Iterator[str]
         yield f"expected an error ({case.expect_error}) but the run exited 0: {run.command}"
 
 
-def _places(exp: Expectation, run: Run) -> Iterator[tuple[int, int, Record]]:
+def _places(exp: Expectation, run: Run) -> Iterator[tuple[int, int, RunRecord]]:
     """(iteration, server, record) for every place the script ran, first record only."""
     for (iteration, server), records in sorted(run.by_place().items()):
         yield iteration, server, records[0]
@@ -89,7 +93,7 @@ def routing(exp: Expectation, run: Run) -> Iterator[str]:
     """The script runs once per server per script iteration, on exactly its clients' blocks."""
     for record in run.records:
         if record.server is None:
-            found = record.data.get("tag_servers")
+            found = list(record.tag_servers)
             yield f"record {record.file}: no single S<server> tag in its sort_lists (found {found})"
         if record.iteration is None:
             yield f"record {record.file}: iteration_data['iteration'] is not an integer"
@@ -116,7 +120,7 @@ def routing(exp: Expectation, run: Run) -> Iterator[str]:
             continue
         for name in steady:
             want = set(expected.get(name, {}))
-            got = set(records[0].variables.get(name, {}).get("blocks", {}))
+            got = set(records[0].variable(name).blocks)
             if want != got:
                 yield f"{where}: expected {name} keys {_keys(want)}, got {_keys(got)}"
 
@@ -126,29 +130,30 @@ def damaris_data(exp: Expectation, run: Run) -> Iterator[str]:
     offsets."""
     for iteration, server, record in _places(exp, run):
         where = f"server {server} iteration {iteration}"
-        data = record.data
-        for missing in data.get("missing", []):
+        for missing in record.missing:
             yield f"{where}: DamarisData lacks {missing}"
-        top = data.get("top_keys")
-        if top is not None and top != sorted(DAMARIS_DATA_KEYS):
+        top = record.top_keys
+        if top is not None and list(top) != sorted(DAMARIS_DATA_KEYS):
             yield (
                 f"{where}: DamarisData keys are {','.join(top)}, expected exactly "
                 f"{','.join(sorted(DAMARIS_DATA_KEYS))}"
             )
-        for section, keys in (("damaris_env", DAMARIS_ENV_KEYS), ("dask_env", DASK_ENV_KEYS)):
-            lacking = [k for k in keys if section in data and k not in data[section]]
+        for section, env, keys in (
+            ("damaris_env", record.damaris_env, DAMARIS_ENV_KEYS),
+            ("dask_env", record.dask_env, DASK_ENV_KEYS),
+        ):
+            lacking = [k for k in keys if env is not None and k not in env]
             if lacking:
                 yield f"{where}: {section} lacks {','.join(lacking)}"
-        magic = data.get("damaris_env", {}).get("simulation_magic_number")
         expected = exp.blocks.get((iteration, server), {})
-        tag = iteration_tag(server, iteration, str(magic))
+        tag = iteration_tag(server, iteration, str(record.magic))
         for name, entry in sorted(record.variables.items(), key=_seed_order):
             yield from _entry_messages(exp, where, name, entry, expected.get(name, {}))
-            for item in entry.get("sort_list", []):
-                if isinstance(item, str):
-                    yield f"{where} {name}: sort_list entry {item} is not [tag, key, offsets]"
-                elif item[0] != tag:
-                    yield f"{where} {name} {item[1]}: sort_list tag {item[0]}, expected {tag}"
+            for text in entry.malformed_sort_entries:
+                yield f"{where} {name}: sort_list entry {text} is not [tag, key, offsets]"
+            for item in entry.sort_list:
+                if item.tag != tag:
+                    yield f"{where} {name} {item.key}: sort_list tag {item.tag}, expected {tag}"
 
 
 def _seed_order(item: tuple[str, object]) -> tuple[int, str]:
@@ -158,66 +163,65 @@ def _seed_order(item: tuple[str, object]) -> tuple[int, str]:
 
 
 def _entry_messages(
-    exp: Expectation, where: str, name: str, entry: dict, expected: dict[str, ExpectedBlock]
+    exp: Expectation,
+    where: str,
+    name: str,
+    entry: VariableRecord,
+    expected: Mapping[str, ExpectedBlock],
 ) -> Iterator[str]:
     if name not in SEED_VARIABLES:
         yield f"{where}: iteration_data holds {name!r}, which is no variable of the seed"
         return
-    if "error" in entry:
-        yield f"{where}: iteration_data[{name!r}]: {entry['error']}"
+    if entry.error is not None:
+        yield f"{where}: iteration_data[{name!r}]: {entry.error}"
         return
-    lacking = [k for k in _ENTRY_KEYS if k not in entry["entry_keys"]]
+    lacking = [k for k in _ENTRY_KEYS if k not in entry.entry_keys]
     if lacking:
         yield f"{where} {name}: entry lacks {','.join(lacking)}"
-    if "type_string" in entry and entry["type_string"] != exp.type_string(name):
+    if "type_string" in entry.entry_keys and entry.type_string != exp.type_string(name):
         yield (
-            f"{where} {name}: expected type_string {exp.type_string(name)}, got "
-            f"{entry['type_string']}"
+            f"{where} {name}: expected type_string {exp.type_string(name)}, got {entry.type_string}"
         )
-    listed = Counter(item[1] for item in entry.get("sort_list", []) if isinstance(item, list))
-    held = Counter(list(entry.get("blocks", {})))
-    if "sort_list" in entry and "blocks" in entry and listed != held:
+    listed = Counter(item.key for item in entry.sort_list)
+    held = Counter(list(entry.blocks))
+    if entry.has_sort_list and entry.has_blocks and listed != held:
         yield (
             f"{where} {name}: sort_list names {_keys(listed.elements())}, numpy_data holds "
             f"{_keys(held.elements())}"
         )
-    offsets = _offsets(entry)
-    for key, block in sorted(entry.get("blocks", {}).items()):
+    offsets = entry.offsets
+    for key, block in sorted(entry.blocks.items()):
         want = expected.get(key)
         if want is None:
             continue  # a block that should not be here: the routing check names it
-        if "error" in block:
-            yield f"{where} {name} {key}: {block['error']}"
+        if block.error is not None:
+            yield f"{where} {name} {key}: {block.error}"
             continue
         for field, got, wanted in (
-            ("dtype", block["dtype"], want.dtype),
-            ("shape", block["shape"], list(want.shape)),
+            ("dtype", block.dtype, want.dtype),
+            ("shape", list(block.shape), list(want.shape)),
             ("offsets", offsets.get(key), list(want.offsets)),
         ):
             if got != wanted:
                 yield f"{where} {name} {key}: expected {field} {wanted}, got {got}"
 
 
-def _offsets(entry: dict) -> dict[str, list[int]]:
-    return {item[1]: item[2] for item in entry.get("sort_list", []) if isinstance(item, list)}
-
-
 def values(exp: Expectation, run: Run) -> Iterator[str]:
     """Every block holds exactly the seed formula's values (byte for byte)."""
     for iteration, server, record in _places(exp, run):
         for name, blocks in exp.blocks.get((iteration, server), {}).items():
-            observed = record.variables.get(name, {}).get("blocks", {})
+            observed = record.variable(name).blocks
             for key, want in blocks.items():
                 got = observed.get(key)
-                if got is None or "error" in got or got["sha256"] == want.sha256:
+                if got is None or got.error is not None or got.sha256 == want.sha256:
                     continue
                 where = f"server {server} iteration {iteration} {name} {key}"
-                if got["sum"] != want.sum:
-                    yield f"{where}: expected sum {want.sum}, got {got['sum']}"
+                if got.sum != want.sum:
+                    yield f"{where}: expected sum {want.sum}, got {got.sum}"
                 else:
                     yield (
                         f"{where}: values differ from the seed formula (same sum {want.sum}, "
-                        f"{got['dtype']} bytes instead of {want.dtype})"
+                        f"{got.dtype} bytes instead of {want.dtype})"
                     )
 
 
@@ -250,13 +254,13 @@ def reassembly(exp: Expectation, run: Run) -> Iterator[str]:
                 )
 
 
-def _pieces(record: Record, name: str) -> list[tuple[list[int], tuple[int, ...]]]:
-    entry = record.variables.get(name, {})
-    offsets = _offsets(entry)
+def _pieces(record: RunRecord, name: str) -> list[tuple[list[int], tuple[int, ...]]]:
+    entry = record.variable(name)
+    offsets = entry.offsets
     return [
-        (offsets[key], tuple(block["shape"]))
-        for key, block in sorted(entry.get("blocks", {}).items())
-        if key in offsets and "shape" in block
+        (offsets[key], block.shape)
+        for key, block in sorted(entry.blocks.items())
+        if key in offsets and block.error is None
     ]
 
 
@@ -297,28 +301,30 @@ def golden(exp: Expectation, run: Run) -> Iterator[str]:
     """The case's golden facts (observed on upstream Damaris) hold in this run too."""
     facts = exp.case.expect
     printed = client_totals(run.stdout)
-    for iteration, want in enumerate(facts.get("client_totals", [])):
+    for iteration, want in enumerate(facts.client_totals):
         if printed.get(iteration) != want:
             yield (
                 f"iteration {iteration}: client total {printed.get(iteration)}, golden value "
                 f"{want} ({exp.case.spec})"
             )
     places = run.by_place()
-    for text, want in facts.get("server_sums", {}).items():
-        iteration = int(text)
-        got = [_cube_sum(places.get((iteration, s), [])) for s in exp.servers]
+    for iteration, sums in facts.server_sums.items():
+        want = list(sums)
+        got = [
+            places[(iteration, s)][0].block_sum("cube_i") if (iteration, s) in places else None
+            for s in exp.servers
+        ]
         if got != want:
             yield (
                 f"iteration {iteration}: per-server cube_i sums {got}, golden values {want} "
                 f"({exp.case.spec})"
             )
-    for text, sums in facts.get("block_sums", {}).items():
-        iteration = int(text)
+    for iteration, sums in facts.block_sums.items():
         blocks = {
-            key: block.get("sum")
+            key: block.sum
             for (i, _), records in places.items()
             if i == iteration
-            for key, block in records[0].variables.get("cube_i", {}).get("blocks", {}).items()
+            for key, block in records[0].variable("cube_i").blocks.items()
         }
         for key, want in sums.items():
             if blocks.get(key) != want:
@@ -326,13 +332,29 @@ def golden(exp: Expectation, run: Run) -> Iterator[str]:
                     f"iteration {iteration}: cube_i {key} sum {blocks.get(key)}, golden value "
                     f"{want} ({exp.case.spec})"
                 )
+    for server, clients in enumerate(facts.known_clients):
+        want = list(clients)
+        for iteration in exp.script_iterations:
+            records = places.get((iteration, server))
+            got = _sources(records[0]) if records else None
+            if got != want:
+                yield (
+                    f"iteration {iteration}: server {server} received the blocks of clients "
+                    f"{got}, golden known clients {want} ({exp.case.spec})"
+                )
 
 
-def _cube_sum(records: list[Record]) -> int | float | None:
-    if not records:
-        return None
-    blocks = records[0].variables.get("cube_i", {}).get("blocks", {})
-    return sum(block.get("sum") or 0 for block in blocks.values())
+def _sources(record: RunRecord) -> list[int]:
+    """The clients whose blocks a script run received: the ``P<source>`` of its block keys
+    (the server's known clients, SPEC §1), ascending."""
+    sources = set()
+    for entry in record.variables.values():
+        for key in entry.blocks:
+            try:
+                sources.add(parse_block_key(key)[0])
+            except ValueError:
+                continue  # not a block name: the damaris-data check names it
+    return sorted(sources)
 
 
 def environment(exp: Expectation, run: Run) -> Iterator[str]:
@@ -340,7 +362,7 @@ def environment(exp: Expectation, run: Run) -> Iterator[str]:
     expected = exp.damaris_env()
     magics = set()
     for iteration, server, record in _places(exp, run):
-        env = record.data.get("damaris_env", {})
+        env = record.damaris_env or {}
         yield from _env_differences("damaris_env", env, expected, server, iteration)
         magic = env.get("simulation_magic_number")
         if magic is not None:
@@ -358,7 +380,7 @@ def time_varying(exp: Expectation, run: Run) -> Iterator[str]:
         expected = exp.blocks.get((iteration, server), {})
         for name in fixed:
             want = set(expected.get(name, {}))
-            got = set(record.variables.get(name, {}).get("blocks", {}))
+            got = set(record.variable(name).blocks)
             if iteration > 0 and got:
                 yield (
                     f"server {server} iteration {iteration}: {name} is not time-varying but "
@@ -378,13 +400,16 @@ def known_clients(exp: Expectation, run: Run) -> Iterator[str]:
         if server in reported:
             continue
         reported.add(server)
-        helpers = record.data.get("damaris4py", {})
+        helpers = record.damaris4py
+        answer = helpers.known_clients if helpers else Answer()
         want = list(exp.topology.known_clients(server))
-        if "known_clients" not in helpers:
-            reason = helpers.get("known_clients_error") or helpers.get("server_error")
+        if answer.value is None:
+            reason = answer.error or (
+                helpers.server_import_error if helpers else "the record holds no damaris4py answers"
+            )
             yield f"server {server}: listknownclients() failed: {reason}"
-        elif helpers["known_clients"] != want:
-            got = helpers["known_clients"]
+        elif answer.value != want:
+            got = answer.value
             reordered = " (the same clients, not in ascending order)" if sorted(got) == want else ""
             yield f"server {server}: listknownclients() returned {got}, expected {want}{reordered}"
 
@@ -393,26 +418,27 @@ def damaris4py_accessors(exp: Expectation, run: Run) -> Iterator[str]:
     """``damaris4py.dask.damaris_dask`` accessors read the same DamarisData the script got."""
     for iteration, server, record in _places(exp, run):
         where = f"server {server} iteration {iteration}"
-        helpers = record.data.get("damaris4py", {})
-        if "dask_error" in helpers:
-            yield f"{where}: {helpers['dask_error']}"
+        helpers = record.damaris4py
+        if helpers is None:
+            yield f"{where}: the record holds no damaris4py answers"
             continue
-        magic = record.data.get("damaris_env", {}).get("simulation_magic_number")
-        for name, call, want in (
-            ("iteration", "return_iteration", iteration),
-            ("magic", "return_magic_number", magic),
+        if helpers.dask_import_error:
+            yield f"{where}: {helpers.dask_import_error}"
+            continue
+        for answer, call, want in (
+            (helpers.iteration, "return_iteration", iteration),
+            (helpers.magic, "return_magic_number", record.magic),
         ):
-            if helpers.get(name) != want:
-                error = helpers.get(f"{name}_error")
-                got = f"error {error}" if error else repr(helpers.get(name))
+            if answer.value != want:
+                got = f"error {answer.error}" if answer.error else repr(answer.value)
                 yield f"{where}: {call}(DD) gave {got}, expected {want!r}"
         for variable, entry in record.variables.items():
-            for key, block in entry.get("blocks", {}).items():
-                got = helpers.get("numpy_arrays", {}).get(f"{variable}/{key}", {})
-                if got.get("sha256") != block.get("sha256"):
+            for key, block in entry.blocks.items():
+                got = helpers.numpy_arrays.get(f"{variable}/{key}", _NOT_RETURNED)
+                if got.sha256 != block.sha256:
                     yield (
                         f"{where}: return_numpy_array(DD, {variable!r}, {key}) differs from "
-                        f"numpy_data[{key!r}] ({got.get('error', 'other values')})"
+                        f"numpy_data[{key!r}] ({got.error or 'other values'})"
                     )
 
 
@@ -421,21 +447,21 @@ def exec_model(exp: Expectation, run: Run) -> Iterator[str]:
     its top-level names kept from one run to the next on the same server."""
     for iteration, server, record in _places(exp, run):
         where = f"server {server} iteration {iteration}"
-        execution = record.data.get("execution")
-        if not isinstance(execution, dict):
+        execution = record.execution
+        if execution is None:
             yield f"{where}: the probe did not record how it was executed"
             continue
-        if not execution.get("separate_locals"):
+        if not execution.separate_locals:
             yield (
                 f"{where}: the script ran with one namespace (globals() is locals()); "
                 "upstream runs it as exec(code, G, L), so its functions do not see its "
                 "top-level names"
             )
         want = exp.script_iterations.index(iteration)
-        if execution.get("runs_before") != want:
+        if execution.runs_before != want:
             yield (
                 f"{where}: the script's top-level names had survived "
-                f"{execution.get('runs_before')} earlier run(s), expected {want} (they persist "
+                f"{execution.runs_before} earlier run(s), expected {want} (they persist "
                 "between runs on one server)"
             )
 
@@ -448,12 +474,12 @@ def dask_environment(exp: Expectation, run: Run) -> Iterator[str]:
         "dask_threads_per_worker": 1,
     }
     for iteration, server, record in _places(exp, run):
-        env = record.data.get("dask_env", {})
+        env = record.dask_env or {}
         yield from _env_differences("dask_env", env, expected, server, iteration)
 
 
 def _env_differences(
-    section: str, env: dict, expected: dict, server: int, iteration: int
+    section: str, env: Mapping[str, object], expected: dict, server: int, iteration: int
 ) -> Iterator[str]:
     """Keys of an environment dictionary whose value differs from the expected one."""
     for key, want in expected.items():
@@ -485,7 +511,7 @@ def checks_for(case: Case) -> tuple[Check, ...]:
     """The checks that apply to a case (an error case has only its exit to check)."""
     if case.expect_error is not None:
         return ()
-    return tuple(c for c in CHECKS if c.name != "golden" or case.expect)
+    return tuple(c for c in CHECKS if c.name != "golden" or case.expect.stated)
 
 
 def tier_of(case: Case | None, check: Check | None) -> str:

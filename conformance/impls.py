@@ -26,7 +26,8 @@ from unittest import mock
 from damaris_ref import processes
 from damaris_ref.conformance import probe
 from damaris_ref.conformance.cases import CAPABILITIES, Case, write_config
-from damaris_ref.conformance.runs import Run, load_records
+from damaris_ref.conformance.record import load_records
+from damaris_ref.conformance.runs import Run
 from damaris_ref.errors import DamarisConformanceError
 
 #: what a port's template may use; the first three are required

@@ -7,7 +7,8 @@ keys, ``damaris_env``, the ``dask_env`` keys, and for every variable its entry k
 When ``damaris4py`` can be imported, what its helpers return is recorded too, and so is how
 the script was executed (separate globals and locals, and how many runs its top-level names
 have survived). The suite compares these files with the specification; the probe judges
-nothing.
+nothing. The format (version :data:`PROBE_FORMAT`) is ``probe-record.schema.json``; the test
+recorders write it through these same functions, with the blocks themselves in an ``.npz``.
 
 It runs inside the port's embedded interpreter, which may be old and bare, so it needs only
 Python 3.9 and NumPy, never imports ``damaris_ref``, records what is missing instead of
@@ -17,13 +18,17 @@ its top-level names, and a plain single namespace. So every helper is a closure 
 :func:`_build`, which imports what it needs, and the constants reach it as default arguments.
 """
 
-#: bump when the record layout changes, so the suite can refuse records it cannot read
-PROBE_FORMAT = 2
+#: bump when the record layout changes (probe-record.schema.json), so the suite can refuse
+#: records it cannot read
+PROBE_FORMAT = 3
 DIR_VARIABLE = "DAMARIS_PROBE_DIR"
+#: joins variable and block key in the names of a record's ``.npz`` blocks file
+ARRAY_SEPARATOR = "::"
 
 
-def _build(probe_format=PROBE_FORMAT, dir_variable=DIR_VARIABLE):
-    """The probe's functions ``(observe, write_record, main)``, closed over their imports."""
+def _build(probe_format=PROBE_FORMAT, dir_variable=DIR_VARIABLE, array_separator=ARRAY_SEPARATOR):
+    """The probe's functions ``(observe, block_arrays, write_record, main)``, closed over their
+    imports."""
     import hashlib
     import json
     import os
@@ -142,9 +147,15 @@ def _build(probe_format=PROBE_FORMAT, dir_variable=DIR_VARIABLE):
         record["numpy_arrays"] = arrays
         return record
 
-    def observe(damaris_data):
-        """The record of one script run: everything the suite checks, nothing judged here."""
+    def observe(damaris_data, server=None, helpers=True):
+        """The record of one script run: everything the suite checks, nothing judged here.
+
+        ``server``: the server id, when the caller knows it (the test recorders do);
+        ``helpers``: also ask the damaris4py helpers (off where the caller needs no answers).
+        """
         record = {"probe_format": probe_format, "python": sys.version.split()[0], "missing": []}
+        if server is not None:
+            record["server"] = int(server)
         if not isinstance(damaris_data, dict):
             record["missing"].append("DamarisData")
             return record
@@ -174,17 +185,38 @@ def _build(probe_format=PROBE_FORMAT, dir_variable=DIR_VARIABLE):
         }
         record["variables"] = variables
         record["tag_servers"] = _server_from_tags(variables)
-        record["damaris4py"] = _damaris4py(damaris_data, variables)
+        if helpers:
+            record["damaris4py"] = _damaris4py(damaris_data, variables)
         return record
 
-    def write_record(record, directory):
-        """Write ``record`` as a new JSON file in ``directory``: temp file, then atomic rename."""
-        servers = record.get("tag_servers") or [record.get("damaris4py", {}).get("server_id", "x")]
-        name = "i{}_s{}_{}.json".format(record.get("iteration", "x"), servers[0], uuid.uuid4().hex)
-        temporary = os.path.join(directory, "." + name + ".tmp")
+    def block_arrays(damaris_data):
+        """Every block array of ``iteration_data``, named ``<variable>::<key>`` (what a blocks
+        file holds); entries that are not shaped like DamarisData are left out."""
+        arrays = {}
+        for name, entry in damaris_data["iteration_data"].items():
+            numpy_data = entry.get("numpy_data") if isinstance(entry, dict) else None
+            for key, array in (numpy_data or {}).items():
+                if isinstance(array, np.ndarray):
+                    arrays[str(name) + array_separator + str(key)] = array
+        return arrays
+
+    def write_record(record, directory, arrays=None):
+        """Write ``record`` as a new JSON file in ``directory``, and ``arrays`` (from
+        :func:`block_arrays`) as its ``.npz`` blocks file first; each through a temp file and
+        an atomic rename, so a reader never sees half a file or a record without its blocks."""
+        servers = record.get("tag_servers") or [
+            record.get("server", record.get("damaris4py", {}).get("server_id", "x"))
+        ]
+        stem = "i{}_s{}_{}".format(record.get("iteration", "x"), servers[0], uuid.uuid4().hex)
+        if arrays is not None:
+            temporary = os.path.join(directory, "." + stem + ".tmp.npz")
+            np.savez(temporary, **arrays)
+            os.replace(temporary, os.path.join(directory, stem + ".npz"))
+            record = dict(record, blocks_file=stem + ".npz")
+        temporary = os.path.join(directory, "." + stem + ".json.tmp")
         with open(temporary, "w", encoding="utf-8") as stream:
             json.dump(record, stream, sort_keys=True)
-        os.replace(temporary, os.path.join(directory, name))
+        os.replace(temporary, os.path.join(directory, stem + ".json"))
 
     def main(damaris_data, execution=None):
         """Record this run (and ``execution``, how the file was run), or say on stderr why
@@ -204,10 +236,10 @@ def _build(probe_format=PROBE_FORMAT, dir_variable=DIR_VARIABLE):
         os.makedirs(directory, exist_ok=True)
         write_record(record, directory)
 
-    return observe, write_record, main
+    return observe, block_arrays, write_record, main
 
 
-observe, write_record, main = _build()
+observe, block_arrays, write_record, main = _build()
 
 # How this file is being executed: upstream runs it with separate globals and locals, and its
 # top-level names (this counter among them) survive from one run to the next.

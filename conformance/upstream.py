@@ -34,7 +34,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from damaris_ref.conformance.cases import load_cases
+from damaris_ref.conformance.cases import case_by_id
 from damaris_ref.conformance.cli import main as suite_main
 from damaris_ref.dask_bridge.local_scheduler import local_scheduler
 from damaris_ref.errors import DamarisConformanceError
@@ -129,12 +129,12 @@ def check_upstream_examples(source: Path, folder: Path) -> list[str]:
         shutil.copy(examples / name, folder / name)
     config = folder / "3dmesh_py.xml"  # upstream's file says one core; its known sums use two
     config.write_text(re.sub(r'cores="\d+"', 'cores="2"', config.read_text(), count=1))
-    golden = next(c for c in load_cases() if c.id == "seed-6ranks-2cores-r").expect
+    golden = case_by_id("seed-6ranks-2cores-r").expect
     out = _run_reference(
         6, [_executable("3dmesh_py"), str(config), *["-i", "3", "-v", "2", "-r", "-s", "0"]], folder
     )
     sums = {i: sorted(v) for i, v in server_sums(out).items()}
-    want = {int(i): sorted(v) for i, v in golden["server_sums"].items()}
+    want = {i: sorted(v) for i, v in golden.server_sums.items()}
     if sums != want:
         problems.append(f"upstream 3dmesh_py.xml/.py: per-server sums {sums}, expected {want}")
     with local_scheduler(folder) as scheduler_file:

@@ -2,7 +2,9 @@
 
 Pure NumPy: this is the single place that decides key names (``P<src>_B<block>``,
 ``S<server>_I<iteration>_<magic>``), type strings and the exact layout scripts receive, so
-engines, transports and the conformance suite never spell them out themselves.
+engines, transports and the conformance suite never spell them out themselves. DamarisData
+and its parts are built only here, typed by the ``TypedDict`` classes below (plain dicts at
+run time, key for key what spec §3 defines).
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ import secrets
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
 from damaris_ref.errors import DamarisLayoutError
+
+if TYPE_CHECKING:
+    from damaris_ref.topology import Topology
 
 #: config type name -> (NumPy dtype, DamarisData ``type_string``)
 _TYPES: dict[str, tuple[np.dtype, str]] = {
@@ -35,25 +40,58 @@ TYPE_NAMES: tuple[str, ...] = tuple(_TYPES)
 
 _BLOCK_KEY = re.compile(r"P(\d+)_B(\d+)")
 
-#: in the order upstream inserts them
-DAMARIS_DATA_KEYS = ("dask_env", "damaris_env", "iteration_data")
-DAMARIS_ENV_KEYS = (
-    "is_dedicated_node",
-    "is_dedicated_core",
-    "servers_per_node",
-    "clients_per_node",
-    "ranks_per_node",
-    "cores_per_node",
-    "number_of_nodes",
-    "simulation_name",
-    "simulation_magic_number",
-)
-DASK_ENV_KEYS = (
-    "dask_scheduler_file",
-    "dask_workers_name",
-    "dask_nworkers",
-    "dask_threads_per_worker",
-)
+
+class DamarisEnv(TypedDict):
+    """``DamarisData["damaris_env"]``: layout facts every server reports identically (§1, §3)."""
+
+    is_dedicated_node: bool
+    is_dedicated_core: bool
+    servers_per_node: int
+    clients_per_node: int
+    ranks_per_node: int
+    cores_per_node: int
+    number_of_nodes: int
+    simulation_name: str
+    simulation_magic_number: str
+
+
+class DaskEnv(TypedDict):
+    """``DamarisData["dask_env"]``; ``dask_scheduler_file`` is "" without a scheduler (§5)."""
+
+    dask_scheduler_file: str
+    dask_workers_name: str
+    dask_nworkers: int
+    dask_threads_per_worker: int
+
+
+#: one ``sort_list`` entry: ``[S<server>_I<iteration>_<magic>, P<src>_B<block>, offsets]``
+SortListEntry = list[Any]
+
+
+class VariableEntry(TypedDict):
+    """``iteration_data[<variable>]``: one variable's blocks on one server."""
+
+    numpy_data: dict[str, np.ndarray]
+    sort_list: list[SortListEntry]
+    type_string: str
+
+
+#: ``DamarisData["iteration_data"]``: ``"iteration"`` (an int) plus one
+#: :class:`VariableEntry` per routed variable, keyed by its name
+IterationData = dict[str, "int | VariableEntry"]
+
+
+class DamarisData(TypedDict):
+    """What a script receives as ``DamarisData``, its keys in the order upstream inserts them."""
+
+    dask_env: DaskEnv
+    damaris_env: DamarisEnv
+    iteration_data: IterationData
+
+
+DAMARIS_DATA_KEYS: tuple[str, ...] = tuple(DamarisData.__annotations__)
+DAMARIS_ENV_KEYS: tuple[str, ...] = tuple(DamarisEnv.__annotations__)
+DASK_ENV_KEYS: tuple[str, ...] = tuple(DaskEnv.__annotations__)
 
 
 def dtype_of(type_name: str) -> np.dtype:
@@ -121,20 +159,22 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
-def variable_entry(blocks: Iterable[Block], server: int, magic: str, type_string: str) -> dict:
+def variable_entry(
+    blocks: Iterable[Block], server: int, magic: str, type_string: str
+) -> VariableEntry:
     """The ``iteration_data[<variable>]`` entry for one variable's blocks on one server.
 
     Entries are ordered by (source, block) so the dictionary is the same whatever order the
     blocks arrived in; scripts must still sort ``sort_list`` by offsets (spec §3).
     """
     ordered = sorted(blocks, key=lambda b: (b.source, b.block))
-    return {
-        "numpy_data": {b.key: read_only(b.data) for b in ordered},
-        "sort_list": [
+    return VariableEntry(
+        numpy_data={b.key: read_only(b.data) for b in ordered},
+        sort_list=[
             [iteration_tag(server, b.iteration, magic), b.key, list(b.offsets)] for b in ordered
         ],
-        "type_string": type_string,
-    }
+        type_string=type_string,
+    )
 
 
 def iteration_data(
@@ -143,22 +183,53 @@ def iteration_data(
     server: int,
     magic: str,
     type_strings: Mapping[str, str],
-) -> dict:
+) -> IterationData:
     """The ``iteration_data`` dictionary: ``iteration`` plus one entry per routed variable."""
-    data: dict[str, Any] = {"iteration": int(iteration)}
+    data: IterationData = {"iteration": int(iteration)}
     for name, blocks in blocks_by_variable.items():
         data[name] = variable_entry(blocks, server, magic, type_strings[name])
     return data
 
 
-def damaris_data(damaris_env: Mapping, dask_env: Mapping, iteration: Mapping) -> dict:
+def damaris_env(topology: Topology, simulation_name: str, magic: str) -> DamarisEnv:
+    """``damaris_env`` of a run: the layout of ``topology`` (``ranks_per_node`` is the cores
+    of a node, as upstream reports it), the simulation's name and the run's magic number."""
+    return DamarisEnv(
+        is_dedicated_node=topology.is_dedicated_node,
+        is_dedicated_core=topology.is_dedicated_core,
+        servers_per_node=topology.servers_per_node,
+        clients_per_node=topology.clients_per_node,
+        ranks_per_node=topology.cores_per_node,
+        cores_per_node=topology.cores_per_node,
+        number_of_nodes=topology.number_of_nodes,
+        simulation_name=simulation_name,
+        simulation_magic_number=magic,
+    )
+
+
+def dask_env(
+    scheduler_file: str, workers_name: str, nworkers: int, threads_per_worker: int
+) -> DaskEnv:
+    """``dask_env`` of one pyscript (``scheduler_file`` "" when no scheduler is reachable)."""
+    return DaskEnv(
+        dask_scheduler_file=scheduler_file,
+        dask_workers_name=workers_name,
+        dask_nworkers=nworkers,
+        dask_threads_per_worker=threads_per_worker,
+    )
+
+
+def damaris_data(
+    damaris_env: DamarisEnv, dask_env: DaskEnv, iteration: IterationData
+) -> DamarisData:
     """Assemble ``DamarisData`` with exactly the three top-level keys of spec §3, in the order
-    upstream inserts them (a script printing ``list(DD)`` sees the same on both)."""
-    return {
-        "dask_env": dict(dask_env),
-        "damaris_env": dict(damaris_env),
-        "iteration_data": dict(iteration),
-    }
+    upstream inserts them (a script printing ``list(DD)`` sees the same on both); each run
+    gets its own copies of the environment dictionaries."""
+    return DamarisData(
+        dask_env=DaskEnv(**dask_env),
+        damaris_env=DamarisEnv(**damaris_env),
+        iteration_data=dict(iteration),
+    )
 
 
 class ReassemblyError(DamarisLayoutError, ValueError):

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from damaris_ref import data
 from damaris_ref.config.model import Config
-from damaris_ref.scripts.environment import damaris_env, dask_env
+from damaris_ref.scripts.environment import dask_env
 from damaris_ref.scripts.runner import ScriptRunner, main_namespace
 from damaris_ref.topology import Topology
 from damaris_ref.transport.base import (
@@ -68,7 +68,7 @@ class Server:
         self._type_strings = {
             v.name: data.type_string_of(config.layout(v.layout).type) for v in config.variables
         }
-        self._damaris_env = damaris_env(topology, config.simulation_name, magic)
+        self._damaris_env = data.damaris_env(topology, config.simulation_name, magic)
         files = scheduler_files or {}
         self._dask_envs = {
             p.name: dask_env(topology, p, config.simulation_name, magic, files.get(p.name, ""))

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from damaris_ref.config.model import Architecture, Config, Layout, Parameter, PyScript, Variable
+from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.conformance import cases
 from damaris_ref.data import TYPE_NAMES
 
 EMPTY_SCRIPT = Path(__file__).parent / "scripts" / "noop.py"
@@ -86,27 +87,7 @@ def seed_config(
     shape: tuple[int, int, int] = (4, 8, 16),
     script: Path = EMPTY_SCRIPT,
 ) -> Config:
-    """The seed's 3dmesh layouts and variables (as in examples/3dmesh_py.yml, without its
-    mesh and ghost annotations, which no run uses) for a (DEPTH, HEIGHT, WIDTH) cube and any
-    architecture; its one pyscript is called MyPyAction."""
-    cube = ("DEPTH/size", "HEIGHT", "WIDTH/blocks")
-    whole = ("DEPTH", "HEIGHT", "WIDTH")
-    values = dict(zip(whole, shape, strict=True), size=1, blocks=1)
-    return Config(
-        "3dmesh_py",
-        architecture,
-        parameters=tuple(Parameter(name, "int", value) for name, value in values.items()),
-        layouts=(
-            Layout("cells_whd_wf", "int", cube, whole),
-            Layout("cells_whd_wf_f", "float", cube, whole),
-            Layout("scalar_int", "int", ("1",)),
-            Layout("scalar_double", "double", ("1",)),
-        ),
-        variables=(
-            Variable("cube_i", "cells_whd_wf", script="MyPyAction"),
-            Variable("cube_f", "cells_whd_wf_f", script="MyPyAction"),
-            Variable("last_iter", "scalar_int", time_varying=False, script="MyPyAction"),
-            Variable("array_sum", "scalar_double", script="MyPyAction"),
-        ),
-        pyscripts=(PyScript("MyPyAction", script),),
-    )
+    """The seed's config of the conformance cases (its layouts and all four variables) for a
+    (DEPTH, HEIGHT, WIDTH) cube and any architecture; its one pyscript is called MyPyAction,
+    as in examples/3dmesh_py.yml."""
+    return cases.seed_config(architecture, shape, PyScript("MyPyAction", script))

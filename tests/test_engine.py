@@ -15,6 +15,8 @@ import pytest
 
 from damaris_ref.api import Damaris, DamarisStateError
 from damaris_ref.config.model import Architecture, Config, Layout, Variable
+from damaris_ref.conformance.cases import Case, case_by_id
+from damaris_ref.conformance.impls import SEED_ARGS, render
 from damaris_ref.engine import RankFailed, run_in_process
 from damaris_ref.mocks import SIMULATIONS, SimulationSetupError
 from damaris_ref.transport.base import WorldAborted
@@ -60,78 +62,83 @@ def block_sums(recorder: Recorder, variable: str, iteration: int) -> dict[str, f
         key: float(array.sum(dtype=np.float64))
         for o in recorder.observations
         if o.iteration == iteration
-        for key, array in o.blocks.get(variable, {}).items()
+        for key, array in o.arrays.get(variable, {}).items()
     }
 
 
-# spec §6 seed numbers -----------------------------------------------------------------------
+# spec §6 seed numbers, from conformance/cases/seed-golden.yaml -----------------------------
+def run_case(case_id: str, observer=None) -> Case:
+    """The golden case ``case_id`` with the seed's script, its arguments as the suite gives
+    them (``-i I -v 2 [-r] -s 0``), on ``np`` thread-ranks."""
+    case = case_by_id(case_id)
+    sim = SIMULATIONS[case.simulation]
+    args = sim.parse_args(render(SEED_ARGS[case.simulation], case, Path("in-memory")))
+    args.config = case.config(SEED_SCRIPT, "MyPyAction")
+    run_in_process(sim.rank_main(args), case.np, observer=observer, timeout=RUN_TIMEOUT)
+    return case
+
+
+def per_iteration(values) -> dict[int, list[int]]:
+    """``{iteration: [value]}`` of one value per iteration (what printed_sums gives)."""
+    return {i: [v] for i, v in enumerate(values)}
+
+
 def test_seed_five_ranks_one_core_rank_only(capsys):
     recorder = Recorder()
-    run_mesh(mesh_config(cores=1), 5, "-r", observer=recorder.observe)
+    golden = run_case("seed-5ranks-1core-r", recorder.observe).expect
     out = capsys.readouterr().out
-    totals = {0: [98304], 1: [98816], 2: [99328]}
-    assert printed_sums(CXX_LINE, out) == totals
-    assert printed_sums(PYTHON_LINE, out) == totals  # one server holds every block
-    assert block_sums(recorder, "cube_i", 0) == {
-        "P0_B0": 0,
-        "P1_B0": 16384,
-        "P2_B0": 32768,
-        "P3_B0": 49152,
-    }
-    assert block_sums(recorder, "cube_i", 1) == {
-        "P0_B0": 128,
-        "P1_B0": 16512,
-        "P2_B0": 32896,
-        "P3_B0": 49280,
-    }
-    assert "Python iteration  0 , Data found: cube_i[ P3_B0 ].sum() =  49152" in out
+    assert printed_sums(CXX_LINE, out) == per_iteration(golden.client_totals)
+    one_server = {i: list(sums) for i, sums in golden.server_sums.items()}
+    assert printed_sums(PYTHON_LINE, out) == one_server  # one server holds every block
+    for iteration, sums in golden.block_sums.items():
+        assert block_sums(recorder, "cube_i", iteration) == sums
+    p3 = golden.block_sums[0]["P3_B0"]
+    assert f"Python iteration  0 , Data found: cube_i[ P3_B0 ].sum() =  {p3}" in out
 
 
 def test_seed_six_ranks_two_cores_rank_only(capsys):
     recorder = Recorder()
-    run_mesh(mesh_config(cores=2), 6, "-r", observer=recorder.observe)
+    golden = run_case("seed-6ranks-2cores-r", recorder.observe).expect
     out = capsys.readouterr().out
-    expected = {0: [16384, 81920], 1: [16640, 82176], 2: [16896, 82432]}
+    expected = {i: sorted(sums) for i, sums in golden.server_sums.items()}
     assert printed_sums(PYTHON_LINE, out) == expected
-    assert printed_sums(CXX_LINE, out) == {i: [sum(s)] for i, s in expected.items()}
-    for iteration, (first, second) in expected.items():
-        assert recorder.server_sums("cube_i", iteration) == {0: first, 1: second}
+    assert printed_sums(CXX_LINE, out) == per_iteration(golden.client_totals)
+    for iteration, sums in golden.server_sums.items():
+        assert recorder.server_sums("cube_i", iteration) == dict(enumerate(sums))
     owners = {
-        o.server: sorted(o.blocks["cube_i"]) for o in recorder.observations if o.iteration == 0
+        o.server: sorted(o.arrays["cube_i"]) for o in recorder.observations if o.iteration == 0
     }
-    assert owners == {0: ["P0_B0", "P1_B0"], 1: ["P2_B0", "P3_B0"]}
+    assert owners == {
+        server: [f"P{c}_B0" for c in clients] for server, clients in enumerate(golden.known_clients)
+    }
 
 
 def test_seed_without_rank_only(capsys):
-    run_mesh(mesh_config(cores=1), 5)
-    assert printed_sums(CXX_LINE, capsys.readouterr().out) == {
-        0: [130816],
-        1: [131328],
-        2: [131840],
-    }
+    golden = run_case("seed-5ranks-1core").expect
+    assert printed_sums(CXX_LINE, capsys.readouterr().out) == per_iteration(golden.client_totals)
     recorder = Recorder()
-    run_mesh(mesh_config(cores=2), 6, observer=recorder.observe)
-    assert printed_sums(PYTHON_LINE, capsys.readouterr().out)[0] == [32640, 98176]
-    assert recorder.server_sums("cube_i", 0) == {0: 32640, 1: 98176}
+    golden = run_case("seed-6ranks-2cores", recorder.observe).expect
+    assert printed_sums(PYTHON_LINE, capsys.readouterr().out)[0] == sorted(golden.server_sums[0])
+    assert recorder.server_sums("cube_i", 0) == dict(enumerate(golden.server_sums[0]))
 
 
 def test_seed_side_variables_reach_the_script():
     recorder = Recorder()
-    run_mesh(mesh_config(cores=2), 6, "-r", observer=recorder.observe)
+    case = run_case("seed-6ranks-2cores-r", recorder.observe)
     for o in recorder.observations:
         # cube_f = cube_i + 0.5 element-wise, as float32
-        for key, cube in o.blocks["cube_i"].items():
-            np.testing.assert_array_equal(o.blocks["cube_f"][key], cube + np.float32(0.5))
-        assert o.type_strings["cube_f"] == "_float"
+        for key, cube in o.arrays["cube_i"].items():
+            np.testing.assert_array_equal(o.arrays["cube_f"][key], cube + np.float32(0.5))
+        assert o.variable("cube_f").type_string == "_float"
+        owned = case.expect.known_clients[o.server]
         # last_iter is not time-varying: every client's copy at iteration 0 only
-        expected_last = {f"P{c}_B0": [3] for c in (2 * o.server, 2 * o.server + 1)}
-        last = {k: a.tolist() for k, a in o.blocks.get("last_iter", {}).items()}
+        expected_last = {f"P{c}_B0": [case.iterations] for c in owned}
+        last = {k: a.tolist() for k, a in o.arrays.get("last_iter", {}).items()}
         assert last == (expected_last if o.iteration == 0 else {})
         # every client writes array_sum: the total on client 0, 0.0 on the others
-        total = 98304 + 512 * o.iteration
-        sums = {k: a.tolist() for k, a in o.blocks["array_sum"].items()}
-        first, second = 2 * o.server, 2 * o.server + 1
-        assert sums == {f"P{first}_B0": [total if first == 0 else 0.0], f"P{second}_B0": [0.0]}
+        total = case.expect.client_totals[o.iteration]
+        sums = {k: a.tolist() for k, a in o.arrays["array_sum"].items()}
+        assert sums == {f"P{c}_B0": [total if c == 0 else 0.0] for c in owned}
 
 
 # failures -----------------------------------------------------------------------------------
@@ -304,7 +311,8 @@ def test_standalone_runs_the_script_inside_each_client(capsys):
     assert (env["is_dedicated_core"], env["is_dedicated_node"]) == (False, False)
     assert env["servers_per_node"] == 0
     python = printed_sums(PYTHON_LINE, capsys.readouterr().out)
-    assert python[0] == [0, 16384, 32768, 49152]
+    block_sums_at_0 = case_by_id("seed-5ranks-1core-r").expect.block_sums[0]  # one per client
+    assert python[0] == sorted(block_sums_at_0.values())
 
 
 def test_damaris4py_server_functions_answer_from_the_topology(tmp_path, monkeypatch):

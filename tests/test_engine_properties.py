@@ -61,12 +61,12 @@ def test_blocks_route_once_to_their_owner_sum_up_and_reassemble_exactly(run):
             pieces = []
             for o in seen:
                 owned = set(topo.known_clients(o.server))
-                for tag, key, offsets in o.sort_lists.get(variable.name, []):
+                for tag, key, offsets in o.variable(variable.name).sort_list:
                     assert tag.startswith(f"S{o.server}_I{iteration}_")
                     source, _ = parse_block_key(key)
                     assert source in owned, f"{key} delivered to server {o.server}"
                     keys[key] += 1
-                    pieces.append((offsets, o.blocks[variable.name][key]))
+                    pieces.append((offsets, o.arrays[variable.name][key]))
             expected_keys = (
                 {f"P{c}_B{b}" for c in range(topo.client_count) for b in range(domains)}
                 if delivered

@@ -69,10 +69,10 @@ def test_seed_blocks_rebuild_the_spec_cube_and_sums_add_up(run):
     for iteration in range(iterations):
         cube = expected_cube(iteration, clients, domains, shape, rank_only)
         pieces = [
-            (offsets, o.blocks["cube_i"][key])
+            (offsets, o.arrays["cube_i"][key])
             for o in recorder.observations
             if o.iteration == iteration
-            for _, key, offsets in o.sort_lists["cube_i"]
+            for _, key, offsets in o.variable("cube_i").sort_list
         ]
         np.testing.assert_array_equal(reassemble(pieces, (0, 0, 0), shape), cube)
         server_sums = recorder.server_sums("cube_i", iteration)

@@ -13,6 +13,7 @@ import pytest
 
 from damaris_ref.config import Layout, Parameter, Variable, load_config
 from damaris_ref.config.model import Architecture
+from damaris_ref.conformance.cases import case_by_id
 from damaris_ref.engine import run_in_process
 from damaris_ref.mocks import SIMULATIONS
 
@@ -37,11 +38,12 @@ def test_upstream_shaped_3dmesh_py_config_runs_with_one_warning_per_undeclared_n
     config = load_config(EXAMPLES / "3dmesh_py.xml", environ={})
     recorder = run("3dmesh_py", config, 5, "-v", "2", "-r")
     captured = capsys.readouterr()
-    assert "C++    iteration  1 , Sum () = 98816" in captured.out
+    golden = case_by_id("seed-5ranks-1core-r").expect
+    assert f"C++    iteration  1 , Sum () = {golden.client_totals[1]}" in captured.out
     warned = WARNING.findall(captured.err)
     assert sorted(text.split("'")[1] for _, text in warned) == ["array_sum", "last_iter"]
     assert all(program == "3dmesh_py" for program, _ in warned)
-    assert recorder.server_sums("cube_i", 0) == {0: 98304}
+    assert recorder.server_sums("cube_i", 0) == {0: golden.client_totals[0]}
 
 
 @pytest.mark.parametrize(
@@ -69,17 +71,17 @@ def test_every_client_writes_array_sum_with_0_off_client_0():
     config = seed_config(Architecture(dedicated_cores=1), (4, 8, 16))
     recorder = run("3dmesh_py", config, 5, "-v", "2", "-r")
     for o in recorder.observations:
-        total = 98304 + 512 * o.iteration
-        sums = {k: a.tolist() for k, a in o.blocks["array_sum"].items()}
+        total = case_by_id("seed-5ranks-1core-r").expect.client_totals[o.iteration]
+        sums = {k: a.tolist() for k, a in o.arrays["array_sum"].items()}
         assert sums == {"P0_B0": [total], "P1_B0": [0.0], "P2_B0": [0.0], "P3_B0": [0.0]}
 
 
 def test_3dmesh_py_writes_array_sum_only_with_verbosity_2():
     config = seed_config(Architecture(dedicated_cores=1), (4, 8, 16))
     recorder = run("3dmesh_py", config, 5, "-v", "0")
-    assert all("array_sum" not in o.blocks for o in recorder.observations)
+    assert all("array_sum" not in o.variables for o in recorder.observations)
     assert all(
-        set(o.blocks) == {"cube_i", "cube_f", "last_iter"} for o in recorder.observations[:1]
+        set(o.variables) == {"cube_i", "cube_f", "last_iter"} for o in recorder.observations[:1]
     )
 
 
@@ -88,10 +90,10 @@ def test_3dmesh_py_domains_writes_no_cube_f_even_when_declared(capsys):
     recorder = run("3dmesh_py_domains", config, 5, "-d", "2", "-r")
     assert "warning" not in capsys.readouterr().err
     first = next(o for o in recorder.observations if o.iteration == 0)
-    assert set(first.blocks) == {"cube_i", "last_iter", "array_sum"}
-    assert sorted(first.blocks["cube_i"]) == [f"P{c}_B{b}" for c in range(4) for b in range(2)]
-    array_sum = {k: a.tolist() for k, a in first.blocks["array_sum"].items()}
-    cube_total = sum(int(a.sum()) for a in first.blocks["cube_i"].values())
+    assert set(first.variables) == {"cube_i", "last_iter", "array_sum"}
+    assert sorted(first.arrays["cube_i"]) == [f"P{c}_B{b}" for c in range(4) for b in range(2)]
+    array_sum = {k: a.tolist() for k, a in first.arrays["array_sum"].items()}
+    cube_total = sum(int(a.sum()) for a in first.arrays["cube_i"].values())
     assert array_sum == {"P0_B0": [cube_total], "P1_B0": [0.0], "P2_B0": [0.0], "P3_B0": [0.0]}
 
 
@@ -114,7 +116,7 @@ def test_a_config_without_size_still_runs_with_a_warning(capsys):
     run("3dmesh_py", config, 5)
     warnings = WARNING.findall(capsys.readouterr().err)
     assert [text for _, text in warnings] == [
-        "unknown parameter 'size'; known parameters: DEPTH, HEIGHT, WIDTH, blocks, size_of_cube"
+        "unknown parameter 'size'; known parameters: WIDTH, HEIGHT, DEPTH, blocks, size_of_cube"
     ]
 
 
@@ -126,7 +128,9 @@ def test_whd_layout_is_read_when_declared_and_not_needed():
         layouts=(*config.layouts, Layout("unused", "int", ("1",))),
         variables=(*config.variables, Variable("unused_var", "unused")),
     )
+    case = case_by_id("seed-5ranks-1core-r")
+    total, cells = case.expect.client_totals[0], case.width * case.height * case.depth
     for each in (config, declared):
         recorder = run("3dmesh_py", each, 5, "-r")
-        assert recorder.server_sums("cube_i", 0) == {0: 98304.0}
-        assert np.isclose(recorder.server_sums("cube_f", 0)[0], 98304 + 0.5 * 512)
+        assert recorder.server_sums("cube_i", 0) == {0: total}
+        assert np.isclose(recorder.server_sums("cube_f", 0)[0], total + 0.5 * cells)

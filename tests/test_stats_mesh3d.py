@@ -37,9 +37,9 @@ def test_every_element_of_cube_d_is_rank_start_plus_v_at_every_iteration(flags, 
     observations = run(*flags).observations
     assert sorted(o.iteration for o in observations) == [0, 0, 1, 1]
     for o in observations:
-        assert o.type_strings["cube_d"] == "_double"
-        assert len(o.blocks["cube_d"]) == 2 * 4  # two clients per server, four domains each
-        for key, block in o.blocks["cube_d"].items():
+        assert o.variable("cube_d").type_string == "_double"
+        assert len(o.arrays["cube_d"]) == 2 * 4  # two clients per server, four domains each
+        for key, block in o.arrays["cube_d"].items():
             client = int(key[1 : key.index("_")])
             assert block.shape == (4, 8, 4) and block.dtype == np.float64
             assert np.all(block == 32 * client + value), key  # rank_start = client * 4 * 8
@@ -51,10 +51,10 @@ def test_last_iter_and_array_sum_are_written_as_by_3dmesh_py_domains(capsys):
     total = sum(4 * 128 * (32 * client + 3) for client in range(4))
     assert f"C++    iteration  1 , Sum () = {float(total)}" in capsys.readouterr().out
     for o in observations:
-        assert {k: a.tolist() for k, a in o.blocks["last_iter"].items()} == {
+        assert {k: a.tolist() for k, a in o.arrays["last_iter"].items()} == {
             f"P{c}_B0": [2] for c in (2 * o.server, 2 * o.server + 1)
         }
-        sums = {k: a.tolist() for k, a in o.blocks["array_sum"].items()}
+        sums = {k: a.tolist() for k, a in o.arrays["array_sum"].items()}
         assert sums == (
             {"P0_B0": [total], "P1_B0": [0.0]}
             if o.server == 0

@@ -9,8 +9,11 @@ import pytest
 
 from damaris_ref.config import ConfigError, load_config
 from damaris_ref.config.upstream_schema import upstream_structure_problems
+from damaris_ref.conformance.cases import case_by_id
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+#: the golden case the example is (5 ranks, 1 dedicated core)
+SEED_CASE = "seed-5ranks-1core-r"
 
 
 def without_source(config):
@@ -28,10 +31,11 @@ def test_example_content_is_shaped_like_upstreams_3dmesh_py_example():
     """No ``blocks`` (3dmesh_py sets only ``size``), array_sum and last_iter undeclared."""
     config = load_config(EXAMPLES / "3dmesh_py.yml", environ={})
     assert config.simulation_name == "3dmesh_py"
+    seed = case_by_id(SEED_CASE)
     assert {p.name: p.value for p in config.parameters} == {
-        "WIDTH": 16,
-        "HEIGHT": 8,
-        "DEPTH": 4,
+        "WIDTH": seed.width,
+        "HEIGHT": seed.height,
+        "DEPTH": seed.depth,
         "size": 4,
         "whd_layout": 2,
     }
@@ -51,6 +55,25 @@ def test_example_content_is_shaped_like_upstreams_3dmesh_py_example():
         1,
         2.0,
     )
+
+
+def test_example_declares_the_seed_cases_config_for_what_it_declares():
+    """The seed config has one source (the conformance cases); the example users run holds
+    the same values for the parameters, cube layouts and variables it declares."""
+    example = load_config(EXAMPLES / "3dmesh_py.yml", environ={})
+    seed = case_by_id(SEED_CASE).config(EXAMPLES / "3dmesh_py.py", "MyPyAction")
+    values = {p.name: p.value for p in seed.parameters}
+    declared = {p.name: p.value for p in example.parameters}
+    assert {name: declared[name] for name in ("WIDTH", "HEIGHT", "DEPTH")} == {
+        name: values[name] for name in ("WIDTH", "HEIGHT", "DEPTH")
+    }
+    assert example.architecture.dedicated_cores == seed.architecture.dedicated_cores
+    for variable in example.variables:
+        theirs = seed.variable(variable.name)
+        assert (variable.script, variable.time_varying) == (theirs.script, theirs.time_varying)
+        mine, wanted = example.layout(variable.layout), seed.layout(theirs.layout)
+        assert (mine.type, mine.global_dimensions) == (wanted.type, wanted.global_dimensions)
+    assert example.pyscripts[0].file == seed.pyscripts[0].file
 
 
 @pytest.mark.parametrize("example", ["3dmesh_py.xml", "3dmesh_dask.xml"])

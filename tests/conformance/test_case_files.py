@@ -26,22 +26,22 @@ def _cube_sums(expectation, iteration):
 @pytest.mark.parametrize("case", RUNNING, ids=lambda c: c.id)
 def test_golden_facts_agree_with_the_model(case):
     facts, model = case.expect, expect(case)
-    for iteration, total in enumerate(facts.get("client_totals", [])):
+    for iteration, total in enumerate(facts.client_totals):
         assert model.client_totals[iteration] == total
-    for iteration, sums in facts.get("server_sums", {}).items():
-        assert _cube_sums(model, int(iteration)) == sums
-    for iteration, sums in facts.get("block_sums", {}).items():
+    for iteration, sums in facts.server_sums.items():
+        assert _cube_sums(model, iteration) == list(sums)
+    for iteration, sums in facts.block_sums.items():
         blocks = {
             key: block.sum
             for (i, _), variables in model.blocks.items()
-            if i == int(iteration)
+            if i == iteration
             for key, block in variables.get("cube_i", {}).items()
         }
         assert blocks == sums
-    if "known_clients" in facts:
+    if facts.known_clients:
         topo = model.topology
-        owned = [list(topo.known_clients(s)) for s in range(topo.server_count)]
-        assert owned == facts["known_clients"]
+        owned = tuple(topo.known_clients(s) for s in range(topo.server_count))
+        assert owned == facts.known_clients
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.expect_error], ids=lambda c: c.id)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from dask_support import assert_no_workers_left, run_mpi, unique_name
 
-from damaris_ref.conformance.cases import load_cases
+from damaris_ref.conformance.cases import case_by_id
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -43,8 +43,7 @@ def test_3dmesh_dask_passes_every_iteration(
         re.MULTILINE,
     )
     # spec §6: upstream's Dask config gives these totals, each equal to array_sum (PASS)
-    golden = next(c for c in load_cases() if c.id == "seed-domains-6ranks-2cores-d4-r")
-    totals = golden.expect["client_totals"]
+    totals = case_by_id("seed-domains-6ranks-2cores-d4-r").expect.client_totals
     assert verdicts == [(str(i), str(t), "PASS") for i, t in enumerate(totals)], done.stdout
     assert_no_workers_left(dask_client, simulation)
 

@@ -8,16 +8,16 @@ each rank of an ``mpiexec`` run; a plain ``pytest`` leaves it to ``test_pytest_m
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 import yaml
+
+from damaris_ref.conformance.record import RunRecord, load_records
 
 import processes
 from processes import Job
@@ -101,21 +101,8 @@ def seed_config(tmp_path: Path) -> Callable[..., Path]:
 
 
 @dataclass(frozen=True)
-class ScriptRun:
-    """What tests/scripts/mpi_record.py saw in one script run on one server."""
-
-    server: int
-    iteration: int
-    keys: list[str]
-    damaris_env: dict
-    sort_lists: dict[str, list]
-    sums: dict[str, float]
-    blocks: dict[str, dict[str, np.ndarray]]
-
-
-@dataclass(frozen=True)
 class Recording:
-    """A folder tests/scripts/mpi_record.py dumps into, and how to read it back."""
+    """A folder tests/scripts/mpi_record.py dumps run records into, and how to read them."""
 
     folder: Path
     script: Path = RECORD_SCRIPT
@@ -127,27 +114,11 @@ class Recording:
             env["DAMARIS_TEST_FAIL_AT"] = f"{fail_at[0]}:{fail_at[1]}"
         return env
 
-    def load(self) -> dict[tuple[int, int], ScriptRun]:
-        """Every recorded run, by (server, iteration)."""
-        runs = {}
-        for summary in sorted(self.folder.glob("S*_I*.json")):
-            facts = json.loads(summary.read_text())
-            blocks: dict[str, dict[str, np.ndarray]] = {}
-            with np.load(summary.with_suffix(".npz")) as saved:
-                for name in saved.files:
-                    variable, key = name.rsplit("::", 1)
-                    blocks.setdefault(variable, {})[key] = saved[name]
-            run = ScriptRun(
-                facts["server"],
-                facts["iteration"],
-                facts["keys"],
-                facts["damaris_env"],
-                facts["sort_lists"],
-                facts["sums"],
-                blocks,
-            )
-            runs[(run.server, run.iteration)] = run
-        return runs
+    def load(self) -> dict[tuple[int, int], RunRecord]:
+        """Every recorded run, by (server, iteration); any unreadable record fails the test."""
+        records, problems = load_records(self.folder)
+        assert not problems, problems
+        return {(r.server, r.iteration): r for r in records}
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ def test_damaris_generic_runs_under_mpiexec_with_known_values(
     assert sorted(runs) == [(0, 0), (0, 1)]
     for iteration in (0, 1):
         whole = expected_global(np.dtype(np.int32), (4, 3), iteration)
-        blocks = runs[(0, iteration)].blocks["v"]
+        blocks = runs[(0, iteration)].arrays["v"]
         assert sorted(blocks) == ["P0_B0", "P1_B0"]
         for source in (0, 1):
             top, _ = block_offsets((2, 3), source, 0, 1)

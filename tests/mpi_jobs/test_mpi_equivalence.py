@@ -126,16 +126,16 @@ def test_mpi_run_matches_the_in_process_engine(case, tmp_path, run_mpi, recordin
     assert sorted(recorded) == sorted(expected)
     for where, observed in expected.items():
         run = recorded[where]
-        assert run.keys == list(observed.keys)
+        assert run.top_keys == observed.top_keys
         assert _magic_free(run.damaris_env) == _magic_free(observed.damaris_env)
-        assert run.sort_lists.keys() == observed.sort_lists.keys()
-        for variable, sort_list in observed.sort_lists.items():
-            assert without_magic(run.sort_lists[variable]) == without_magic(sort_list)
-            assert run.sums[variable] == recorder.server_sums(variable, where[1])[where[0]]
-            assert run.blocks[variable].keys() == observed.blocks[variable].keys()
-            for key, block in observed.blocks[variable].items():
-                assert run.blocks[variable][key].dtype == block.dtype
-                np.testing.assert_array_equal(run.blocks[variable][key], block)
+        assert run.variables.keys() == observed.variables.keys()
+        for variable, entry in observed.variables.items():
+            assert without_magic(run.variable(variable).sort_list) == without_magic(entry.sort_list)
+            assert run.block_sum(variable) == recorder.server_sums(variable, where[1])[where[0]]
+            assert run.arrays[variable].keys() == observed.arrays[variable].keys()
+            for key, block in observed.arrays[variable].items():
+                assert run.arrays[variable][key].dtype == block.dtype
+                np.testing.assert_array_equal(run.arrays[variable][key], block)
     _assert_reassembles_to_expected(case, in_process, recorded)
 
 
@@ -151,9 +151,9 @@ def _assert_reassembles_to_expected(case: Case, config: Config, recorded: dict) 
         runs = [r for (_, i), r in recorded.items() if i == iteration]
         for variable in config.variables:
             pieces = [
-                (offsets, run.blocks[variable.name][key])
+                (offsets, run.arrays[variable.name][key])
                 for run in runs
-                for _tag, key, offsets in run.sort_lists.get(variable.name, [])
+                for _tag, key, offsets in run.variable(variable.name).sort_list
             ]
             if not variable.time_varying and iteration > 0:
                 assert pieces == []

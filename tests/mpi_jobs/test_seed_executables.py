@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
+
+from damaris_ref.conformance.cases import GOLDEN_FILE, Case, case_by_id, load_case_file
+from damaris_ref.conformance.impls import SEED_ARGS, render
 
 TOTAL = re.compile(r"C\+\+\s+iteration\s+(\d+)\s*,\s*Sum \(\)\s*=\s*(-?\d+)")
 SERVER_SUM = re.compile(r"Python iteration\s+(\d+)\s*,\s*Sum\(\)\s*=\s*(-?\d+)")
@@ -40,103 +43,88 @@ def block_sums(output: str) -> dict[tuple[int, str], int]:
     return {(int(i), key): int(v) for i, key, v in BLOCK_SUM.findall(output)}
 
 
-@dataclass(frozen=True)
-class Seed:
-    """A spec §6 case: 3dmesh_py with WIDTH 16, HEIGHT 8, DEPTH 4, ``-i 3 -v 2``."""
-
-    ranks: int
-    cores: int
-    rank_only: bool
-    totals: tuple[int, ...]
-    server_sums: tuple[tuple[int, ...], ...]
-    blocks: dict[tuple[int, str], int] = field(default_factory=dict)
-
-    def args(self, config) -> list[str]:
-        return [str(config), "-i", "3", "-v", "2", "-s", "0", *(["-r"] if self.rank_only else [])]
+#: the golden cases of 3dmesh_py (conformance/cases/seed-golden.yaml), their numbers as ports
+#: get them
+SEEDS = {case.id: case for case in load_case_file(GOLDEN_FILE) if case.simulation == "3dmesh_py"}
 
 
-SEEDS = {
-    "5ranks-1core-r": Seed(
-        5,
-        1,
-        True,
-        (98304, 98816, 99328),
-        ((98304,), (98816,), (99328,)),
-        {
-            (0, "P0_B0"): 0,
-            (0, "P1_B0"): 16384,
-            (0, "P2_B0"): 32768,
-            (0, "P3_B0"): 49152,
-            (1, "P0_B0"): 128,
-            (1, "P1_B0"): 16512,
-            (1, "P2_B0"): 32896,
-            (1, "P3_B0"): 49280,
-        },
-    ),
-    "6ranks-2cores-r": Seed(
-        6, 2, True, (98304, 98816, 99328), ((16384, 81920), (16640, 82176), (16896, 82432))
-    ),
-    "5ranks-1core": Seed(5, 1, False, (130816, 131328, 131840), ((130816,), (131328,), (131840,))),
-    "6ranks-2cores": Seed(
-        6, 2, False, (130816, 131328, 131840), ((32640, 98176), (32896, 98432), (33152, 98688))
-    ),
-}
+def seed_args(case: Case, config: Path) -> list[str]:
+    """The case's arguments, as the conformance suite passes them (``-i I -v 2 [-r] -s 0``)."""
+    return render(SEED_ARGS[case.simulation], case, config)
 
 
-def assert_seed_numbers(seed: Seed, output: str) -> None:
-    """Totals, per-server sums and (where known) per-block sums of every iteration."""
-    assert totals(output) == dict(enumerate(seed.totals)), output
-    assert server_sums(output) == {i: sorted(s) for i, s in enumerate(seed.server_sums)}, output
+def assert_seed_numbers(case: Case, output: str) -> None:
+    """The case's golden totals, per-server sums and per-block sums; every iteration's server
+    sums add up to its total, and each block's sum is printed once."""
+    golden = case.expect
+    printed = totals(output)
+    assert sorted(printed) == list(range(case.iterations)), output
+    assert {i: printed[i] for i in range(len(golden.client_totals))} == dict(
+        enumerate(golden.client_totals)
+    ), output
+    sums = server_sums(output)
+    assert {i: sum(s) for i, s in sums.items()} == printed, output
+    assert {i: sums[i] for i in golden.server_sums} == {
+        i: sorted(s) for i, s in golden.server_sums.items()
+    }, output
     found = block_sums(output)
-    assert len(found) == 3 * (seed.ranks - seed.cores)
-    assert {k: found[k] for k in seed.blocks} == seed.blocks
+    clients = case.np - case.dedicated_cores
+    assert len(found) == case.iterations * clients
+    for iteration, blocks in golden.block_sums.items():
+        assert {key: found[(iteration, key)] for key in blocks} == blocks
 
 
-@pytest.mark.parametrize("seed", SEEDS.values(), ids=SEEDS.keys())
-def test_3dmesh_py_gives_the_seed_numbers(seed, seed_config, run_mpi, console_script):
-    config = seed_config(cores=seed.cores)
-    job = run_mpi(seed.ranks, [console_script("3dmesh_py"), *seed.args(config)])
+@pytest.mark.parametrize("case", SEEDS.values(), ids=SEEDS.keys())
+def test_3dmesh_py_gives_the_seed_numbers(case, seed_config, run_mpi, console_script):
+    config = seed_config(cores=case.dedicated_cores)
+    job = run_mpi(case.np, [console_script("3dmesh_py"), *seed_args(case, config)])
     assert job.returncode == 0, job.describe()
-    assert_seed_numbers(seed, job.stdout)
+    assert_seed_numbers(case, job.stdout)
 
 
 @pytest.mark.parametrize("launch", ["damaris-ref run", "python -m damaris_ref.mpi_runtime"])
 def test_other_entry_points_give_the_seed_numbers(
     launch, seed_config, run_mpi, run_command, console_script
 ):
-    seed = SEEDS["6ranks-2cores-r"]
-    args = seed.args(seed_config(cores=seed.cores))
+    case = SEEDS["seed-6ranks-2cores-r"]
+    args = seed_args(case, seed_config(cores=case.dedicated_cores))
     if launch == "damaris-ref run":  # it starts mpiexec itself
-        job = run_command([console_script("damaris-ref"), "run", "-n", "6", "3dmesh_py", *args])
+        job = run_command(
+            [console_script("damaris-ref"), "run", "-n", str(case.np), "3dmesh_py", *args]
+        )
     else:
-        job = run_mpi(6, [sys.executable, "-m", "damaris_ref.mpi_runtime", "3dmesh_py", *args])
+        job = run_mpi(
+            case.np, [sys.executable, "-m", "damaris_ref.mpi_runtime", "3dmesh_py", *args]
+        )
     assert job.returncode == 0, job.describe()
-    assert_seed_numbers(seed, job.stdout)
+    assert_seed_numbers(case, job.stdout)
 
 
 def test_3dmesh_py_domains_server_sums_add_up_to_the_totals(seed_config, run_mpi, console_script):
-    config = seed_config(cores=2, domains=4, DEPTH=16)
-    job = run_mpi(
-        6, [console_script("3dmesh_py_domains"), str(config), "-i", "3", "-d", "4", "-r", "-s", "0"]
-    )
+    case = case_by_id("seed-domains-6ranks-2cores-d4-r")
+    config = seed_config(cores=case.dedicated_cores, domains=case.domains, DEPTH=case.depth)
+    job = run_mpi(case.np, [console_script("3dmesh_py_domains"), *seed_args(case, config)])
     assert job.returncode == 0, job.describe()
-    assert totals(job.stdout) == {0: 98304, 1: 100352, 2: 102400}
+    assert totals(job.stdout) == dict(enumerate(case.expect.client_totals))
     sums = server_sums(job.stdout)
-    assert {i: len(s) for i, s in sums.items()} == {0: 2, 1: 2, 2: 2}
+    servers = case.dedicated_cores  # one host: one server per dedicated core
+    assert {i: len(s) for i, s in sums.items()} == dict.fromkeys(range(case.iterations), servers)
     assert {i: sum(s) for i, s in sums.items()} == totals(job.stdout)
-    expected_keys = {f"P{p}_B{b}" for p in range(4) for b in range(4)}
-    for iteration in range(3):
+    clients = case.np - case.dedicated_cores
+    expected_keys = {f"P{p}_B{b}" for p in range(clients) for b in range(case.domains)}
+    for iteration in range(case.iterations):
         keys = {key for i, key in block_sums(job.stdout) if i == iteration}
         assert keys == expected_keys
 
 
 def test_verbosity_0_prints_no_client_data(seed_config, run_mpi, console_script):
+    case = SEEDS["seed-5ranks-1core"]  # one server: its sums are the client totals
     job = run_mpi(
-        5, [console_script("3dmesh_py"), str(seed_config()), "-i", "2", "-v", "0", "-s", "0"]
+        case.np, [console_script("3dmesh_py"), str(seed_config()), "-i", "2", "-v", "0", "-s", "0"]
     )
     assert job.returncode == 0, job.describe()
     assert "C++" not in job.stdout
-    assert server_sums(job.stdout) == {0: [130816], 1: [131328]}
+    assert server_sums(job.stdout) == {i: [case.expect.client_totals[i]] for i in range(2)}
 
 
 def test_verbosity_1_prints_each_clients_array_in_rank_order(seed_config, run_mpi, console_script):

@@ -31,6 +31,8 @@ def test_every_shipped_data_file_is_expected_at_its_installed_path():
     assert expected["conformance/suite.ini"] == "damaris_ref/conformance/suite.ini"
     assert expected["reference/config/schema.json"] == "damaris_ref/config/schema.json"
     assert expected["conformance/case.schema.json"] == "damaris_ref/conformance/case.schema.json"
+    record_schema = "conformance/probe-record.schema.json"  # ports validate records against it
+    assert expected[record_schema] == "damaris_ref/conformance/probe-record.schema.json"
     cases = {p for p in expected if p.startswith("conformance/cases/")}
     shipped = (release_check.ROOT / "conformance" / "cases").glob("*.yaml")
     assert cases == {f"conformance/cases/{p.name}" for p in shipped}
