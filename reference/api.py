@@ -9,16 +9,19 @@ and MPI is only the *backend* (communicators, node detection, transports).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from damaris_ref.client import Client
 from damaris_ref.config.model import Config
 from damaris_ref.scripts import context
-from damaris_ref.server import Observer, Server
+from damaris_ref.server import Observer, ScriptScope, Server
 from damaris_ref.topology import Mode, Topology, compute_topology
 from damaris_ref.transport.base import ClientTransport, ServerTransport
 from damaris_ref.transport.budget import ByteBudget
 from damaris_ref.transport.loopback import LoopbackTransport
+
+if TYPE_CHECKING:
+    from damaris_ref.dask_bridge.session import DaskSession
 
 
 class Backend(Protocol):
@@ -65,7 +68,7 @@ class Damaris:
         self.topology: Topology | None = None
         self._context: context.RankContext | None = None
         self._client: Client | None = None
-        self._dask = None  # the server role's DaskSession, when a pyscript names a scheduler
+        self._dask: DaskSession | None = None  # when a pyscript names a scheduler
 
     def initialize(self, config: Config | str | Path, comm: Any = None) -> None:
         """Load the configuration, compute the topology and split the communicators."""
@@ -106,13 +109,13 @@ class Damaris:
         ctx = self._require_context()
         if ctx.is_client:
             self._client = Client(
-                self.config,
-                self.topology,
-                self.topology.client_id(ctx.world_rank),
-                self._client_transport(),
+                ctx.config,
+                ctx.topology,
+                ctx.topology.client_id(ctx.world_rank),
+                self._client_transport(ctx),
             )
             return True
-        server = self._server(self.backend.server_transport(self.config, self.topology))
+        server = self._server(ctx, self.backend.server_transport(ctx.config, ctx.topology))
         try:
             server.serve()
         except BaseException:
@@ -121,26 +124,26 @@ class Damaris:
         self._close_dask()
         return False
 
-    def _client_transport(self) -> ClientTransport:
-        if self.topology.mode is not Mode.STANDALONE:
-            return self.backend.client_transport(self.config, self.topology)
-        arch = self.config.architecture
+    def _client_transport(self, ctx: context.RankContext) -> ClientTransport:
+        if ctx.topology.mode is not Mode.STANDALONE:
+            return self.backend.client_transport(ctx.config, ctx.topology)
+        arch = ctx.config.architecture
         loopback = LoopbackTransport(ByteBudget(arch.buffer_name, arch.buffer_size))
-        loopback.handler = self._server(loopback)
+        loopback.handler = self._server(ctx, loopback)
         return loopback
 
-    def _server(self, transport: ServerTransport) -> Server:
-        ctx = self._context
-        scheduler_files, script_scope = {}, None
-        if any(p.scheduler_file for p in self.config.pyscripts):
+    def _server(self, ctx: context.RankContext, transport: ServerTransport) -> Server:
+        scheduler_files: dict[str, str] = {}
+        script_scope: ScriptScope | None = None
+        if any(p.scheduler_file for p in ctx.config.pyscripts):
             from damaris_ref.dask_bridge.session import DaskSession
 
-            self._dask = DaskSession.open(self.config, ctx.server_id, ctx.magic)
+            self._dask = DaskSession.open(ctx.config, ctx.server_id, ctx.magic)
             scheduler_files, script_scope = self._dask.scheduler_files, self._dask.script_scope
             ctx.server_comm.Barrier()  # scripts see every server's worker from iteration 0 on
         return Server(
-            self.config,
-            self.topology,
+            ctx.config,
+            ctx.topology,
             ctx.server_id,
             ctx.magic,
             transport,
@@ -195,7 +198,7 @@ class Damaris:
             if together:
                 # no server may take its worker (and its blocks) away while another server's
                 # script can still use them
-                self._context.server_comm.Barrier()
+                self._require_context().server_comm.Barrier()
             self._dask.close()
             self._dask = None
 

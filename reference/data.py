@@ -119,7 +119,9 @@ def read_only(array: np.ndarray) -> np.ndarray:
     return view
 
 
-def variable_entry(blocks: Iterable[Block], server: int, magic: str, type_string: str) -> dict:
+def variable_entry(
+    blocks: Iterable[Block], server: int, magic: str, type_string: str
+) -> dict[str, Any]:
     """The ``iteration_data[<variable>]`` entry for one variable's blocks on one server.
 
     Entries are ordered by (source, block) so the dictionary is the same whatever order the
@@ -141,7 +143,7 @@ def iteration_data(
     server: int,
     magic: str,
     type_strings: Mapping[str, str],
-) -> dict:
+) -> dict[str, Any]:
     """The ``iteration_data`` dictionary: ``iteration`` plus one entry per routed variable."""
     data: dict[str, Any] = {"iteration": int(iteration)}
     for name, blocks in blocks_by_variable.items():
@@ -149,7 +151,9 @@ def iteration_data(
     return data
 
 
-def damaris_data(damaris_env: Mapping, dask_env: Mapping, iteration: Mapping) -> dict:
+def damaris_data(
+    damaris_env: Mapping[str, Any], dask_env: Mapping[str, Any], iteration: Mapping[str, Any]
+) -> dict[str, Any]:
     """Assemble ``DamarisData`` with exactly the three top-level keys of spec §3, in the order
     upstream inserts them (a script printing ``list(DD)`` sees the same on both)."""
     return {
@@ -220,7 +224,7 @@ def reassemble(
     return result
 
 
-def reassemble_entry(entry: Mapping) -> np.ndarray:
+def reassemble_entry(entry: Mapping[str, Any]) -> np.ndarray:
     """Rebuild one server's part of a variable from its ``iteration_data`` entry."""
     data = entry["numpy_data"]
     return reassemble((offsets, data[key]) for _tag, key, offsets in entry["sort_list"])

@@ -11,6 +11,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+#: how the caller names its blocks (a Dask key, a block key...): any hashable value
+BlockId = TypeVar("BlockId", bound=Hashable)
 
 
 class GridError(ValueError):
@@ -18,12 +22,12 @@ class GridError(ValueError):
 
 
 @dataclass(frozen=True)
-class BlockGrid:
+class BlockGrid(Generic[BlockId]):
     """``chunks[d]`` are the chunk sizes along axis ``d``; ``cells[index]`` the block id there."""
 
     origin: tuple[int, ...]
     chunks: tuple[tuple[int, ...], ...]
-    cells: dict[tuple[int, ...], Hashable]
+    cells: dict[tuple[int, ...], BlockId]
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -32,9 +36,9 @@ class BlockGrid:
 
 
 def block_grid(
-    blocks: Sequence[tuple[Hashable, Sequence[int], Sequence[int]]],
+    blocks: Sequence[tuple[BlockId, Sequence[int], Sequence[int]]],
     origin: Sequence[int] | None = None,
-) -> BlockGrid:
+) -> BlockGrid[BlockId]:
     """Build the grid of ``(block id, offsets, shape)`` triples.
 
     The grid starts at ``origin`` (default: the smallest offsets). Boundaries along each axis
@@ -62,7 +66,7 @@ def block_grid(
         for _, offsets, shape in blocks:
             points.update((offsets[d], offsets[d] + shape[d]))
         edges.append(sorted(points))
-    cells: dict[tuple[int, ...], Hashable] = {}
+    cells: dict[tuple[int, ...], BlockId] = {}
     for ident, offsets, shape in blocks:
         index = []
         for d in range(ndim):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
+from typing import TypedDict
 
 
 class LayoutError(ValueError):
@@ -130,6 +131,15 @@ def emulated_nodes(world_size: int, ranks_per_node: int) -> tuple[int, ...]:
     return tuple(rank // ranks_per_node for rank in range(world_size))
 
 
+class _Machine(TypedDict):
+    """The fields of a :class:`Topology` that the machine decides, whatever the mode."""
+
+    world_size: int
+    node_of_rank: tuple[int, ...]
+    cores_per_node: int
+    number_of_nodes: int
+
+
 def compute_topology(
     node_of_rank: Sequence[int], dedicated_cores: int = 0, dedicated_nodes: int = 0
 ) -> Topology:
@@ -151,7 +161,7 @@ def compute_topology(
             + ", ".join(f"node {n}: {len(r)}" for n, r in enumerate(members))
         )
     cores_per_node = sizes.pop()
-    common = {
+    common: _Machine = {
         "world_size": len(node_of_rank),
         "node_of_rank": tuple(_renumber(node_of_rank)),
         "cores_per_node": cores_per_node,
@@ -172,7 +182,7 @@ def compute_topology(
     )
 
 
-def _dedicated_cores(members: list[list[int]], d: int, common: dict) -> Topology:
+def _dedicated_cores(members: list[list[int]], d: int, common: _Machine) -> Topology:
     cores_per_node = common["cores_per_node"]
     clients_per_node = cores_per_node - d
     if clients_per_node <= 0:
@@ -203,7 +213,7 @@ def _dedicated_cores(members: list[list[int]], d: int, common: dict) -> Topology
     )
 
 
-def _dedicated_nodes(members: list[list[int]], n: int, common: dict) -> Topology:
+def _dedicated_nodes(members: list[list[int]], n: int, common: _Machine) -> Topology:
     number_of_nodes = common["number_of_nodes"]
     client_nodes = number_of_nodes - n
     if client_nodes <= 0:

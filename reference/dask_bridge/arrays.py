@@ -25,6 +25,9 @@ from damaris_ref.dask_bridge.session import current_session
 from damaris_ref.data import parse_block_key
 from damaris_ref.grid import block_grid
 
+#: what server 0 learns of every block: its Dask key, offsets, shape and dtype string
+_BlockMeta = tuple[str, tuple[int, ...], tuple[int, ...], str]
+
 _published: dict[tuple[str, str, str], deque] = {}
 
 
@@ -73,7 +76,7 @@ def global_array(
     entry = it.get(variable, {"numpy_data": {}, "sort_list": []})
     own_client = session.client(scheduler_file)
     blocks = {}
-    meta = []
+    meta: list[_BlockMeta] = []
     for _tag, key, offsets in entry["sort_list"]:
         array = entry["numpy_data"][key]
         source, block = parse_block_key(key)
@@ -120,7 +123,7 @@ def _describe(error: Exception | None, where: str) -> str | None:
     return None if error is None else f"{where}: {type(error).__name__}: {error}"
 
 
-def _assemble(meta: list[tuple], client: Client, variable: str) -> da.Array:
+def _assemble(meta: list[_BlockMeta], client: Client, variable: str) -> da.Array:
     if not meta:
         raise ValueError(f"variable {variable!r} has no blocks on any server this iteration")
     dtypes = {m[3] for m in meta}
@@ -133,7 +136,7 @@ def _assemble(meta: list[tuple], client: Client, variable: str) -> da.Array:
     shapes = {m[0]: m[2] for m in meta}
     pieces = np.empty([len(c) for c in grid.chunks], dtype=object)
     for index, name in grid.cells.items():
-        future = Future(name, client)
+        future: Future[np.ndarray] = Future(name, client)
         pieces[index] = da.from_delayed(dask.delayed(future), shape=shapes[name], dtype=dtype)
     return da.block(pieces.tolist())
 

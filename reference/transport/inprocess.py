@@ -11,6 +11,7 @@ import queue
 import threading
 import time
 from dataclasses import replace
+from typing import cast
 
 from damaris_ref.config.model import Config
 from damaris_ref.data import Block, new_magic_number
@@ -83,7 +84,7 @@ class InProcessBackend:
         """The run's magic number, the same on every rank."""
         return self.world.magic
 
-    def split(self, color: int) -> ThreadComm:
+    def split(self, color: int) -> ThreadComm | None:
         """The client (color 0) or server (color 1) communicator, ordered by world rank."""
         return self.world_comm.Split(color, self.rank)
 
@@ -151,4 +152,5 @@ class InProcessServerTransport:
 
     def release(self, arrived: BlockArrived) -> None:
         """Give the block's bytes back to its node buffer."""
-        arrived.handle.release(arrived.block.data.nbytes)
+        budget = cast(ByteBudget, arrived.handle)  # send_block made it the node's buffer
+        budget.release(arrived.block.data.nbytes)
