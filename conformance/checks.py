@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -158,7 +158,7 @@ def _seed_order(item: tuple[str, object]) -> tuple[int, str]:
 
 
 def _entry_messages(
-    exp: Expectation, where: str, name: str, entry: dict, expected: dict[str, ExpectedBlock]
+    exp: Expectation, where: str, name: str, entry: dict, expected: Mapping[str, ExpectedBlock]
 ) -> Iterator[str]:
     if name not in SEED_VARIABLES:
         yield f"{where}: iteration_data holds {name!r}, which is no variable of the seed"

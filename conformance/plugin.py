@@ -162,7 +162,7 @@ class Suite:
     def run(self, case: Case) -> Run:
         """Run a case once per session (checks of the same case share the run)."""
         if case.id not in self.runs:
-            directory = self.workdir / case.id
+            directory = self.probe_file.parent / case.id  # the work folder, once opened
             self.runs[case.id] = self.impl.run(case, directory, self.probe_file, self.timeout)
         return self.runs[case.id]
 

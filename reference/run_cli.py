@@ -137,9 +137,9 @@ def _run_in_process(
     except ConfigError as error:
         return _fail(str(error))
     except RankFailed as failure:
-        error = failure.error
+        cause = failure.error
         known = (SimulationError, LayoutError, ConfigError, ValueError)
-        detail = str(error) if isinstance(error, known) else f"{type(error).__name__}: {error}"
+        detail = str(cause) if isinstance(cause, known) else f"{type(cause).__name__}: {cause}"
         return _fail(f"{simulation.name}: {detail} (rank {failure.rank})")
     except TimeoutError as error:
         return _fail(str(error))

@@ -224,7 +224,11 @@ def _ghosts(value: Any, path: KeyPath, where: Locator) -> tuple[tuple[int, int],
 
 
 def _same_count(
-    items: tuple[object, ...], value: Any, dimensions: tuple[str, ...], path: KeyPath, where: Locator
+    items: tuple[object, ...],
+    value: Any,
+    dimensions: tuple[str, ...],
+    path: KeyPath,
+    where: Locator,
 ) -> None:
     if len(items) != len(dimensions):
         raise where.error(
