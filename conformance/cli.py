@@ -17,7 +17,7 @@ SUITE_DIR = Path(__file__).parent
 SUITE_INI = SUITE_DIR / "suite.ini"
 
 
-def pytest_arguments(argv: Sequence[str]) -> list[str]:
+def _pytest_arguments(argv: Sequence[str]) -> list[str]:
     """The pytest command line: the suite's folder as root, its own config, no cache."""
     return [
         str(SUITE_DIR),
@@ -38,7 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the suite; the exit status is pytest's (0: conforming, 1: some test failed)."""
     import pytest
 
-    return int(pytest.main(pytest_arguments(sys.argv[1:] if argv is None else argv)))
+    return int(pytest.main(_pytest_arguments(sys.argv[1:] if argv is None else argv)))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -92,7 +92,7 @@ _OPTIONS: dict[str, tuple[Any, dict[str, Any]]] = {
 }
 
 
-def environment_name(option: str) -> str:
+def _environment_name(option: str) -> str:
     """``--impl-cmd`` -> ``DAMARIS_CONFORMANCE_IMPL_CMD``."""
     return "DAMARIS_CONFORMANCE_" + option[2:].upper().replace("-", "_")
 
@@ -102,7 +102,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("damaris-conformance", "Damaris conformance suite")
     for option, (default, spec) in _OPTIONS.items():
         keywords = dict(spec)
-        variable = environment_name(option)
+        variable = _environment_name(option)
         value = os.environ.get(variable)
         if value is not None:
             if keywords.get("action") == "store_true":
@@ -212,9 +212,9 @@ class Suite:
         )
         messages = self.differences(case, check, run)
         if self.deviations.unexplained(case, name, messages):
-            pytest.fail(format_differences(messages), pytrace=False)
+            pytest.fail(_format_differences(messages), pytrace=False)
         if messages:  # every difference is a known deviation: an expected failure
-            raise KnownDeviation(format_differences(messages))
+            raise KnownDeviation(_format_differences(messages))
 
     def verify_generated(self) -> None:
         """Run ``--max-examples`` generated cases through every applicable check."""
@@ -241,7 +241,7 @@ class Suite:
                 if messages:
                     raise AssertionError(
                         f"generated case {case.id} ({case.describe()}; files in "
-                        f"{run.workdir}): {name}: " + format_differences(messages)
+                        f"{run.workdir}): {name}: " + _format_differences(messages)
                     )
 
         first_failure = None
@@ -253,7 +253,7 @@ class Suite:
             pytest.fail(first_failure, pytrace=False)
 
 
-def format_differences(messages: list[str]) -> str:
+def _format_differences(messages: list[str]) -> str:
     """The first differences, one per line, and how many more there are."""
     shown = messages[:SHOWN_DIFFERENCES]
     rest = len(messages) - len(shown)

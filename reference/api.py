@@ -20,6 +20,8 @@ from damaris_ref.transport.base import ClientTransport, ServerTransport
 from damaris_ref.transport.budget import ByteBudget
 from damaris_ref.transport.loopback import LoopbackTransport
 
+__all__ = ["Backend", "Damaris", "DamarisStateError"]
+
 if TYPE_CHECKING:
     from damaris_ref.dask_bridge.session import DaskSession
 

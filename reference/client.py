@@ -18,6 +18,14 @@ from damaris_ref.config.model import Config, Layout, Variable
 from damaris_ref.topology import Topology
 from damaris_ref.transport.base import ClientTransport
 
+__all__ = [
+    "Client",
+    "ClientError",
+    "UnknownNameError",
+    "UnknownParameterError",
+    "UnknownVariableError",
+]
+
 
 class ClientError(ValueError):
     """A client API call with invalid arguments (unknown variable, wrong shape, ...)."""

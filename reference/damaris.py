@@ -22,6 +22,21 @@ from typing import Any
 from damaris_ref.api import Damaris, DamarisStateError
 from damaris_ref.config.model import Config
 
+__all__ = [
+    "client_comm_get",
+    "end_iteration",
+    "finalize",
+    "initialize",
+    "parameter_get",
+    "parameter_set",
+    "set_block_position",
+    "set_position",
+    "start",
+    "stop",
+    "write",
+    "write_block",
+]
+
 _session: Damaris | None = None
 
 

@@ -16,6 +16,27 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "DAMARIS_DATA_KEYS",
+    "DAMARIS_ENV_KEYS",
+    "DASK_ENV_KEYS",
+    "TYPE_NAMES",
+    "Block",
+    "ReassemblyError",
+    "block_key",
+    "damaris_data",
+    "dtype_of",
+    "iteration_data",
+    "iteration_tag",
+    "new_magic_number",
+    "parse_block_key",
+    "read_only",
+    "reassemble",
+    "reassemble_entry",
+    "type_string_of",
+    "variable_entry",
+]
+
 #: config type name -> (NumPy dtype, DamarisData ``type_string``)
 _TYPES: dict[str, tuple[np.dtype, str]] = {
     "int": (np.dtype(np.int32), "_int"),
@@ -29,12 +50,14 @@ _TYPES: dict[str, tuple[np.dtype, str]] = {
     "character": (np.dtype(np.int8), "_char"),
 }
 
+#: every variable type a config may name (``int``, ``double``...; docs/config.md)
 TYPE_NAMES: tuple[str, ...] = tuple(_TYPES)
 
 _BLOCK_KEY = re.compile(r"P(\d+)_B(\d+)")
 
-#: in the order upstream inserts them
+#: the top-level keys of DamarisData, in the order upstream inserts them
 DAMARIS_DATA_KEYS = ("dask_env", "damaris_env", "iteration_data")
+#: the keys of ``DamarisData["damaris_env"]`` (spec §3)
 DAMARIS_ENV_KEYS = (
     "is_dedicated_node",
     "is_dedicated_core",
@@ -46,6 +69,7 @@ DAMARIS_ENV_KEYS = (
     "simulation_name",
     "simulation_magic_number",
 )
+#: the keys of ``DamarisData["dask_env"]`` (spec §3)
 DASK_ENV_KEYS = (
     "dask_scheduler_file",
     "dask_workers_name",

@@ -13,6 +13,8 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+__all__ = ["BlockGrid", "BlockId", "GridError", "block_grid"]
+
 #: how the caller names its blocks (a Dask key, a block key...): any hashable value
 BlockId = TypeVar("BlockId", bound=Hashable)
 

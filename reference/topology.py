@@ -13,6 +13,15 @@ from enum import StrEnum
 from functools import cached_property
 from typing import TypedDict
 
+__all__ = [
+    "LayoutError",
+    "Mode",
+    "Topology",
+    "compute_topology",
+    "emulated_nodes",
+    "world_size_for",
+]
+
 
 class LayoutError(ValueError):
     """An impossible core layout (the documented errors of spec §1)."""
@@ -26,8 +35,8 @@ class Mode(StrEnum):
     STANDALONE = "standalone"
 
 
-CLIENT = "client"
-SERVER = "server"
+#: what :meth:`Topology.role_of` answers
+_CLIENT, _SERVER = "client", "server"
 
 
 @dataclass(frozen=True)
@@ -85,7 +94,7 @@ class Topology:
 
     def role_of(self, world_rank: int) -> str:
         """``"client"`` or ``"server"`` for a world rank (standalone ranks are clients)."""
-        return CLIENT if world_rank in self._client_index else SERVER
+        return _CLIENT if world_rank in self._client_index else _SERVER
 
     def client_id(self, world_rank: int) -> int:
         """Client id (rank in the client communicator) of a client's world rank."""

@@ -9,6 +9,7 @@ from dataclasses import replace
 from .errors import ConfigError, echo
 from .model import Config
 
+#: the environment variable that overrides ``architecture.ranks_per_node`` (docs/config.md)
 RANKS_PER_NODE_VARIABLE = "DAMARIS_RANKS_PER_NODE"
 
 

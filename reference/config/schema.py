@@ -23,6 +23,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import Locator, allowed, did_you_mean, echo
 
+#: the JSON Schema of the YAML format, shipped in the package for ports to reuse
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 _ALTERNATIVES = ("anyOf", "oneOf")
