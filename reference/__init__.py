@@ -1,6 +1,6 @@
 """damaris-reference: the executable reference of Damaris-style in-situ Python/Dask analytics.
 
-The names listed in ``__all__`` are the public API, documented in docs/api.md: the client API
+The names listed in ``__all__`` are the public API, documented in docs/api.rst: the client API
 a simulation calls, config loading, the routing model (topology), the block and reassembly
 helpers behind ``DamarisData``, the Dask bridge's arrays and the ensemble runner. The
 subpackages ``config``, ``dask_bridge``, ``ensemble``, ``stats`` and ``conformance`` declare

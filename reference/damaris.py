@@ -1,4 +1,4 @@
-"""The Damaris client API as module functions, for any mpi4py program.
+"""The Damaris client API as module functions, for any mpi4py program::
 
     from mpi4py import MPI
     from damaris_ref import damaris
