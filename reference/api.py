@@ -42,10 +42,10 @@ class Backend(Protocol):
         """Sub-communicator of the ranks with the same color, ordered by world rank."""
 
     def client_transport(self, config: Config, topology: Topology) -> ClientTransport:
-        """Transport of a client rank."""
+        """What a client rank sends its blocks and notices through."""
 
     def server_transport(self, config: Config, topology: Topology) -> ServerTransport:
-        """Transport of a server rank."""
+        """What a server rank receives its clients' messages through."""
 
     def finalize(self) -> None:
         """Release what the transports hold (collective)."""
@@ -187,7 +187,7 @@ class Damaris:
         self._require_client().write_block(name, block, array)
 
     def end_iteration(self) -> None:
-        """Close the current iteration."""
+        """Close the current iteration; a server runs its scripts once all its clients did."""
         self._require_client().end_iteration()
 
     def stop(self) -> None:

@@ -99,7 +99,7 @@ def write_block(name: str, block: int, array) -> None:
 
 
 def end_iteration() -> None:
-    """Close the current iteration."""
+    """Close the current iteration; a server runs its scripts once all its clients did."""
     _current().end_iteration()
 
 

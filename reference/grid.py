@@ -33,7 +33,7 @@ class BlockGrid(Generic[BlockId]):
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Shape of the whole grid."""
+        """The shape of the array the grid tiles: per axis, the sum of its chunk sizes."""
         return tuple(sum(c) for c in self.chunks)
 
 

@@ -106,7 +106,6 @@ class Child:
 
     @property
     def pid(self) -> int:
-        """The child's pid."""
         return self.popen.pid
 
     @property

@@ -92,11 +92,11 @@ class InProcessBackend:
         """Nothing to release: queues and buffers die with the world."""
 
     def client_transport(self, config: Config, topology: Topology) -> InProcessClientTransport:
-        """Transport for a client rank."""
+        """Posts this client's blocks and notices into its servers' inboxes."""
         return InProcessClientTransport(self.world, config, topology)
 
     def server_transport(self, config: Config, topology: Topology) -> InProcessServerTransport:
-        """Transport for a server rank."""
+        """Reads this server rank's inbox."""
         return InProcessServerTransport(self.world, self.world.inboxes[self.rank])
 
 
@@ -121,11 +121,11 @@ class InProcessClientTransport:
         self._post(server, BlockArrived(replace(block, data=block.data.copy()), budget))
 
     def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
-        """Notify the server."""
+        """Post the notice behind this client's blocks of ``iteration``."""
         self._post(server, IterationEnded(source, iteration))
 
     def send_stop(self, server: int, source: int) -> None:
-        """Notify the server."""
+        """Post the notice; nothing follows it from this client."""
         self._post(server, ClientStopped(source))
 
 
