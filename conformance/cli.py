@@ -27,7 +27,7 @@ SUITE_DIR = Path(__file__).parent
 SUITE_INI = SUITE_DIR / "suite.ini"
 
 
-def pytest_arguments(argv: Sequence[str]) -> list[str]:
+def _pytest_arguments(argv: Sequence[str]) -> list[str]:
     """The pytest command line: the suite's folder as root, its own config, no cache."""
     return [
         str(SUITE_DIR),
@@ -94,7 +94,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"damaris-ref conformance: error: {error}", file=sys.stderr)
         return int(pytest.ExitCode.USAGE_ERROR)
     arguments = [*from_environment, *(sys.argv[1:] if argv is None else argv)]
-    return int(pytest.main(pytest_arguments(arguments)))
+    return int(pytest.main(_pytest_arguments(arguments)))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -109,10 +109,10 @@ class CommandTemplate:
 
     def render(self, case: Case, config: Path) -> list[str]:
         """The argv for ``case`` with its config file at ``config``."""
-        return render(self.text, case, config)
+        return _render(self.text, case, config)
 
 
-def render(text: str, case: Case, config: Path) -> list[str]:
+def _render(text: str, case: Case, config: Path) -> list[str]:
     """Fill a command template's placeholders for ``case`` and split it into argv."""
     values = {
         "np": str(case.np),
@@ -232,7 +232,7 @@ def _wait(child: processes.Child, timeout: float) -> int | None:
         return None
 
 
-def reference_mpi(capabilities: frozenset[str], config_format: str) -> CommandImplementation:
+def _reference_mpi(capabilities: frozenset[str], config_format: str) -> CommandImplementation:
     """The reference under ``mpiexec``, driven exactly like a port (through templates)."""
     launcher = f"{shlex.quote(sys.executable)} -m damaris_ref.cli run -n {{np}}"
     templates = {
@@ -263,7 +263,7 @@ class InProcessReference(Implementation):
         from damaris_ref.seams import DEFAULT_SEAMS
 
         simulation = SIMULATIONS[case.simulation]
-        argv = render(SEED_ARGS[case.simulation], case, config)
+        argv = _render(SEED_ARGS[case.simulation], case, config)
         args = simulation.parse_args(argv)
         out, err = io.StringIO(), io.StringIO()
         returncode: int | None = 0
@@ -313,7 +313,7 @@ def make_implementation(
     if impl == "reference":
         return InProcessReference(capabilities, config_format, mutation)
     if impl == "reference-mpi":
-        return reference_mpi(capabilities, config_format)
+        return _reference_mpi(capabilities, config_format)
     raise TemplateError(
         f"unknown implementation {impl!r}: use --impl reference, --impl reference-mpi "
         "or --impl-cmd TEMPLATE"

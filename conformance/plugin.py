@@ -99,7 +99,7 @@ class Suite:
     def run(self, case: Case) -> Run:
         """Run a case once per session (checks of the same case share the run)."""
         if case.id not in self.runs:
-            directory = self.workdir / case.id
+            directory = self.probe_file.parent / case.id  # the work folder, once opened
             self.runs[case.id] = self.impl.run(case, directory, self.probe_file, self.timeout)
         return self.runs[case.id]
 
@@ -149,9 +149,9 @@ class Suite:
         )
         messages = self.differences(case, check, run)
         if self.deviations.unexplained(case, name, messages):
-            pytest.fail(format_differences(messages), pytrace=False)
+            pytest.fail(_format_differences(messages), pytrace=False)
         if messages:  # every difference is a known deviation: an expected failure
-            raise KnownDeviation(format_differences(messages))
+            raise KnownDeviation(_format_differences(messages))
 
     def verify_generated(self) -> None:
         """Run ``--max-examples`` generated cases through every applicable check."""
@@ -178,7 +178,7 @@ class Suite:
                 if messages:
                     raise AssertionError(
                         f"generated case {case.id} ({case.describe()}; files in "
-                        f"{run.workdir}): {name}: " + format_differences(messages)
+                        f"{run.workdir}): {name}: " + _format_differences(messages)
                     )
 
         first_failure = None
@@ -190,7 +190,7 @@ class Suite:
             pytest.fail(first_failure, pytrace=False)
 
 
-def format_differences(messages: list[str]) -> str:
+def _format_differences(messages: list[str]) -> str:
     """The first differences, one per line, and how many more there are."""
     shown = messages[:SHOWN_DIFFERENCES]
     rest = len(messages) - len(shown)

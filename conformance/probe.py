@@ -55,12 +55,11 @@ def _build(probe_format=PROBE_FORMAT, dir_variable=DIR_VARIABLE, array_separator
         if not isinstance(array, np.ndarray):
             return {"error": "not a NumPy array: " + type(array).__name__}
         contiguous = np.ascontiguousarray(array)
+        total = None  # type: int | float | None
         if contiguous.dtype.kind in "biu":
             total = int(contiguous.sum(dtype=np.int64))
         elif contiguous.dtype.kind == "f":
             total = float(contiguous.sum(dtype=np.float64))
-        else:
-            total = None
         return {
             "shape": list(contiguous.shape),
             "dtype": contiguous.dtype.name,
@@ -71,7 +70,7 @@ def _build(probe_format=PROBE_FORMAT, dir_variable=DIR_VARIABLE, array_separator
 
     def _sort_list(items):
         """``sort_list`` as plain lists; an entry not shaped ``[tag, key, offsets]`` stays text."""
-        entries = []
+        entries = []  # type: list[object]
         for item in items:
             try:
                 tag, key, offsets = item
@@ -83,7 +82,7 @@ def _build(probe_format=PROBE_FORMAT, dir_variable=DIR_VARIABLE, array_separator
     def _variable(entry):
         if not isinstance(entry, dict):
             return {"error": "entry is not a dict: " + type(entry).__name__}
-        record = {"entry_keys": sorted(str(k) for k in entry)}
+        record = {"entry_keys": sorted(str(k) for k in entry)}  # type: dict[str, object]
         if "type_string" in entry:
             record["type_string"] = _plain(entry["type_string"])
         if isinstance(entry.get("sort_list"), (list, tuple)):
@@ -120,7 +119,7 @@ def _build(probe_format=PROBE_FORMAT, dir_variable=DIR_VARIABLE, array_separator
 
     def _damaris4py(damaris_data, variables):
         """What the damaris4py helpers answer, or why they could not be asked."""
-        record = {}
+        record = {}  # type: dict[str, object]
         try:
             from damaris4py import server
         except Exception as error:
@@ -244,7 +243,7 @@ observe, block_arrays, write_record, main = _build()
 # How this file is being executed: upstream runs it with separate globals and locals, and its
 # top-level names (this counter among them) survive from one run to the next.
 try:
-    _probe_runs_before += 1  # bound by an earlier run of this script
+    _probe_runs_before += 1  # type: ignore[used-before-def]  # bound by an earlier run
 except NameError:
     _probe_runs_before = 0
 _probe_execution = {
@@ -253,4 +252,4 @@ _probe_execution = {
 }
 
 if __name__ == "__main__":
-    main(DamarisData, _probe_execution)  # noqa: F821 - provided by the Damaris server
+    main(DamarisData, _probe_execution)  # type: ignore[name-defined]  # noqa: F821 - bound by the server

@@ -23,7 +23,7 @@ from damaris_ref.conformance.cases import CASES_DIR, SCHEMA_PATH
 OUTCOMES = ("passed", "failed", "skipped", "xfailed", "xpassed", "unexpected-pass", "error")
 
 
-def cases_digest() -> str:
+def _cases_digest() -> str:
     """SHA-256 over the schema and every case file: which exact cases were run."""
     digest = hashlib.sha256()
     for path in [SCHEMA_PATH, *sorted(CASES_DIR.glob("*.yaml"))]:
@@ -31,7 +31,7 @@ def cases_digest() -> str:
     return digest.hexdigest()
 
 
-def outcome_of(report: pytest.TestReport) -> str | None:
+def _outcome_of(report: pytest.TestReport) -> str | None:
     """The outcome a phase report decides, or None when it decides nothing."""
     if report.when == "teardown":
         return "error" if report.failed else None
@@ -65,7 +65,7 @@ class Report:
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         """Record the phase report that decides a test's outcome (a pytest hook)."""
-        outcome = outcome_of(report)
+        outcome = _outcome_of(report)
         if outcome is None:
             return
         properties = dict(report.user_properties)
@@ -92,7 +92,7 @@ class Report:
             "suite": "damaris-reference conformance",
             "suite_version": SUITE_VERSION,
             "package_version": __version__,
-            "cases_sha256": cases_digest(),
+            "cases_sha256": _cases_digest(),
             "implementation": implementation,
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.started)),
             "duration_seconds": round(time.time() - self.started, 3),

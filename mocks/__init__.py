@@ -9,6 +9,7 @@ from damaris_ref.mocks.base import Simulation, SimulationSetupError
 from damaris_ref.mocks.generic import GENERIC
 from damaris_ref.mocks.mesh3d import MESH3D_PY, MESH3D_PY_DOMAINS, STATS_3DMESH_DASK
 
+#: every mock simulation, by the name its console script and ``damaris-ref run`` use
 SIMULATIONS: dict[str, Simulation] = {
     sim.name: sim for sim in (MESH3D_PY, MESH3D_PY_DOMAINS, STATS_3DMESH_DASK, GENERIC)
 }

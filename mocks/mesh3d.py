@@ -25,7 +25,7 @@ from damaris_ref.mocks.base import Simulation, SimulationSetupError, UndeclaredN
 DEFAULT_ITERATIONS = 5
 
 
-def total_line(iteration: int, total: int) -> str:
+def _total_line(iteration: int, total: int) -> str:
     """The client-side total line scripts and tools read (SPEC §6)."""
     return f"C++    iteration  {iteration} , Sum () = {total}"
 
@@ -138,7 +138,7 @@ def _mesh_loop(damaris: Any, args: argparse.Namespace) -> None:
         if args.verbose == 2:
             total = ccomm.reduce(int(cube_i.sum(dtype=np.int64)), root=0)
             if rank == 0:
-                print(total_line(iteration, total), flush=True)
+                print(_total_line(iteration, total), flush=True)
             array_sum = float(total) if rank == 0 else 0.0
             names.call(damaris.write, "array_sum", np.array([array_sum], dtype=np.float64))
         elif args.verbose == 1:
@@ -203,7 +203,7 @@ def _write_domains(
             local_total += cube.sum(dtype=np.float64 if cube.dtype.kind == "f" else np.int64).item()
         total = ccomm.reduce(local_total, root=0)
         if rank == 0:
-            print(total_line(iteration, total), flush=True)
+            print(_total_line(iteration, total), flush=True)
         array_sum = float(total) if rank == 0 else 0.0
         names.call(damaris.write, "array_sum", np.array([array_sum], dtype=np.float64))
         _sleep_then_end(damaris, args.sleep)

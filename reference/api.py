@@ -26,6 +26,8 @@ from damaris_ref.transport.base import ClientTransport, ServerTransport
 from damaris_ref.transport.budget import ByteBudget
 from damaris_ref.transport.loopback import LoopbackTransport
 
+__all__ = ["Backend", "Damaris", "DamarisStateError"]
+
 
 class Backend(Protocol):
     """What a rank needs from its world (implemented in-process and over MPI)."""
@@ -43,10 +45,10 @@ class Backend(Protocol):
         """Sub-communicator of the ranks with the same color, ordered by world rank."""
 
     def client_transport(self, config: Config, topology: Topology) -> ClientTransport:
-        """Transport of a client rank."""
+        """What a client rank sends its blocks and notices through."""
 
     def server_transport(self, config: Config, topology: Topology) -> ServerTransport:
-        """Transport of a server rank."""
+        """What a server rank receives its clients' messages through."""
 
     def finalize(self) -> None:
         """Release what the transports hold (collective)."""
@@ -129,19 +131,19 @@ class Damaris:
         ctx = self._require_context()
         if ctx.is_client:
             self._client = Client(
-                self.config,
-                self.topology,
-                self.topology.client_id(ctx.world_rank),
-                self._client_transport(),
+                ctx.config,
+                ctx.topology,
+                ctx.topology.client_id(ctx.world_rank),
+                self._client_transport(ctx),
             )
             return True
         self._server_role_on(self.backend.server_transport(self.config, self.topology)).serve()
         return False
 
-    def _client_transport(self) -> ClientTransport:
-        if self.topology.mode is not Mode.STANDALONE:
-            return self.backend.client_transport(self.config, self.topology)
-        arch = self.config.architecture
+    def _client_transport(self, ctx: context.RankContext) -> ClientTransport:
+        if ctx.topology.mode is not Mode.STANDALONE:
+            return self.backend.client_transport(ctx.config, ctx.topology)
+        arch = ctx.config.architecture
         loopback = LoopbackTransport(ByteBudget(arch.buffer_name, arch.buffer_size))
         self._server_role = self._server_role_on(loopback)
         loopback.handler = self._server_role.server
@@ -189,7 +191,7 @@ class Damaris:
         self._require_client().write_block(name, block, array)
 
     def end_iteration(self) -> None:
-        """Close the current iteration."""
+        """Close the current iteration; a server runs its scripts once all its clients did."""
         self._require_client().end_iteration()
 
     def stop(self) -> None:

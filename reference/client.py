@@ -19,6 +19,14 @@ from damaris_ref.errors import DamarisClientError
 from damaris_ref.topology import Topology
 from damaris_ref.transport.base import ClientTransport
 
+__all__ = [
+    "Client",
+    "ClientError",
+    "UnknownNameError",
+    "UnknownParameterError",
+    "UnknownVariableError",
+]
+
 
 class ClientError(DamarisClientError, ValueError):
     """A client API call with invalid arguments (unknown variable, wrong shape, ...).

@@ -1,4 +1,4 @@
-"""The Damaris client API as module functions, for any mpi4py program.
+"""The Damaris client API as module functions, for any mpi4py program::
 
     from mpi4py import MPI
     from damaris_ref import damaris
@@ -23,6 +23,21 @@ from typing import Any
 from damaris_ref.api import Damaris, DamarisStateError
 from damaris_ref.config.model import Config
 from damaris_ref.transport.mpi_abort import AbortingHooks
+
+__all__ = [
+    "client_comm_get",
+    "end_iteration",
+    "finalize",
+    "initialize",
+    "parameter_get",
+    "parameter_set",
+    "set_block_position",
+    "set_position",
+    "start",
+    "stop",
+    "write",
+    "write_block",
+]
 
 #: this process's session and the exception hooks it holds installed, between initialize
 #: and finalize
@@ -91,7 +106,7 @@ def write_block(name: str, block: int, array) -> None:
 
 
 def end_iteration() -> None:
-    """Close the current iteration."""
+    """Close the current iteration; a server runs its scripts once all its clients did."""
     _current().end_iteration()
 
 

@@ -23,6 +23,35 @@ from damaris_ref.errors import DamarisLayoutError
 if TYPE_CHECKING:
     from damaris_ref.topology import Topology
 
+__all__ = [
+    "DAMARIS_DATA_KEYS",
+    "DAMARIS_ENV_KEYS",
+    "DASK_ENV_KEYS",
+    "TYPE_NAMES",
+    "Block",
+    "DamarisData",
+    "DamarisEnv",
+    "DaskEnv",
+    "IterationData",
+    "ReassemblyError",
+    "SortListEntry",
+    "VariableEntry",
+    "block_key",
+    "damaris_data",
+    "damaris_env",
+    "dask_env",
+    "dtype_of",
+    "iteration_data",
+    "iteration_tag",
+    "new_magic_number",
+    "parse_block_key",
+    "read_only",
+    "reassemble",
+    "reassemble_entry",
+    "type_string_of",
+    "variable_entry",
+]
+
 #: config type name -> (NumPy dtype, DamarisData ``type_string``)
 _TYPES: dict[str, tuple[np.dtype, str]] = {
     "int": (np.dtype(np.int32), "_int"),
@@ -36,6 +65,7 @@ _TYPES: dict[str, tuple[np.dtype, str]] = {
     "character": (np.dtype(np.int8), "_char"),
 }
 
+#: every variable type a config may name (``int``, ``double``...; docs/config.md)
 TYPE_NAMES: tuple[str, ...] = tuple(_TYPES)
 
 _BLOCK_KEY = re.compile(r"P(\d+)_B(\d+)")
@@ -296,7 +326,7 @@ def reassemble(
     return result
 
 
-def reassemble_entry(entry: Mapping) -> np.ndarray:
+def reassemble_entry(entry: Mapping[str, Any]) -> np.ndarray:
     """Rebuild one server's part of a variable from its ``iteration_data`` entry."""
     data = entry["numpy_data"]
     return reassemble((offsets, data[key]) for _tag, key, offsets in entry["sort_list"])

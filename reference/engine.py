@@ -22,6 +22,8 @@ from damaris_ref.server import Observer
 from damaris_ref.transport.base import WorldAborted
 from damaris_ref.transport.inprocess import InProcessWorld
 
+__all__ = ["RankFailed", "RankMain", "run_in_process"]
+
 #: a rank's program: what a simulation's ``main`` does with its Damaris session and world comm
 RankMain = Callable[[Damaris, Any], Any]
 

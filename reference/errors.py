@@ -13,6 +13,19 @@ this root existed: callers that catch those keep working.
 
 from __future__ import annotations
 
+__all__ = [
+    "DamarisClientError",
+    "DamarisConfigError",
+    "DamarisConformanceError",
+    "DamarisDaskError",
+    "DamarisEnsembleError",
+    "DamarisError",
+    "DamarisLayoutError",
+    "DamarisRunError",
+    "DamarisScriptError",
+    "DamarisTransportError",
+]
+
 
 class DamarisError(Exception):
     """An error this package raises on purpose; its message alone tells the user what to fix."""

@@ -11,8 +11,14 @@ from __future__ import annotations
 import itertools
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from damaris_ref.errors import DamarisLayoutError
+
+__all__ = ["BlockGrid", "BlockId", "GridError", "block_grid"]
+
+#: how the caller names its blocks (a Dask key, a block key...): any hashable value
+BlockId = TypeVar("BlockId", bound=Hashable)
 
 
 class GridError(DamarisLayoutError, ValueError):
@@ -23,23 +29,23 @@ class GridError(DamarisLayoutError, ValueError):
 
 
 @dataclass(frozen=True)
-class BlockGrid:
+class BlockGrid(Generic[BlockId]):
     """``chunks[d]`` are the chunk sizes along axis ``d``; ``cells[index]`` the block id there."""
 
     origin: tuple[int, ...]
     chunks: tuple[tuple[int, ...], ...]
-    cells: dict[tuple[int, ...], Hashable]
+    cells: dict[tuple[int, ...], BlockId]
 
     @property
     def shape(self) -> tuple[int, ...]:
-        """Shape of the whole grid."""
+        """The shape of the array the grid tiles: per axis, the sum of its chunk sizes."""
         return tuple(sum(c) for c in self.chunks)
 
 
 def block_grid(
-    blocks: Sequence[tuple[Hashable, Sequence[int], Sequence[int]]],
+    blocks: Sequence[tuple[BlockId, Sequence[int], Sequence[int]]],
     origin: Sequence[int] | None = None,
-) -> BlockGrid:
+) -> BlockGrid[BlockId]:
     """Build the grid of ``(block id, offsets, shape)`` triples.
 
     The grid starts at ``origin`` (default: the smallest offsets). Boundaries along each axis
@@ -67,7 +73,7 @@ def block_grid(
         for _, offsets, shape in blocks:
             points.update((offsets[d], offsets[d] + shape[d]))
         edges.append(sorted(points))
-    cells: dict[tuple[int, ...], Hashable] = {}
+    cells: dict[tuple[int, ...], BlockId] = {}
     for ident, offsets, shape in blocks:
         index = []
         for d in range(ndim):

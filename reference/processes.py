@@ -110,7 +110,6 @@ class Child:
 
     @property
     def pid(self) -> int:
-        """The child's pid."""
         return self.popen.pid
 
     @property
@@ -141,7 +140,7 @@ class Child:
             return self._reader.tail()
         return file_tail(self._output_file) if self._output_file is not None else ""
 
-    def wait_ready(self, ready: Callable[[], T], timeout: float) -> T:
+    def wait_ready(self, ready: Callable[[], T | None], timeout: float) -> T:
         """Poll ``ready()`` until it returns a true value and return that value.
 
         If the child ends first, or ``timeout`` s pass, stop its tree and raise
@@ -178,6 +177,10 @@ class _Owner:
     """This process's token prefix and watcher; renewed in a forked child."""
 
     def __init__(self) -> None:
+        self._renew()
+
+    def _renew(self) -> None:
+        """A fresh token prefix, and no watcher yet."""
         self.prefix = f"{os.getpid()}-{os.urandom(4).hex()}"
         self.serial = itertools.count(1)
         self.lock = threading.Lock()
@@ -211,7 +214,7 @@ class _Owner:
         """A forked child must not keep our watcher's pipe open, nor share our tokens."""
         if self.watcher_fd is not None:
             os.close(self.watcher_fd)
-        self.__init__()
+        self._renew()
 
 
 def _reaped(pid: int) -> bool:
@@ -303,7 +306,8 @@ def start(
         policy = log or OutputLog(logging.getLogger(__name__))
         reader = OutputReader(read_end, policy, f"{label}[{popen.pid}]")
         reader.start()
-    output_file = next((s for s in (stderr, stdout) if hasattr(s, "fileno")), None)
+    # a file the caller passed (not a descriptor number, "log" or None) holds the output
+    output_file = next((s for s in (stderr, stdout) if not isinstance(s, int | str | None)), None)
     return Child(popen, label, token, reader, output_file)
 
 

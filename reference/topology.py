@@ -11,6 +11,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
+from typing import TypedDict
+
+__all__ = [
+    "LayoutError",
+    "Mode",
+    "Topology",
+    "compute_topology",
+    "emulated_nodes",
+    "world_size_for",
+]
 
 from damaris_ref.errors import DamarisLayoutError
 
@@ -30,8 +40,8 @@ class Mode(StrEnum):
     STANDALONE = "standalone"
 
 
-CLIENT = "client"
-SERVER = "server"
+#: what :meth:`Topology.role_of` answers
+_CLIENT, _SERVER = "client", "server"
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,7 @@ class Topology:
 
     def role_of(self, world_rank: int) -> str:
         """``"client"`` or ``"server"`` for a world rank (standalone ranks are clients)."""
-        return CLIENT if world_rank in self._client_index else SERVER
+        return _CLIENT if world_rank in self._client_index else _SERVER
 
     def client_id(self, world_rank: int) -> int:
         """Client id (rank in the client communicator) of a client's world rank."""
@@ -135,6 +145,15 @@ def emulated_nodes(world_size: int, ranks_per_node: int) -> tuple[int, ...]:
     return tuple(rank // ranks_per_node for rank in range(world_size))
 
 
+class _Machine(TypedDict):
+    """The fields of a :class:`Topology` that the machine decides, whatever the mode."""
+
+    world_size: int
+    node_of_rank: tuple[int, ...]
+    cores_per_node: int
+    number_of_nodes: int
+
+
 def compute_topology(
     node_of_rank: Sequence[int], dedicated_cores: int = 0, dedicated_nodes: int = 0
 ) -> Topology:
@@ -156,7 +175,7 @@ def compute_topology(
             + ", ".join(f"node {n}: {len(r)}" for n, r in enumerate(members))
         )
     cores_per_node = sizes.pop()
-    common = {
+    common: _Machine = {
         "world_size": len(node_of_rank),
         "node_of_rank": tuple(_renumber(node_of_rank)),
         "cores_per_node": cores_per_node,
@@ -177,7 +196,7 @@ def compute_topology(
     )
 
 
-def _dedicated_cores(members: list[list[int]], d: int, common: dict) -> Topology:
+def _dedicated_cores(members: list[list[int]], d: int, common: _Machine) -> Topology:
     cores_per_node = common["cores_per_node"]
     clients_per_node = cores_per_node - d
     if clients_per_node <= 0:
@@ -208,7 +227,7 @@ def _dedicated_cores(members: list[list[int]], d: int, common: dict) -> Topology
     )
 
 
-def _dedicated_nodes(members: list[list[int]], n: int, common: dict) -> Topology:
+def _dedicated_nodes(members: list[list[int]], n: int, common: _Machine) -> Topology:
     number_of_nodes = common["number_of_nodes"]
     client_nodes = number_of_nodes - n
     if client_nodes <= 0:

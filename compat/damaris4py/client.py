@@ -7,8 +7,11 @@
 
 from typing import Any
 
+from damaris4py import server
 from damaris4py.server import *  # noqa: F403 - the same queries as on a server
 from damaris_ref import damaris
+
+__all__ = ["DAMARIS_OK", "damaris_initialize", *server.__all__]
 
 #: what upstream's ``damaris_initialize`` returns on success (Damaris's ``DAMARIS_OK``)
 DAMARIS_OK = 0

@@ -1,6 +1,6 @@
 """``damaris4py.server``: re-exports the reference's implementation under upstream's name."""
 
-from damaris_ref.scripts.damaris4py_server import (  # noqa: F401
+from damaris_ref.scripts.damaris4py_server import (
     clientspernode,
     corespernode,
     getclientcomm,
@@ -16,3 +16,20 @@ from damaris_ref.scripts.damaris4py_server import (  # noqa: F401
     numberofnodes,
     serverspernode,
 )
+
+__all__ = [
+    "clientspernode",
+    "corespernode",
+    "getclientcomm",
+    "getdamariscomm",
+    "getglobalcomm",
+    "getservercomm",
+    "isclient",
+    "isdedicatedcore",
+    "isdedicatednode",
+    "isserver",
+    "listknownclients",
+    "magicnumber_string",
+    "numberofnodes",
+    "serverspernode",
+]

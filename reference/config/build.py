@@ -105,6 +105,7 @@ def _named(
 ) -> Iterator[tuple[str, Mapping[str, Any], KeyPath]]:
     """``(name, spec, path)`` of each entry of a mapping-or-list section, refusing duplicates."""
     entries = section.get(key, [])
+    items: list[tuple[str, Mapping[str, Any], KeyPath]]
     if isinstance(entries, Mapping) and key == "pyscript":  # one pyscript, not a list
         items = [(entries["name"], entries, (key,))]
     elif isinstance(entries, Mapping):
@@ -223,7 +224,11 @@ def _ghosts(value: Any, path: KeyPath, where: Locator) -> tuple[tuple[int, int],
 
 
 def _same_count(
-    items: tuple, value: Any, dimensions: tuple[str, ...], path: KeyPath, where: Locator
+    items: tuple[object, ...],
+    value: Any,
+    dimensions: tuple[str, ...],
+    path: KeyPath,
+    where: Locator,
 ) -> None:
     if len(items) != len(dimensions):
         raise where.error(

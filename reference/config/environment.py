@@ -9,6 +9,7 @@ from damaris_ref.environment import RANKS_PER_NODE
 
 from .model import Config
 
+#: the environment variable that overrides ``architecture.ranks_per_node`` (docs/config.md)
 RANKS_PER_NODE_VARIABLE = RANKS_PER_NODE.name
 
 

@@ -14,8 +14,9 @@ small stack machine.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
+from typing import Literal, NoReturn
 
 from damaris_ref.errors import DamarisConfigError
 
@@ -30,7 +31,8 @@ _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z_][A-Za-z_0-9]*)|(.))")
 _NEGATE = "neg"
 
 #: postfix steps: ("num", int), ("name", str), ("op", "+-*/") or ("op", "neg")
-Program = tuple[tuple[str, int | str], ...]
+Step = tuple[Literal["num"], int] | tuple[Literal["name", "op"], str]
+Program = tuple[Step, ...]
 
 
 class ExpressionError(DamarisConfigError, ValueError):
@@ -42,26 +44,27 @@ class ExpressionError(DamarisConfigError, ValueError):
 
 def names_in(expression: str) -> set[str]:
     """Parameter names an expression refers to (after checking its syntax)."""
-    return {value for kind, value in _program(str(expression)) if kind == "name"}
+    return {step[1] for step in _program(str(expression)) if step[0] == "name"}
 
 
 def evaluate(expression: str, parameters: Mapping[str, int | float]) -> int:
     """Evaluate ``expression`` with the current parameter values; the result is an int."""
     text = str(expression)
     stack: list[int] = []
-    for kind, value in _program(text):
-        if kind == "num":
-            stack.append(value)
-        elif kind == "name":
-            if value not in parameters:
+    for step in _program(text):
+        if step[0] == "num":
+            stack.append(step[1])
+        elif step[0] == "name":
+            name = step[1]
+            if name not in parameters:
                 known = listing(sorted(parameters)) or "none"
-                _fail(text, f"unknown parameter {echo(value)} (known parameters: {known})")
-            stack.append(_int64(text, parameters[value], value))
-        elif value == _NEGATE:
+                _fail(text, f"unknown parameter {echo(name)} (known parameters: {known})")
+            stack.append(_int64(text, parameters[name], name))
+        elif step[1] == _NEGATE:
             stack.append(_int64(text, -stack.pop(), "-"))
         else:
             rhs = stack.pop()
-            stack.append(_combine(text, value, stack.pop(), rhs))
+            stack.append(_combine(text, step[1], stack.pop(), rhs))
     return stack[0]
 
 
@@ -97,7 +100,7 @@ def _int64(text: str, value: int | float, what: str) -> int:
     return int(value)
 
 
-def _fail(text: str, why: str):
+def _fail(text: str, why: str) -> NoReturn:
     """A syntax error: what is wrong and what the syntax allows."""
     raise ExpressionError(
         f"invalid dimension expression {echo(text)}: {why} "
@@ -105,7 +108,7 @@ def _fail(text: str, why: str):
     )
 
 
-def _refuse(text: str, why: str):
+def _refuse(text: str, why: str) -> NoReturn:
     """An expression that is well-formed but cannot be computed (with these values)."""
     raise ExpressionError(f"dimension expression {echo(text)} {why}")
 
@@ -128,7 +131,7 @@ class _Parser:
         self.tokens = self._tokenize()
         self.pos = 0
         self.depth = 0
-        self.steps: list[tuple[str, int | str]] = []
+        self.steps: list[Step] = []
 
     def _tokenize(self) -> list[tuple[str, str]]:
         tokens = []
@@ -154,7 +157,7 @@ class _Parser:
     def _peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
 
-    def _binary(self, ops: str, operand) -> None:
+    def _binary(self, ops: str, operand: Callable[[], None]) -> None:
         operand()
         while (tok := self._peek()) and tok[0] == "op" and tok[1] in ops:
             self.pos += 1
@@ -177,7 +180,7 @@ class _Parser:
         else:
             self._atom()
 
-    def _nested(self, parse) -> None:
+    def _nested(self, parse: Callable[[], None]) -> None:
         """``parse()`` one nesting level deeper, refusing to go past :data:`MAX_DEPTH`."""
         self.depth += 1
         if self.depth > MAX_DEPTH:

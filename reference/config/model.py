@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 DEFAULT_BUFFER_SIZE = 64 * 1024 * 1024
 DEFAULT_TIMEOUT = 2.0
@@ -103,7 +104,15 @@ class Config:
         return tuple(v for v in self.variables if v.script == name)
 
 
-def _by_name(items, name: str, kind: str):
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+_NamedT = TypeVar("_NamedT", bound=_Named)
+
+
+def _by_name(items: tuple[_NamedT, ...], name: str, kind: str) -> _NamedT:
     for item in items:
         if item.name == name:
             return item

@@ -12,9 +12,10 @@ through ``jsonschema``, whose error tree words the message.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import jsonschema_rs
@@ -22,6 +23,7 @@ from jsonschema.exceptions import ValidationError, best_match
 
 from .errors import Locator, allowed, did_you_mean, echo
 
+#: the JSON Schema of the YAML format, shipped in the package for ports to reuse
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 _ALTERNATIVES = ("anyOf", "oneOf")
@@ -40,7 +42,7 @@ _TYPE_WORDS = {
 @cache
 def load_schema() -> dict[str, Any]:
     """The JSON Schema of a whole YAML config file (draft 2020-12)."""
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return cast(dict[str, Any], json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
 def _section_schema() -> dict[str, Any]:
@@ -62,7 +64,7 @@ def _surely_valid(section: Any) -> bool:
     """True when the compiled validator accepts ``section``; False when it refuses or cannot
     convert a value (a YAML date, an integer beyond 64 bits), and jsonschema decides."""
     try:
-        return _fast_validator().is_valid(section)
+        return bool(_fast_validator().is_valid(section))
     except (ValueError, TypeError, OverflowError):
         return False
 
@@ -76,17 +78,20 @@ def check_section(section: Any, where: Locator) -> None:
         return
     error = _most_specific(error)
     path = tuple(error.absolute_path)
+    # a schema here is always a mapping of keywords (no boolean schemas in schema.json)
+    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+    instance: Any = error.instance
     if error.validator == "additionalProperties":
-        known = list(error.schema.get("properties", {}))
-        key = next(k for k in error.instance if k not in known)
+        known = list(schema.get("properties", {}))
+        key = next(k for k in instance if k not in known)
         raise where.error(
             (*path, key),
             f"unknown {where.noun} {echo(where.key_name(key))}"
             f"{did_you_mean(key, known)} {allowed(map(where.key_name, known))}",
         )
     if error.validator == "required":
-        required = error.schema["required"]
-        key = next(k for k in required if k not in error.instance)
+        required = schema["required"]
+        key = next(k for k in required if k not in instance)
         raise where.error(
             path,
             f"missing required {where.noun} {where.key_name(key)!r} "
@@ -94,12 +99,10 @@ def check_section(section: Any, where: Locator) -> None:
         )
     if "propertyNames" in error.relative_schema_path:
         raise where.error(
-            (*path, error.instance),
-            f"invalid name {echo(error.instance)}; allowed: {describe(error.schema)}",
+            (*path, instance),
+            f"invalid name {echo(instance)}; allowed: {describe(schema)}",
         )
-    raise where.error(
-        path, f"invalid value {echo(error.instance)}; allowed: {describe(error.schema)}"
-    )
+    raise where.error(path, f"invalid value {echo(instance)}; allowed: {describe(schema)}")
 
 
 def _most_specific(error: ValidationError) -> ValidationError:
@@ -116,7 +119,9 @@ def _most_specific(error: ValidationError) -> ValidationError:
             return error
         error = best_match(inner)
     while (
-        error.parent is not None and error.parent.validator in _ALTERNATIVES and _whole_value(error)
+        isinstance(error.parent, ValidationError)
+        and error.parent.validator in _ALTERNATIVES
+        and _whole_value(error)
     ):
         error = error.parent
     return error
@@ -131,10 +136,10 @@ def _whole_value(error: ValidationError) -> bool:
     )
 
 
-def describe(schema: dict[str, Any]) -> str:
+def describe(schema: Mapping[str, Any]) -> str:
     """A short English description of the values ``schema`` accepts."""
     if "title" in schema:
-        return schema["title"]
+        return str(schema["title"])
     if "$ref" in schema:
         return describe(_resolve(schema["$ref"]))
     for keyword in _ALTERNATIVES:
@@ -161,4 +166,5 @@ def _resolve(ref: str) -> dict[str, Any]:
     prefix = "#/$defs/"
     if not ref.startswith(prefix):
         raise ValueError(f"schema reference {ref!r} is not a local definition")
-    return load_schema()["$defs"][ref.removeprefix(prefix)]
+    definition: dict[str, Any] = load_schema()["$defs"][ref.removeprefix(prefix)]
+    return definition

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard, TypeVar
 
 import yaml
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
@@ -34,6 +34,7 @@ _STR, _INT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:int"
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 #: an integer every YAML 1.1 reading agrees on (no octal, base prefix, "_" or sexagesimal)
 _DECIMAL = re.compile(r"[-+]?(?:0|[1-9][0-9]*)\Z")
+_CollectionT = TypeVar("_CollectionT", bound=CollectionNode)
 
 
 class _DuplicateKey(Exception):
@@ -49,7 +50,8 @@ class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mi
 
     def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
         _refuse_duplicates(node)
-        return super().construct_mapping(node, deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep)  # the base is untyped
+        return mapping
 
 
 def _refuse_duplicates(node: MappingNode) -> None:
@@ -133,7 +135,8 @@ def _construct_one(
         parent[slot] = built[id(node)]
     elif _is_plain(node, MappingNode, _MAP):
         _refuse_duplicates(node)
-        mapping = built[id(node)] = parent[slot] = {}
+        mapping: dict[Any, Any] = {}
+        built[id(node)] = parent[slot] = mapping
         for key_node, value_node in node.value:
             key = _scalar(loader, key_node)
             mapping[key] = None  # keeps the document's order
@@ -147,7 +150,7 @@ def _construct_one(
         parent[slot] = loader.construct_object(node, deep=True)
 
 
-def _is_plain(node: Node, kind: type, tag: str) -> bool:
+def _is_plain(node: Node, kind: type[_CollectionT], tag: str) -> TypeGuard[_CollectionT]:
     if not isinstance(node, kind) or node.tag != tag:
         return False
     return kind is SequenceNode or all(

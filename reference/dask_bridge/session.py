@@ -113,15 +113,17 @@ class DaskSession:
 
     def _connect(self, path: Path, timeout: float, pyscript: str) -> Client | None:
         if not path.is_file():
-            return self._warn(pyscript, f"scheduler file {str(path)!r} does not exist")
+            self._warn(pyscript, f"scheduler file {str(path)!r} does not exist")
+            return None
         try:
             # not the process's default client: the library never changes global Dask state
             return Client(scheduler_file=str(path), timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
-            return self._warn(
+            self._warn(
                 pyscript,
                 f"no scheduler answered within {timeout:g} s at {str(path)!r} ({error})",
             )
+            return None
 
     def _warn(self, pyscript: str, why: str) -> None:
         if self.server_id == 0:

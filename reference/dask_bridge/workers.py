@@ -19,6 +19,7 @@ import logging
 import subprocess
 import sys
 import tempfile
+from typing import Literal
 
 from distributed import Client
 
@@ -49,16 +50,19 @@ class ServerWorker:
         self.name = name
         self.child = child
         self.keep = keep
-        self.address: str | None = None
+        self.address = ""  # set by start() once the scheduler lists the worker
 
     @classmethod
     def start(cls, client: Client, name: str, nthreads: int, keep: bool) -> ServerWorker:
         """Launch the worker and wait until the scheduler lists it (RuntimeError otherwise)."""
+        scheduler = None if client.scheduler is None else client.scheduler.address
+        if not isinstance(scheduler, str):
+            raise RuntimeError(f"Dask worker {name!r}: the client is connected to no scheduler")
         command = [
             sys.executable,
             "-m",
             "distributed.cli.dask_worker",
-            client.scheduler.address,
+            scheduler,
             "--name",
             name,
             "--nthreads",
@@ -71,8 +75,8 @@ class ServerWorker:
             "0",
         ]
         # a kept worker's log file is closed here: the worker holds its own copy
-        with tempfile.TemporaryFile() if keep else contextlib.nullcontext() as log_file:
-            output = log_file if keep else "log"
+        capture: Literal["log"] = "log"
+        with tempfile.TemporaryFile() if keep else contextlib.nullcontext(capture) as output:
             child = processes.start(
                 command,
                 stdin=subprocess.DEVNULL,

@@ -45,4 +45,4 @@ def main(damaris_data):
 
 
 if __name__ == "__main__":
-    main(DamarisData)  # noqa: F821 - provided by the server
+    main(DamarisData)  # type: ignore[name-defined]  # noqa: F821 - bound by the server

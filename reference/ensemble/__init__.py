@@ -22,6 +22,22 @@ from damaris_ref.ensemble.transport_data import (
     get_data_from_stdin,
 )
 
+TYPE_CHECKING = False  # stands in for typing.TYPE_CHECKING: typing is not imported at run time
+if TYPE_CHECKING:  # what type checkers see of the names loaded on first use
+    from damaris_ref.ensemble.cluster import open_client as open_client
+    from damaris_ref.ensemble.codec_protocol import Codec as Codec
+    from damaris_ref.ensemble.errors import SimulationError as SimulationError
+    from damaris_ref.ensemble.errors import SimulationFailed as SimulationFailed
+    from damaris_ref.ensemble.errors import SimulationOutputError as SimulationOutputError
+    from damaris_ref.ensemble.errors import SimulationTimeout as SimulationTimeout
+    from damaris_ref.ensemble.runner import run_simulation as run_simulation
+    from damaris_ref.ensemble.sweep import EnsembleResult as EnsembleResult
+    from damaris_ref.ensemble.sweep import TaskFailure as TaskFailure
+    from damaris_ref.ensemble.sweep import parameter_grid as parameter_grid
+    from damaris_ref.ensemble.sweep import run_ensemble as run_ensemble
+    from damaris_ref.ensemble.tasks import dask_espresso_task as dask_espresso_task
+    from damaris_ref.ensemble.timeouts import set_default_timeout as set_default_timeout
+
 #: public names loaded on first use -> the module defining them
 _LAZY = {
     "Codec": "damaris_ref.ensemble.codec_protocol",

@@ -80,7 +80,8 @@ def get_codec(codec: str | Codec | None = None) -> Codec:
         raise EnsembleInputError(
             f"unknown codec {codec!r}; valid codecs: {', '.join(_CODEC_MODULES)}"
         ) from None
-    return importlib.import_module(module_name).CODEC
+    codec_object: Codec = importlib.import_module(module_name).CODEC
+    return codec_object
 
 
 def default_codec_name() -> str:

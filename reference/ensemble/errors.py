@@ -45,14 +45,20 @@ class SimulationError(DamarisEnsembleError, RuntimeError):
             message += "\n  stderr (tail):\n    " + stderr_tail.replace("\n", "\n    ")
         super().__init__(message)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         return (
             _rebuild,
             (type(self), self.reason, self.command, self.returncode, self.stderr_tail),
         )
 
 
-def _rebuild(cls, reason, command, returncode, stderr_tail):
+def _rebuild(
+    cls: type[SimulationError],
+    reason: str,
+    command: Sequence[str],
+    returncode: int | None,
+    stderr_tail: str,
+) -> SimulationError:
     return cls(reason, command=command, returncode=returncode, stderr_tail=stderr_tail)
 
 

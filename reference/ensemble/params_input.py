@@ -50,7 +50,7 @@ def parse_param_option(option: str) -> tuple[str, list[Any]]:
     return name, [parse_value(item) for item in items]
 
 
-def load_params_file(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+def _load_params_file(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
     """Read a JSON or YAML parameter file into parameter sets (see the module docstring)."""
     path = Path(path)
     try:
@@ -96,7 +96,7 @@ def build_param_sets(
                 f"--param {name} is given twice; list all its values in one option"
             )
         grid[name] = values
-    base = load_params_file(params_file) if params_file else [{}]
+    base = _load_params_file(params_file) if params_file else [{}]
     combos = parameter_grid(grid) if grid else [{}]
     sets = [{**fixed, **combo} for fixed in base for combo in combos]
     if sets == [{}]:

@@ -14,7 +14,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def result_columns(result: Any) -> dict[str, Any]:
+def _result_columns(result: Any) -> dict[str, Any]:
     """A result as table columns: a dict's items, otherwise one ``result`` column."""
     if isinstance(result, dict):
         return {str(k): v for k, v in result.items()}
@@ -29,7 +29,7 @@ def format_table(outcome: EnsembleResult) -> str:
         if failure is not None:
             columns["status"] = "FAILED"
         else:
-            columns.update(result_columns(result))
+            columns.update(_result_columns(result))
         rows.append({name: _cell(value) for name, value in columns.items()})
     names = list(dict.fromkeys(name for row in rows for name in row))
     widths = {name: max(len(name), *(len(row.get(name, "")) for row in rows)) for name in names}

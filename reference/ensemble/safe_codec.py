@@ -23,7 +23,9 @@ from damaris_ref.ensemble.codecs import TransportDecodeError, decode_base64, enc
 
 TYPE_CHECKING = False  # stands in for typing.TYPE_CHECKING: typing is not imported at run time
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, TypeVar
+
+    _Set = TypeVar("_Set", set[Any], frozenset[Any])
 
 MAGIC = b"\x93DRS\x01\x00"
 _LENGTH = struct.Struct("<Q")
@@ -191,22 +193,22 @@ class _Decoder:
             raise TransportDecodeError(f"expected a list at {path}, got {type(value).__name__}")
         return [self.node(item, f"{path}[{i}]") for i, item in enumerate(value)]
 
-    def tag_tuple(self, value: Any, path: str) -> tuple:
+    def tag_tuple(self, value: Any, path: str) -> tuple[Any, ...]:
         return tuple(self._items(value, path))
 
-    def tag_set(self, value: Any, path: str) -> set:
+    def tag_set(self, value: Any, path: str) -> set[Any]:
         return self._hashable(set, value, path)
 
-    def tag_frozenset(self, value: Any, path: str) -> frozenset:
+    def tag_frozenset(self, value: Any, path: str) -> frozenset[Any]:
         return self._hashable(frozenset, value, path)
 
-    def _hashable(self, kind: type, value: Any, path: str) -> Any:
+    def _hashable(self, kind: type[_Set], value: Any, path: str) -> _Set:
         try:
             return kind(self._items(value, path))
         except TypeError as exc:
             raise TransportDecodeError(f"unhashable set item at {path}: {exc}") from None
 
-    def tag_dict(self, value: Any, path: str) -> dict:
+    def tag_dict(self, value: Any, path: str) -> dict[Any, Any]:
         pairs = self._items(value, path)
         if not all(type(p) is list and len(p) == 2 for p in pairs):
             raise TransportDecodeError(f"dict at {path} must be a list of [key, value] pairs")

@@ -55,7 +55,7 @@ def clientspernode() -> int:
 
 
 def corespernode() -> int:
-    """Ranks per node."""
+    """``cores_per_node`` as in ``damaris_env``: a node's ranks, clients and servers."""
     return current().topology.cores_per_node
 
 
@@ -65,7 +65,7 @@ def serverspernode() -> int:
 
 
 def numberofnodes() -> int:
-    """Number of nodes."""
+    """``number_of_nodes`` as in ``damaris_env``."""
     return current().topology.number_of_nodes
 
 

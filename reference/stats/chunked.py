@@ -80,7 +80,7 @@ def merge(state: da.Array, count: int, other: da.Array, other_count: int) -> da.
 
 def mean(state: da.Array) -> da.Array:
     """The mean of the samples, per element."""
-    return state.map_blocks(_mean_of_record, dtype=np.float64)
+    return da.map_blocks(_mean_of_record, state, dtype=np.float64)
 
 
 def field(state: da.Array, name: str) -> da.Array:

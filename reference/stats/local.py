@@ -74,13 +74,13 @@ class DaskStats(BlockHelpers):
 
     def return_mean(self) -> da.Array:
         """The mean per element; NaN while there are fewer than two samples."""
-        if self.count < 2:
+        if self.count < 2 or self.state is None:
             return da.full(self._shape, np.nan, chunks=self._chunks)
         return _persisted(self.mean, self.state)
 
     def return_variance(self) -> da.Array:
         """The sample variance per element; NaN while there are fewer than two samples."""
-        if self.count < 2:
+        if self.count < 2 or self.state is None:
             return da.full(self._shape, np.nan, chunks=self._chunks)
         return _persisted(chunked.variance(self.state, self.count), self.state)
 

@@ -94,7 +94,8 @@ class Moments:
     @property
     def mean(self) -> np.ndarray:
         """The mean of the samples, per element."""
-        return self.shift + self.offset_mean
+        mean: np.ndarray = self.shift + self.offset_mean
+        return mean
 
     @property
     def variance(self) -> np.ndarray:

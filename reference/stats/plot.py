@@ -27,16 +27,17 @@ def plot_statistics(
     each iteration (``counts`` maps a ``-v`` value to its ``(iteration, count)`` pairs)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fig, (mean_ax, var_ax, count_ax) = plt.subplots(1, 3, figsize=(14, 4.2))
-    middle = summary.mean.shape[1] // 2
+    mean, variance, chunks = summary.published()
+    middle = mean.shape[1] // 2
     for axis, field, title in (
-        (mean_ax, summary.mean, "mean"),
-        (var_ax, summary.variance, "sample variance"),
+        (mean_ax, mean, "mean"),
+        (var_ax, variance, "sample variance"),
     ):
         image = axis.imshow(field[:, middle, :], cmap="viridis", aspect="auto")
         fig.colorbar(image, ax=axis, label=title)
-        for edge in np.cumsum(summary.chunks[0])[:-1]:
+        for edge in np.cumsum(chunks[0])[:-1]:
             axis.axhline(edge - 0.5, color="white", linewidth=1)
-        for edge in np.cumsum(summary.chunks[-1])[:-1]:
+        for edge in np.cumsum(chunks[-1])[:-1]:
             axis.axvline(edge - 0.5, color="white", linewidth=1, linestyle=":")
         axis.set(
             title=f"cube_d {title} over {summary.count} samples",

@@ -52,6 +52,12 @@ class Summary:
     maximum: np.ndarray | None
     chunks: tuple[tuple[int, ...], ...] | None
 
+    def published(self) -> tuple[np.ndarray, np.ndarray, tuple[tuple[int, ...], ...]]:
+        """``(mean, variance, chunks)``, for a report or plot; ValueError if none was published."""
+        if self.mean is None or self.variance is None or self.chunks is None:
+            raise ValueError("no statistics were published: nothing to report")
+        return self.mean, self.variance, self.chunks
+
 
 class DaskStats(BlockHelpers):
     """Statistics named ``unique_name_str``, updated under the Dask lock ``lock_name_str``.
@@ -88,7 +94,7 @@ class DaskStats(BlockHelpers):
 
     def merge(self, other: LocalStats, client: Client, lock_timeout: float = 60) -> int:
         """Add the samples a ``damaris_stats_nolock.DaskStats`` gathered, in one locked step."""
-        if other.count == 0:
+        if other.count == 0 or other.state is None:
             return self.return_count(client, lock_timeout)
         return self._merge_state(client, lock_timeout, other.count, other.state)
 

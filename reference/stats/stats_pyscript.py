@@ -19,7 +19,10 @@ def main(damaris_data):
     scheduler_file = damaris_dask.return_scheduler_filename(damaris_data)
     if not scheduler_file:
         raise RuntimeError("no Dask scheduler answered at start-up: no statistics to update")
-    client = current_session().client(scheduler_file)
+    session = current_session()
+    if session is None:
+        raise RuntimeError("no Dask session: this pyscript runs on a Damaris server only")
+    client = session.client(scheduler_file)
     cube = damaris_dask.return_dask_array(damaris_data, client, "cube_d", getservercomm())
     if cube is None:  # only server 0 gets the array
         return
@@ -31,4 +34,4 @@ def main(damaris_data):
 
 
 if __name__ == "__main__":
-    main(DamarisData)  # noqa: F821 - provided by the server
+    main(DamarisData)  # type: ignore[name-defined]  # noqa: F821 - bound by the server

@@ -11,6 +11,7 @@ import queue
 import threading
 import time
 from dataclasses import replace
+from typing import cast
 
 from damaris_ref.config.model import Config
 from damaris_ref.data import Block, new_magic_number
@@ -83,7 +84,7 @@ class InProcessBackend:
         """The run's magic number, the same on every rank."""
         return self.world.magic
 
-    def split(self, color: int) -> ThreadComm:
+    def split(self, color: int) -> ThreadComm | None:
         """The client (color 0) or server (color 1) communicator, ordered by world rank."""
         return self.world_comm.Split(color, self.rank)
 
@@ -91,11 +92,11 @@ class InProcessBackend:
         """Nothing to release: queues and buffers die with the world."""
 
     def client_transport(self, config: Config, topology: Topology) -> InProcessClientTransport:
-        """Transport for a client rank."""
+        """Posts this client's blocks and notices into its servers' inboxes."""
         return InProcessClientTransport(self.world, config, topology)
 
     def server_transport(self, config: Config, topology: Topology) -> InProcessServerTransport:
-        """Transport for a server rank."""
+        """Reads this server rank's inbox."""
         return InProcessServerTransport(self.world, self.world.inboxes[self.rank])
 
 
@@ -120,11 +121,11 @@ class InProcessClientTransport:
         self._post(server, BlockArrived(replace(block, data=block.data.copy()), budget))
 
     def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
-        """Notify the server."""
+        """Post the notice behind this client's blocks of ``iteration``."""
         self._post(server, IterationEnded(source, iteration))
 
     def send_stop(self, server: int, source: int) -> None:
-        """Notify the server."""
+        """Post the notice; nothing follows it from this client."""
         self._post(server, ClientStopped(source))
 
 
@@ -151,4 +152,5 @@ class InProcessServerTransport:
 
     def release(self, arrived: BlockArrived) -> None:
         """Give the block's bytes back to its node buffer."""
-        arrived.handle.release(arrived.block.data.nbytes)
+        budget = cast(ByteBudget, arrived.handle)  # send_block made it the node's buffer
+        budget.release(arrived.block.data.nbytes)

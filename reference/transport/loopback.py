@@ -7,18 +7,31 @@ scripts run inside the client at ``end_iteration``, with the same server logic a
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Protocol, cast
 
 from damaris_ref.data import Block
 from damaris_ref.transport.base import BlockArrived, ClientStopped, IterationEnded, Message
 from damaris_ref.transport.budget import ByteBudget
 
 
+class MessageHandler(Protocol):
+    """What the loopback delivers to: the client's own server."""
+
+    def handle(self, message: Message) -> None:
+        """Act on one message as a server would on receiving it."""
+
+    def finish(self) -> None:
+        """The client stopped: run what is still pending."""
+
+
 class LoopbackTransport:
     """Client and server transport in one: delivery is a direct call to ``handler``."""
 
+    #: the client's own server, set by the owner once that server exists
+    handler: MessageHandler
+
     def __init__(self, budget: ByteBudget):
         self.budget = budget
-        self.handler = None  # the Server, set once it exists
 
     def _deliver(self, message: Message) -> None:
         self.handler.handle(message)
@@ -43,4 +56,4 @@ class LoopbackTransport:
 
     def release(self, arrived: BlockArrived) -> None:
         """Give the block's bytes back to the buffer."""
-        self.budget.release(arrived.handle)
+        self.budget.release(cast(int, arrived.handle))  # send_block made it the byte count

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from mpi4py import MPI
@@ -78,7 +79,7 @@ class MPIBackend:
     def __init__(self, comm: MPI.Comm | None = None):
         self.world_comm = comm if comm is not None else MPI.COMM_WORLD
         self.rank = self.world_comm.Get_rank()
-        self._node_comm: MPI.Comm | None = None
+        self._node_comm: MPI.Intracomm | None = None
         self._window: MPI.Win | None = None
         self._transport: MPIClientTransport | MPIServerTransport | None = None
 
@@ -99,8 +100,11 @@ class MPIBackend:
         """The client (0) or server (1) communicator, ordered by world rank."""
         return self.world_comm.Split(color, self.rank)
 
-    def _shared_window(self, config: Config, topology: Topology, is_client: bool) -> MPI.Win | None:
-        """Collective over the world: every node's segment, client slices first."""
+    def _shared_window(
+        self, config: Config, topology: Topology, is_client: bool
+    ) -> tuple[MPI.Intracomm, MPI.Win | None]:
+        """Collective over the world: this rank's node communicator, and every node's segment
+        (client slices first) when the node's ranks share one."""
         node = topology.node_of_rank[self.rank]
         shared = topology.mode is Mode.DEDICATED_CORES
         if shared:
@@ -109,28 +113,29 @@ class MPIBackend:
             # every rank of every node finds this alike, before any communicator is made
             if (problem := share_problem(size, clients_here)) is not None:
                 raise ConfigError(problem, file=config.source, path="architecture.buffer.size")
-        self._node_comm = self.world_comm.Split(node, self.rank)
+        # mpi4py's stubs type Split as returning the base Comm; an intracommunicator's Split
+        # returns an Intracomm, which Allocate_shared needs
+        node_comm = cast(MPI.Intracomm, self.world_comm.Split(node, self.rank))
+        self._node_comm = node_comm
         if not shared:
-            return None
+            return node_comm, None
         # whole pages: slices sit back to back in the segment, so page-multiple sizes keep
         # every slice (and the allocator's 64-byte alignment inside it) aligned
         slice_size = client_share(size, clients_here) if is_client else 0
-        self._window = MPI.Win.Allocate_shared(slice_size, 1, comm=self._node_comm)
+        self._window = MPI.Win.Allocate_shared(slice_size, 1, comm=node_comm)
         self._window.Lock_all(MPI.MODE_NOCHECK)
-        return self._window
+        return node_comm, self._window
 
     def client_transport(self, config: Config, topology: Topology) -> MPIClientTransport:
         """Transport of a client rank (collective with the server ranks' call)."""
-        window = self._shared_window(config, topology, is_client=True)
-        self._transport = MPIClientTransport(
-            self.world_comm, config, topology, self._node_comm, window
-        )
+        node_comm, window = self._shared_window(config, topology, is_client=True)
+        self._transport = MPIClientTransport(self.world_comm, config, topology, node_comm, window)
         return self._transport
 
     def server_transport(self, config: Config, topology: Topology) -> MPIServerTransport:
         """Transport of a server rank (collective with the client ranks' call)."""
-        window = self._shared_window(config, topology, is_client=False)
-        self._transport = MPIServerTransport(self.world_comm, topology, self._node_comm, window)
+        node_comm, window = self._shared_window(config, topology, is_client=False)
+        self._transport = MPIServerTransport(self.world_comm, topology, node_comm, window)
         return self._transport
 
     def finalize(self) -> None:
@@ -165,10 +170,11 @@ class MPIClientTransport:
         self.wait = BUFFER_WAIT.read()
         self.config = config
         self.allocator: ShmAllocator | None = None
-        self.memory: np.ndarray | None = None
+        self.memory = np.empty(0, dtype=np.uint8)  # this client's slice, when it has one
         if window is not None:
             buffer, _unit = window.Shared_query(node_comm.Get_rank())
-            self.memory = np.frombuffer(buffer, dtype=np.uint8)
+            # mpi4py's stubs declare the buffer protocol of MPI.buffer on Python 3.12+ only
+            self.memory = np.frombuffer(buffer, dtype=np.uint8)  # type: ignore[call-overload]
             self.memory.fill(0)  # fault the pages in now, not during the first iteration
             if self.memory.size >= 64:
                 self.allocator = ShmAllocator(
@@ -215,15 +221,16 @@ class MPIClientTransport:
                     f"each client of this node gets a slice of {capacity} bytes",
                 )
             )
+        allocator = self.allocator
         self._collect_releases()
         try:
-            return self.allocator.allocate(nbytes)
+            return allocator.allocate(nbytes)
         except NoFreeExtentError:
             pass
 
         def freed_enough() -> bool:
             self._collect_releases()
-            return self.allocator.largest_free_extent >= self.allocator.reserved_size(nbytes)
+            return allocator.largest_free_extent >= allocator.reserved_size(nbytes)
 
         if not _poll(freed_enough, self.wait):
             raise BufferFullError(
@@ -231,12 +238,12 @@ class MPIClientTransport:
                     arch.buffer_name,
                     arch.buffer_size,
                     nbytes,
-                    self.allocator.used_bytes,
-                    f"this client's slice of {self.allocator.capacity} bytes stayed full for "
+                    allocator.used_bytes,
+                    f"this client's slice of {allocator.capacity} bytes stayed full for "
                     f"{self.wait:g} s (the server did not free space; set {BUFFER_WAIT_VARIABLE})",
                 )
             )
-        return self.allocator.allocate(nbytes)
+        return allocator.allocate(nbytes)
 
     def _collect_releases(self) -> bool:
         """Free every location the server has handed back; True if a DONE arrived."""
@@ -245,6 +252,8 @@ class MPIClientTransport:
             message = self.comm.recv(source=self.server_rank, tag=status.Get_tag())
             if status.Get_tag() == TAG_DONE:
                 return True
+            if self.allocator is None:  # only locations it handed out come back
+                raise RuntimeError(f"server released {message} to a client without a slice")
             for location in message:
                 self.allocator.free(location)
         return False
@@ -282,7 +291,8 @@ class MPIServerTransport:
             for client in self.clients:
                 node_rank = MPI.Group.Translate_ranks(world_group, [client], node_group)[0]
                 buffer, _unit = window.Shared_query(node_rank)
-                self._slices[client] = np.frombuffer(buffer, dtype=np.uint8)
+                view = np.frombuffer(buffer, dtype=np.uint8)  # type: ignore[call-overload]
+                self._slices[client] = view  # (the 3.12+ buffer protocol again)
                 int(self._slices[client][::PAGE].sum())  # map the client's pages here too
 
     def receive(self) -> Message:
@@ -300,6 +310,8 @@ class MPIServerTransport:
             array = np.empty(message.shape, dtype=dtype)
             self.comm.Recv(array.reshape(-1).view(np.uint8), source, TAG_TO_SERVER)
             return BlockArrived(message.block_with(array), None)
+        if self.window is None:  # a client with a slice implies the node's window
+            raise RuntimeError(f"client {source} sent a shared-memory notice without a window")
         self.window.Sync()
         raw = self._slices[source][message.location : message.location + count * dtype.itemsize]
         array = raw.view(dtype).reshape(message.shape)
@@ -309,7 +321,7 @@ class MPIServerTransport:
         """Hand a shared-memory location back to the client that wrote it."""
         if arrived.handle is None:
             return
-        client, location = arrived.handle
+        client, location = cast(tuple[int, int], arrived.handle)  # made by receive()
         self._pending_sends.append(self.comm.isend([location], client, TAG_RELEASE))
 
     def _reap_sends(self) -> None:

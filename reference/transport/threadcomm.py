@@ -70,11 +70,11 @@ class ThreadComm:
             group.barrier.abort()
 
     def Get_rank(self) -> int:
-        """This thread's rank."""
+        """This thread's rank in the communicator (mpi4py's ``Get_rank``)."""
         return self.rank
 
     def Get_size(self) -> int:
-        """Number of ranks."""
+        """How many ranks the communicator has (mpi4py's ``Get_size``)."""
         return self.size
 
     def _exchange(self, value: Any) -> list[Any]:

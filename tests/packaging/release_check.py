@@ -30,6 +30,8 @@ DATA_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
         "damaris_ref/conformance",
         ("cases/*.yaml", "deviations/*.yaml", "*.json", "probe.py", "suite.ini"),
     ),
+    "reference": ("damaris_ref", ("py.typed",)),
+    "compat/damaris4py": ("damaris4py", ("py.typed",)),
     "reference/config": ("damaris_ref/config", ("schema.json",)),
     "reference/demo": ("damaris_ref/demo", ("*.yml",)),
 }

@@ -1,3 +1,5 @@
 """``damaris4py.dask.damaris_stats``: statistics shared through a Dask scheduler (spec §4)."""
 
-from damaris_ref.stats.shared import DaskStats, Summary  # noqa: F401
+from damaris_ref.stats.shared import DaskStats, Summary
+
+__all__ = ["DaskStats", "Summary"]

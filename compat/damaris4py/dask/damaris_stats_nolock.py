@@ -1,3 +1,5 @@
 """``damaris4py.dask.damaris_stats_nolock``: one object's statistics, without a lock (spec §4)."""
 
-from damaris_ref.stats.local import DaskStats  # noqa: F401
+from damaris_ref.stats.local import DaskStats
+
+__all__ = ["DaskStats"]
