@@ -308,16 +308,16 @@ def golden(exp: Expectation, run: Run) -> Iterator[str]:
                 f"{want} ({exp.case.spec})"
             )
     places = run.by_place()
-    for iteration, sums in facts.server_sums.items():
-        want = list(sums)
-        got = [
+    for iteration, server_sums in facts.server_sums.items():
+        wanted_sums = list(server_sums)
+        got_sums = [
             places[(iteration, s)][0].block_sum("cube_i") if (iteration, s) in places else None
             for s in exp.servers
         ]
-        if got != want:
+        if got_sums != wanted_sums:
             yield (
-                f"iteration {iteration}: per-server cube_i sums {got}, golden values {want} "
-                f"({exp.case.spec})"
+                f"iteration {iteration}: per-server cube_i sums {got_sums}, golden values "
+                f"{wanted_sums} ({exp.case.spec})"
             )
     for iteration, sums in facts.block_sums.items():
         blocks = {
@@ -326,21 +326,21 @@ def golden(exp: Expectation, run: Run) -> Iterator[str]:
             if i == iteration
             for key, block in records[0].variable("cube_i").blocks.items()
         }
-        for key, want in sums.items():
-            if blocks.get(key) != want:
+        for key, block_sum in sums.items():
+            if blocks.get(key) != block_sum:
                 yield (
                     f"iteration {iteration}: cube_i {key} sum {blocks.get(key)}, golden value "
-                    f"{want} ({exp.case.spec})"
+                    f"{block_sum} ({exp.case.spec})"
                 )
     for server, clients in enumerate(facts.known_clients):
-        want = list(clients)
+        known = list(clients)
         for iteration in exp.script_iterations:
             records = places.get((iteration, server))
-            got = _sources(records[0]) if records else None
-            if got != want:
+            received = _sources(records[0]) if records else None
+            if received != known:
                 yield (
                     f"iteration {iteration}: server {server} received the blocks of clients "
-                    f"{got}, golden known clients {want} ({exp.case.spec})"
+                    f"{received}, golden known clients {known} ({exp.case.spec})"
                 )
 
 
@@ -434,11 +434,11 @@ def damaris4py_accessors(exp: Expectation, run: Run) -> Iterator[str]:
                 yield f"{where}: {call}(DD) gave {got}, expected {want!r}"
         for variable, entry in record.variables.items():
             for key, block in entry.blocks.items():
-                got = helpers.numpy_arrays.get(f"{variable}/{key}", _NOT_RETURNED)
-                if got.sha256 != block.sha256:
+                returned = helpers.numpy_arrays.get(f"{variable}/{key}", _NOT_RETURNED)
+                if returned.sha256 != block.sha256:
                     yield (
                         f"{where}: return_numpy_array(DD, {variable!r}, {key}) differs from "
-                        f"numpy_data[{key!r}] ({got.error or 'other values'})"
+                        f"numpy_data[{key!r}] ({returned.error or 'other values'})"
                     )
 
 

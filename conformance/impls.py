@@ -109,10 +109,10 @@ class CommandTemplate:
 
     def render(self, case: Case, config: Path) -> list[str]:
         """The argv for ``case`` with its config file at ``config``."""
-        return _render(self.text, case, config)
+        return render(self.text, case, config)
 
 
-def _render(text: str, case: Case, config: Path) -> list[str]:
+def render(text: str, case: Case, config: Path) -> list[str]:
     """Fill a command template's placeholders for ``case`` and split it into argv."""
     values = {
         "np": str(case.np),
@@ -263,7 +263,7 @@ class InProcessReference(Implementation):
         from damaris_ref.seams import DEFAULT_SEAMS
 
         simulation = SIMULATIONS[case.simulation]
-        argv = _render(SEED_ARGS[case.simulation], case, config)
+        argv = render(SEED_ARGS[case.simulation], case, config)
         args = simulation.parse_args(argv)
         out, err = io.StringIO(), io.StringIO()
         returncode: int | None = 0

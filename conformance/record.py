@@ -20,14 +20,17 @@ import jsonschema
 import numpy as np
 
 from damaris_ref.conformance import probe
+from damaris_ref.errors import DamarisConformanceError
 
 SCHEMA_PATH = Path(__file__).parent / "probe-record.schema.json"
 
 Scalar = str | int | float | bool | None
 
 
-class RecordError(ValueError):
-    """A record that cannot be read: not JSON, another format, or against the schema."""
+class RecordError(DamarisConformanceError, ValueError):
+    """A record that cannot be read: not JSON, another format, or against the schema.
+
+    Also a ``ValueError``, like the suite's other input errors."""
 
 
 @dataclass(frozen=True)

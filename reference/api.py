@@ -137,7 +137,8 @@ class Damaris:
                 self._client_transport(ctx),
             )
             return True
-        self._server_role_on(self.backend.server_transport(self.config, self.topology)).serve()
+        transport = self.backend.server_transport(ctx.config, ctx.topology)
+        self._server_role_on(ctx, transport).serve()
         return False
 
     def _client_transport(self, ctx: context.RankContext) -> ClientTransport:
@@ -145,13 +146,13 @@ class Damaris:
             return self.backend.client_transport(ctx.config, ctx.topology)
         arch = ctx.config.architecture
         loopback = LoopbackTransport(ByteBudget(arch.buffer_name, arch.buffer_size))
-        self._server_role = self._server_role_on(loopback)
+        self._server_role = self._server_role_on(ctx, loopback)
         loopback.handler = self._server_role.server
         return loopback
 
-    def _server_role_on(self, transport: ServerTransport) -> ServerRole:
+    def _server_role_on(self, ctx: context.RankContext, transport: ServerTransport) -> ServerRole:
         return ServerRole(
-            self._context,
+            ctx,
             transport,
             observer=self.observer,
             block_filter=self.seams.block_filter,

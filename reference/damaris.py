@@ -119,5 +119,6 @@ def finalize() -> None:
     """Release the transports, end the session and restore the exception hooks."""
     global _session
     _current().finalize()
-    _session[1].restore()
+    if _session is not None:
+        _session[1].restore()
     _session = None

@@ -119,8 +119,11 @@ class DamarisData(TypedDict):
     iteration_data: IterationData
 
 
+#: the top-level keys of DamarisData, in the order upstream inserts them
 DAMARIS_DATA_KEYS: tuple[str, ...] = tuple(DamarisData.__annotations__)
+#: the keys of ``DamarisData["damaris_env"]`` (spec §3)
 DAMARIS_ENV_KEYS: tuple[str, ...] = tuple(DamarisEnv.__annotations__)
+#: the keys of ``DamarisData["dask_env"]`` (spec §3)
 DASK_ENV_KEYS: tuple[str, ...] = tuple(DaskEnv.__annotations__)
 
 

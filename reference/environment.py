@@ -23,15 +23,27 @@ if TYPE_CHECKING:
     from damaris_ref.config.errors import ConfigError
 
     T = TypeVar("T")
-    _Generic = Generic[T]
+
+    class _Generic(Generic[T]):
+        """What type checkers see: a setting is generic in its value's type."""
+
 else:
-    _Generic = object
+    T = object  # only subscripts ``_Generic`` at run time
+
+    class _Generic:
+        """At run time ``_Generic[T]`` is this plain base: typing stays unimported."""
+
+        __slots__ = ()
+
+        def __class_getitem__(cls, _item: object) -> type:
+            return cls
+
 
 #: the ensemble codecs by name: module ``damaris_ref.ensemble.<name>_codec`` implements each
 ENSEMBLE_CODECS = ("pickle", "safe")
 
 
-class Setting(_Generic):
+class Setting(_Generic[T]):
     """One environment variable: ``parse`` turns its text into a value or raises ValueError."""
 
     __slots__ = ("allowed", "default", "name", "parse")

@@ -27,7 +27,7 @@ from damaris_ref.transport.base import (
 )
 
 #: called with (server id, pyscript name, DamarisData) before each script run
-Observer = Callable[[int, str, dict], None]
+Observer = Callable[[int, str, data.DamarisData], None]
 #: gives the context one run of a pyscript (by name) executes in, e.g. its Dask client
 ScriptScope = Callable[[str], AbstractContextManager[object]]
 #: (server id, iteration, variable, its blocks in arrival order) -> the blocks scripts get;

@@ -75,11 +75,11 @@ def load_config_text(
     :func:`load_config`.
     """
     loader = _LOADERS.get(fmt.lower())
+    source = Path(source_path) if source_path is not None else None
     if loader is None:
         raise ConfigError(
-            f"unknown config format {fmt!r}; allowed: {', '.join(_LOADERS)}", file=source_path
+            f"unknown config format {fmt!r}; allowed: {', '.join(_LOADERS)}", file=source
         )
-    source = Path(source_path) if source_path is not None else None
     with _collector_paused():
         return loader(text, source, os.environ if environ is None else environ)
 

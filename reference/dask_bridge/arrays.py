@@ -19,9 +19,10 @@ from typing import Any
 import dask.array as da
 import numpy as np
 from dask.highlevelgraph import HighLevelGraph
+from dask.typing import Key
 from distributed import Client, Future
 
-from damaris_ref.dask_bridge.segments import block_view
+from damaris_ref.dask_bridge.segments import Lease, block_view
 from damaris_ref.dask_bridge.session import current_session
 from damaris_ref.data import parse_block_key
 from damaris_ref.errors import DamarisDaskError
@@ -149,8 +150,10 @@ def _assemble(placed: list[tuple], client: Client, variable: str, name: str) -> 
         origin=(0,) * len(placed[0][1]),
     )
     by_name = {p[0]: p for p in placed}
-    futures = {key: Future(key, client) for key in {p[4][0] for p in placed}}
-    tasks = {}
+    futures: dict[str, Future[Lease]] = {
+        key: Future(key, client) for key in {p[4][0] for p in placed}
+    }
+    tasks: dict[Key, tuple[Any, ...]] = {}
     for index, block in grid.cells.items():
         _, _, shape, _, (key, offset) = by_name[block]
         tasks[(name, *index)] = (block_view, futures[key], offset, shape, dtype)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 import numpy as np
 from distributed import Client, Future, get_worker, wait
 
+from damaris_ref.errors import DamarisDaskError
+
 #: bytes before the payload; the first 8 hold the generation of the last lease that died
 HEADER = 64
 #: payload offsets of blocks are multiples of this (cache lines, any dtype's alignment)
@@ -40,8 +42,10 @@ OVERSIZE = 4
 MAP_TIMEOUT = 60.0
 
 
-class SharedMemoryUnavailable(OSError):
-    """The worker could not map a slot (no ``/proc``, another user...): use another way."""
+class SharedMemoryUnavailable(DamarisDaskError, OSError):
+    """The worker could not map a slot (no ``/proc``, another user...): use another way.
+
+    Also an ``OSError``: it is one, raised where mapping the memory failed."""
 
 
 def supported() -> bool:
@@ -61,7 +65,7 @@ def layout(blocks: Sequence[np.ndarray]) -> tuple[list[int], int]:
 # --- worker side: runs in the worker process ---------------------------------------------
 
 
-class SlotLost(RuntimeError):
+class SlotLost(DamarisDaskError, RuntimeError):
     """A slot's task ran again on another worker: its worker died, and what the slot held is
     gone with it (its server may have reused the memory since)."""
 
@@ -108,13 +112,13 @@ class Lease:
 
     __slots__ = ("buffer",)
 
-    def __init__(self, buffer: object) -> None:
+    def __init__(self, buffer: ctypes.Array[ctypes.c_char] | bytearray) -> None:
         self.buffer = buffer
 
     def __sizeof__(self) -> int:
         return memoryview(self.buffer).nbytes
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[Lease], tuple[bytearray]]:
         return Lease, (bytearray(memoryview(self.buffer)),)
 
 
@@ -134,7 +138,7 @@ def block_view(
 ) -> np.ndarray:
     """One block: a read-only view into its lease (or into the block itself where it was
     scattered), shared by every task reading it."""
-    buffer = source.buffer if isinstance(source, Lease) else source
+    buffer = memoryview(source.buffer) if isinstance(source, Lease) else source
     view = np.frombuffer(buffer, dtype=np.dtype(dtype), count=int(np.prod(shape)), offset=offset)
     view = view.reshape(shape)
     view.flags.writeable = False

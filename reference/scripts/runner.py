@@ -28,6 +28,7 @@ from types import CodeType
 from typing import Any, TextIO
 
 from damaris_ref.config.model import PyScript
+from damaris_ref.data import DamarisData
 from damaris_ref.scripts.errors import PyscriptFileError
 from damaris_ref.scripts.watchdog import DEFAULT_AFTER, watching
 
@@ -81,7 +82,7 @@ class ScriptRunner:
             self._code = compile(source, str(path), "exec", dont_inherit=True)
         return self._code
 
-    def run(self, damaris_data: dict, server: int, iteration: int) -> bool:
+    def run(self, damaris_data: DamarisData, server: int, iteration: int) -> bool:
         """Execute the script once on ``damaris_data``; return False (after reporting) if it raised.
 
         ``damaris_env`` and ``dask_env`` are taken on the first run and kept, as upstream sets
