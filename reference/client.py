@@ -81,6 +81,7 @@ class Client:
         # ones (block shapes above, global bounds, blocks found inside them) until a
         # parameter_set clears them
         self._variables = {v.name: v for v in config.variables}
+        self._domains = config.architecture.domains
         self._dtypes = {
             v.name: data.dtype_of(config.layout(v.layout).type) for v in config.variables
         }
@@ -193,7 +194,7 @@ class Client:
         if self._stopped:
             self._check_running()
         variable = self._variables.get(name) or self._variable(name)
-        if not 0 <= block < self.config.architecture.domains:
+        if not 0 <= block < self._domains:
             self._check_block(name, block)
         key = (name, block)
         if key in self._written:

@@ -168,6 +168,7 @@ class MPIClientTransport:
             buffer, _unit = window.Shared_query(node_comm.Get_rank())
             self.memory = np.frombuffer(buffer, dtype=np.uint8)
             self.memory.fill(0)  # fault the pages in now, not during the first iteration
+            self._bytes = memoryview(self.memory)
             if self.memory.size >= 64:
                 self.allocator = ShmAllocator(
                     self.memory.size, name=config.architecture.buffer_name
@@ -176,15 +177,22 @@ class MPIClientTransport:
     def send_block(self, server: int, block: Block) -> None:
         """Copy the block to where the server can read it and queue its notice."""
         array = block.data
-        if not array.flags.c_contiguous:
-            array = np.ascontiguousarray(array)
+        if array.size:
+            try:
+                raw = memoryview(array).cast("B")  # the fastest copy from Python
+            except TypeError:  # not C-contiguous
+                array = np.ascontiguousarray(array)
+                raw = memoryview(array).cast("B")
+        else:  # no byte to copy (and a memoryview of it cannot be cast)
+            raw = None
         if self.window is None:
             self.comm.send([self._notice(block, array, -1)], self.server_rank, TAG_TO_SERVER)
             self.comm.Send(array.reshape(-1).view(np.uint8), self.server_rank, TAG_TO_SERVER)
             return
         nbytes = array.nbytes
         location = self._allocate(nbytes)
-        np.copyto(self.memory[location : location + nbytes], array.reshape(-1).view(np.uint8))
+        if raw is not None:
+            self._bytes[location : location + nbytes] = raw
         self._pending.append(self._notice(block, array, location))
         if len(self._pending) >= NOTICE_BATCH:
             self._flush()
@@ -215,8 +223,13 @@ class MPIClientTransport:
             self._sends.append(self.comm.isend(batch, self.server_rank, TAG_TO_SERVER))
 
     def _allocate(self, nbytes: int) -> int:
-        arch = self.config.architecture
         allocator = self.allocator
+        if allocator is not None:
+            try:
+                return allocator.allocate(nbytes)
+            except SliceFullError:
+                pass
+        arch = self.config.architecture
         if allocator is None or allocator.reserved_size(nbytes) > allocator.capacity:
             capacity = 0 if allocator is None else allocator.capacity
             raise BufferFullError(
@@ -227,11 +240,7 @@ class MPIClientTransport:
                     0,
                     f"each client of this node gets a slice of {capacity} bytes",
                 )
-            )
-        try:
-            return allocator.allocate(nbytes)
-        except SliceFullError:
-            pass
+            ) from None
         # the server sees every block written so far before this client waits for it
         self._flush()
 
