@@ -112,8 +112,9 @@ def main(argv: list[str]) -> int:
     result = measure(args.domains, args.repeat)
     d = args.domains
     print(
-        f"3dmesh_py_domains, {RANKS} ranks, {ITERATIONS} iterations: -d 1 {result['median_d1']:.2f} s, "
-        f"-d {d} {result[f'median_d{d}']:.2f} s (medians of {args.repeat})"
+        f"3dmesh_py_domains, {RANKS} ranks, {ITERATIONS} iterations: "
+        f"-d 1 {result['median_d1']:.2f} s, -d {d} {result[f'median_d{d}']:.2f} s "
+        f"(medians of {args.repeat})"
     )
     print(f"cost per block write: {result['us_per_block_write']:.1f} us (goal <= 20 us)")
     args.out.mkdir(parents=True, exist_ok=True)

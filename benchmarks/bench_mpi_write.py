@@ -121,15 +121,16 @@ def time_sends(comm, blocks: dict[int, np.ndarray], repeat: int) -> dict[str, di
     return result
 
 
-def bench_config(sizes: list[int], many: int):
+def bench_config(sizes: list[int], many: int, repeat: int):
     """One dedicated core, one variable of doubles per size and ``many`` (``domains``) of 4 KiB
     blocks of ``small``; room for two iterations of the largest."""
     from damaris_ref.config.model import Architecture, Config, Layout, Variable
 
-    biggest = max([*sizes, many * SMALL])
+    # the many-writes row never waits for the server: room for all its iterations
+    size = 2 * max(sizes, default=0) + (4 * repeat + 1) * many * SMALL + 4 * MIB
     return Config(
         "bench_mpi_write",
-        Architecture(dedicated_cores=1, domains=max(1, many), buffer_size=2 * biggest + 4 * MIB),
+        Architecture(dedicated_cores=1, domains=max(1, many), buffer_size=size),
         layouts=(
             *(Layout(f"l{s}", "double", (str(s // 8),)) for s in sizes),
             Layout("small", "double", (str(SMALL // 8),)),
@@ -152,7 +153,7 @@ def time_writes(comm, blocks: dict[int, np.ndarray], many: int, repeat: int) -> 
 
     result: dict = {"sizes": {}, "many": {}}
     damaris = Damaris(MPIBackend(comm))
-    damaris.initialize(bench_config(list(blocks), many), comm)
+    damaris.initialize(bench_config(list(blocks), many, repeat), comm)
     if damaris.start():
         for size, block in blocks.items():
             target = np.ones_like(block)

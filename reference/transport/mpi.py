@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import math
 import os
+import pickle
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from mpi4py import MPI
@@ -57,10 +59,21 @@ _POLL_MIN, _POLL_MAX = 0.0002, 0.01
 #: a client sends its pending notices once this many have piled up within one iteration
 NOTICE_BATCH = 4096
 
+#: more pending notices than this travel through the shared slice, not in the message
+INLINE_NOTICES = 32
+
 #: what travels instead of a block, as a plain tuple (cheap to build and to pickle):
 #: (variable, source, block, iteration, offsets, dtype string, shape, location), where
 #: location is the byte offset in the client's shared slice, or -1: the data follows by Send
 Notice = tuple[str, int, int, int, tuple[int, ...], str, tuple[int, ...], int]
+
+
+@dataclass(frozen=True)
+class StoredNotices:
+    """A batch of notices pickled into the client's slice at ``location`` (``nbytes`` long)."""
+
+    location: int
+    nbytes: int
 
 
 def _poll(ready: Callable[[], object], timeout: float = math.inf) -> object:
@@ -163,7 +176,6 @@ class MPIClientTransport:
         self.allocator: ShmAllocator | None = None
         self.memory: np.ndarray | None = None
         self._pending: list[Notice] = []
-        self._sends: list[MPI.Request] = []  # batches the server may not have taken yet
         if window is not None:
             buffer, _unit = window.Shared_query(node_comm.Get_rank())
             self.memory = np.frombuffer(buffer, dtype=np.uint8)
@@ -211,16 +223,33 @@ class MPIClientTransport:
         )
 
     def _flush(self, last: IterationEnded | ClientStopped | None = None) -> None:
-        """Send the pending notices (and ``last``) as one message, after one memory Sync."""
-        batch: list = self._pending
-        if batch:
-            self.window.Sync()  # the copies are visible before the server reads the notices
+        """Send the pending notices (and ``last``) as one message, after one memory Sync.
+
+        Many notices travel through the shared slice, so that the message itself stays small:
+        MPI delivers a small message without the server's help, while a large one would wait
+        until the server takes it (and, as a non-blocking send, until this client calls MPI
+        again).
+        """
+        message: list = self._pending
+        if message:
             self._pending = []
+            if len(message) > INLINE_NOTICES:
+                stored = self._store(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+                message = message if stored is None else [stored]
+            self.window.Sync()  # the copies are visible before the server reads the notices
         if last is not None:
-            batch.append(last)
-        if batch:  # not waiting for the server to take it: it may still run a script
-            self._sends = [r for r in self._sends if not r.Test()]
-            self._sends.append(self.comm.isend(batch, self.server_rank, TAG_TO_SERVER))
+            message.append(last)
+        if message:
+            self.comm.send(message, self.server_rank, TAG_TO_SERVER)
+
+    def _store(self, payload: bytes) -> StoredNotices | None:
+        """``payload`` copied into the slice, or None when no space is free right now."""
+        try:
+            location = self.allocator.allocate(len(payload))
+        except SliceFullError:
+            return None
+        self._bytes[location : location + len(payload)] = payload
+        return StoredNotices(location, len(payload))
 
     def _allocate(self, nbytes: int) -> int:
         allocator = self.allocator
@@ -283,10 +312,7 @@ class MPIClientTransport:
         self._flush(ClientStopped(source))
 
     def close(self) -> None:
-        """Wait until the server took every message, then for its DONE, taking the last
-        releases on the way."""
-        _poll(lambda: MPI.Request.Testall(self._sends))
-        self._sends = []
+        """Wait for the server's DONE, taking the last releases on the way."""
         if self.window is not None:
             _poll(self._collect_releases)
 
@@ -341,7 +367,10 @@ class MPIServerTransport:
         synced = False
         for item in batch:
             if type(item) is not tuple:
-                ready.append(item)
+                if type(item) is StoredNotices:
+                    self._unpack((source, self._stored_notices(source, item)))
+                else:
+                    ready.append(item)
                 continue
             variable, client, block, iteration, offsets, dtype_str, shape, location = item
             dtype = dtypes.get(dtype_str) or dtypes.setdefault(dtype_str, np.dtype(dtype_str))
@@ -358,6 +387,14 @@ class MPIServerTransport:
             ready.append(
                 BlockArrived(Block(variable, client, block, iteration, offsets, array), handle)
             )
+
+    def _stored_notices(self, source: int, stored: StoredNotices) -> list[Notice]:
+        """Read a batch of notices out of ``source``'s slice and give its space back."""
+        self.window.Sync()
+        end = stored.location + stored.nbytes
+        notices = pickle.loads(self._slices[source][stored.location : end])
+        self._releases.setdefault(source, []).append(stored.location)
+        return notices
 
     def release(self, arrived: BlockArrived) -> None:
         """Queue a shared-memory location for its client; it goes back with the next call of
