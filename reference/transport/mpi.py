@@ -231,8 +231,8 @@ class MPIClientTransport:
         again).
         """
         message: list = self._pending
+        self._pending = []
         if message:
-            self._pending = []
             if len(message) > INLINE_NOTICES:
                 stored = self._store(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
                 message = message if stored is None else [stored]

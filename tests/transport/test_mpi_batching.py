@@ -79,6 +79,9 @@ class ServerComm:
     def recv(self, source: int, tag: int):
         return self.wire.to_server.popleft()
 
+    def Recv(self, buffer: np.ndarray, source: int, tag: int) -> None:
+        buffer[:] = np.frombuffer(self.wire.to_server.popleft(), np.uint8)
+
     def isend(self, message, dest: int, tag: int) -> MPI.Request:
         if tag == mpi.TAG_RELEASE:
             self.release_messages.append(list(message))
@@ -173,6 +176,44 @@ def test_blocks_end_and_stop_arrive_in_the_order_the_client_issued_them(pair, co
         *expected(second),
         ClientStopped(0),
     ]
+
+
+def test_iterations_without_blocks_send_each_end_once(pair):
+    client, server, server_comm = pair
+    client.send_end_iteration(0, 0, 0)
+    client.send_end_iteration(0, 0, 1)
+    client.send_block(0, block(0, iteration=2))
+    client.send_stop(0, 0)
+    received = drain(server, lambda: not server_comm.wire.to_server)
+    assert summary(received) == [
+        IterationEnded(0, 0),
+        IterationEnded(0, 1),
+        *expected([block(0, iteration=2)]),
+        ClientStopped(0),
+    ]
+
+
+def test_across_nodes_each_block_goes_at_once_with_its_data():
+    """Dedicated nodes: no shared slice, the notice then the bytes by ``Send``."""
+    wire = Wire()
+    client = mpi.MPIClientTransport(ClientComm(wire), config(), TOPOLOGY, NodeComm(), None)
+    server_comm = ServerComm(wire)
+    server = mpi.MPIServerTransport(server_comm, TOPOLOGY, NodeComm(), None)
+    blocks = [block(n) for n in range(3)]
+    for b in blocks:
+        client.send_block(0, b)
+    assert len(wire.to_server) == 2 * len(blocks)  # nothing waits for the end of the iteration
+    client.send_end_iteration(0, 0, 0)
+    client.send_end_iteration(0, 0, 1)
+    client.send_stop(0, 0)
+    received = drain(server, lambda: not wire.to_server)
+    assert summary(received) == [
+        *expected(blocks),
+        IterationEnded(0, 0),
+        IterationEnded(0, 1),
+        ClientStopped(0),
+    ]
+    assert all(m.handle is None for m in received if isinstance(m, BlockArrived))
 
 
 def test_an_iteration_travels_as_one_message_with_its_end(pair):
