@@ -264,7 +264,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="16 KiB to 1 GiB per iteration")
     parser.add_argument("--paths", default="mpi,dask", help="mpi, dask or both (default)")
-    parser.add_argument("--iterations", type=int, default=3, help="timed iterations per cell")
+    parser.add_argument("--iterations", type=int, default=2, help="timed iterations per cell")
     parser.add_argument("--out", type=Path, default=Path("out/bench_scaling"))
     # the simulation side, given by the driver to the ranks it starts
     parser.add_argument("--simulate", type=Path, help=argparse.SUPPRESS)
