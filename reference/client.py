@@ -6,6 +6,7 @@ block number, shape, dtype, offsets) and sends each block to the server the topo
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -87,6 +88,16 @@ class Client:
         }
         self._global_dims: dict[str, tuple[int, ...]] = {}
         self._inside_global: set[tuple[str, int]] = set()
+        self._plan_shapes()
+
+    def _plan_shapes(self) -> None:
+        """Work out every block shape now, so the first iteration's writes find them ready.
+
+        A layout invalid with the current values is left for its write to report.
+        """
+        for variable in self.config.variables:
+            with contextlib.suppress(ClientError):
+                self.variable_shape(variable.name)
 
     # parameters -------------------------------------------------------------------------
     def parameter_get(self, name: str) -> int | float:
@@ -121,6 +132,7 @@ class Client:
         self._dims.clear()
         self._global_dims.clear()
         self._inside_global.clear()
+        self._plan_shapes()
 
     def _layouts_using(self, name: str) -> list[Layout]:
         if self._users is None:

@@ -59,6 +59,9 @@ _POLL_MIN, _POLL_MAX = 0.0002, 0.01
 #: a client sends its pending notices once this many have piled up within one iteration
 NOTICE_BATCH = 4096
 
+#: a block of at least this many bytes first takes back what the server has freed
+TAKE_BACK_FROM = 1 << 16
+
 #: more pending notices than this travel through the shared slice, not in the message
 INLINE_NOTICES = 32
 
@@ -254,6 +257,9 @@ class MPIClientTransport:
     def _allocate(self, nbytes: int) -> int:
         allocator = self.allocator
         if allocator is not None:
+            if nbytes >= TAKE_BACK_FROM:
+                # a large block goes where the last one was, if it is back: still in cache
+                self._collect_releases()
             try:
                 return allocator.allocate(nbytes)
             except SliceFullError:
