@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import sys
 import time
 from collections.abc import Callable
@@ -87,7 +88,7 @@ def block_values(
     """The int32 block of SPEC §6 (the running sequence restarts for each block)."""
     if rank_only:
         return np.full(shape, iteration + rank_start, dtype=np.int32)
-    count = int(np.prod(shape))
+    count = math.prod(shape)
     return (
         (iteration + rank_start + np.arange(count, dtype=np.int64)).astype(np.int32).reshape(shape)
     )

@@ -185,11 +185,12 @@ class Damaris:
 
     def write(self, name: str, array) -> None:
         """Write block 0 of a variable for the current iteration."""
-        self._require_client().write(name, array)
+        (self._client or self._require_client()).write(name, array)
 
     def write_block(self, name: str, block: int, array) -> None:
         """Write one block of a variable for the current iteration."""
-        self._require_client().write_block(name, block, array)
+        # a started client is the common case: checked first, it costs one attribute
+        (self._client or self._require_client()).write_block(name, block, array)
 
     def end_iteration(self) -> None:
         """Close the current iteration; a server runs its scripts once all its clients did."""

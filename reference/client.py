@@ -6,6 +6,7 @@ block number, shape, dtype, offsets) and sends each block to the server the topo
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -89,6 +90,26 @@ class Client:
         self._positions: dict[tuple[str, int], tuple[int, ...]] = {}
         self._written: set[tuple[str, int]] = set()
         self._stopped = False
+        # write plans, so a write repeats no lookup: static ones here, parameter-dependent
+        # ones (block shapes above, global bounds, blocks found inside them) until a
+        # parameter_set clears them
+        self._variables = {v.name: v for v in config.variables}
+        self._domains = config.architecture.domains
+        self._dtypes = {
+            v.name: data.dtype_of(config.layout(v.layout).type) for v in config.variables
+        }
+        self._global_dims: dict[str, tuple[int, ...]] = {}
+        self._inside_global: set[tuple[str, int]] = set()
+        self._plan_shapes()
+
+    def _plan_shapes(self) -> None:
+        """Work out every block shape now, so the first iteration's writes find them ready.
+
+        A layout invalid with the current values is left for its write to report.
+        """
+        for variable in self.config.variables:
+            with contextlib.suppress(ClientError):
+                self.variable_shape(variable.name)
 
     # parameters -------------------------------------------------------------------------
     def parameter_get(self, name: str) -> int | float:
@@ -121,6 +142,9 @@ class Client:
                 ) from None
         self._parameters[name] = value
         self._dims.clear()
+        self._global_dims.clear()
+        self._inside_global.clear()
+        self._plan_shapes()
 
     def _layouts_using(self, name: str) -> list[Layout]:
         if self._users is None:
@@ -163,7 +187,7 @@ class Client:
     def set_block_position(self, name: str, block: int, offsets) -> None:
         """Offsets of block ``block`` of ``name`` in the global array (one per dimension)."""
         self._check_block(name, block)
-        values = tuple(int(o) for o in offsets)
+        values = tuple(map(int, offsets))
         ndim = len(self.variable_shape(name))
         if len(values) != ndim:
             raise ClientError(
@@ -175,7 +199,10 @@ class Client:
                 f"set_block_position({name!r}, {block}): offsets {list(values)} must all be >= 0 "
                 "(they place the block in the global array, which starts at 0)"
             )
-        self._positions[(name, block)] = values
+        key = (name, block)
+        if self._positions.get(key) != values:
+            self._positions[key] = values
+            self._inside_global.discard(key)
 
     # writing ----------------------------------------------------------------------------
     def write(self, name: str, array) -> None:
@@ -188,20 +215,29 @@ class Client:
         A variable with ``time_varying: false`` is only delivered at iteration 0; later
         writes of it are accepted and dropped here, so they cost no buffer space.
         """
-        self._check_running()
-        variable = self._variable(name)
-        self._check_block(name, block)
-        if (name, block) in self._written:
+        if self._stopped:
+            self._check_running()
+        variable = self._variables.get(name) or self._variable(name)
+        if not 0 <= block < self._domains:
+            self._check_block(name, block)
+        key = (name, block)
+        if key in self._written:
             raise ClientError(
                 f"block {block} of variable {name!r} was already written in iteration "
                 f"{self.iteration}; each block is written at most once per iteration"
             )
-        values = self._as_layout_array(variable, np.asarray(array))
-        self._written.add((name, block))
+        shape = self._dims.get(variable.layout) or self.variable_shape(name)
+        if type(array) is np.ndarray and array.shape == shape and array.dtype == self._dtypes[name]:
+            values = array  # already what the layout needs: nothing to convert or check
+        else:
+            values = self._as_layout_array(variable, np.asarray(array))
+        self._written.add(key)
         if not variable.time_varying and self.iteration > 0:
             return
-        offsets = self._positions.get((name, block), (0,) * values.ndim)
-        self._check_inside_global(variable, block, offsets, values.shape)
+        offsets = self._positions.get(key, (0,) * values.ndim)
+        if key not in self._inside_global:
+            self._check_inside_global(variable, block, offsets, values.shape)
+            self._inside_global.add(key)
         self.transport.send_block(
             self.server,
             data.Block(name, self.client_id, block, self.iteration, offsets, values),
@@ -214,7 +250,11 @@ class Client:
         layout = self.config.layout(variable.layout)
         if layout.global_dimensions is None:
             return
-        whole = evaluate_dims(layout.global_dimensions, self._parameters)
+        whole = self._global_dims.get(layout.name)
+        if whole is None:
+            whole = self._global_dims[layout.name] = evaluate_dims(
+                layout.global_dimensions, self._parameters
+            )
         if any(o + n > g for o, n, g in zip(offsets, shape, whole, strict=True)):
             raise ClientError(
                 f"write of variable {variable.name!r} block {block}: a block of shape "

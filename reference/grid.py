@@ -73,11 +73,14 @@ def block_grid(
         for _, offsets, shape in blocks:
             points.update((offsets[d], offsets[d] + shape[d]))
         edges.append(sorted(points))
+    # where each boundary sits, found in O(1): a list search per block would make the grid
+    # quadratic in the blocks along an axis
+    positions = [{point: i for i, point in enumerate(e)} for e in edges]
     cells: dict[tuple[int, ...], BlockId] = {}
     for ident, offsets, shape in blocks:
         index = []
         for d in range(ndim):
-            start = edges[d].index(offsets[d])
+            start = positions[d][offsets[d]]
             if offsets[d] < low[d] or edges[d][start + 1] != offsets[d] + shape[d]:
                 raise GridError(
                     f"block {ident} at offsets {list(offsets)} with shape {list(shape)} does not "

@@ -92,10 +92,11 @@ class Server:
 
     def handle(self, message: Message) -> None:
         """Apply one message; runs the scripts of every iteration it completes."""
-        if isinstance(message, BlockArrived):
+        if type(message) is BlockArrived:
             self._check_source(message.block.source)
             self._pending[message.block.iteration].append(message)
-        elif isinstance(message, IterationEnded):
+            return  # a block completes no iteration: only ends and stops do
+        if isinstance(message, IterationEnded):
             self._check_source(message.source)
             self._last_ended[message.source] = message.iteration
         elif isinstance(message, ClientStopped):

@@ -331,3 +331,37 @@ def test_a_block_reaching_past_the_global_array_is_refused(transport):
     ):
         client.write("f", grid(1, dtype=np.float32))
     assert len(transport.blocks) == 1
+
+
+# the write plan each variable keeps between writes -------------------------------------------
+def test_a_position_moved_past_the_global_array_after_a_write_is_refused(transport):
+    """The global bounds check is cached per block only until its position changes."""
+    client = double_client(transport, global_dims=("rows*2", "cols"))
+    client.set_position("d", (4, 0))
+    client.write("d", grid(1, dtype=np.float64))
+    client.end_iteration()
+    client.set_position("d", (5, 0))
+    with pytest.raises(ClientError, match=r"offsets \[5, 0\] reaches past the global array"):
+        client.write("d", grid(1, dtype=np.float64))
+
+
+def test_a_parameter_set_renews_the_global_bounds_and_the_block_shape(transport):
+    """A write checked against the old values is checked again after ``parameter_set``."""
+    client = double_client(transport, global_dims=("rows*2", "cols"))
+    client.set_position("d", (4, 0))
+    client.write("d", grid(1, dtype=np.float64))
+    client.end_iteration()
+    client.parameter_set("rows", 3)  # blocks of 3 rows in a global array of 6: 4..6 is past it
+    with pytest.raises(ClientError, match=r"shape \[3, 3\] at offsets \[4, 0\] reaches past"):
+        client.write("d", grid(1, dtype=np.float64, shape=(3, 3)))
+    client.end_iteration()
+    with pytest.raises(ClientError, match=r"needs shape \(3, 3\)"):
+        client.write("d", grid(1, dtype=np.float64))
+
+
+def test_an_array_of_the_exact_dtype_and_shape_is_sent_as_it_is(client, transport):
+    """No conversion when nothing needs converting; the transport copies it."""
+    values = grid(5)
+    client.write("field", values)
+    (block,) = transport.blocks
+    assert block.data is values

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # what type checkers see of the names loaded on first use
     from damaris_ref.ensemble.errors import SimulationFailed as SimulationFailed
     from damaris_ref.ensemble.errors import SimulationOutputError as SimulationOutputError
     from damaris_ref.ensemble.errors import SimulationTimeout as SimulationTimeout
+    from damaris_ref.ensemble.input_error import EnsembleInputError as EnsembleInputError
     from damaris_ref.ensemble.runner import run_simulation as run_simulation
     from damaris_ref.ensemble.sweep import EnsembleResult as EnsembleResult
     from damaris_ref.ensemble.sweep import TaskFailure as TaskFailure

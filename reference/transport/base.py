@@ -29,9 +29,12 @@ class BufferFullError(TransportError):
     """A block does not fit in the node's shared buffer."""
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class BlockArrived:
-    """A block reached its server; ``handle`` lets the transport free its memory later."""
+    """A block reached its server; ``handle`` lets the transport free its memory later.
+
+    Not frozen, for the same reason as :class:`~damaris_ref.data.Block` (one per block).
+    """
 
     block: Block
     handle: object = None

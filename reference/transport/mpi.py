@@ -2,23 +2,29 @@
 
 Same node (dedicated cores): each client owns a slice of the node's shared segment
 (``MPI.Win.Allocate_shared``, ``architecture.buffer.size`` bytes per node split evenly among
-the node's clients). A ``write`` copies the block into the slice and sends only a small notice
-(variable, block, iteration, offsets, dtype, shape, location); the server wraps the segment as
-NumPy views without copying and, once the scripts ran, sends the locations back so the client
-can reuse them. A client whose slice is full waits (up to ``DAMARIS_BUFFER_WAIT`` seconds,
-default 60) for its server to free space: running ahead of the server is normal and temporary;
-a block larger than the slice fails at once.
+the node's clients). A ``write`` copies the block into the slice at once and appends a small
+notice (variable, block, iteration, offsets, dtype, shape, location) to a pending list; the
+list travels as one message with the next ``end_iteration`` or ``stop``, or earlier when it
+grows past :data:`NOTICE_BATCH` or before the client waits for space, with one memory
+``Sync`` per message. The server wraps the segment as NumPy views without copying and, once
+an iteration's scripts ran, sends each client the locations it may reuse in one message. A
+client whose slice is full waits (up to ``DAMARIS_BUFFER_WAIT`` seconds, default 60) for its
+server to free space: running ahead of the server is normal and temporary; a block larger
+than the slice fails at once.
 
-Across nodes (dedicated nodes): the notice is followed by the block itself as a buffer
-``Send`` (no pickling of array data).
+Across nodes (dedicated nodes): each notice goes at once, followed by the block itself as a
+buffer ``Send`` (no pickling of array data).
 
-Every message from a client to its server uses one tag, so MPI's non-overtaking rule keeps
-blocks, ``end_iteration`` and ``stop`` in the order the client issued them.
+Every message from a client to its server uses one tag, and a batch keeps the order of its
+notices, so MPI's non-overtaking rule keeps blocks, ``end_iteration`` and ``stop`` in the
+order the client issued them.
 """
 
 from __future__ import annotations
 
 import math
+import pickle
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
@@ -50,22 +56,34 @@ BUFFER_WAIT_VARIABLE = BUFFER_WAIT.name
 _POLL_MIN, _POLL_MAX = 0.0002, 0.01
 
 
+#: a client sends its pending notices once this many have piled up within one iteration
+NOTICE_BATCH = 4096
+
+#: a block of at least this many bytes first takes back what the server has freed
+TAKE_BACK_FROM = 1 << 16
+
+#: more pending notices than this travel through the shared slice, not in the message
+INLINE_NOTICES = 32
+
+#: what travels instead of a block, as a plain tuple (cheap to build and to pickle):
+#: (variable, source, block, iteration, offsets, dtype string, shape, location), where
+#: location is the byte offset in the client's shared slice, or -1: the data follows by Send
+Notice = tuple[str, int, int, int, tuple[int, ...], str, tuple[int, ...], int]
+
+
 @dataclass(frozen=True)
-class Notice:
-    """What travels instead of a block: where it is and how to read it."""
+class StoredNotices:
+    """A batch of notices pickled into the client's slice at ``location`` (``nbytes`` long)."""
 
-    variable: str
-    source: int
-    block: int
-    iteration: int
-    offsets: tuple[int, ...]
-    dtype: str
-    shape: tuple[int, ...]
-    location: int  # byte offset in the client's shared slice; -1: data follows by Send
+    location: int
+    nbytes: int
 
-    def block_with(self, array: np.ndarray) -> Block:
-        """The block this notice describes, holding ``array``."""
-        return Block(self.variable, self.source, self.block, self.iteration, self.offsets, array)
+
+def _shared(window: MPI.Win | None) -> MPI.Win:
+    """The node's shared window, which every notice of a block in shared memory implies."""
+    if window is None:
+        raise RuntimeError("a notice of a block in shared memory, on a node without a window")
+    return window
 
 
 def _poll(ready: Callable[[], object], timeout: float = math.inf) -> object:
@@ -171,47 +189,98 @@ class MPIClientTransport:
         self.config = config
         self.allocator: ShmAllocator | None = None
         self.memory = np.empty(0, dtype=np.uint8)  # this client's slice, when it has one
+        self._pending: list[Notice] = []
         if window is not None:
             buffer, _unit = window.Shared_query(node_comm.Get_rank())
             # mpi4py's stubs declare the buffer protocol of MPI.buffer on Python 3.12+ only
             self.memory = np.frombuffer(buffer, dtype=np.uint8)  # type: ignore[call-overload]
             self.memory.fill(0)  # fault the pages in now, not during the first iteration
+            self._bytes = self.memory.data
             if self.memory.size >= 64:
                 self.allocator = ShmAllocator(
                     self.memory.size, name=config.architecture.buffer_name
                 )
 
     def send_block(self, server: int, block: Block) -> None:
-        """Copy the block to where the server can read it, then send the notice."""
-        array = np.ascontiguousarray(block.data)
+        """Copy the block to where the server can read it and queue its notice."""
+        array = block.data
+        if array.size:
+            try:
+                raw = array.data.cast("B")  # the fastest copy from Python
+            except TypeError:  # not C-contiguous
+                array = np.ascontiguousarray(array)
+                raw = array.data.cast("B")
+        else:  # no byte to copy (and a memoryview of it cannot be cast)
+            raw = None
         if self.window is None:
-            notice = self._notice(block, array, -1)
-            self.comm.send(notice, self.server_rank, TAG_TO_SERVER)
+            self.comm.send([self._notice(block, array, -1)], self.server_rank, TAG_TO_SERVER)
             self.comm.Send(array.reshape(-1).view(np.uint8), self.server_rank, TAG_TO_SERVER)
             return
-        location = self._allocate(array.nbytes)
-        target = self.memory[location : location + array.nbytes]
-        np.copyto(target, array.reshape(-1).view(np.uint8))
-        self.window.Sync()
-        self.comm.send(self._notice(block, array, location), self.server_rank, TAG_TO_SERVER)
+        nbytes = array.nbytes
+        location = self._allocate(nbytes)
+        if raw is not None:
+            self._bytes[location : location + nbytes] = raw
+        self._pending.append(self._notice(block, array, location))
+        if len(self._pending) >= NOTICE_BATCH:
+            self._flush()
 
     @staticmethod
     def _notice(block: Block, array: np.ndarray, location: int) -> Notice:
-        return Notice(
+        return (
             block.variable,
             block.source,
             block.block,
             block.iteration,
-            tuple(block.offsets),
+            block.offsets,
             array.dtype.str,
             array.shape,
             location,
         )
 
+    def _flush(self, last: IterationEnded | ClientStopped | None = None) -> None:
+        """Send the pending notices (and ``last``) as one message, after one memory Sync.
+
+        Many notices travel through the shared slice, so that the message itself stays small:
+        MPI delivers a small message without the server's help, while a large one would wait
+        until the server takes it (and, as a non-blocking send, until this client calls MPI
+        again).
+        """
+        message: list = self._pending
+        self._pending = []
+        if message:
+            if len(message) > INLINE_NOTICES:
+                stored = self._store(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
+                message = message if stored is None else [stored]
+            _shared(self.window).Sync()  # the copies are visible before the server reads them
+        if last is not None:
+            message.append(last)
+        if message:
+            self.comm.send(message, self.server_rank, TAG_TO_SERVER)
+
+    def _store(self, payload: bytes) -> StoredNotices | None:
+        """``payload`` copied into the slice, or None when no space is free right now."""
+        if self.allocator is None:
+            return None
+        try:
+            location = self.allocator.allocate(len(payload))
+        except NoFreeExtentError:
+            return None
+        self._bytes[location : location + len(payload)] = payload
+        return StoredNotices(location, len(payload))
+
     def _allocate(self, nbytes: int) -> int:
+        allocator = self.allocator
+        if allocator is not None:
+            if nbytes >= TAKE_BACK_FROM:
+                # a large block goes where the last one was, if it is back: still in cache
+                self._collect_releases()
+            try:
+                return allocator.allocate(nbytes)
+            except NoFreeExtentError:
+                pass
         arch = self.config.architecture
-        if self.allocator is None or self.allocator.reserved_size(nbytes) > self.allocator.capacity:
-            capacity = 0 if self.allocator is None else self.allocator.capacity
+        if allocator is None or allocator.reserved_size(nbytes) > allocator.capacity:
+            capacity = 0 if allocator is None else allocator.capacity
             raise BufferFullError(
                 buffer_full_message(
                     arch.buffer_name,
@@ -220,13 +289,9 @@ class MPIClientTransport:
                     0,
                     f"each client of this node gets a slice of {capacity} bytes",
                 )
-            )
-        allocator = self.allocator
-        self._collect_releases()
-        try:
-            return allocator.allocate(nbytes)
-        except NoFreeExtentError:
-            pass
+            ) from None
+        # the server sees every block written so far before this client waits for it
+        self._flush()
 
         def freed_enough() -> bool:
             self._collect_releases()
@@ -259,12 +324,14 @@ class MPIClientTransport:
         return False
 
     def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
-        """Notify the server (small pickled message)."""
-        self.comm.send(IterationEnded(source, iteration), self.server_rank, TAG_TO_SERVER)
+        """Send the iteration's notices and its end as one message; take back freed space."""
+        self._flush(IterationEnded(source, iteration))
+        if self.allocator is not None:
+            self._collect_releases()
 
     def send_stop(self, server: int, source: int) -> None:
-        """Notify the server; nothing follows from this client."""
-        self.comm.send(ClientStopped(source), self.server_rank, TAG_TO_SERVER)
+        """Send what is pending and the stop; nothing follows from this client."""
+        self._flush(ClientStopped(source))
 
     def close(self) -> None:
         """Wait for the server's DONE, taking the last releases on the way."""
@@ -286,6 +353,9 @@ class MPIServerTransport:
         }
         self._slices: dict[int, np.ndarray] = {}
         self._pending_sends: list[MPI.Request] = []
+        self._ready: deque[Message] = deque()  # unpacked from a batch, not yet received
+        self._releases: dict[int, list[int]] = {}  # client rank -> locations to hand back
+        self._dtypes: dict[str, np.dtype] = {}
         if window is not None:
             node_group, world_group = node_comm.Get_group(), comm.Get_group()
             for client in self.clients:
@@ -296,39 +366,78 @@ class MPIServerTransport:
                 int(self._slices[client][::PAGE].sum())  # map the client's pages here too
 
     def receive(self) -> Message:
-        """The next message from any owned client (polling, so idle servers cost no CPU)."""
+        """The next message from any owned client (polling, so idle servers cost no CPU).
+
+        Releases made since the last call go out first, one message per client.
+        """
+        self._send_releases()
+        if not self._ready:
+            self._unpack(self._next_batch())
+        return self._ready.popleft()
+
+    def _next_batch(self) -> tuple[int, list]:
         status = MPI.Status()
         _poll(lambda: self.comm.Iprobe(MPI.ANY_SOURCE, TAG_TO_SERVER, status))
         self._reap_sends()
         source = status.Get_source()
-        message = self.comm.recv(source=source, tag=TAG_TO_SERVER)
-        if not isinstance(message, Notice):
-            return message
-        dtype = np.dtype(message.dtype)
-        count = int(np.prod(message.shape)) if message.shape else 1
-        if message.location < 0:
-            array = np.empty(message.shape, dtype=dtype)
-            self.comm.Recv(array.reshape(-1).view(np.uint8), source, TAG_TO_SERVER)
-            return BlockArrived(message.block_with(array), None)
-        if self.window is None:  # a client with a slice implies the node's window
-            raise RuntimeError(f"client {source} sent a shared-memory notice without a window")
-        self.window.Sync()
-        raw = self._slices[source][message.location : message.location + count * dtype.itemsize]
-        array = raw.view(dtype).reshape(message.shape)
-        return BlockArrived(message.block_with(array), (source, message.location))
+        return source, self.comm.recv(source=source, tag=TAG_TO_SERVER)
+
+    def _unpack(self, received: tuple[int, list]) -> None:
+        """Turn one client's batch into messages, in the order the client issued them."""
+        source, batch = received
+        memory = self._slices.get(source)
+        dtypes, ready = self._dtypes, self._ready
+        synced = False
+        for item in batch:
+            if type(item) is not tuple:
+                if type(item) is StoredNotices:
+                    self._unpack((source, self._stored_notices(source, item)))
+                else:
+                    ready.append(item)
+                continue
+            variable, client, block, iteration, offsets, dtype_str, shape, location = item
+            dtype = dtypes.get(dtype_str) or dtypes.setdefault(dtype_str, np.dtype(dtype_str))
+            if location < 0:
+                array = np.empty(shape, dtype=dtype)
+                self.comm.Recv(array.reshape(-1).view(np.uint8), source, TAG_TO_SERVER)
+                handle = None
+            else:
+                if not synced:
+                    _shared(self.window).Sync()
+                    synced = True
+                array = np.ndarray(shape, dtype, memory, location)  # a view, no copy
+                handle = (source, location)
+            ready.append(
+                BlockArrived(Block(variable, client, block, iteration, offsets, array), handle)
+            )
+
+    def _stored_notices(self, source: int, stored: StoredNotices) -> list[Notice]:
+        """Read a batch of notices out of ``source``'s slice and give its space back."""
+        _shared(self.window).Sync()
+        end = stored.location + stored.nbytes
+        notices = pickle.loads(self._slices[source][stored.location : end].data)
+        self._releases.setdefault(source, []).append(stored.location)
+        return notices
 
     def release(self, arrived: BlockArrived) -> None:
-        """Hand a shared-memory location back to the client that wrote it."""
-        if arrived.handle is None:
-            return
-        client, location = cast(tuple[int, int], arrived.handle)  # made by receive()
-        self._pending_sends.append(self.comm.isend([location], client, TAG_RELEASE))
+        """Queue a shared-memory location for its client; it goes back with the next call of
+        :meth:`receive` (or :meth:`close`), together with the rest of the iteration's."""
+        if arrived.handle is not None:
+            client, location = cast(tuple[int, int], arrived.handle)  # made by _unpack()
+            self._releases.setdefault(client, []).append(location)
+
+    def _send_releases(self) -> None:
+        for client, locations in self._releases.items():
+            self._pending_sends.append(self.comm.isend(locations, client, TAG_RELEASE))
+        self._releases = {}
 
     def _reap_sends(self) -> None:
         self._pending_sends = [r for r in self._pending_sends if not r.Test()]
 
     def close(self) -> None:
-        """Tell every owned client that nothing more will be released (shared memory only)."""
+        """Hand back the last locations, then tell every owned client that nothing more will
+        be released (shared memory only)."""
+        self._send_releases()
         if self.window is not None:
             for client in self.clients:
                 self._pending_sends.append(self.comm.isend(None, client, TAG_DONE))

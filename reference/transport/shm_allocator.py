@@ -129,13 +129,18 @@ class ShmAllocator:
 
     def allocate(self, nbytes: int) -> int:
         """Reserve room for ``nbytes`` and return its offset; raise NoFreeExtentError if none."""
-        size = self.reserved_size(nbytes)
-        best = -1
-        for i, extent in enumerate(self._free_sizes):
-            if extent >= size and (best < 0 or extent < self._free_sizes[best]):
-                best = i
-                if extent == size:
-                    break
+        alignment = self._alignment
+        size = -(-nbytes // alignment) * alignment if nbytes > 0 else self.reserved_size(nbytes)
+        sizes = self._free_sizes
+        if len(sizes) == 1:  # the usual case: one free extent, nothing to choose
+            best = 0 if sizes[0] >= size else -1
+        else:
+            best = -1
+            for i, extent in enumerate(sizes):
+                if extent >= size and (best < 0 or extent < sizes[best]):
+                    best = i
+                    if extent == size:
+                        break
         if best < 0:
             raise NoFreeExtentError(
                 self._name, self._capacity, nbytes, self.free_bytes, self.largest_free_extent
