@@ -63,6 +63,7 @@ def server_script(damaris_data: dict) -> None:
 
     from damaris4py.server import getservercomm
     from damaris_ref.dask_bridge import current_session, global_array
+    from damaris_ref.polling import sleeping_barrier
 
     built = {}
 
@@ -82,7 +83,7 @@ def server_script(damaris_data: dict) -> None:
         iteration = damaris_data["iteration_data"]["iteration"]
         run = f"bench-{env['simulation_magic_number']}-{iteration}"
         client.publish_dataset(blocks, name=f"{run}-S{comm.Get_rank()}")
-        comm.Barrier()
+        sleeping_barrier(comm)
         if comm.Get_rank() != 0:
             return None
         names = [f"{run}-S{server}" for server in range(comm.Get_size())]
@@ -103,10 +104,10 @@ def server_script(damaris_data: dict) -> None:
     ways = [("bridge", bridge_sum), ("upstream", upstream_sum)]
     timings = {}
     for name, way in ways if iteration % 2 == 0 else ways[::-1]:
-        comm.Barrier()
+        sleeping_barrier(comm)
         start = time.perf_counter()
         total = way(comm)
-        comm.Barrier()
+        sleeping_barrier(comm)
         timings[name] = (time.perf_counter() - start, total)
     if comm.Get_rank() == 0:
         from distributed import wait

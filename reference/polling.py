@@ -6,9 +6,10 @@ path, imports nothing more than this.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -34,3 +35,19 @@ def poll_until(
         if max_interval is not None:
             interval = min(2 * interval, max_interval)
     return value
+
+
+def sleeping_barrier(comm: Any, timeout: float = math.inf) -> bool:
+    """Wait until every rank of ``comm`` got here, sleeping between checks; False on a timeout.
+
+    MPI's blocking collectives spin while they wait: a server waiting for server 0 to finish
+    its analysis would take a whole core from the Dask workers doing that analysis. A
+    communicator without ``Ibarrier`` (the in-process engine's, whose waits already sleep)
+    uses its own ``barrier``.
+    """
+    start_barrier = getattr(comm, "Ibarrier", None)
+    if start_barrier is None:
+        comm.barrier()
+        return True
+    request = start_barrier()
+    return bool(poll_until(request.Test, timeout, 0.0001, 0.002))

@@ -27,6 +27,7 @@ from damaris_ref.dask_bridge.session import current_session
 from damaris_ref.data import parse_block_key
 from damaris_ref.errors import DamarisDaskError
 from damaris_ref.grid import block_grid
+from damaris_ref.polling import sleeping_barrier
 
 
 class DaskBridgeError(DamarisDaskError, RuntimeError):
@@ -104,6 +105,7 @@ def global_array(
         ):
             placed.append((name, tuple(offsets), array.shape, array.dtype.str, source))
     sending = f"server {session.server_id} sending its blocks to worker {session.worker_name!r}"
+    sleeping_barrier(server_comm)  # server 0 may still be busy with its last analysis
     gathered = server_comm.gather((placed, _describe(error, sending)), root=0)
     result, failures = None, None
     if server_comm.Get_rank() == 0:
@@ -124,6 +126,7 @@ def global_array(
                 failures = [_describe(failed, "server 0 building the array")]
     # once this broadcast arrives server 0 references every block, and it has finished its
     # previous script run: only now may the previous call's blocks go
+    sleeping_barrier(server_comm)  # while server 0 builds the array
     failures = server_comm.bcast(failures, root=0)
     session.hold(scheduler_file, variable, delivery)
     if failures:
