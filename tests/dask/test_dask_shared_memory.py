@@ -89,6 +89,13 @@ def _assert_no_segment_left(name: str) -> None:
     assert gone, f"shared memory of {name} still held: {segment_holders(name)}"
 
 
+def _assert_left_clean(out: Path, name: str, dask_client) -> None:
+    """The run really mapped its segments, none is left, and neither is any of its workers."""
+    _assert_segments_were_mapped(out)
+    _assert_no_segment_left(name)
+    assert_no_workers_left(dask_client, name)
+
+
 @pytest.mark.timeout(90)
 def test_after_a_normal_stop_no_segment_is_left(
     scheduler_file: Path, dask_client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
@@ -97,9 +104,7 @@ def test_after_a_normal_stop_no_segment_is_left(
     assert done.returncode == 0, done.stderr
     assert "raised:" not in done.stderr, done.stderr
     assert f"iteration {ITERATIONS - 1} sum " in done.stdout
-    _assert_segments_were_mapped(out)
-    _assert_no_segment_left(name)
-    assert_no_workers_left(dask_client, name)
+    _assert_left_clean(out, name, dask_client)
 
 
 @pytest.mark.timeout(120)
@@ -131,9 +136,7 @@ def test_a_script_that_raises_leaves_no_segment(
     for server in (0, 1):
         assert re.search(rf"^\[S{server} I1\] RuntimeError: the analysis failed", done.stderr, re.M)
     assert f"iteration {ITERATIONS - 1} sum " in done.stdout  # the run went on
-    _assert_segments_were_mapped(out)
-    _assert_no_segment_left(name)
-    assert_no_workers_left(dask_client, name)
+    _assert_left_clean(out, name, dask_client)
 
 
 @pytest.mark.timeout(120)
@@ -143,9 +146,7 @@ def test_a_server_killed_with_sigkill_leaves_no_segment(
     name, out, done = _run("kill-server", tmp_path, scheduler_file, monkeypatch)
     assert done.returncode != 0, done.stdout  # a rank died: the job fails
     assert (out / "segments_S1_I1.json").is_file()  # it died holding segments
-    _assert_segments_were_mapped(out)
-    _assert_no_segment_left(name)
-    assert_no_workers_left(dask_client, name)
+    _assert_left_clean(out, name, dask_client)
 
 
 @pytest.mark.timeout(120)
@@ -181,9 +182,7 @@ def test_a_worker_killed_with_sigkill_leaves_no_segment_and_the_run_goes_on(
             re.M,
         ), done.stderr
         assert f"server {server} iteration 2 starts" in done.stdout
-    _assert_segments_were_mapped(out)
-    _assert_no_segment_left(name)
-    assert_no_workers_left(dask_client, name)
+    _assert_left_clean(out, name, dask_client)
 
 
 @pytest.mark.timeout(120)
@@ -201,9 +200,7 @@ def test_an_analysis_that_crashes_a_worker_is_reported_and_the_servers_go_on(
             re.M,
         ), done.stderr
         assert f"server {server} iteration 2 starts" in done.stdout
-    _assert_segments_were_mapped(out)
-    _assert_no_segment_left(name)
-    assert_no_workers_left(dask_client, name)
+    _assert_left_clean(out, name, dask_client)
 
 
 @pytest.mark.timeout(90)
