@@ -172,6 +172,18 @@ class Slot:
         os.close(self.fd)
 
 
+def _finished(future: Future, what: str) -> None:
+    """Wait until the task of ``future`` is done on its worker; raise what it raised."""
+    try:
+        wait(future, timeout=MAP_TIMEOUT)
+    except TimeoutError:
+        raise TimeoutError(
+            f"{what} did not finish on the worker within {MAP_TIMEOUT:g} s"
+        ) from None
+    if future.status == "error":
+        raise future.exception()
+
+
 class SlotPool:
     """The slots one server uses with one worker."""
 
@@ -203,6 +215,9 @@ class SlotPool:
             allow_other_workers=False,  # it fails with its slot if the worker dies
             pure=False,
         )
+        # server 0 names this key in its graph: the scheduler must know it by then, and
+        # this client's submit is not ordered with server 0's messages
+        _finished(future, f"the lease {key}")
         return future, offsets
 
     def _free_slot(self, payload: int) -> Slot:
@@ -240,16 +255,9 @@ class SlotPool:
                 pure=False,
             )
             try:
-                wait(future, timeout=MAP_TIMEOUT)
-            except TimeoutError:
-                raise TimeoutError(
-                    f"the worker did not map {name} within {MAP_TIMEOUT:g} s"
-                ) from None
-            if future.status == "error":
-                failed = future.exception()
-                if isinstance(failed, OSError):
-                    raise SharedMemoryUnavailable(f"the worker cannot map {name}: {failed}")
-                raise failed
+                _finished(future, f"the mapping of {name}")
+            except OSError as failed:
+                raise SharedMemoryUnavailable(f"the worker cannot map {name}: {failed}") from None
         except BaseException:
             if future is not None:
                 future.release()
