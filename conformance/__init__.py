@@ -7,6 +7,8 @@ of the reference. Run it with ``python -m damaris_ref.conformance`` (see docs/co
 the contract it checks is docs/specification.md).
 """
 
+from damaris_ref.lazy import lazy_attributes
+
 #: version of the suite and its cases (CalVer YYYY.MM.PATCH), recorded in every report;
 #: a change of any case or check that can turn a pass into a failure bumps it
 SUITE_VERSION = "2026.12.0"
@@ -33,10 +35,4 @@ _LAZY = {
 __all__ = ["SUITE_VERSION", *_LAZY]
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

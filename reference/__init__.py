@@ -11,7 +11,7 @@ neither mpi4py nor Dask: simulation-side helpers (``dask_espresso``) import this
 every short-lived task process, and the pure core is meant to be read and used without them.
 """
 
-import importlib
+from damaris_ref.lazy import lazy_attributes
 
 #: the package's version, as in pyproject.toml
 __version__ = "0.1.0"
@@ -125,13 +125,4 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
-def __getattr__(name: str) -> object:
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(module_name)
-    return module if module.__name__ == f"{__name__}.{name}" else getattr(module, name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)

@@ -8,8 +8,6 @@ here; every other public name is loaded on first use.
 
 from __future__ import annotations
 
-import importlib
-
 from damaris_ref.ensemble.codecs import (
     TransportDecodeError,
     codec_names,
@@ -21,6 +19,7 @@ from damaris_ref.ensemble.transport_data import (
     encode_transport_data,
     get_data_from_stdin,
 )
+from damaris_ref.lazy import lazy_attributes
 
 TYPE_CHECKING = False  # stands in for typing.TYPE_CHECKING: typing is not imported at run time
 if TYPE_CHECKING:  # what type checkers see of the names loaded on first use
@@ -69,12 +68,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(module), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY)
