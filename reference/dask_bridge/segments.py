@@ -84,6 +84,7 @@ class WorkerSlot:
                 f"the shared-memory blocks of server process {server_pid} were lost with "
                 f"their worker {worker}"
             )
+        self.server_pid, self.worker = server_pid, worker
         path = f"/proc/{server_pid}/fd/{fd}"
         descriptor = os.open(path, os.O_RDWR)
         try:
@@ -98,8 +99,29 @@ class WorkerSlot:
     def __sizeof__(self) -> int:
         return self.size
 
-    def __reduce__(self):
-        raise TypeError("a shared-memory slot stays on the worker that mapped it")
+    def __reduce__(self) -> tuple[type[LostSlot], tuple[int, str]]:
+        # Dask moves a retiring worker's keys in batches, and one value that cannot be sent
+        # spoils its whole batch on the receiver: a slot must travel, as a slot that is lost
+        return LostSlot, (self.server_pid, self.worker)
+
+
+class LostSlot:
+    """What a slot becomes on any other worker (Dask moved it when its worker retired):
+    nothing is mapped, and a lease of it raises :class:`SlotLost`."""
+
+    def __init__(self, server_pid: int, worker: str) -> None:
+        self.server_pid = server_pid
+        self.worker = worker
+
+    def __reduce__(self) -> tuple[type[LostSlot], tuple[int, str]]:
+        return LostSlot, (self.server_pid, self.worker)
+
+    def lost(self) -> SlotLost:
+        """The error a use of this slot raises."""
+        return SlotLost(
+            f"the shared-memory blocks of server process {self.server_pid} stayed with their "
+            f"worker {self.worker}, which has retired"
+        )
 
 
 class Lease:
@@ -122,8 +144,10 @@ class Lease:
         return Lease, (bytearray(memoryview(self.buffer)),)
 
 
-def lease(slot: WorkerSlot, generation: int, payload: int) -> Lease:
+def lease(slot: WorkerSlot | LostSlot, generation: int, payload: int) -> Lease:
     """Lease ``payload`` bytes of ``slot`` for the call numbered ``generation``."""
+    if isinstance(slot, LostSlot):
+        raise slot.lost()
     buffer = (ctypes.c_char * max(payload, 1)).from_buffer(slot.mapping, HEADER)
     weakref.finalize(buffer, _release, slot.released, generation)
     return Lease(buffer)
