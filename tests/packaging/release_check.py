@@ -34,6 +34,7 @@ DATA_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
     "compat/damaris4py": ("damaris4py", ("py.typed",)),
     "reference/config": ("damaris_ref/config", ("schema.json",)),
     "reference/demo": ("damaris_ref/demo", ("*.yml",)),
+    "reference/stats": ("damaris_ref/stats", ("*.yml",)),
 }
 
 #: seconds the install and the suite run may take before the check counts them as hung
