@@ -181,7 +181,7 @@ class Damaris:
 
     def set_block_position(self, name: str, block: int, offsets) -> None:
         """Offsets of one block of a variable in the global array."""
-        self._require_client().set_block_position(name, block, offsets)
+        (self._client or self._require_client()).set_block_position(name, block, offsets)
 
     def write(self, name: str, array) -> None:
         """Write block 0 of a variable for the current iteration."""

@@ -186,8 +186,12 @@ class Client:
 
     def set_block_position(self, name: str, block: int, offsets) -> None:
         """Offsets of block ``block`` of ``name`` in the global array (one per dimension)."""
-        self._check_block(name, block)
+        key = (name, block)
         values = tuple(map(int, offsets))
+        if self._positions.get(key) == values:
+            # where it was already, checked then: a layout's rank and the domains never change
+            return
+        self._check_block(name, block)
         ndim = len(self.variable_shape(name))
         if len(values) != ndim:
             raise ClientError(
@@ -199,10 +203,8 @@ class Client:
                 f"set_block_position({name!r}, {block}): offsets {list(values)} must all be >= 0 "
                 "(they place the block in the global array, which starts at 0)"
             )
-        key = (name, block)
-        if self._positions.get(key) != values:
-            self._positions[key] = values
-            self._inside_global.discard(key)
+        self._positions[key] = values
+        self._inside_global.discard(key)
 
     # writing ----------------------------------------------------------------------------
     def write(self, name: str, array) -> None:

@@ -345,6 +345,22 @@ def test_a_position_moved_past_the_global_array_after_a_write_is_refused(transpo
         client.write("d", grid(1, dtype=np.float64))
 
 
+def test_setting_the_same_position_again_keeps_it_and_a_new_one_is_checked(transport):
+    """A block placed where it already is skips the checks; any other position is checked."""
+    client = double_client(transport, global_dims=("rows*2", "cols"))
+    client.set_position("d", (4, 0))
+    client.set_position("d", (4, 0))
+    client.write("d", grid(1, dtype=np.float64))
+    with pytest.raises(ClientError, match=r"3 offset\(s\) given, the layout has 2"):
+        client.set_position("d", (4, 0, 0))
+    with pytest.raises(ClientError, match=r"offsets \[-4, 0\] must all be >= 0"):
+        client.set_position("d", (-4, 0))
+    domains = client.config.architecture.domains
+    with pytest.raises(ClientError, match=f"block {domains} of variable 'd' is out of range"):
+        client.set_block_position("d", domains, (4, 0))
+    assert transport.blocks[0].offsets == (4, 0)
+
+
 def test_a_parameter_set_renews_the_global_bounds_and_the_block_shape(transport):
     """A write checked against the old values is checked again after ``parameter_set``."""
     client = double_client(transport, global_dims=("rows*2", "cols"))
