@@ -101,7 +101,8 @@ class WorkerSlot:
 
     def __reduce__(self) -> tuple[type[LostSlot], tuple[int, str]]:
         # Dask moves a retiring worker's keys in batches, and one value that cannot be sent
-        # spoils its whole batch on the receiver: a slot must travel, as a slot that is lost
+        # spoils its whole batch on the receiver, whose tasks then wait for ever (the family of
+        # dask/distributed#7060): a slot must travel, as a slot that is lost
         return LostSlot, (self.server_pid, self.worker)
 
 
