@@ -93,8 +93,11 @@ def median_ms(samples: list[float]) -> float:
 
 
 def samples_for(size: int, repeat: int) -> int:
-    """Timed repeats of one size: more for small blocks, whose single timings are noisier."""
-    return repeat if size >= MIB else repeat * 20
+    """Timed repeats of one size: more for small blocks, whose single timings are noisier, and
+    enough below 64 MiB that the median is of the steady state, once the server keeps up."""
+    if size < MIB:
+        return repeat * 20
+    return repeat * 4 if size < 64 * MIB else repeat
 
 
 def time_sends(comm, blocks: dict[int, np.ndarray], repeat: int) -> dict[str, dict[int, float]]:

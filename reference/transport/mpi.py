@@ -53,7 +53,10 @@ TAG_TO_SERVER = 71
 TAG_RELEASE = 72
 TAG_DONE = 73
 BUFFER_WAIT_VARIABLE = BUFFER_WAIT.name
-_POLL_MIN, _POLL_MAX = 0.0002, 0.01
+#: a waiting rank sleeps this long at first, doubling up to the second: an idle rank costs
+#: about 1.4% of a core, and a server answers within 2 ms, so that in steady state a client
+#: gets its last block's space back (still in cache) before it writes the next one
+_POLL_MIN, _POLL_MAX = 0.00005, 0.002
 
 
 #: a client sends its pending notices once this many have piled up within one iteration
