@@ -16,6 +16,7 @@ from typing import TextIO
 from damaris_ref import data
 from damaris_ref.config.model import Config
 from damaris_ref.scripts.environment import dask_env
+from damaris_ref.scripts.garbage import IterationCollector
 from damaris_ref.scripts.runner import ScriptRunner, main_namespace
 from damaris_ref.topology import Topology
 from damaris_ref.transport.base import (
@@ -62,8 +63,12 @@ class Server:
         self._block_filter = block_filter
         self._stderr = stderr or sys.stderr
         namespace = main_namespace()  # this server's ``__main__``, shared by its pyscripts
+        self._garbage = IterationCollector()
         self._runners = [
-            ScriptRunner(p, stderr, namespace, watchdog_after=p.watchdog) for p in config.pyscripts
+            ScriptRunner(
+                p, stderr, namespace, watchdog_after=p.watchdog, collect=self._garbage.collect
+            )
+            for p in config.pyscripts
         ]
         self._type_strings = {
             v.name: data.type_string_of(config.layout(v.layout).type) for v in config.variables
@@ -86,9 +91,12 @@ class Server:
 
     def serve(self) -> None:
         """Handle messages until every owned client has stopped, then flush what is left."""
-        while not self.done:
-            self.handle(self.transport.receive())
-        self.finish()
+        try:
+            while not self.done:
+                self.handle(self.transport.receive())
+            self.finish()
+        finally:
+            self._garbage.release()
 
     def handle(self, message: Message) -> None:
         """Apply one message; runs the scripts of every iteration it completes."""
@@ -107,7 +115,9 @@ class Server:
         self._run_complete_iterations()
 
     def finish(self) -> None:
-        """Report and free blocks of iterations that no client ever ended."""
+        """Report and free blocks of iterations that no client ever ended; the objects frozen
+        to make the collections after each script cheap are collected again from here."""
+        self._garbage.release()
         for iteration in sorted(self._pending):
             arrived = self._pending.pop(iteration)
             self._stderr.write(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 
@@ -18,7 +19,8 @@ def default_dask_client() -> object:
 
 
 def process_state() -> dict[str, object]:
-    """Streams, both exception hooks, ``sys.path``, Dask's defaults and ``__main__``."""
+    """Streams, both exception hooks, ``sys.path``, Dask's defaults, ``__main__`` and the
+    garbage collector's frozen objects (a server freezes some while it runs)."""
     return {
         "stdout": sys.stdout,
         "stderr": sys.stderr,
@@ -28,4 +30,5 @@ def process_state() -> dict[str, object]:
         "default Dask client": default_dask_client(),
         "dask scheduler": dask.config.get("scheduler", None),
         "__main__": dict(vars(sys.modules["__main__"])),
+        "frozen objects": gc.get_freeze_count(),
     }

@@ -23,6 +23,7 @@ import builtins
 import gc
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from types import CodeType
 from typing import Any, TextIO
@@ -55,8 +56,10 @@ class ScriptRunner:
         stderr: TextIO | None = None,
         globals_: dict[str, Any] | None = None,
         watchdog_after: float | None = DEFAULT_AFTER,
+        collect: Callable[[], object] = gc.collect,
     ):
         self.pyscript = pyscript
+        self._collect = collect  # after each run; a server passes its IterationCollector's
         self._stderr = stderr
         self._watchdog_after = watchdog_after
         self._code: CodeType | None = None
@@ -86,8 +89,8 @@ class ScriptRunner:
         """Execute the script once on ``damaris_data``; return False (after reporting) if it raised.
 
         ``damaris_env`` and ``dask_env`` are taken on the first run and kept, as upstream sets
-        them once; ``iteration_data`` is replaced each run and deleted afterwards (then
-        ``gc.collect()``), so a script that keeps a block without copying it is caught early.
+        them once; ``iteration_data`` is replaced each run and deleted afterwards (then a full
+        garbage collection), so a script that keeps a block without copying it is caught early.
         A syntax error is an error of the script like any other (reported, the run goes on);
         an unreadable file is a configuration error and raises.
         """
@@ -108,7 +111,7 @@ class ScriptRunner:
             return False
         finally:
             self.damaris_data.pop("iteration_data", None)
-            gc.collect()
+            self._collect()
         return True
 
     def _report(self, server: int, iteration: int) -> None:
