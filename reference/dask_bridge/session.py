@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ import distributed.client
 import numpy as np
 from distributed import Client, Future
 
+from damaris_ref import processes
 from damaris_ref.config.model import Config
 from damaris_ref.dask_bridge import segments
 from damaris_ref.dask_bridge.workers import ServerWorker
@@ -32,6 +34,17 @@ from damaris_ref.scripts.environment import threads_per_worker, workers_name
 _running: contextvars.ContextVar[DaskSession | None] = contextvars.ContextVar(
     "damaris_dask_session", default=None
 )
+
+#: seconds a server waits for its worker's process to end once the scheduler has lost it
+WORKER_END_GRACE = 10.0
+
+
+def _end_within(child: processes.Child, timeout: float) -> int | None:
+    """The exit status of ``child`` once it ends within ``timeout`` s, else None."""
+    try:
+        return child.wait(timeout)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 @contextlib.contextmanager
@@ -168,7 +181,8 @@ class DaskSession:
         held = next((d for d in self._held.values() if d.key == key), None)
         if held is not None:
             return held
-        ended = self._workers[scheduler_file].child.poll()
+        child = self._workers[scheduler_file].child
+        ended = child.poll()
         if ended is not None:
             raise RuntimeError(f"the worker process ended ({describe_exit(ended)})")
         pool = self._pool(scheduler_file)
@@ -176,6 +190,13 @@ class DaskSession:
             try:
                 future, offsets = pool.lease(key, blocks)
                 return Delivery(key, [(key, offset) for offset in offsets], [future])
+            except segments.SlotLost:
+                # the scheduler lost the worker before its end reached this process (a killed
+                # process takes a moment to go): say how it ended, as above, once it has
+                ended = _end_within(child, WORKER_END_GRACE)
+                if ended is None:
+                    raise
+                raise RuntimeError(f"the worker process ended ({describe_exit(ended)})") from None
             except segments.SharedMemoryUnavailable as why:
                 self._pools[scheduler_file] = None
                 self._say_scattering(str(why))

@@ -63,9 +63,13 @@ def main(damaris_data):
             if server == 1:
                 os.kill(worker_pid, signal.SIGKILL)
             comm.Barrier()  # the killed worker is gone before server 0 sums
-        if how == "crash-analysis" and array is not None:
-            crashing = array.map_blocks(crash, dtype=array.dtype)
-            client.compute(crashing.sum()).result(timeout=30)
+        if how == "crash-analysis":
+            try:
+                if array is not None:
+                    crashing = array.map_blocks(crash, dtype=array.dtype)
+                    client.compute(crashing.sum()).result(timeout=30)
+            finally:
+                comm.Barrier()  # the crash has happened before any server goes on
     if array is not None:
         total = client.compute(array.sum()).result(timeout=60)
         print(f"iteration {iteration} sum {total}", flush=True)
