@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from dask_support import FIELD, JOB_TIMEOUT, OUT_ENV, SCRIPTS, TWO_SERVERS, dask_config, unique_name
-from process_state import process_state
+from process_state import process_state, while_running
 
 from damaris_ref.engine import run_in_process
 from damaris_ref.mocks import SIMULATIONS
@@ -27,11 +27,11 @@ def test_a_dask_run_leaves_the_process_as_it_found_it(scheduler_file: Path, tmp_
     run_in_process(
         simulation.rank_main(args),
         4,
-        observer=lambda *_: during.append(process_state()),
+        observer=lambda *_: during.append(while_running(process_state())),
         timeout=JOB_TIMEOUT,
     )
 
     assert process_state() == before
-    assert during == [before] * 4  # 2 servers, 2 iterations
+    assert during == [while_running(before)] * 4  # 2 servers, 2 iterations
     totals = {p.name: json.loads(p.read_text())["total"] for p in tmp_path.glob("sum_*.json")}
     assert totals == {f"sum_S{s}_I{i}.json": 45 for s in range(2) for i in range(2)}
