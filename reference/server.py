@@ -94,9 +94,10 @@ class Server:
         try:
             while not self.done:
                 self.handle(self.transport.receive())
-            self.finish()
-        finally:
-            self._garbage.release()
+        except BaseException:
+            self._garbage.release()  # finish() does so on the way out otherwise
+            raise
+        self.finish()
 
     def handle(self, message: Message) -> None:
         """Apply one message; runs the scripts of every iteration it completes."""

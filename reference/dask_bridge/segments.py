@@ -78,12 +78,8 @@ class WorkerSlot:
     """
 
     def __init__(self, server_pid: int, fd: int, size: int, worker: str) -> None:
-        here = get_worker().address
-        if here != worker:
-            raise SlotLost(
-                f"the shared-memory blocks of server process {server_pid} were lost with "
-                f"their worker {worker}"
-            )
+        if get_worker().address != worker:
+            raise LostSlot(server_pid, worker).lost()
         self.server_pid, self.worker = server_pid, worker
         path = f"/proc/{server_pid}/fd/{fd}"
         descriptor = os.open(path, os.O_RDWR)
@@ -107,8 +103,9 @@ class WorkerSlot:
 
 
 class LostSlot:
-    """What a slot becomes on any other worker (Dask moved it when its worker retired):
-    nothing is mapped, and a lease of it raises :class:`SlotLost`."""
+    """What a slot is on any other worker (Dask moved it when its worker retired, or ran its
+    task again when its worker died): nothing is mapped, and a lease of it raises
+    :class:`SlotLost`."""
 
     def __init__(self, server_pid: int, worker: str) -> None:
         self.server_pid = server_pid
@@ -120,8 +117,8 @@ class LostSlot:
     def lost(self) -> SlotLost:
         """The error a use of this slot raises."""
         return SlotLost(
-            f"the shared-memory blocks of server process {self.server_pid} stayed with their "
-            f"worker {self.worker}, which has retired"
+            f"the shared-memory blocks of server process {self.server_pid} were on their "
+            f"worker {self.worker}, which has left"
         )
 
 

@@ -47,6 +47,11 @@ def _end_within(child: processes.Child, timeout: float) -> int | None:
         return None
 
 
+def _worker_ended(status: int) -> RuntimeError:
+    """What a server says when its worker's process has ended."""
+    return RuntimeError(f"the worker process ended ({describe_exit(status)})")
+
+
 @contextlib.contextmanager
 def _current_in_this_context(client: Client) -> Iterator[None]:
     """Make ``client`` the current one for this thread's context only.
@@ -184,7 +189,7 @@ class DaskSession:
         child = self._workers[scheduler_file].child
         ended = child.poll()
         if ended is not None:
-            raise RuntimeError(f"the worker process ended ({describe_exit(ended)})")
+            raise _worker_ended(ended)
         pool = self._pool(scheduler_file)
         if pool is not None:
             try:
@@ -196,7 +201,7 @@ class DaskSession:
                 ended = _end_within(child, WORKER_END_GRACE)
                 if ended is None:
                     raise
-                raise RuntimeError(f"the worker process ended ({describe_exit(ended)})") from None
+                raise _worker_ended(ended) from None
             except segments.SharedMemoryUnavailable as why:
                 self._pools[scheduler_file] = None
                 self._say_scattering(str(why))
