@@ -16,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 
-from damaris_ref import processes
+from damaris_ref import polling, processes
 from damaris_ref.polling import poll_until
 from damaris_ref.process_output import LOG_LINE_CHARS, TAIL_CHARS
 from damaris_ref.processes import ProcessError
@@ -73,6 +73,34 @@ def test_poll_until_may_look_less_and_less_often():
     assert not poll_until(lambda: looks.append(time.monotonic()), 0.6, 0.01, max_interval=0.16)
     gaps = [later - earlier for earlier, later in itertools.pairwise(looks)]
     assert 5 <= len(looks) < 15 and gaps[-1] > 4 * gaps[0]  # 0.01, 0.02, 0.04, ... 0.16
+
+
+def test_poll_until_asks_again_at_once_while_it_spins(monkeypatch):
+    """An answer that comes during the spin is taken without a single sleep."""
+    slept: list[float] = []
+    monkeypatch.setattr(polling.time, "sleep", slept.append)
+    answers = iter([0] * 50 + ["ready"])
+    assert poll_until(lambda: next(answers), timeout=60, interval=30, spin=30) == "ready"
+    assert slept == []
+
+
+def test_poll_until_sleeps_once_its_spin_is_over(monkeypatch):
+    sleeps: list[tuple[float, float]] = []  # (when, how long)
+    monkeypatch.setattr(polling.time, "sleep", lambda s: sleeps.append((time.monotonic(), s)))
+    calls: list[float] = []
+    started = time.monotonic()
+    assert not poll_until(lambda: calls.append(time.monotonic()), 0.3, 0.05, spin=0.1)
+    assert sleeps, "it never slept after its spin"
+    first_sleep, length = sleeps[0]
+    assert first_sleep - started >= 0.1 and length == 0.05
+    assert sum(t < first_sleep for t in calls) > 10  # it asked again and again meanwhile
+
+
+def test_poll_until_spins_no_longer_than_its_timeout(monkeypatch):
+    monkeypatch.setattr(polling.time, "sleep", lambda _s: None)
+    started = time.monotonic()
+    assert poll_until(lambda: None, timeout=0.1, interval=0.01, spin=30) is None
+    assert time.monotonic() - started < 5
 
 
 # --- captured output ---------------------------------------------------------------------------
