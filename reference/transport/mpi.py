@@ -78,6 +78,10 @@ INLINE_NOTICES = 32
 Notice = tuple[str, int, int, int, tuple[int, ...], str, tuple[int, ...], int]
 
 
+#: how a client copies blocks of one dtype: (dtype string, typed view of its slice, item size)
+_Copier = tuple[str, memoryview | None, int]
+
+
 @dataclass(frozen=True)
 class StoredNotices:
     """A batch of notices pickled into the client's slice at ``location`` (``nbytes`` long)."""
@@ -198,6 +202,8 @@ class MPIClientTransport:
         self.allocator: ShmAllocator | None = None
         self.memory = np.empty(0, dtype=np.uint8)  # this client's slice, when it has one
         self._pending: list[Notice] = []
+        self._copiers: dict[np.dtype, _Copier] = {}
+        self._status = MPI.Status()
         if window is not None:
             buffer, _unit = window.Shared_query(node_comm.Get_rank())
             # mpi4py's stubs declare the buffer protocol of MPI.buffer on Python 3.12+ only
@@ -212,36 +218,50 @@ class MPIClientTransport:
     def send_block(self, server: int, block: Block) -> None:
         """Copy the block to where the server can read it and queue its notice."""
         array = block.data
-        if array.size:
-            try:
-                raw = array.data.cast("B")  # the fastest copy from Python
-            except TypeError:  # not C-contiguous
-                array = np.ascontiguousarray(array)
-                raw = array.data.cast("B")
-        else:  # no byte to copy (and a memoryview of it cannot be cast)
-            raw = None
         if self.window is None:
-            self.comm.send([self._notice(block, array, -1)], self.server_rank, TAG_TO_SERVER)
+            array = np.ascontiguousarray(array)
+            notice = self._notice(block, array.dtype.str, array.shape, -1)
+            self.comm.send([notice], self.server_rank, TAG_TO_SERVER)
             self.comm.Send(array.reshape(-1).view(np.uint8), self.server_rank, TAG_TO_SERVER)
             return
+        dtype_str, typed, itemsize = self._copiers.get(array.dtype) or self._copier(array.dtype)
         nbytes = array.nbytes
         location = self._allocate(nbytes)
-        if raw is not None:
+        if not nbytes:
+            pass  # no byte to copy (and a memoryview of it cannot be cast)
+        elif typed is not None:  # the fastest copy from Python: no cast, no view of the slice
+            start = location // itemsize
+            typed[start : start + array.size] = array if array.ndim == 1 else array.ravel()
+        else:
+            raw = np.ascontiguousarray(array).data.cast("B")
             self._bytes[location : location + nbytes] = raw
-        self._pending.append(self._notice(block, array, location))
+        self._pending.append(self._notice(block, dtype_str, array.shape, location))
         if len(self._pending) >= NOTICE_BATCH:
             self._flush()
 
+    def _copier(self, dtype: np.dtype) -> _Copier:
+        """How blocks of ``dtype`` are copied into the slice: its dtype string, and the whole
+        slice as a memoryview of the dtype's buffer format (None where the format has no such
+        view: the copy then goes through bytes), with its item size."""
+        try:
+            typed = self._bytes[: len(self._bytes) // dtype.itemsize * dtype.itemsize].cast(
+                memoryview(np.empty(0, dtype)).format
+            )
+        except (TypeError, ValueError):  # not a native one-character format
+            typed = None
+        copier = self._copiers[dtype] = (dtype.str, typed, dtype.itemsize)
+        return copier
+
     @staticmethod
-    def _notice(block: Block, array: np.ndarray, location: int) -> Notice:
+    def _notice(block: Block, dtype_str: str, shape: tuple[int, ...], location: int) -> Notice:
         return (
             block.variable,
             block.source,
             block.block,
             block.iteration,
             block.offsets,
-            array.dtype.str,
-            array.shape,
+            dtype_str,
+            shape,
             location,
         )
 
@@ -320,7 +340,7 @@ class MPIClientTransport:
 
     def _collect_releases(self) -> bool:
         """Free every location the server has handed back; True if a DONE arrived."""
-        status = MPI.Status()
+        status = self._status
         while self.comm.Iprobe(self.server_rank, MPI.ANY_TAG, status):
             message = self.comm.recv(source=self.server_rank, tag=status.Get_tag())
             if status.Get_tag() == TAG_DONE:

@@ -312,3 +312,31 @@ def test_non_contiguous_and_empty_blocks_arrive_intact(pair):
     first, second, _end = drain(server, lambda: not server_comm.wire.to_server)
     assert first.block.data.tolist() == [1, 5, 9, 13]
     assert second.block.data.shape == (0, 3)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.arange(12, dtype=np.int32).reshape(3, 4).T,  # 2-D, not C-contiguous
+        np.arange(10, dtype=np.int8)[::3],  # 1-D, strided
+        np.arange(2 * 3 * 4, dtype=np.float64).reshape(2, 3, 4),
+        np.arange(6, dtype=">f8"),  # another byte order: no view of the slice in its format
+        np.arange(4) + 1j,  # complex: no one-character buffer format
+    ],
+    ids=["transposed", "strided", "3-D", "big-endian", "complex"],
+)
+def test_blocks_of_any_dtype_and_memory_order_arrive_intact(pair, values):
+    """Each dtype has its own way into the slice (a view of it in the dtype's format where
+    one exists); every block sits at its own place, whatever went before it."""
+    client, server, server_comm = pair
+    before = np.full(3, -1, dtype=np.int32)
+    client.send_block(0, Block("v", 0, 0, 0, (0,), before))
+    client.send_block(0, Block("v", 0, 1, 0, (0,) * values.ndim, values))
+    client.send_block(0, Block("v", 0, 2, 0, (0,), before + 7))
+    client.send_end_iteration(0, 0, 0)
+    first, arrived, last, _end = drain(server, lambda: not server_comm.wire.to_server)
+    assert arrived.block.data.dtype == values.dtype
+    assert arrived.block.data.shape == values.shape
+    assert arrived.block.data.tolist() == values.tolist()
+    assert first.block.data.tolist() == [-1, -1, -1]
+    assert last.block.data.tolist() == [6, 6, 6]
