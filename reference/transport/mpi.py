@@ -66,8 +66,10 @@ _SERVER_SPIN = 0.001
 #: a client sends its pending notices once this many have piled up within one iteration
 NOTICE_BATCH = 4096
 
-#: a block of at least this many bytes first takes back what the server has freed
-TAKE_BACK_FROM = 1 << 16
+#: a block of at least this many bytes first takes back what the server has freed, so that it
+#: goes where the last one was (still in cache); a smaller one would pay more for asking than
+#: it gains, as the few places its last blocks took stay in the core's cache anyway
+TAKE_BACK_FROM = 1 << 18
 
 #: more pending notices than this travel through the shared slice, not in the message
 INLINE_NOTICES = 32
