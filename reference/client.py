@@ -72,6 +72,11 @@ def _keeps_every_value(source: np.dtype, target: np.dtype) -> bool:
     return True
 
 
+#: what a write of one variable needs: the variable, its block shape and dtype, and the
+#: offsets of a block never placed (all 0)
+_WritePlan = tuple[Variable, tuple[int, ...], np.dtype, tuple[int, ...]]
+
+
 class Client:
     """One simulation rank's Damaris state."""
 
@@ -93,13 +98,13 @@ class Client:
         # write plans, so a write repeats no lookup: static ones here, parameter-dependent
         # ones (block shapes above, global bounds, blocks found inside them) until a
         # parameter_set clears them
-        self._variables = {v.name: v for v in config.variables}
         self._domains = config.architecture.domains
         self._dtypes = {
             v.name: data.dtype_of(config.layout(v.layout).type) for v in config.variables
         }
         self._global_dims: dict[str, tuple[int, ...]] = {}
         self._inside_global: set[tuple[str, int]] = set()
+        self._plans: dict[str, _WritePlan] = {}
         self._plan_shapes()
 
     def _plan_shapes(self) -> None:
@@ -142,6 +147,7 @@ class Client:
                 ) from None
         self._parameters[name] = value
         self._dims.clear()
+        self._plans.clear()
         self._global_dims.clear()
         self._inside_global.clear()
         self._plan_shapes()
@@ -217,33 +223,39 @@ class Client:
         A variable with ``time_varying: false`` is only delivered at iteration 0; later
         writes of it are accepted and dropped here, so they cost no buffer space.
         """
-        if self._stopped:
-            self._check_running()
-        variable = self._variables.get(name) or self._variable(name)
-        if not 0 <= block < self._domains:
-            self._check_block(name, block)
+        # the path of every write: one lookup of what the checks found the first time
+        plan = self._plans.get(name)
+        if plan is None or self._stopped or not 0 <= block < self._domains:
+            plan = self._write_plan(name, block)
         key = (name, block)
         if key in self._written:
             raise ClientError(
                 f"block {block} of variable {name!r} was already written in iteration "
                 f"{self.iteration}; each block is written at most once per iteration"
             )
-        shape = self._dims.get(variable.layout) or self.variable_shape(name)
-        if type(array) is np.ndarray and array.shape == shape and array.dtype == self._dtypes[name]:
-            values = array  # already what the layout needs: nothing to convert or check
-        else:
-            values = self._as_layout_array(variable, np.asarray(array))
+        variable, shape, dtype, origin = plan
+        if type(array) is not np.ndarray or array.shape != shape or array.dtype != dtype:
+            array = self._as_layout_array(variable, np.asarray(array))
         self._written.add(key)
-        if not variable.time_varying and self.iteration > 0:
+        if self.iteration and not variable.time_varying:
             return
-        offsets = self._positions.get(key, (0,) * values.ndim)
+        offsets = self._positions.get(key, origin)
         if key not in self._inside_global:
-            self._check_inside_global(variable, block, offsets, values.shape)
+            self._check_inside_global(variable, block, offsets, shape)
             self._inside_global.add(key)
         self.transport.send_block(
-            self.server,
-            data.Block(name, self.client_id, block, self.iteration, offsets, values),
+            self.server, data.Block(name, self.client_id, block, self.iteration, offsets, array)
         )
+
+    def _write_plan(self, name: str, block: int) -> _WritePlan:
+        """What a write of ``name`` needs, once every check a write makes before its data
+        passed (the client runs, the variable and block exist, the layout is valid)."""
+        self._check_running()
+        variable = self._variable(name)
+        self._check_block(name, block)
+        shape = self.variable_shape(name)
+        plan = self._plans[name] = (variable, shape, self._dtypes[name], (0,) * len(shape))
+        return plan
 
     def _check_inside_global(
         self, variable: Variable, block: int, offsets: tuple[int, ...], shape: tuple[int, ...]

@@ -92,6 +92,16 @@ def test_layout_is_reevaluated_after_parameter_set(client, transport):
     assert transport.blocks[0].data.shape == (2, 3)
 
 
+def test_a_write_after_parameter_set_is_checked_against_the_new_shape(client, transport):
+    client.write("field", grid(shape=(4, 3)))
+    client.end_iteration()
+    client.parameter_set("rows", 2)
+    with pytest.raises(ClientError, match=r"got 12 element\(s\).*needs shape \(2, 3\)"):
+        client.write("field", grid(shape=(4, 3)))
+    client.write("field", grid(shape=(2, 3)))
+    assert [b.data.shape for b in transport.blocks] == [(4, 3), (2, 3)]
+
+
 @pytest.mark.parametrize(
     ("name", "value", "fragments"),
     [
