@@ -37,6 +37,8 @@ _running: contextvars.ContextVar[DaskSession | None] = contextvars.ContextVar(
 
 #: seconds a server waits for its worker's process to end once the scheduler has lost it
 WORKER_END_GRACE = 10.0
+#: seconds a server's client holds a message to the scheduler to batch it with the next ones
+CLIENT_SEND_INTERVAL = 0.002
 
 
 def _end_within(child: processes.Child, timeout: float) -> int | None:
@@ -70,6 +72,20 @@ def _current_in_this_context(client: Client) -> Iterator[None]:
         yield
     finally:
         variable.reset(token)
+
+
+def _send_sooner(client: Client) -> None:
+    """Let ``client`` send a message to the scheduler 2 ms after its last one, not 10 ms.
+
+    ``distributed`` holds a message that follows another within its client's interval (10 ms)
+    to send both at once. A server's client sends a few messages per iteration, each soon
+    after the last (the lease, then the analysis, then the releases), so each waited for the
+    interval; 2 ms is what a worker's own stream to the scheduler uses. Only the
+    connection this server made is changed, not the scheduler nor any other client.
+    """
+    stream = getattr(client, "scheduler_comm", None)
+    if stream is not None and isinstance(getattr(stream, "interval", None), float):
+        stream.interval = min(stream.interval, CLIENT_SEND_INTERVAL)
 
 
 def current_session() -> DaskSession | None:
@@ -135,13 +151,15 @@ class DaskSession:
             return None
         try:
             # not the process's default client: the library never changes global Dask state
-            return Client(scheduler_file=str(path), timeout=timeout, set_as_default=False)
+            client = Client(scheduler_file=str(path), timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as error:
             self._warn(
                 pyscript,
                 f"no scheduler answered within {timeout:g} s at {str(path)!r} ({error})",
             )
             return None
+        _send_sooner(client)
+        return client
 
     def _warn(self, pyscript: str, why: str) -> None:
         if self.server_id == 0:
