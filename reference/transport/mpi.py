@@ -233,7 +233,9 @@ class MPIClientTransport:
             pass  # no byte to copy (and a memoryview of it cannot be cast)
         elif typed is not None:  # the fastest copy from Python: no cast, no view of the slice
             start = location // itemsize
-            typed[start : start + array.size] = array if array.ndim == 1 else array.ravel()
+            # (numpy's stubs declare the buffer protocol on Python 3.12+ only)
+            piece = array if array.ndim == 1 else array.ravel()
+            typed[start : start + array.size] = piece  # type: ignore[call-overload]
         else:
             raw = np.ascontiguousarray(array).data.cast("B")
             self._bytes[location : location + nbytes] = raw
@@ -245,10 +247,10 @@ class MPIClientTransport:
         """How blocks of ``dtype`` are copied into the slice: its dtype string, and the whole
         slice as a memoryview of the dtype's buffer format (None where the format has no such
         view: the copy then goes through bytes), with its item size."""
+        whole = self._bytes[: len(self._bytes) // dtype.itemsize * dtype.itemsize]
         try:
-            typed = self._bytes[: len(self._bytes) // dtype.itemsize * dtype.itemsize].cast(
-                memoryview(np.empty(0, dtype)).format
-            )
+            # the format is known at run time only, not as one of the stubs' literals
+            typed = whole.cast(np.empty(0, dtype).data.format)  # type: ignore[call-overload]
         except (TypeError, ValueError):  # not a native one-character format
             typed = None
         copier = self._copiers[dtype] = (dtype.str, typed, dtype.itemsize)
