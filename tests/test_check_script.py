@@ -14,7 +14,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from damaris_ref.cli import main
@@ -380,6 +380,8 @@ def test_the_oracle_matrix_has_both_outcomes():
         max_size=4,
     )
 )
+# a local DamarisData in one function, and another reading it under ``global``: not in G
+@example(pairs=[("provided", "closure"), ("provided", "function_global")])
 def test_checker_agrees_with_upstream_exec_on_mixed_scripts(pairs):
     """Several names, each bound and used its own way, in one script."""
     bindings = "".join(

@@ -293,6 +293,21 @@ def _resolves_to_globals(scope: _Scope, name: str) -> bool:
     return True
 
 
+def _stored_in_globals(builder: _ScopeBuilder, name: str) -> bool:
+    """True if some binding of ``name`` stores it in the globals (``G`` on Damaris): one in a
+    scope that declares it ``global``, or at the top level once any scope does (CPython then
+    compiles every top-level store of it as a global one). A function's own local of that
+    name stores nothing there, even where another function declares it global."""
+    return any(
+        name in scope.bound
+        and (
+            name in scope.global_decl
+            or (scope is builder.module and name in builder.declared_global)
+        )
+        for scope in builder.scopes
+    )
+
+
 def _owner(scope: _Scope) -> _Scope:
     """Where the fix goes: the nearest def or class, else the outermost lambda/comprehension."""
     candidate = scope
@@ -378,10 +393,7 @@ def check_source(source: str, filename: str) -> list[Finding]:
 
     builder = _ScopeBuilder(_has_future_annotations(tree))
     builder.visit(tree)
-    # DamarisData is in G only if some function assigns it under a ``global`` declaration
-    damarisdata_in_g = "DamarisData" in builder.declared_global and any(
-        "DamarisData" in scope.bound for scope in builder.scopes
-    )
+    damarisdata_in_g = _stored_in_globals(builder, "DamarisData")
     candidates = [
         (use, scope)
         for scope in builder.scopes[1:]
