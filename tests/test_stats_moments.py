@@ -53,8 +53,9 @@ def assert_matches_numpy(moments: Moments, samples: list[np.ndarray]) -> None:
         assert np.isnan(moments.variance).all()
         return
     expected = np.var(stacked, axis=0, ddof=1)
-    # below 16 ulps of the magnitude, squared, a variance is indistinguishable from 0
-    floor = np.square(16 * EPS * scale)
+    # below 16 ulps of the magnitude, squared, a variance is indistinguishable from 0; and
+    # where the squares are subnormal, every step of the arithmetic rounds to the smallest one
+    floor = np.square(16 * EPS * scale) + 16 * np.finfo(np.float64).smallest_subnormal
     assert np.all(np.abs(moments.variance - expected) <= RTOL * expected + floor), (
         moments.variance,
         expected,
@@ -89,6 +90,14 @@ def test_batches_merged_in_any_grouping_and_order_match_numpy(samples, data):
         second = parts.pop(data.draw(st.integers(0, len(parts) - 1)))
         parts.append(first.merge(second))
     assert_matches_numpy(parts[0], samples)
+
+
+def test_a_variance_among_subnormal_numbers_matches_numpy_to_their_last_steps():
+    """Squares of 6e-162 are subnormal, where each step rounds to a multiple of 5e-324: one
+    update per sample gives 1e-323, NumPy 1.5e-323 (found by the merge property above)."""
+    samples = [np.array(0.0), np.array(6.41343227e-162), np.array(0.0)]
+    assert fold(samples).variance != np.var(np.stack(samples), ddof=1)
+    assert_matches_numpy(fold(samples), samples)
 
 
 def test_values_near_1e8_with_a_spread_of_1_keep_the_variance_exact():
