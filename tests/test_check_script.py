@@ -223,6 +223,25 @@ def test_damarisdata_read_inside_a_function_is_flagged():
     )
 
 
+def test_damarisdata_read_at_top_level_once_a_function_declares_it_global_is_flagged():
+    findings = check(
+        """\
+        def reset():
+            global DamarisData
+
+        print(DamarisData)
+        """
+    )
+    assert [(f.kind, f.name, f.line, f.col) for f in findings] == [
+        ("damarisdata-declared-global", "DamarisData", 4, 7)
+    ]
+    assert findings[0].message == (
+        "DamarisData is read at the script's top level, but 'reset' declares it global, so "
+        "the top level reads it from the globals too, where Damaris does not put it (it is "
+        "among the script's local names): drop that global declaration"
+    )
+
+
 def test_damarisdata_at_top_level_or_as_a_parameter_is_fine():
     source = "keys = [k for k in DamarisData]\ndef main(DamarisData):\n    return DamarisData\n"
     assert check(source) == []
@@ -319,6 +338,8 @@ BINDINGS = {
 #: ways to read NAME; each runs the read
 USES = {
     "top_level": "_ = NAME\n",
+    # a global declaration anywhere makes the top level read (and store) NAME in G
+    "top_level_declared_global": "def declare_NAME():\n    global NAME\n_ = NAME\n",
     "function": "def use_NAME():\n    return NAME\nuse_NAME()\n",
     "function_param": "def use_NAME(NAME):\n    return NAME\nuse_NAME(2)\n",
     "function_local": "def use_NAME():\n    NAME = 2\n    return NAME\nuse_NAME()\n",

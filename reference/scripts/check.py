@@ -27,6 +27,9 @@ a file cannot be read, so a CI job can run it over every pyscript. Finding kinds
   or pass it as an argument.
 * ``damarisdata-in-function``: ``DamarisData`` read inside a function; pass it as an
   argument instead (``main(DamarisData)``).
+* ``damarisdata-declared-global``: ``DamarisData`` read at the top level of a script where a
+  function declares it ``global`` (and nothing stores it there): CPython then reads it from
+  ``G`` at the top level too, and Damaris puts it in ``L``.
 * ``syntax-error``: the script does not compile.
 
 The analysis is static (``ast``) and mirrors CPython's scoping rules: parameters, local
@@ -49,6 +52,7 @@ __all__ = ["Finding", "check_file", "check_source"]
 
 TOP_LEVEL_NAME = "top-level-name"
 DAMARISDATA_IN_FUNCTION = "damarisdata-in-function"
+DAMARISDATA_DECLARED_GLOBAL = "damarisdata-declared-global"
 SYNTAX_ERROR = "syntax-error"
 
 _BUILTINS = frozenset(dir(builtins))
@@ -371,6 +375,16 @@ def _damarisdata_message(owner: _Scope) -> str:
     )
 
 
+def _declared_global_message(scopes: list[_Scope]) -> str:
+    declaring = next(s for s in scopes if "DamarisData" in s.global_decl)
+    where = f"'{declaring.qualname}'" if declaring.qualname else f"a {declaring.kind}"
+    return (
+        f"DamarisData is read at the script's top level, but {where} declares it global, so "
+        "the top level reads it from the globals too, where Damaris does not put it (it is "
+        "among the script's local names): drop that global declaration"
+    )
+
+
 def _has_future_annotations(tree: ast.Module) -> bool:
     return any(
         isinstance(node, ast.ImportFrom)
@@ -396,9 +410,11 @@ def check_source(source: str, filename: str) -> list[Finding]:
     damarisdata_in_g = _stored_in_globals(builder, "DamarisData")
     candidates = [
         (use, scope)
-        for scope in builder.scopes[1:]
+        for scope in builder.scopes
         for use in scope.uses
         if _resolves_to_globals(scope, use.id)
+        # the top level reads its names from L, except those declared global anywhere
+        and (scope is not builder.module or use.id in builder.declared_global)
     ]
     candidates.sort(key=lambda candidate: (candidate[0].lineno, candidate[0].col_offset))
     findings: list[Finding] = []
@@ -410,7 +426,13 @@ def check_source(source: str, filename: str) -> list[Finding]:
         if name == "DamarisData":
             if damarisdata_in_g:
                 continue
-            kind, message = DAMARISDATA_IN_FUNCTION, _damarisdata_message(owner)
+            if owner is builder.module:
+                kind = DAMARISDATA_DECLARED_GLOBAL
+                message = _declared_global_message(builder.scopes)
+            else:
+                kind, message = DAMARISDATA_IN_FUNCTION, _damarisdata_message(owner)
+        elif owner is builder.module:
+            continue  # any other name declared global is stored in G at the top level too
         elif (
             name in builder.top_kinds
             and name not in builder.declared_global
