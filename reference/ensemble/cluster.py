@@ -7,13 +7,15 @@ therefore spend their time waiting, so several of them per core keep the cores b
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 from distributed import Client, LocalCluster
 
 from damaris_ref.ensemble.input_error import EnsembleInputError
+from damaris_ref.ensemble.quiet_logs import WORKER_LOGGER, not_heartbeat_failure
 
 #: tasks per core running at once in the embedded cluster (each mostly waits on a child)
 DEFAULT_THREADS_PER_WORKER = 2
@@ -53,13 +55,22 @@ def open_client(
     for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
         if value is not None and value < 1:
             raise EnsembleInputError(f"{name} must be at least 1, got {value}")
-    with (
-        LocalCluster(
-            n_workers=n_workers or os.cpu_count() or 1,
-            threads_per_worker=threads_per_worker or DEFAULT_THREADS_PER_WORKER,
-            processes=processes,
-            dashboard_address=":0",
-        ) as cluster,
-        Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
+    worker_log = logging.getLogger(WORKER_LOGGER)
+    with ExitStack() as closing:
+        # last of all, once the cluster is closed: its heartbeats are over
+        closing.callback(worker_log.removeFilter, not_heartbeat_failure)
+        cluster = closing.enter_context(
+            LocalCluster(
+                n_workers=n_workers or os.cpu_count() or 1,
+                threads_per_worker=threads_per_worker or DEFAULT_THREADS_PER_WORKER,
+                processes=processes,
+                dashboard_address=":0",
+            )
+        )
+        client = closing.enter_context(Client(cluster, set_as_default=False))
+        try:
+            yield client
+        finally:
+            # the cluster closes from here: a heartbeat caught by it is no error (threaded
+            # workers log here; worker processes, with processes=True, log on their own)
+            worker_log.addFilter(not_heartbeat_failure)

@@ -12,8 +12,13 @@ import sys
 
 import pytest
 
+from damaris_ref.ensemble import cluster
 from damaris_ref.ensemble.progress import ProgressBar
-from damaris_ref.ensemble.quiet_logs import not_compute_failed
+from damaris_ref.ensemble.quiet_logs import (
+    WORKER_LOGGER,
+    not_compute_failed,
+    not_heartbeat_failure,
+)
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -86,6 +91,37 @@ def test_only_daskss_compute_failed_record_is_filtered():
 
     assert not not_compute_failed(record("Compute Failed\nKey:       run_simulation-1\n"))
     assert not_compute_failed(record("Worker stream died during communication"))
+
+
+def test_only_dasks_failed_heartbeat_record_is_filtered():
+    def record(message: str) -> logging.LogRecord:
+        return logging.LogRecord("distributed.worker", logging.ERROR, "", 0, message, (), None)
+
+    assert not not_heartbeat_failure(
+        record("Failed to communicate with scheduler during heartbeat.")
+    )
+    assert not_heartbeat_failure(record("Compute Failed\nKey:       run_simulation-1\n"))
+
+
+def test_the_embedded_cluster_drops_failed_heartbeats_while_it_closes_and_only_then(
+    monkeypatch,
+):
+    """A heartbeat in flight when the cluster closes fails, and Dask would log that with a
+    traceback (seen as a traceback between the bar and the failures in CI)."""
+    worker_log = logging.getLogger(WORKER_LOGGER)
+    filtered_at_close = []
+
+    class Recording(cluster.LocalCluster):
+        def close(self, *args, **kwargs):
+            filtered_at_close.append(not_heartbeat_failure in worker_log.filters)
+            return super().close(*args, **kwargs)
+
+    monkeypatch.setattr(cluster, "LocalCluster", Recording)
+    with cluster.open_client(n_workers=1, threads_per_worker=1) as client:
+        assert client.submit(sum, [1, 2]).result(timeout=60) == 3
+        assert not_heartbeat_failure not in worker_log.filters
+    assert filtered_at_close and all(filtered_at_close)
+    assert not_heartbeat_failure not in worker_log.filters  # no logging state left behind
 
 
 def test_the_cli_keeps_the_bar_and_the_childrens_stderr_apart(sim):
