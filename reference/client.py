@@ -95,9 +95,9 @@ class Client:
         self._positions: dict[tuple[str, int], tuple[int, ...]] = {}
         self._written: set[tuple[str, int]] = set()
         self._stopped = False
-        # write plans, so a write repeats no lookup: static ones here, parameter-dependent
-        # ones (block shapes above, global bounds, blocks found inside them) until a
-        # parameter_set clears them
+        # what writes look up instead of checking again: per variable a write plan (made by
+        # its first write), global bounds and the blocks found inside them; parameter_set
+        # clears them with the block shapes above
         self._domains = config.architecture.domains
         self._dtypes = {
             v.name: data.dtype_of(config.layout(v.layout).type) for v in config.variables
@@ -278,7 +278,7 @@ class Client:
 
     def _as_layout_array(self, variable: Variable, array: np.ndarray) -> np.ndarray:
         shape = self.variable_shape(variable.name)
-        dtype = data.dtype_of(self.config.layout(variable.layout).type)
+        dtype = self._dtypes[variable.name]
         if array.size != math.prod(shape):
             raise ClientError(
                 f"write of variable {variable.name!r}: got {array.size} element(s) with shape "

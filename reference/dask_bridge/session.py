@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,10 +23,10 @@ import distributed.client
 import numpy as np
 from distributed import Client, Future
 
-from damaris_ref import processes
 from damaris_ref.config.model import Config
 from damaris_ref.dask_bridge import segments
 from damaris_ref.dask_bridge.workers import ServerWorker
+from damaris_ref.polling import poll_until
 from damaris_ref.processes import describe_exit
 from damaris_ref.scripts.environment import threads_per_worker, workers_name
 
@@ -39,14 +38,6 @@ _running: contextvars.ContextVar[DaskSession | None] = contextvars.ContextVar(
 WORKER_END_GRACE = 10.0
 #: seconds a server's client holds a message to the scheduler to batch it with the next ones
 CLIENT_SEND_INTERVAL = 0.002
-
-
-def _end_within(child: processes.Child, timeout: float) -> int | None:
-    """The exit status of ``child`` once it ends within ``timeout`` s, else None."""
-    try:
-        return child.wait(timeout)
-    except subprocess.TimeoutExpired:
-        return None
 
 
 def _worker_ended(status: int) -> RuntimeError:
@@ -216,7 +207,8 @@ class DaskSession:
             except segments.SlotLost:
                 # the scheduler lost the worker before its end reached this process (a killed
                 # process takes a moment to go): say how it ended, as above, once it has
-                ended = _end_within(child, WORKER_END_GRACE)
+                poll_until(lambda: child.poll() is not None, WORKER_END_GRACE, 0.05)
+                ended = child.poll()
                 if ended is None:
                     raise
                 raise _worker_ended(ended) from None

@@ -54,8 +54,7 @@ TAG_RELEASE = 72
 TAG_DONE = 73
 BUFFER_WAIT_VARIABLE = BUFFER_WAIT.name
 #: a waiting rank sleeps this long at first, doubling up to the second: an idle rank costs
-#: about 1.4% of a core, and a server answers within 2 ms, so that in steady state a client
-#: gets its last block's space back (still in cache) before it writes the next one
+#: about 1.4% of a core, and a client waiting for space hears of it within 2 ms
 _POLL_MIN, _POLL_MAX = 0.00005, 0.002
 #: a server asks again at once for this long before it starts sleeping: a client writing
 #: iteration after iteration hears back within microseconds, so its next block goes where its
@@ -388,6 +387,7 @@ class MPIServerTransport:
         self._ready: deque[Message] = deque()  # unpacked from a batch, not yet received
         self._releases: dict[int, list[int]] = {}  # client rank -> locations to hand back
         self._dtypes: dict[str, np.dtype] = {}
+        self._status = MPI.Status()  # filled by each probe for the next batch
         if window is not None:
             node_group, world_group = node_comm.Get_group(), comm.Get_group()
             for client in self.clients:
@@ -408,7 +408,7 @@ class MPIServerTransport:
         return self._ready.popleft()
 
     def _next_batch(self) -> tuple[int, list]:
-        status = MPI.Status()
+        status = self._status
         _poll(lambda: self.comm.Iprobe(MPI.ANY_SOURCE, TAG_TO_SERVER, status), spin=_SERVER_SPIN)
         self._reap_sends()
         source = status.Get_source()
