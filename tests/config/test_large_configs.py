@@ -83,5 +83,5 @@ def test_a_valid_config_never_meets_the_python_validator(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("jsonschema walked a valid section")
 
-    monkeypatch.setattr(schema, "_section_validator", refuse)
+    monkeypatch.setattr(schema, "_section", refuse)
     load_config_text("damaris:\n  parameters: {N: {type: int, value: 4}}\n", "yaml", environ={})
