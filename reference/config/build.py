@@ -158,17 +158,23 @@ def _parameter(name: str, spec: Mapping[str, Any], path: KeyPath, where: Locator
         if problem is not None:
             raise where.error((*path, "value"), problem)
     else:
-        value = _finite((*path, "value"), spec, where, "a finite number", f"type {spec['type']!r}")
+        value = _finite(spec, "value", path, where, "a finite number", f"type {spec['type']!r}")
     return Parameter(name=name, type=spec["type"], value=value)
 
 
 def _finite(
-    path: KeyPath, spec: Mapping[str, Any], where: Locator, allowed: str, kind: str = "a float"
+    spec: Mapping[str, Any],
+    key: str,
+    parent: KeyPath,
+    where: Locator,
+    allowed: str,
+    kind: str = "a float",
 ) -> float:
-    """The number at ``path`` (its last key in ``spec``) as a float, refusing what no float
-    holds (a 400-digit integer) and NaN and infinity, which pass the schema (no comparison
-    refuses NaN) but mean nothing where the reference uses a number."""
-    value = spec[path[-1]]
+    """``spec[key]`` (``spec`` is at ``parent``) as a float, refusing what no float holds (a
+    400-digit integer) and NaN and infinity, which pass the schema (no comparison refuses NaN)
+    but mean nothing where the reference uses a number."""
+    path = (*parent, key)
+    value = spec[key]
     try:
         number = float(value)
     except OverflowError:
@@ -293,7 +299,7 @@ def _pyscript(
         given["keep_workers"] = _flag(spec["keep_workers"])
     for key, allowed in _FINITE_TIMES.items():
         if key in spec:
-            given[key] = _finite((*path, key), spec, where, allowed)
+            given[key] = _finite(spec, key, path, where, allowed)
     return PyScript(**given)
 
 
