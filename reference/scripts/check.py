@@ -8,6 +8,7 @@ globals are ``G`` and ``L`` is no closure scope. So this script, fine under ``py
 on Damaris::
 
     import os
+from stat import S_ISREG
 
     def main(data):
         print(os.getcwd())   # NameError: name 'os' is not defined
@@ -59,6 +60,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
+
+from damaris_ref.cli_types import file_kind
 
 __all__ = ["MAX_SCRIPT_BYTES", "CannotAnalyse", "Finding", "check_file", "check_source"]
 
@@ -526,7 +529,7 @@ def check_file(path: str | Path) -> list[Finding]:
     try:
         status = os.stat(path)
         if not stat.S_ISREG(status.st_mode):
-            raise CannotAnalyse(f"not a regular file ({_kind(status.st_mode)})")
+            raise CannotAnalyse(f"not a regular file ({file_kind(status.st_mode)})")
         if status.st_size > MAX_SCRIPT_BYTES:
             raise CannotAnalyse(
                 f"{status.st_size} bytes; allowed: at most {MAX_SCRIPT_BYTES} for a script"
@@ -542,17 +545,6 @@ def check_file(path: str | Path) -> list[Finding]:
     except UnicodeDecodeError as error:
         raise CannotAnalyse(f"not text in its encoding ({error.reason})") from None
     return check_source(source, str(path))
-
-
-def _kind(mode: int) -> str:
-    kinds = {
-        stat.S_ISDIR: "a directory",
-        stat.S_ISFIFO: "a FIFO",
-        stat.S_ISCHR: "a character device",
-        stat.S_ISBLK: "a block device",
-        stat.S_ISSOCK: "a socket",
-    }
-    return next((name for test, name in kinds.items() if test(mode)), "not a file")
 
 
 def _encoding_problem(data: bytes) -> str:
