@@ -1,5 +1,8 @@
 """Load the YAML form: a top-level ``damaris:`` section or ``pdi: {plugins: {damaris: ...}}``.
 
+Under ``pdi:`` the section may also be written in the PDI Damaris plugin's own grammar
+(:mod:`.pdi_grammar` tells the forms apart and translates it).
+
 :mod:`.yaml_tree` parses the text (libyaml where present, duplicate keys and alias bombs
 refused) and keeps PyYAML's node tree next to the data, so every error can name its line: a key
 path is looked up in the tree only when an error is reported.
@@ -16,6 +19,7 @@ from yaml.nodes import Node
 from .build import build_config
 from .errors import Locator, echo, unknown
 from .model import Config
+from .pdi_grammar import load_section
 from .yaml_tree import KeyPath, display, line_of, parse
 
 _TOP_LEVEL = ("damaris", "pdi")
@@ -48,6 +52,8 @@ def load_yaml_text(
     section = data
     for key in prefix:
         section = section[key]
+    if prefix == _PDI_PATH:  # the compact form or the PDI plugin's own grammar
+        return load_section(section, root, prefix, source, environ, static=True).config
     return build_config(section, _YamlLocator(file, prefix, root), source, environ)
 
 
