@@ -86,7 +86,7 @@ class PdiExpression:
 
     def evaluate(self, values: Mapping[str, Any]) -> Value:
         """The value with ``values`` (name -> scalar, NumPy array or nested sequence)."""
-        stack: list[Any] = []
+        stack: list[Value] = []
         for step in self.steps:
             kind = step[0]
             if kind == "num":
@@ -109,7 +109,8 @@ class PdiExpression:
         if isinstance(value, float):
             if not value.is_integer():
                 self._refuse(f"the value {value!r} is no integer, but {what} must be one")
-            return self._checked(int(value), "the value")
+            self._checked(int(value), "the value")
+            return int(value)
         return value
 
     def _reference(self, values: Mapping[str, Any], name: str, indexes: list[Value]) -> Value:
