@@ -24,6 +24,7 @@ def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
 
     from damaris_ref.api import Damaris
     from damaris_ref.config import ConfigError
+    from damaris_ref.pdi import Error as PdiError
     from damaris_ref.shared_errors import (
         abort_unless_done_within,
         agree_and_exit_status,
@@ -40,7 +41,7 @@ def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
     damaris = Damaris(MPIBackend(comm))
     try:
         simulation.main(damaris, comm, args)
-    except (ConfigError, LayoutError, SimulationSetupError) as shared:
+    except (ConfigError, LayoutError, SimulationSetupError, PdiError) as shared:
         with abort_unless_done_within(deadline, shared):
             _end_run(damaris)
             status = agree_and_exit_status(status_comm, shared)
