@@ -254,7 +254,7 @@ class DamarisPlugin:
                 self._call(what, self.api.parameter_set, parameter, self._scalar(item, what))
         self._update_parameters(name)
         entry = self._writes.get(name)
-        if entry is not None and self._client(name, explicit=False):
+        if entry is not None:
             self._write_entry(entry, item)
 
     def _update_parameters(self, name: str) -> None:
@@ -287,7 +287,7 @@ class DamarisPlugin:
         """A ``write:`` entry: when, position, block, then after_write once all were handled."""
         values = self.store.values()
         what = f"write of {entry.data!r}"
-        if self._evaluate(entry.when, values, f"{what}: when"):
+        if self._evaluate(entry.when, values, f"{what}: when") and self._client(what, False):
             block = self._evaluate_int(entry.block, values, f"{what}: block")
             offsets = tuple(
                 self._evaluate_int(p, values, f"{what}: position") for p in entry.position
@@ -320,11 +320,13 @@ class DamarisPlugin:
         for update in self.runtime.parameter_updates:
             if update.parameter in used and update.parameter not in self._pushed:
                 missing = [m for m in update.depends_on if not self.store.known(m)]
+                if not missing:
+                    continue  # sent as soon as the last of them is exposed
                 raise Error(
                     f"{what}: layout {layout!r} takes {update.parameter!r} from "
                     f"{update.expression!r} (depends_on: {', '.join(update.depends_on)}), but "
-                    f"{listing(missing) or 'its metadata'} was never exposed; expose "
-                    "it before the first write"
+                    f"metadata {listing(repr(m) for m in missing)} was never exposed; "
+                    "expose it before the first write"
                 )
 
     # starting and roles --------------------------------------------------------------------
