@@ -12,38 +12,17 @@ the values come from the rules the other seed executables use
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from damaris_ref import pdi
-from damaris_ref.mocks.base import Simulation, SimulationSetupError
+from damaris_ref.mocks.base import SimulationSetupError
 from damaris_ref.mocks.mesh3d import MESH3D_PY, MESH3D_PY_DOMAINS, block_values
-
-
-@dataclass(frozen=True)
-class PdiProgram(Simulation):
-    """A simulation written for PDI: ``client_loop(comm, args)`` is the whole program, run by
-    every rank; PDI's Damaris plugin tells a rank whether it is a client."""
-
-    #: the config is a PDI specification the program hands to ``pdi.init`` itself
-    reads_pdi_spec = True
-
-    def main(self, damaris: Any, comm: Any, args: argparse.Namespace) -> None:
-        """One world rank: the program, with PDI driving this rank's ``damaris``."""
-        with pdi.bound(damaris), contextlib.suppress(pdi.ServerFinished):
-            self.client_loop(comm, args)
-
-
-def _spec(args: argparse.Namespace) -> Path:
-    """The PDI file (an engine may have loaded it already: its source is the file)."""
-    return Path(getattr(args.config, "source", None) or args.config)
+from damaris_ref.mocks.pdi_program import PdiProgram, spec_path
 
 
 def _parameter_get(name: str) -> int:
@@ -101,7 +80,7 @@ def _check_sizes(size: int, depth: int, width: int, domains: int) -> None:
 
 def _mesh_program(_world: Any, args: argparse.Namespace) -> None:
     """``3dmesh_py.c``: cube_i, cube_f and last_iter each iteration; ``-v 2`` adds array_sum."""
-    pdi.init(_spec(args))
+    pdi.init(spec_path(args))
     is_client = _start()
     print(f"{'-' * 85}D: :) ;) is_client = {int(is_client)}", flush=True)
     if is_client:
@@ -160,7 +139,7 @@ def _print_in_rank_order(comm: Any, cube: np.ndarray) -> None:
 
 def _domains_program(_world: Any, args: argparse.Namespace) -> None:
     """``3dmesh_py_domains.c``: last_iter, ``-d`` blocks of cube_i, then array_sum."""
-    pdi.init(_spec(args))
+    pdi.init(spec_path(args))
     if _start():
         comm = _client_comm()
         width, height, depth = (_parameter_get(p) for p in ("WIDTH", "HEIGHT", "DEPTH"))
