@@ -17,7 +17,8 @@ from damaris_ref import pdi
 from damaris_ref.engine import RankFailed, run_in_process
 from damaris_ref.mocks import SIMULATIONS
 
-from pdi_runs import NOOP_SCRIPT, ROOT, RUN_TIMEOUT, run_pdi, seed_spec
+from pdi_runs import RUN_TIMEOUT, run_pdi
+from pdi_specs import NOOP_SCRIPT, ROOT, seed_spec
 
 CXX_TOTAL = re.compile(r"C\+\+    iteration  (\d+) , Sum \(\) = (\d+)")
 CXX_DOMAINS_TOTAL = re.compile(r"C\+\+    iteration (\d+)  Sum = (\d+)\.0+")
@@ -363,3 +364,19 @@ def test_a_write_expression_outside_the_subset_is_refused_at_init(tmp_path):
         run_pdi(program, 2)
     assert isinstance(caught.value.error, pdi.Error)
     assert "PDI expression '$iter<=3'" in str(caught.value.error)
+
+
+# the write:-section example ------------------------------------------------------------------
+def test_heat2d_pdi_example_writes_every_other_step_and_the_sums_agree(capsys, recorder):
+    simulation = SIMULATIONS["heat2d_pdi"]
+    args = simulation.parse_args([str(ROOT / "examples" / "heat2d_pdi.yml"), "-i", "7"])
+    run_in_process(simulation.rank_main(args), 5, observer=recorder.observe, timeout=RUN_TIMEOUT)
+    out = capsys.readouterr().out
+    simulation_sums = dict(re.findall(r"C\+\+    step (\d+) , Sum \(\) = (\S+)", out))
+    script_sums = dict(re.findall(r"Python iteration  \d+ , step (\d+) , Sum\(\) = (\S+)", out))
+    assert sorted(simulation_sums, key=int) == ["0", "2", "4", "6"]
+    assert script_sums == simulation_sums
+    assert float(simulation_sums["6"]) > float(simulation_sums["2"]) > 0  # heat spreads in
+    # each client's 12 interior rows sit below the previous client's
+    run = next(o for o in recorder.observations if o.iteration == 1)
+    assert run.variable("field").offsets == {f"P{c}_B0": [12 * c, 0] for c in range(4)}

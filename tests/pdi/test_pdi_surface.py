@@ -11,7 +11,8 @@ import yaml
 
 from damaris_ref import pdi
 
-from pdi_runs import NOOP_SCRIPT, session
+from pdi_runs import session
+from pdi_specs import NOOP_SCRIPT
 
 SPEC = f"""
 plugins:
