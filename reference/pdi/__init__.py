@@ -64,7 +64,14 @@ __all__ = [
     "share",
 ]
 
-NONE, IN, OUT, INOUT = Access.NONE, Access.IN, Access.OUT, Access.INOUT
+#: PDI neither reads nor writes the datum
+NONE = Access.NONE
+#: PDI may write into the datum (the program reads what PDI puts there)
+IN = Access.IN
+#: PDI may read the datum (the program hands it out)
+OUT = Access.OUT
+#: PDI may read and write the datum
+INOUT = Access.INOUT
 
 
 class _Session:
