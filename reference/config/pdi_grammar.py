@@ -536,7 +536,8 @@ class _Translation:
             given = f"a list of {len(spec)}" if isinstance(spec, list) else echo(spec)
             raise self.where.at(
                 path,
-                f"invalid value: {given}; allowed: one mapping (the plugin reads a single pyscript)",
+                f"invalid value: {given}; allowed: one mapping "
+                "(the plugin reads a single pyscript)",
             )
         self._keys(spec, path, _PYSCRIPT_KEYS, "pyscript")
         if "keep_workers" in spec and "keep_workers_" in spec:

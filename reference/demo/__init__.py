@@ -3,9 +3,9 @@
 Starts a local Dask scheduler (unless ``--scheduler-file`` names a running one), launches
 ``3dmesh_py_domains`` on 6 MPI ranks (4 clients, 2 dedicated cores, 4 domains each), where
 every server feeds its own Dask worker; CONFIG (the seed's ``3dmesh_dask.yml``, say) replaces
-the demo's own config, its pyscripts running the demo's checking script. Per iteration it checks that the servers' Python sums
-and the global ``dask.array`` sum equal the simulation's own total, prints PASS/FAIL, writes a
-plot, and stops everything it started.
+the demo's own config, its pyscripts running the demo's checking script. Per iteration it
+checks that the servers' Python sums and the global ``dask.array`` sum equal the simulation's
+own total, prints PASS/FAIL, writes a plot, and stops everything it started.
 """
 
 from __future__ import annotations
