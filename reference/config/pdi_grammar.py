@@ -533,10 +533,11 @@ class _Translation:
         path: KeyPath = ("pyscript",)
         spec = self.section["pyscript"]
         if not isinstance(spec, Mapping):
+            given = f"a list of {len(spec)}" if isinstance(spec, list) else echo(spec)
             raise self.where.at(
                 path,
-                f"invalid value {echo(spec) if not isinstance(spec, list) else 'a list'}; "
-                "allowed: one mapping (the plugin reads a single pyscript)",
+                f"invalid value: {given}; allowed: one mapping "
+                "(the plugin reads a single pyscript)",
             )
         self._keys(spec, path, _PYSCRIPT_KEYS, "pyscript")
         if "keep_workers" in spec and "keep_workers_" in spec:

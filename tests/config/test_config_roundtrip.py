@@ -203,14 +203,14 @@ def test_written_xml_passes_upstreams_structural_rules(config):
     ],
 )
 def test_the_structural_check_names_what_upstream_would_refuse(edit, problem):
-    text = dump_xml(load_config(EXAMPLES / "3dmesh_py.yml", environ={}))
+    text = dump_xml(load_config(EXAMPLES / "3dmesh_py_compact.yml", environ={}))
     assert upstream_structure_problems(text) == []
     problems = upstream_structure_problems(edit(text))
     assert any(problem in p for p in problems), problems
 
 
 def test_written_files_reload_to_the_example(tmp_path):
-    example = load_config(EXAMPLES / "3dmesh_py.yml", environ={})
+    example = load_config(EXAMPLES / "3dmesh_py_compact.yml", environ={})
     for name, dump in (("case.yml", dump_yaml), ("case.xml", dump_xml)):
         (tmp_path / name).write_text(dump(example))
         reloaded = load_config(tmp_path / name, environ={})
