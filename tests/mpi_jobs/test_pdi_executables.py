@@ -4,18 +4,21 @@ bad input ending the job with one line (no traceback from every rank)."""
 from __future__ import annotations
 
 import re
+import shutil
 
-from pdi_specs import ROOT, seed_spec
+from pdi_specs import ROOT
 
 TOTAL = re.compile(r"C\+\+    iteration  (\d+) , Sum \(\) = (\d+)")
 SERVER_SUM = re.compile(r"Python iteration  (\d+) , Sum\(\) =  (\d+)")
 SEED_SUMS = {0: 98304, 1: 98816, 2: 99328}
 
 
-def test_3dmesh_py_pdi_prints_the_seed_sums(tmp_path, run_mpi, console_script):
-    spec = seed_spec(tmp_path, script=ROOT / "examples" / "3dmesh_py.py")
-    command = [console_script("3dmesh_py_pdi"), str(spec), "-i", "3", "-v", "2", "-r", "-s", "0"]
-    job = run_mpi(5, command)
+def test_the_seeds_command_on_pdi_prints_the_seed_sums(tmp_path, run_mpi, console_script):
+    """``mpiexec -n 5 3dmesh_py_pdi 3dmesh_py.yml -i 3 -v 2 -r -s 0`` beside the seed's files."""
+    for name in ("3dmesh_py.yml", "3dmesh_py.py"):
+        shutil.copy(ROOT / "examples" / name, tmp_path / name)
+    command = [console_script("3dmesh_py_pdi"), "3dmesh_py.yml", "-i", "3", "-v", "2", "-r"]
+    job = run_mpi(5, [*command, "-s", "0"], cwd=tmp_path)
     assert job.returncode == 0, job.describe()
     assert {int(i): int(s) for i, s in TOTAL.findall(job.stdout)} == SEED_SUMS
     assert {int(i): int(s) for i, s in SERVER_SUM.findall(job.stdout)} == SEED_SUMS

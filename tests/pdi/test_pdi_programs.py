@@ -43,9 +43,8 @@ def sums(pattern: re.Pattern, text: str) -> dict[int, list[int]]:
 
 
 # the seed's programs: every multi-expose event -----------------------------------------------
-def test_3dmesh_py_pdi_prints_the_seed_sums(tmp_path, capsys):
-    spec = seed_spec(tmp_path, script=ROOT / "examples" / "3dmesh_py.py")
-    run_seed_program("3dmesh_py_pdi", spec, 5, "-v", "2")
+def test_3dmesh_py_pdi_with_the_seeds_own_file_prints_the_seed_sums(capsys):
+    run_seed_program("3dmesh_py_pdi", ROOT / "examples" / "3dmesh_py.yml", 5, "-v", "2")
     out = capsys.readouterr().out
     assert sums(CXX_TOTAL, out) == {i: [s] for i, s in SEED_SUMS.items()}
     assert sums(PYTHON_SUM, out) == {i: [s] for i, s in SEED_SUMS.items()}
