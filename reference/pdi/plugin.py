@@ -34,6 +34,7 @@ from damaris_ref.config.errors import did_you_mean, echo, listing
 from damaris_ref.config.expressions import names_in
 from damaris_ref.config.model import Config
 from damaris_ref.config.pdi_grammar import PdiConfig, WriteEntry
+from damaris_ref.data import dtype_of
 from damaris_ref.errors import DamarisClientError
 
 from .errors import Error, ServerFinished
@@ -53,7 +54,6 @@ EVENT_ARGUMENTS: dict[str, tuple[str, ...]] = {
 }
 #: names the plugin registers but never handles (it asserts); the reference refuses them
 _UNHANDLED = ("damaris_get_iteration", "damaris_signal", "damaris_bind")
-_INTEGER_TYPES = ("short", "int", "integer", "long")
 
 
 class ClientApi(Protocol):
@@ -277,7 +277,7 @@ class DamarisPlugin:
     def _parameter_value(self, parameter: str, text: str, values: dict[str, Any]) -> int | float:
         expression = self._expression(text)
         try:
-            if self._parameter_types.get(parameter, "int") in _INTEGER_TYPES:
+            if dtype_of(self._parameter_types.get(parameter, "int")).kind in "iu":
                 return expression.evaluate_int(values, f"parameter {parameter!r}")
             return float(expression.evaluate(values))
         except pdi_expressions.PdiExpressionError as error:

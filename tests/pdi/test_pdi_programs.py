@@ -379,3 +379,28 @@ def test_heat2d_pdi_example_writes_every_other_step_and_the_sums_agree(capsys, r
     # each client's 12 interior rows sit below the previous client's
     run = next(o for o in recorder.observations if o.iteration == 1)
     assert run.variable("field").offsets == {f"P{c}_B0": [12 * c, 0] for c in range(4)}
+
+
+def test_a_real_parameter_with_depends_on_takes_the_float_value(tmp_path):
+    spec = tmp_path / "spec.yml"
+    spec.write_text(
+        is_client_spec(tmp_path).read_text()
+        + "    parameters:\n"
+        + "      - parameter: {name: scale, type: double, value: '$factor*2', depends_on: factor}\n"
+    )
+
+    def program(_comm):
+        pdi.init(spec)
+        is_client = np.array([0], dtype=np.int32)
+        pdi.multi_expose("damaris_start", [("is_client", is_client, pdi.INOUT)])
+        scale = np.zeros(1)
+        if is_client[0]:
+            pdi.expose("factor", np.float64(1.25), pdi.OUT)
+            pdi.multi_expose(
+                "damaris_parameter_get",
+                [("prm_name", "scale", pdi.OUT), ("b", scale, pdi.INOUT), ("s", 8, pdi.OUT)],
+            )
+        pdi.finalize()
+        return float(scale[0])
+
+    assert run_pdi(program, 3) == [2.5, 2.5, 0.0]
