@@ -2,9 +2,9 @@
 
 This is what ``mpiexec -n N 3dmesh_py CONFIG ...`` runs on every rank. Errors every rank (or
 every client) hits alike, a bad config, an impossible layout, bad simulation arguments or a
-call a PDI program's plugin refuses (``pdi.Error``), end the job cleanly with status 1 and one line from the lowest failing rank
-(:mod:`damaris_ref.shared_errors`); any other error outside a user script aborts the whole job
-with its traceback, so no rank is left waiting.
+call a PDI program's plugin refuses (``pdi.Error``), end the job cleanly with status 1 and
+one line from the lowest failing rank (:mod:`damaris_ref.shared_errors`); any other error
+outside a user script aborts the whole job with its traceback, so no rank is left waiting.
 """
 
 from __future__ import annotations

@@ -112,7 +112,9 @@ def init(spec: str | Mapping[str, Any] | PathLike[str]) -> None:
         pdi_config = load_pdi_text(text, source=source)
         store = DataStore(remembered_names(pdi_config))
     except DamarisError as error:
-        raise Error(str(error)) from error
+        looks_like_a_path = isinstance(spec, str) and spec.strip().endswith((".yml", ".yaml"))
+        hint = " (to read a file, pass pathlib.Path(...): a str is YAML text)" * looks_like_a_path
+        raise Error(f"{error}{hint}") from error
     api = _api.get()
     if api is None:
         from damaris_ref import damaris

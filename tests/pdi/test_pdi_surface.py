@@ -51,6 +51,11 @@ def test_a_bad_spec_names_the_file_and_line(tmp_path):
         pdi.init(path)
 
 
+def test_a_file_name_given_as_text_gets_a_hint():
+    with pytest.raises(pdi.Error, match=r"to read a file, pass pathlib\.Path"):
+        pdi.init("3dmesh_py.yml")
+
+
 @pytest.mark.parametrize(
     ("name", "message"),
     [
