@@ -74,15 +74,24 @@ class ClientApi(Protocol):
 
 
 def remembered_names(pdi: PdiConfig) -> set[str]:
-    """Names whose values the configuration's expressions read, so must outlive a reclaim."""
+    """Names whose values the configuration's expressions read, so must outlive a reclaim.
+
+    Parses every expression, so that one outside the subset is refused before anything runs.
+    """
     runtime = pdi.runtime
     names: set[str] = set()
+    expressions = [(f"parameter {u.parameter!r}", u.expression) for u in runtime.parameter_updates]
+    for entry in runtime.writes:
+        what = f"write of {entry.data!r}"
+        expressions += [(f"{what}: when", entry.when), (f"{what}: block", entry.block)]
+        expressions += [(f"{what}: position", text) for text in entry.position]
     for update in runtime.parameter_updates:
         names.update(update.depends_on)
-        names.update(pdi_expressions.parse(update.expression).references)
-    for entry in runtime.writes:
-        for text in (entry.when, entry.block, *entry.position):
+    for what, text in expressions:
+        try:
             names.update(pdi_expressions.parse(text).references)
+        except pdi_expressions.PdiExpressionError as error:
+            raise Error(f"{what}: {error}") from None
     return names
 
 
