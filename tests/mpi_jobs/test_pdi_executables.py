@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 import shutil
 
+import pytest
+
 from pdi_specs import ROOT
 
 TOTAL = re.compile(r"C\+\+    iteration  (\d+) , Sum \(\) = (\d+)")
@@ -34,16 +36,19 @@ def test_heat2d_pdi_runs_under_damaris_ref_run(run_command, console_script):
     assert dict(script) == dict(simulation)
 
 
-def test_an_expression_outside_the_subset_ends_the_job_with_one_line(
-    tmp_path, run_mpi, console_script
-):
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("'$iter%$every=0'", "'$iter<=4'"), "PDI expression '$iter<=4' uses '<='"),
+        (("[dsize, psize]", "[dsize, psize, nothing]"), "metadata 'nothing' was never exposed"),
+    ],
+    ids=["expression outside the subset", "depends_on never exposed"],
+)
+def test_bad_input_ends_the_job_with_one_line(change, message, tmp_path, run_mpi, console_script):
     spec = tmp_path / "heat.yml"
-    spec.write_text(
-        (ROOT / "examples" / "heat2d_pdi.yml").read_text().replace("'$iter%$every=0'", "'$iter<=4'")
-    )
+    spec.write_text((ROOT / "examples" / "heat2d_pdi.yml").read_text().replace(*change))
     (tmp_path / "heat2d_pdi.py").write_text((ROOT / "examples" / "heat2d_pdi.py").read_text())
     job = run_mpi(3, [console_script("heat2d_pdi"), str(spec)])
     assert job.returncode == 1, job.describe()
-    assert "PDI expression '$iter<=4'" in job.stderr
+    assert job.stderr.count(message) == 1, job.stderr
     assert "Traceback" not in job.stderr
-    assert job.stderr.count("'$iter<=4'") == 1, job.stderr
