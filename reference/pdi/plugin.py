@@ -251,8 +251,6 @@ class DamarisPlugin:
             self._give_is_client(item, f"get_is_client datum {name!r}")
         if name == runtime.client_comm_data and self._client(name, explicit=False):
             self._give(item, self.api.client_comm_get(), f"client_comm_get datum {name!r}")
-        if not item.readable:
-            return
         for metadata, parameter in runtime.parameter_get:
             if metadata == name and self._client(name, explicit=False):
                 what = f"parameter_get of {parameter!r} into {name!r}"
@@ -261,7 +259,8 @@ class DamarisPlugin:
             if metadata == name and self._client(name, explicit=False):
                 what = f"parameter_set of {parameter!r} from {name!r}"
                 self._call(what, self.api.parameter_set, parameter, self._scalar(item, what))
-        self._update_parameters(name)
+        if item.readable:
+            self._update_parameters(name)
         entry = self._writes.get(name)
         if entry is not None:
             self._write_entry(entry, item)
@@ -302,12 +301,13 @@ class DamarisPlugin:
                 self._evaluate_int(p, values, f"{what}: position") for p in entry.position
             )
             self._check_layout_known(entry.dataset, what)
+            data = self._readable(item, what)
             if block > 0:
                 self._call(what, self.api.set_block_position, entry.dataset, block, offsets)
-                self._call(what, self.api.write_block, entry.dataset, block, item.array)
+                self._call(what, self.api.write_block, entry.dataset, block, data)
             else:
                 self._call(what, self.api.set_position, entry.dataset, offsets)
-                self._call(what, self.api.write, entry.dataset, item.array)
+                self._call(what, self.api.write, entry.dataset, data)
             self._wrote_this_round = True
         self._handled_writes.add(entry.data)
         if len(self._handled_writes) == len(self._writes):

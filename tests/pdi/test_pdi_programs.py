@@ -196,7 +196,7 @@ plugins:
         pdi.expose("is_client", is_client, pdi.INOUT)
         width = np.zeros(1, dtype=np.int32)
         if is_client[0]:
-            pdi.expose("my_width", width, pdi.INOUT)  # parameter_get: receives 5
+            pdi.expose("my_width", width, pdi.IN)  # parameter_get: receives 5
             pdi.expose("my_n", np.int32(3), pdi.OUT)  # parameter_set: row is now 3 long
             rank = comm.Get_rank()
             pdi.multi_expose(
