@@ -136,7 +136,8 @@ def _run_in_process(
     from damaris_ref.engine import RankFailed, run_in_process
 
     try:
-        args.config = load_config(args.config)
+        if not getattr(simulation, "reads_pdi_spec", False):  # a PDI program loads its own
+            args.config = load_config(args.config)
         run_in_process(simulation.rank_main(args), options.ranks, timeout=options.timeout)
     except RankFailed as failure:
         if not isinstance(failure.error, DamarisError):

@@ -1,5 +1,8 @@
 """Load the YAML form: a top-level ``damaris:`` section or ``pdi: {plugins: {damaris: ...}}``.
 
+Under ``pdi:`` the section may also be written in the PDI Damaris plugin's own grammar
+(:mod:`.pdi_grammar` tells the forms apart and translates it).
+
 :mod:`.yaml_tree` parses the text (libyaml where present, duplicate keys and alias bombs
 refused) and keeps PyYAML's node tree next to the data, so every error can name its line: a key
 path is looked up in the tree only when an error is reported.
@@ -14,6 +17,7 @@ from typing import Any
 from .build import build_config
 from .errors import Locator, echo, unknown
 from .model import Config
+from .pdi_grammar import load_section
 from .yaml_tree import KeyPath, YamlLocator, parse
 
 _TOP_LEVEL = ("damaris", "pdi")
@@ -33,6 +37,8 @@ def load_yaml_text(
     section = data
     for key in prefix:
         section = section[key]
+    if prefix == _PDI_PATH:  # the compact form or the PDI plugin's own grammar
+        return load_section(section, root, prefix, source, environ, static=True).config
     return build_config(section, YamlLocator(file, prefix, root), source, environ)
 
 

@@ -1,9 +1,11 @@
 """The Dask examples run as their headers say, under mpiexec with a scheduler of the test's:
-3dmesh_dask (seed Example 2, spec §6 numbers) and online_stats."""
+3dmesh_dask (seed Example 2, spec §6 numbers: the seed's own file and the compact one) and
+online_stats."""
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,10 +34,42 @@ def example_config(name: str, scheduler_file: Path, folder: Path) -> tuple[Path,
 def test_3dmesh_dask_passes_every_iteration(
     scheduler_file: Path, dask_client, tmp_path: Path
 ) -> None:
-    config, simulation = example_config("3dmesh_dask", scheduler_file, tmp_path)
+    config, simulation = example_config("3dmesh_dask_compact", scheduler_file, tmp_path)
     done = run_mpi(
         6, "3dmesh_py_domains", str(config), "-i", "3", "-d", "4", "-r", "-s", "0", cwd=tmp_path
     )
+    assert_every_iteration_passes(done)
+    assert_no_workers_left(dask_client, simulation)
+
+
+@pytest.mark.timeout(90)
+def test_the_seeds_own_dask_command_passes_every_iteration(
+    scheduler_file: Path, dask_client, tmp_path: Path
+) -> None:
+    """``mpiexec -n 6 3dmesh_py_domains 3dmesh_dask.yml -i 3 -r -d 4 -s 0`` beside the seed's
+    files, the scheduler file where the seed's file names it (``dask_file.json``)."""
+    for name in ("3dmesh_dask.yml", "3dmesh_dask.py"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    shutil.copy(scheduler_file, tmp_path / "dask_file.json")
+    done = run_mpi(
+        6,
+        "3dmesh_py_domains",
+        "3dmesh_dask.yml",
+        "-i",
+        "3",
+        "-r",
+        "-d",
+        "4",
+        "-s",
+        "0",
+        cwd=tmp_path,
+    )
+    assert_every_iteration_passes(done)
+    assert_no_workers_left(dask_client, "3dmesh_wf")
+
+
+def assert_every_iteration_passes(done) -> None:
+    """The script's dask.array sum equals the simulation's total each iteration (PASS)."""
     assert done.returncode == 0, done.stderr
     verdicts = re.findall(
         r"^Python iteration  (\d+)  dask x\.sum\(\) :=  (\d+)\n(PASS|FAIL)$",
@@ -45,7 +79,6 @@ def test_3dmesh_dask_passes_every_iteration(
     # spec §6: upstream's Dask config gives these totals, each equal to array_sum (PASS)
     totals = case_by_id("seed-domains-6ranks-2cores-d4-r").expect.client_totals
     assert verdicts == [(str(i), str(t), "PASS") for i, t in enumerate(totals)], done.stdout
-    assert_no_workers_left(dask_client, simulation)
 
 
 @pytest.mark.timeout(90)

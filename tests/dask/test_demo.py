@@ -55,3 +55,14 @@ def test_without_an_answering_scheduler_the_demo_says_not_checked_and_fails(tmp_
     assert [r[5] for r in ROW.findall(done.stdout)] == ["NOT CHECKED (no Dask)"], done.stdout
     assert "NOT CHECKED: no Dask scheduler answered" in done.stdout
     assert "PASS" not in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_demo_takes_the_seeds_own_dask_file(tmp_path):
+    seed = Path(__file__).resolve().parents[2] / "examples" / "3dmesh_dask.yml"
+    done = demo(tmp_path, str(seed), "-i", "2", "--no-plot")
+    assert done.returncode == 0, done.stdout + done.stderr
+    totals = case_by_id("seed-domains-6ranks-2cores-d4-r").expect.client_totals[:2]
+    assert [(r[0], r[1], r[4], r[5]) for r in ROW.findall(done.stdout)] == [
+        (str(i), str(t), str(t), "PASS") for i, t in enumerate(totals)
+    ], done.stdout
