@@ -93,14 +93,17 @@ class ServerWorker:
             )
         return worker
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
         """Retire the worker, then end it (SIGTERM, SIGKILL after a grace), unless it is kept.
 
         Retiring first, as upstream's servers do, lets the scheduler move data only this
         worker holds (statistics other simulations still update, say) to other workers.
+        False when the scheduler kept the worker because no other worker could take such
+        data: it is lost with the worker.
         """
         if self.keep:
-            return
+            return True
+        handed_over = True
         with contextlib.suppress(OSError, TimeoutError):  # no scheduler: just end it
             retired = self.client.retire_workers(
                 workers=[self.address], close_workers=True, callback_timeout=RETIRE_TIMEOUT
@@ -108,4 +111,7 @@ class ServerWorker:
             if retired:  # the scheduler is closing it: a SIGTERM now could stall that
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.child.wait(10)
+            else:  # refused while the worker is still there: its data had nowhere to go
+                handed_over = worker_address(self.client, self.name) is None
         self.child.stop(grace=STOP_GRACE)
+        return handed_over
