@@ -248,9 +248,9 @@ class DaskSession:
     def _say_data_lost(self, worker: str) -> None:
         print(
             f"[damaris-ref] warning: server {self.server_id}'s Dask worker {worker!r} stops "
-            "with data no other worker could take (no other worker is left on the scheduler): "
-            "shared statistics it held are lost. To keep them, start a worker beside the "
-            "scheduler before the simulations (see docs/stats.md)",
+            "with published data no other worker could take (no other worker is left on the "
+            "scheduler): shared statistics it held are lost. To keep them, start a worker "
+            "beside the scheduler before the simulations (see docs/stats.md)",
             file=sys.stderr,
             flush=True,
         )

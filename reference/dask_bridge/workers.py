@@ -21,7 +21,7 @@ import sys
 import tempfile
 from typing import Literal
 
-from distributed import Client
+from distributed import Client, futures_of
 
 from damaris_ref import processes
 
@@ -40,6 +40,24 @@ def worker_address(client: Client, name: str) -> str | None:
         if info.get("name") == name:
             return address
     return None
+
+
+def holds_published_data(client: Client, address: str) -> bool:
+    """Whether the worker at ``address`` holds a piece of any dataset published on the
+    scheduler (what other clients may still read)."""
+    held = {_hashable(key) for key in client.has_what([address]).get(address, ())}
+    if not held:
+        return False
+    for name in client.list_datasets():
+        keys = {_hashable(future.key) for future in futures_of(client.get_dataset(name))}
+        if held & keys:
+            return True
+    return False
+
+
+def _hashable(key: object) -> object:
+    """A key as the scheduler names it; a tuple key may arrive as a list."""
+    return tuple(_hashable(part) for part in key) if isinstance(key, list | tuple) else key
 
 
 class ServerWorker:
@@ -98,8 +116,8 @@ class ServerWorker:
 
         Retiring first, as upstream's servers do, lets the scheduler move data only this
         worker holds (statistics other simulations still update, say) to other workers.
-        False when the scheduler kept the worker because no other worker could take such
-        data: it is lost with the worker.
+        False when the scheduler kept the worker because no other worker could take its data
+        and some of it is published (as shared statistics are): that is lost with the worker.
         """
         if self.keep:
             return True
@@ -111,7 +129,8 @@ class ServerWorker:
             if retired:  # the scheduler is closing it: a SIGTERM now could stall that
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.child.wait(10)
-            else:  # refused while the worker is still there: its data had nowhere to go
-                handed_over = worker_address(self.client, self.name) is None
+            elif worker_address(self.client, self.name) is not None:
+                # refused: its data had nowhere to go; what matters is what others can read
+                handed_over = not holds_published_data(self.client, self.address)
         self.child.stop(grace=STOP_GRACE)
         return handed_over

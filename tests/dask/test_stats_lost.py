@@ -28,7 +28,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 LOST = "were lost"
 WHY = "no worker outlived the simulations"
 #: what a server prints when its worker leaves with data no other worker could take
-SERVER_WARNING = "stops with data no other worker could take"
+SERVER_WARNING = "stops with published data no other worker could take"
 
 
 @pytest.mark.timeout(120)
