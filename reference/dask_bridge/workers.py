@@ -42,15 +42,20 @@ def worker_address(client: Client, name: str) -> str | None:
     return None
 
 
-def holds_published_data(client: Client, address: str) -> bool:
+def holds_published_data(client: Client, address: str, timeout: float) -> bool:
     """Whether the worker at ``address`` holds a piece of any dataset published on the
-    scheduler (what other clients may still read)."""
-    held = {_hashable(key) for key in client.has_what([address]).get(address, ())}
+    scheduler (what other clients may still read); each call to the scheduler waits at most
+    ``timeout`` s (TimeoutError)."""
+    scheduler = client.scheduler
+    if scheduler is None:
+        return False
+    holdings = client.sync(scheduler.has_what, workers=[address], callback_timeout=timeout)
+    held = {_hashable(key) for key in holdings.get(address, ())}
     if not held:
         return False
-    for name in client.list_datasets():
-        keys = {_hashable(future.key) for future in futures_of(client.get_dataset(name))}
-        if held & keys:
+    for name in client.list_datasets(callback_timeout=timeout):
+        dataset = client.get_dataset(name, callback_timeout=timeout)
+        if held & {_hashable(future.key) for future in futures_of(dataset)}:
             return True
     return False
 
@@ -131,6 +136,7 @@ class ServerWorker:
                     self.child.wait(10)
             elif worker_address(self.client, self.name) is not None:
                 # refused: its data had nowhere to go; what matters is what others can read
-                handed_over = not holds_published_data(self.client, self.address)
+                published = holds_published_data(self.client, self.address, RETIRE_TIMEOUT)
+                handed_over = not published
         self.child.stop(grace=STOP_GRACE)
         return handed_over
