@@ -82,8 +82,9 @@ def answered(what: str, timeout: float | None) -> Iterator[None]:
     try:
         yield
     except TimeoutError as error:
+        within = "" if timeout is None else f" within {timeout:g} s"
         raise TimeoutError(
-            f"damaris_stats: the Dask scheduler did not answer {what} within {timeout:g} s "
+            f"damaris_stats: the Dask scheduler did not answer {what}{within} "
             "(it is overloaded, or gone)"
         ) from error
 
