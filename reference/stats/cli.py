@@ -132,20 +132,26 @@ def run(options: argparse.Namespace) -> int:
         if cluster is None:
             return 2
         client, scheduler_file = cluster
-        from damaris4py.dask.damaris_stats import DaskStats
+        from damaris4py.dask.damaris_stats import DaskStats, StatisticsLost
 
         stats = DaskStats(STATS_NAME, LOCK_NAME)
         stats.reset(client)
         config = _write_config(options, scheduler_file)
         ensemble = Ensemble(config, values, options.iterations, ranks, options.domains)
         runs = run_ensemble(ensemble, options.out, options.timeout)
-        summary = stats.summary(client)
+        try:
+            summary: Summary | Exception = stats.summary(client)
+        except (StatisticsLost, TimeoutError) as unreadable:
+            summary = unreadable
     ran = all(r.returncode == 0 and len(r.updates) == options.iterations for r in runs)
     for r in runs:
         status = "stopped at the timeout" if r.returncode is None else f"exit {r.returncode}"
         print(f"simulation -v {r.value}: {status}, {len(r.updates)} updates (log: {r.folder})")
         if r.returncode != 0 and r.stderr_tail:
             print(r.stderr_tail)
+    if isinstance(summary, Exception):
+        print(f"damaris-ref stats: error: {summary}", file=sys.stderr)
+        return 1
     if summary.count == 0:
         print("FAIL: no statistics were published")
         return 1

@@ -41,6 +41,8 @@ def test_the_demo_checks_every_iteration_and_plots(tmp_path):
     ], done.stdout
     assert all(int(r[2]) + int(r[3]) == int(r[1]) for r in rows)
     assert (tmp_path / "demo.png").stat().st_size > 0
+    # nothing it published was lost: no server warns about its worker's data
+    assert "no other worker could take" not in done.stderr, done.stderr
     # it stopped what it started: its scheduler and every rank (their argv name tmp_path)
     assert schedulers() <= before
     assert not [a for a in live_commands().values() if any(str(tmp_path) in x for x in a)]
