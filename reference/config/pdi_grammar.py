@@ -379,7 +379,9 @@ class _Translation:
         if isinstance(value, str) and value in _PDI_BOOLEANS:
             return _PDI_BOOLEANS[value]
         raise self.where.at(
-            path, f"invalid value {echo(value)}; allowed: true/false or yes/no (any case)"
+            path,
+            f"invalid value {echo(value)}; allowed: true/false or yes/no "
+            "(also spelled True, TRUE, Yes, YES, False, FALSE, No, NO)",
         )
 
     # -- sections ------------------------------------------------------------------------------

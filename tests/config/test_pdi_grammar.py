@@ -347,3 +347,13 @@ def test_the_warning_comes_from_the_first_rank_only(capsys, monkeypatch):
     monkeypatch.setenv("PMI_RANK", "3")
     load(edited("      log:", "      paraview: {}\n      log:"))
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(("spelling", "value"), [("'TRUE'", True), ("'No'", False), ("off", None)])
+def test_booleans_take_the_yaml_and_plugin_spellings_only(spelling, value):
+    text = edited("time_varying: no", f"time_varying: {spelling}")
+    if value is None:
+        with pytest.raises(ConfigError, match=r"time_varying: invalid value 'off'"):
+            load(text)
+    else:
+        assert load(text).variable("step").time_varying is value
