@@ -157,7 +157,8 @@ def load_pdi_text(
 ) -> PdiConfig:
     """Load a PDI specification: a whole file with a top-level ``pdi:`` key, or the tree
     under it (what PDI's Python ``init`` is given). The damaris section may use the plugin's
-    grammar or the compact one; ``source`` and ``environ`` as for ``load_config_text``.
+    grammar or the compact one; ``source`` and ``environ`` (default ``os.environ``) as for
+    ``load_config_text``.
     """
     file = source if source is not None else "<pdi text>"
     data, root = parse(text, file)
@@ -173,7 +174,7 @@ def load_pdi_text(
                 line=line_of(root, prefix[: end - 1]),
             )
         section = section[key]
-    return load_section(section, root, prefix, source, environ)
+    return load_section(section, root, prefix, source, os.environ if environ is None else environ)
 
 
 def load_section(

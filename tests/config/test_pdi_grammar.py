@@ -357,3 +357,9 @@ def test_booleans_take_the_yaml_and_plugin_spellings_only(spelling, value):
             load(text)
     else:
         assert load(text).variable("step").time_varying is value
+
+
+def test_load_pdi_text_reads_the_environment_as_load_config_does(monkeypatch):
+    monkeypatch.setenv("DAMARIS_RANKS_PER_NODE", "3")
+    assert load_pdi_text(PLUGIN, Path(FILE)).config.architecture.ranks_per_node == 3
+    assert load_pdi_text(PLUGIN, Path(FILE), environ={}).config.architecture.ranks_per_node == 0
