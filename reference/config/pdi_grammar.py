@@ -25,7 +25,7 @@ from ..data import dtype_of
 from .build import build_config
 from .errors import ConfigError, Locator, echo, listing, unknown
 from .model import Config
-from .yaml_tree import KeyPath, display, line_of, parse
+from .yaml_tree import KeyPath, YamlLocator, display, line_of, parse
 
 #: the plugin's simulation name when ``architecture.sim_name`` is absent
 DEFAULT_SIMULATION_NAME = "damaris_pdi_simu"
@@ -256,7 +256,7 @@ def _is_wrapper(entry: Any) -> bool:
     )
 
 
-class PluginLocator(Locator):
+class PluginLocator(YamlLocator):
     """Maps a compact key path back to the key written in the file, and finds its line.
 
     ``renames`` holds compact path prefixes and the file's path they came from; the longest
@@ -265,9 +265,7 @@ class PluginLocator(Locator):
     """
 
     def __init__(self, file: str | Path, prefix: KeyPath, root: Node | None) -> None:
-        super().__init__(file)
-        self.prefix = prefix
-        self.root = root
+        super().__init__(file, prefix, root)
         self.renames: dict[KeyPath, KeyPath] = {}
 
     def original(self, path: KeyPath) -> KeyPath:
@@ -277,9 +275,8 @@ class PluginLocator(Locator):
                 return self.renames[path[:end]] + tuple(path[end:])
         return tuple(path)
 
-    def locate(self, path: tuple[str | int, ...]) -> tuple[str, int | None]:
-        full = self.prefix + self.original(path)
-        return display(full), line_of(self.root, full)
+    def locate(self, path: KeyPath) -> tuple[str, int | None]:
+        return super().locate(self.original(path))
 
     def at(self, path: KeyPath, message: str) -> ConfigError:
         """A :class:`ConfigError` at ``path`` as written in the file (no renaming)."""

@@ -14,29 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from yaml.nodes import Node
-
 from .build import build_config
 from .errors import Locator, echo, unknown
 from .model import Config
 from .pdi_grammar import load_section
-from .yaml_tree import KeyPath, display, line_of, parse
+from .yaml_tree import KeyPath, YamlLocator, parse
 
 _TOP_LEVEL = ("damaris", "pdi")
 _PDI_PATH = ("pdi", "plugins", "damaris")
-
-
-class _YamlLocator(Locator):
-    """Dotted key paths (``damaris.layouts.cells.type``) and their lines in the file."""
-
-    def __init__(self, file: str | Path | None, prefix: KeyPath, root: Node | None):
-        super().__init__(file)
-        self.prefix = prefix
-        self.root = root
-
-    def locate(self, path: KeyPath) -> tuple[str, int | None]:
-        full = self.prefix + tuple(path)
-        return display(full), line_of(self.root, full)
 
 
 def load_yaml_text(
@@ -48,13 +33,13 @@ def load_yaml_text(
     """
     file = source if source is not None else "<yaml text>"
     data, root = parse(text, file)
-    prefix = _section_prefix(data, _YamlLocator(file, (), root))
+    prefix = _section_prefix(data, YamlLocator(file, (), root))
     section = data
     for key in prefix:
         section = section[key]
     if prefix == _PDI_PATH:  # the compact form or the PDI plugin's own grammar
         return load_section(section, root, prefix, source, environ, static=True).config
-    return build_config(section, _YamlLocator(file, prefix, root), source, environ)
+    return build_config(section, YamlLocator(file, prefix, root), source, environ)
 
 
 def _section_prefix(data: Any, where: Locator) -> KeyPath:

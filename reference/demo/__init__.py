@@ -18,6 +18,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from damaris_ref.cli_types import INT32_MAX, integer_in, output_folder
 from damaris_ref.demo.report import print_table, read_checks
 
 RANKS = 6
@@ -39,7 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "as examples/3dmesh_dask.yml); its pyscripts run the demo's checking script "
         "(default: the demo's own config)",
     )
-    parser.add_argument("-i", "--iterations", type=int, default=3, help="iterations (default 3)")
+    parser.add_argument(
+        "-i",
+        "--iterations",
+        type=integer_in(1, INT32_MAX),
+        default=3,
+        help="iterations, at least 1 (default 3)",
+    )
     parser.add_argument(
         "--scheduler-file",
         type=Path,
@@ -53,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=output_folder,
         default=Path("damaris-demo"),
         help="folder for results and the plot (default ./damaris-demo)",
     )

@@ -1,8 +1,9 @@
 """``damaris-ref check-script FILE...``: lint pyscripts for names that fail only on Damaris.
 
 Prints one ``file:line:col: message`` line per finding, then ``N finding(s) in M file(s)`` or
-``ok: no findings in M file(s)`` (M counts the files checked). Exit code 1 if there were
-findings, 0 if none, 2 if a file could not be read, so CI can gate on it. See
+``ok: no findings in M file(s)`` (M counts the files checked); a file that cannot be analysed
+gets ``cannot analyse FILE: why`` on stderr and the others are still checked. Exit code 2 if a
+file could not be analysed, else 1 if there were findings, else 0, so CI can gate on it. See
 :mod:`damaris_ref.scripts.check` for what is checked and why.
 """
 
@@ -28,20 +29,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    """Check every file; return 2 if one could not be read, else 1 on findings, else 0."""
-    from damaris_ref.scripts.check import check_file
+    """Check every file; return 2 if one could not be analysed, else 1 on findings, else 0."""
+    from damaris_ref.scripts.check import CannotAnalyse, check_file
 
     checked = findings = 0
-    unreadable = False
+    unanalysed = False
     for path in options.files:
         try:
             results = check_file(path)
-        except (OSError, UnicodeDecodeError) as error:
-            reason = (
-                (error.strerror or str(error)) if isinstance(error, OSError) else "not valid text"
-            )
-            print(f"damaris-ref check-script: cannot read {path}: {reason}", file=sys.stderr)
-            unreadable = True
+        except CannotAnalyse as reason:
+            print(f"damaris-ref check-script: cannot analyse {path}: {reason}", file=sys.stderr)
+            unanalysed = True
             continue
         checked += 1
         findings += len(results)
@@ -51,6 +49,6 @@ def run(options: argparse.Namespace) -> int:
         print(f"{findings} finding(s) in {checked} file(s)")
     else:
         print(f"ok: no findings in {checked} file(s)")
-    if unreadable:
+    if unanalysed:
         return 2
     return 1 if findings else 0
