@@ -25,7 +25,7 @@ from ..data import dtype_of
 from .build import build_config
 from .errors import ConfigError, Locator, echo, listing, unknown
 from .model import Config
-from .yaml_tree import KeyPath, display, line_of, parse
+from .yaml_tree import KeyPath, YamlLocator, display, line_of, parse
 
 #: the plugin's simulation name when ``architecture.sim_name`` is absent
 DEFAULT_SIMULATION_NAME = "damaris_pdi_simu"
@@ -157,7 +157,8 @@ def load_pdi_text(
 ) -> PdiConfig:
     """Load a PDI specification: a whole file with a top-level ``pdi:`` key, or the tree
     under it (what PDI's Python ``init`` is given). The damaris section may use the plugin's
-    grammar or the compact one; ``source`` and ``environ`` as for ``load_config_text``.
+    grammar or the compact one; ``source`` and ``environ`` (default ``os.environ``) as for
+    ``load_config_text``.
     """
     file = source if source is not None else "<pdi text>"
     data, root = parse(text, file)
@@ -173,7 +174,7 @@ def load_pdi_text(
                 line=line_of(root, prefix[: end - 1]),
             )
         section = section[key]
-    return load_section(section, root, prefix, source, environ)
+    return load_section(section, root, prefix, source, os.environ if environ is None else environ)
 
 
 def load_section(
@@ -255,7 +256,7 @@ def _is_wrapper(entry: Any) -> bool:
     )
 
 
-class PluginLocator(Locator):
+class PluginLocator(YamlLocator):
     """Maps a compact key path back to the key written in the file, and finds its line.
 
     ``renames`` holds compact path prefixes and the file's path they came from; the longest
@@ -264,9 +265,7 @@ class PluginLocator(Locator):
     """
 
     def __init__(self, file: str | Path, prefix: KeyPath, root: Node | None) -> None:
-        super().__init__(file)
-        self.prefix = prefix
-        self.root = root
+        super().__init__(file, prefix, root)
         self.renames: dict[KeyPath, KeyPath] = {}
 
     def original(self, path: KeyPath) -> KeyPath:
@@ -276,9 +275,8 @@ class PluginLocator(Locator):
                 return self.renames[path[:end]] + tuple(path[end:])
         return tuple(path)
 
-    def locate(self, path: tuple[str | int, ...]) -> tuple[str, int | None]:
-        full = self.prefix + self.original(path)
-        return display(full), line_of(self.root, full)
+    def locate(self, path: KeyPath) -> tuple[str, int | None]:
+        return super().locate(self.original(path))
 
     def at(self, path: KeyPath, message: str) -> ConfigError:
         """A :class:`ConfigError` at ``path`` as written in the file (no renaming)."""
@@ -379,7 +377,9 @@ class _Translation:
         if isinstance(value, str) and value in _PDI_BOOLEANS:
             return _PDI_BOOLEANS[value]
         raise self.where.at(
-            path, f"invalid value {echo(value)}; allowed: true/false or yes/no (any case)"
+            path,
+            f"invalid value {echo(value)}; allowed: true/false or yes/no "
+            "(also spelled True, TRUE, Yes, YES, False, FALSE, No, NO)",
         )
 
     # -- sections ------------------------------------------------------------------------------

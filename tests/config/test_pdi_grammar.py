@@ -347,3 +347,19 @@ def test_the_warning_comes_from_the_first_rank_only(capsys, monkeypatch):
     monkeypatch.setenv("PMI_RANK", "3")
     load(edited("      log:", "      paraview: {}\n      log:"))
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize(("spelling", "value"), [("'TRUE'", True), ("'No'", False), ("'on'", None)])
+def test_booleans_take_the_yaml_and_plugin_spellings_only(spelling, value):
+    text = edited("time_varying: no", f"time_varying: {spelling}")
+    if value is None:
+        with pytest.raises(ConfigError, match=r"time_varying: invalid value 'on'"):
+            load(text)
+    else:
+        assert load(text).variable("step").time_varying is value
+
+
+def test_load_pdi_text_reads_the_environment_as_load_config_does(monkeypatch):
+    monkeypatch.setenv("DAMARIS_RANKS_PER_NODE", "3")
+    assert load_pdi_text(PLUGIN, Path(FILE)).config.architecture.ranks_per_node == 3
+    assert load_pdi_text(PLUGIN, Path(FILE), environ={}).config.architecture.ranks_per_node == 0

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ import yaml
 from dask_support import assert_no_workers_left, run_mpi, unique_name
 
 from damaris_ref.conformance.cases import case_by_id
+
+import processes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -51,19 +54,9 @@ def test_the_seeds_own_dask_command_passes_every_iteration(
     for name in ("3dmesh_dask.yml", "3dmesh_dask.py"):
         shutil.copy(EXAMPLES / name, tmp_path / name)
     shutil.copy(scheduler_file, tmp_path / "dask_file.json")
-    done = run_mpi(
-        6,
-        "3dmesh_py_domains",
-        "3dmesh_dask.yml",
-        "-i",
-        "3",
-        "-r",
-        "-d",
-        "4",
-        "-s",
-        "0",
-        cwd=tmp_path,
-    )
+    domains = str(Path(sys.executable).with_name("3dmesh_py_domains"))
+    args = ["3dmesh_dask.yml", "-i", "3", "-r", "-d", "4", "-s", "0"]
+    done = processes.run_mpi(6, [domains, *args], cwd=tmp_path)
     assert_every_iteration_passes(done)
     assert_no_workers_left(dask_client, "3dmesh_wf")
 
