@@ -385,9 +385,14 @@ class _Translation:
     # -- sections ------------------------------------------------------------------------------
 
     def _check_top_keys(self) -> None:
+        """Keys the plugin does not read are skipped, as it skips them, but never silently."""
         for key in self.section:
             if key not in _TOP_KEYS:
-                raise self.where.at((key,), unknown("key", key, _TOP_KEYS))
+                here = self.where.at((key,), "")
+                _warn(
+                    f"{here.file}:{here.line}: {here.path}: {unknown('key', key, _TOP_KEYS)}; "
+                    "ignored, as the plugin ignores keys it does not read at this level"
+                )
         warned = [k for k in _WARNED_KEYS if k in self.section]
         if warned:
             first = self.where.at((warned[0],), "")

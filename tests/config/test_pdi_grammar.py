@@ -202,13 +202,6 @@ def test_the_pdi_tree_itself_loads_as_pdi_init_is_given_it():
             6,
             ("mixes the compact form (simulation_name)", "PDI plugin's form (communicator"),
         ),
-        (
-            "log: {rotation_size: 5}",
-            "logs: {rotation_size: 5}",
-            "pdi.plugins.damaris.logs",
-            31,
-            ("unknown key 'logs'", "did you mean 'log'?"),
-        ),
     ],
 )
 def test_bad_input_is_one_located_error(expect_error, old, new, path, line, fragments):
@@ -341,6 +334,20 @@ def test_ignored_outputs_get_one_warning_line(capsys, monkeypatch):
     lines = capsys.readouterr().err.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"[damaris-ref] warning: {FILE}:31: 'storages', 'meshes' ignored")
+
+
+def test_a_key_the_plugin_does_not_read_is_skipped_with_a_warning(capsys, monkeypatch):
+    # the plugin's own example carries such a key (dc_ending_operations); the plugin skips it
+    monkeypatch.delenv("PMI_RANK", raising=False)
+    monkeypatch.delenv("OMPI_COMM_WORLD_RANK", raising=False)
+    text = edited("log: {rotation_size: 5}", "logs: {rotation_size: 5}")
+    assert load(text) == load(PLUGIN)
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith(
+        f"[damaris-ref] warning: {FILE}:31: pdi.plugins.damaris.logs: unknown key 'logs'; "
+        "did you mean 'log'?"
+    )
+    assert line.endswith("ignored, as the plugin ignores keys it does not read at this level")
 
 
 def test_the_warning_comes_from_the_first_rank_only(capsys, monkeypatch):
