@@ -38,7 +38,10 @@ def load_yaml_text(
     for key in prefix:
         section = section[key]
     if prefix == _PDI_PATH:  # the compact form or the PDI plugin's own grammar
-        return load_section(section, root, prefix, source, environ, static=True).config
+        metadata = data["pdi"].get("metadata")
+        return load_section(
+            section, root, prefix, source, environ, metadata=metadata, static=True
+        ).config
     return build_config(section, YamlLocator(file, prefix, root), source, environ)
 
 
