@@ -120,10 +120,10 @@ def usable_cores() -> int:
 
 def _ranks_for_clients(config: str, clients: int) -> int:
     """World size giving ``clients`` clients under the config's architecture."""
-    from damaris_ref.config import load_config
+    from damaris_ref.config import load_architecture
     from damaris_ref.topology import world_size_for
 
-    arch = load_config(config).architecture
+    arch = load_architecture(config)
     return world_size_for(clients, arch.ranks_per_node, arch.dedicated_cores, arch.dedicated_nodes)
 
 

@@ -76,3 +76,20 @@ def test_the_shared_error_deadline_must_be_positive_seconds(text):
         deadline_seconds({"DAMARIS_SHARED_ERROR_DEADLINE": text})
     assert deadline_seconds({"DAMARIS_SHARED_ERROR_DEADLINE": "2.5"}) == 2.5
     assert deadline_seconds({}) == DEFAULT_DEADLINE
+
+
+def test_clients_option_reads_a_pdi_file_with_run_time_expressions(capsys):
+    heat = EXAMPLES / "heat2d_pdi.yml"  # its layout's dimensions are depends_on expressions
+    code = main(["run", "--in-process", "--clients", "4", "heat2d_pdi", str(heat), "-i", "2"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "4 clients -> 5 ranks" in captured.out
+
+
+def test_a_non_pdi_program_still_refuses_the_run_time_expressions(capsys):
+    heat = EXAMPLES / "heat2d_pdi.yml"
+    code = main(["run", "--in-process", "--clients", "4", "3dmesh_py", str(heat)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "layouts[0].layout.dimensions" in err
+    assert "Run the simulation through damaris_ref.pdi" in err
