@@ -507,8 +507,8 @@ class _Translation:
                     where = (*path, i) if isinstance(value, list) else path
                     raise self.where.at(
                         where,
-                        f"{unknown('metadata', name, sorted(self.metadata))} "
-                        "(the names pdi.metadata declares)",
+                        f"{unknown('metadata', name, sorted(self.metadata))}: depends_on "
+                        "names metadata that pdi.metadata declares",
                     )
         return names
 
