@@ -18,6 +18,7 @@ from pathlib import Path
 from .environment import RANKS_PER_NODE_VARIABLE, apply_environment
 from .errors import ConfigError
 from .model import Architecture, Config, Layout, Parameter, PyScript, Variable
+from .pdi_grammar import PdiConfig, load_pdi_text
 from .pdi_writer import PdiFormError, dump_pdi, pdi_losses
 from .schema import SCHEMA_PATH, load_schema
 from .writers import dump_xml, dump_yaml
@@ -32,6 +33,7 @@ __all__ = [
     "ConfigError",
     "Layout",
     "Parameter",
+    "PdiConfig",
     "PdiFormError",
     "PyScript",
     "Variable",
@@ -42,6 +44,7 @@ __all__ = [
     "load_architecture",
     "load_config",
     "load_config_text",
+    "load_pdi_file",
     "load_schema",
     "pdi_losses",
 ]
@@ -76,6 +79,17 @@ def load_architecture(
     with _collector_paused():
         environ = os.environ if environ is None else environ
         return load_yaml_text(text, source, environ, static=False).architecture
+
+
+def load_pdi_file(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> PdiConfig:
+    """Load a PDI file as ``damaris_ref.pdi.init`` does: a whole file with a ``pdi:`` key, or
+    the tree alone; its ``depends_on`` expressions are kept for the PDI API to evaluate."""
+    source = Path(path)
+    text, _ = _read(source)
+    with _collector_paused():
+        return load_pdi_text(text, source, environ)
 
 
 def _read(path: Path) -> tuple[str, str]:
