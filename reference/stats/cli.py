@@ -150,8 +150,17 @@ def _check(options: argparse.Namespace) -> str | None:
         return "--simulations and --iterations must be at least 1"
     if options.cores < 1 or options.clients % options.cores:
         return f"--cores must be at least 1 and divide --clients ({options.clients})"
-    if options.scheduler_file is not None and not options.scheduler_file.is_file():
-        return f"no scheduler file at {options.scheduler_file}"
+    if options.scheduler_file is not None:
+        from damaris_ref.dask_bridge.scheduler_file import (
+            COMMAND_TIMEOUT,
+            SchedulerUnusable,
+            check_file,
+        )
+
+        try:
+            check_file(options.scheduler_file, COMMAND_TIMEOUT)
+        except SchedulerUnusable as why:
+            return str(why)
     return None
 
 
@@ -160,9 +169,8 @@ def _cluster(
 ) -> tuple[Client, Path] | None:
     """A client of the scheduler to use and its scheduler file, with a worker that outlives
     every simulation (None after an error message when the given cluster has none)."""
-    from distributed import Client
-
     from damaris_ref.dask_bridge.local_scheduler import local_scheduler
+    from damaris_ref.dask_bridge.scheduler_file import COMMAND_TIMEOUT, connect_within
     from damaris_ref.dask_bridge.workers import ServerWorker
 
     if options.scheduler_file is None:
@@ -172,9 +180,7 @@ def _cluster(
     else:
         print(f"using the Dask cluster of {options.scheduler_file}", flush=True)
         scheduler_file = options.scheduler_file.resolve()
-    client = stack.enter_context(
-        Client(scheduler_file=str(scheduler_file), timeout=30, set_as_default=False)
-    )
+    client = stack.enter_context(connect_within(Path(scheduler_file), COMMAND_TIMEOUT))
     if options.scheduler_file is None:
         keeper = ServerWorker.start(client, "damaris-stats-keeper", 1, keep=False)
         stack.callback(keeper.stop)
