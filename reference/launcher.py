@@ -133,10 +133,13 @@ def build_command(
     mpiexec: str,
     flavour: MpiFlavour,
     as_root: bool | None = None,
+    rank_output: Path | None = None,
 ) -> LaunchCommand:
     """Build the argv and the default environment that run ``command`` on ``nranks`` ranks.
 
-    ``as_root`` defaults to whether this process runs as root.
+    ``as_root`` defaults to whether this process runs as root. With ``rank_output``, each
+    rank's stdout goes to a file of its own in that folder (read back with
+    :func:`read_rank_output`) instead of the launcher's merged stream.
     """
     if nranks < 1:
         raise ValueError(f"an MPI job needs at least one rank, got {nranks}")
@@ -151,7 +154,23 @@ def build_command(
         env.update(OPEN_MPI_ENV)
         if as_root:
             env.update(OPEN_MPI_ROOT_ENV)
+    if rank_output is not None:
+        if flavour is MpiFlavour.OPEN_MPI:  # <folder>/<job>/rank.<r>/stdout
+            argv += ["--output-filename", str(rank_output)]
+        else:  # <folder>/stdout.<r>
+            argv += ["-outfile-pattern", str(rank_output / "stdout.%r")]
     return LaunchCommand(argv=(*argv, *command), env=env)
+
+
+def read_rank_output(folder: Path) -> dict[int, str]:
+    """``{rank: stdout}`` of a job started with ``build_command(rank_output=folder)``.
+
+    Lines of one rank are never mixed with another's here, as they can be in a merged stream.
+    """
+    files = {int(p.suffix[1:]): p for p in folder.glob("stdout.*") if p.suffix[1:].isdigit()}
+    for path in folder.glob("*/rank.*/stdout"):
+        files[int(path.parent.name.removeprefix("rank."))] = path
+    return {rank: files[rank].read_text(errors="replace") for rank in sorted(files)}
 
 
 def run_job(
