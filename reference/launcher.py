@@ -184,8 +184,9 @@ def run_job(
 ) -> int:
     """Run ``command`` on ``nranks`` ranks and return the job's exit code.
 
-    The job runs in a session of its own. SIGINT and SIGTERM received meanwhile (when called
-    from the main thread) are forwarded to it; after a timeout it gets SIGTERM. Either way it
+    The job runs in a session of its own. SIGINT or SIGTERM received meanwhile (when called
+    from the main thread) stops it with SIGTERM and one line saying so; after a timeout it
+    gets SIGTERM too. Either way it
     is SIGKILLed if anything of it is still alive ``grace`` seconds later; if this process
     dies, the job is stopped all the same (see :mod:`damaris_ref.processes`). A job ended by a
     forwarded signal returns ``128 + signal``; a timeout raises :class:`JobTimeoutError` once
@@ -205,11 +206,14 @@ def run_job(
         raise JobTimeoutError(timeout, launch.argv) from None
     except _ForwardedSignal as received:
         print(
-            f"damaris-ref: received {signal.Signals(received.signum).name}, stopping the MPI job",
+            f"damaris-ref: received {signal.Signals(received.signum).name}, stopping the MPI job "
+            f"of {nranks} ranks ({' '.join(command)})",
             file=sys.stderr,
             flush=True,
         )
-        stop_job(job, received.signum, grace)
+        # SIGTERM even for a Ctrl-C: SIGINT would raise KeyboardInterrupt in every rank, and
+        # each would print its traceback and abort (57 lines for one Ctrl-C)
+        stop_job(job, signal.SIGTERM, grace)
         return 128 + received.signum
     except BaseException:
         stop_job(job, signal.SIGKILL, 0.0)
