@@ -60,6 +60,7 @@ __all__ = [
     "start",
     "stop_processes",
     "stop_tree",
+    "watch_shared_memory",
 ]
 
 T = TypeVar("T")
@@ -333,10 +334,10 @@ def start(
         reader.start()
     # a file the caller passed (not a descriptor number, "log" or None) holds the output
     output_file = next((s for s in (stderr, stdout) if not isinstance(s, int | str | None)), None)
-    return Child(popen, label, token, reader, output_file, _watch_shared_memory(popen.pid))
+    return Child(popen, label, token, reader, output_file, watch_shared_memory(popen.pid))
 
 
-def _watch_shared_memory(pid: int) -> SharedMemoryWatch | None:
+def watch_shared_memory(pid: int) -> SharedMemoryWatch | None:
     """A watch of the ``/dev/shm`` files that the tree of ``pid`` maps, where there is one."""
     if not SharedMemoryWatch.supported():
         return None
