@@ -215,16 +215,18 @@ def _write_config(options: argparse.Namespace, scheduler_file: Path) -> Path:
 
 @contextlib.contextmanager
 def _terminate_as_exit() -> Iterator[None]:
-    """SIGTERM ends the command like Ctrl-C does: through every clean-up, nothing left running."""
+    """SIGTERM and Ctrl-C end the command through every clean-up, nothing left running, with
+    exit status ``128 + signal`` and no traceback."""
 
     def handler(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _plot(summary: Summary, runs: Sequence[SimulationRun], out: Path) -> None:

@@ -49,11 +49,22 @@ def launched(program: str) -> subprocess.Popen:
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+def statistics(out: Path) -> subprocess.Popen:
+    """``damaris-ref stats``: its scheduler, a worker and 2 simulations of 3 ranks, long."""
+    command = [sys.executable, "-m", "damaris_ref.cli", "stats", "-k", "2", "-i", "400"]
+    command += ["--no-plot", "--out", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
 def main(case: str) -> None:
     if case in ("SIGTERM", "SIGINT"):
         job = simulation()
         wait_for_segment()
         job.send_signal(getattr(signal, case))
+    elif case in ("stats SIGTERM", "stats SIGINT"):
+        job = statistics(Path(os.environ.get("TMPDIR", "/tmp")) / f"shm-stats-{os.getpid()}")
+        wait_for_segment(timeout=120)
+        job.send_signal(getattr(signal, case.split()[1]))
     elif case == "SIGKILL of a rank":
         job = launched(WAITING)
         wait_for_segment()

@@ -41,7 +41,10 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.parametrize("case", ["SIGTERM", "SIGINT", "SIGKILL of a rank", "MPI_Abort"])
+@pytest.mark.parametrize(
+    "case",
+    ["SIGTERM", "SIGINT", "SIGKILL of a rank", "MPI_Abort", "stats SIGTERM", "stats SIGINT"],
+)
 def test_a_stopped_or_aborted_job_leaves_nothing_in_dev_shm(case):
     done = in_private_shm(sys.executable, str(DRIVER), case)
     assert done.returncode == 0, done.stdout + done.stderr
