@@ -18,7 +18,7 @@ from damaris_ref.stats.shared import Summary
     [
         (["--cores", "3"], "--cores must be at least 1 and divide --clients (2)"),
         (["-k", "0"], "--simulations and --iterations must be at least 1"),
-        (["--scheduler-file", "nowhere.json"], "no scheduler file at nowhere.json"),
+        (["--scheduler-file", "nowhere.json"], "scheduler file 'nowhere.json' does not exist"),
     ],
 )
 def test_options_that_cannot_work_are_refused_first(args, message, tmp_path, capsys):
