@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import stat
 import time
 from pathlib import Path
@@ -82,16 +83,30 @@ async def _identity(address: str, timeout: float) -> object:
         comm.abort()
 
 
+def _refuse_closed_port(address: str, host: str, port: int, timeout: float) -> None:
+    """Fail at once where nothing listens: ``distributed`` would retry a refused connection
+    until the whole timeout had passed."""
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except ConnectionRefusedError:
+        raise SchedulerUnusable(f"nothing listens at {address}") from None
+    except OSError:  # unreachable or slow: the full check below says so within the timeout
+        pass
+
+
 def check_scheduler(address: str, timeout: float) -> None:
     """Raise :class:`SchedulerUnusable` unless a Dask scheduler at ``address`` answers within
     ``timeout`` seconds, whatever else listens there."""
-    from distributed.comm.addressing import parse_address
+    from distributed.comm.addressing import parse_address, parse_host_port
     from distributed.comm.registry import get_backend
 
     try:
-        get_backend(parse_address(address)[0])
+        scheme, location = parse_address(address)
+        get_backend(scheme)
     except ValueError as error:
         raise SchedulerUnusable(f"{address!r} is not a Dask address ({error})") from None
+    if scheme == "tcp":
+        _refuse_closed_port(address, *parse_host_port(location), timeout)
     try:
         reply = asyncio.run(asyncio.wait_for(_identity(address, timeout), timeout))
     except (OSError, TimeoutError) as error:

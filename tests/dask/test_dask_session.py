@@ -109,7 +109,7 @@ HOSTILE = {
     "a directory": (_directory, "not a regular file"),
     "a fifo": (_fifo, "not a regular file"),
     "a bad address": (_address_file("nowhere://x"), "is not a Dask address"),
-    "a closed port": (_address_file(closed_port()), "no scheduler answered within 1 s"),
+    "a closed port": (_address_file(closed_port()), "nothing listens at tcp://127.0.0.1:"),
     "a service that speaks first": (
         _listening(b"SSH-2.0-OpenSSH_9.6\r\n" * 4),
         "is not a Dask scheduler",

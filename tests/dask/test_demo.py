@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 from damaris_ref.conformance.cases import case_by_id
-from damaris_ref.dask_bridge.scheduler_file import COMMAND_TIMEOUT
 
 from processes import live_commands
 
@@ -53,7 +52,7 @@ UNUSABLE_FILES = {
     "garbage": ("{not json", "is not JSON"),
     "a closed port": (
         '{"address": "tcp://127.0.0.1:9", "type": "Scheduler"}',
-        "no scheduler answered",
+        "nothing listens at tcp://127.0.0.1:9",
     ),
 }
 
@@ -71,5 +70,5 @@ def test_an_unusable_scheduler_file_is_one_error_line_before_anything_starts(tmp
     assert done.stderr.splitlines() == [done.stderr.strip()], done.stderr  # one line
     assert done.stderr.startswith("damaris-ref demo: error: ") and why in done.stderr
     assert str(bad) in done.stderr
-    assert elapsed < 20 + COMMAND_TIMEOUT, f"{elapsed:.1f} s"
+    assert elapsed < 20, f"{elapsed:.1f} s"  # neither waits out the 10 s check
     assert not (tmp_path / "results.jsonl").exists()  # no simulation ran

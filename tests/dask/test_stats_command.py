@@ -15,7 +15,6 @@ from distributed import Client
 
 from damaris4py.dask.damaris_stats import DaskStats
 from damaris_ref.dask_bridge.local_scheduler import local_scheduler
-from damaris_ref.dask_bridge.scheduler_file import COMMAND_TIMEOUT
 from damaris_ref.stats.cli import LOCK_NAME, STATS_NAME
 from damaris_ref.stats.workflow import read_updates
 
@@ -132,7 +131,10 @@ def test_runs_past_the_timeout_are_stopped_reported_and_leave_nothing(tmp_path):
     ("content", "why"),
     [
         ("{not json", "is not JSON"),
-        ('{"address": "tcp://127.0.0.1:9", "type": "Scheduler"}', "no scheduler answered"),
+        (
+            '{"address": "tcp://127.0.0.1:9", "type": "Scheduler"}',
+            "nothing listens at tcp://127.0.0.1:9",
+        ),
     ],
     ids=["garbage", "a closed port"],
 )
@@ -145,7 +147,7 @@ def test_an_unusable_scheduler_file_is_one_error_line_before_anything_starts(
     assert job.returncode == 2, job.stdout + job.stderr
     assert job.stderr.splitlines() == [job.stderr.strip()], job.stderr  # one line
     assert job.stderr.startswith("damaris-ref stats: error: ") and why in job.stderr
-    assert job.elapsed < 20 + COMMAND_TIMEOUT, f"{job.elapsed:.1f} s"
+    assert job.elapsed < 20, f"{job.elapsed:.1f} s"  # neither waits out the 10 s check
     assert_nothing_left(token)
 
 
