@@ -19,7 +19,8 @@ from damaris_ref.mocks import SIMULATIONS, Simulation, SimulationSetupError
 
 
 def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
-    """Run ``simulation`` with ``argv`` on this MPI rank; the rank's exit status."""
+    """Run ``simulation`` with ``argv`` on this MPI rank, the process's whole job; the rank's
+    exit status."""
     from mpi4py import MPI
 
     from damaris_ref.api import Damaris
@@ -34,6 +35,7 @@ def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
     from damaris_ref.transport.mpi import MPIBackend
     from damaris_ref.transport.mpi_abort import abort_job
 
+    write_whole_lines()
     comm = MPI.COMM_WORLD
     args = _parse_once(simulation, argv, comm.Get_rank())
     deadline = deadline_seconds()
@@ -70,6 +72,19 @@ def _end_run(damaris: Any) -> None:
         damaris.stop()
     if damaris.config is not None:
         damaris.finalize()
+
+
+def write_whole_lines() -> None:
+    """Make this process's stdout and stderr write each line at once, when it ends.
+
+    Under ``mpiexec`` every rank's output is relayed into one stream; a line written in pieces
+    (each value of a ``print`` apart, as ``PYTHONUNBUFFERED`` does) or cut where a block
+    buffer fills could have another rank's line inside it. Only an entry point that owns its
+    process calls this.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(line_buffering=True, write_through=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

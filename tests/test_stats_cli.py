@@ -19,7 +19,7 @@ from damaris_ref.stats.shared import Summary
     [
         (["--cores", "3"], "--cores must be at least 1 and divide --clients (2)"),
         (["-k", "0"], "--simulations and --iterations must be at least 1"),
-        (["--scheduler-file", "nowhere.json"], "no scheduler file at nowhere.json"),
+        (["--scheduler-file", "nowhere.json"], "scheduler file 'nowhere.json' does not exist"),
     ],
 )
 def test_options_that_cannot_work_are_refused_first(args, message, tmp_path, capsys):
@@ -46,7 +46,7 @@ def test_a_scheduler_file_that_is_not_a_regular_file_is_named_for_what_it_is(tmp
     for path, kind in ((folder, "a directory"), (fifo, "a FIFO")):
         assert main(["stats", "--out", str(tmp_path / "out"), "--scheduler-file", str(path)]) == 2
         err = capsys.readouterr().err.strip()
-        assert err == f"damaris-ref stats: error: the scheduler file {path} is {kind}, not a file"
+        assert err == f"damaris-ref stats: error: scheduler file '{path}' is {kind}, not a file"
 
 
 def test_more_simulations_at_once_than_the_cores_can_take_need_oversubscribe(

@@ -69,9 +69,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    """Run the demo; exit code 0 only when every iteration passes."""
+    """Run the demo; exit code 0 only when every iteration passes (2: an unusable
+    ``--scheduler-file``, found before anything starts)."""
     from damaris_ref.dask_bridge.local_scheduler import local_scheduler
+    from damaris_ref.dask_bridge.scheduler_file import (
+        COMMAND_TIMEOUT,
+        SchedulerUnusable,
+        check_file,
+    )
 
+    if options.scheduler_file is not None:
+        try:
+            check_file(options.scheduler_file, COMMAND_TIMEOUT)
+        except SchedulerUnusable as why:
+            print(f"damaris-ref demo: error: {why}", file=sys.stderr)
+            return 2
     options.out.mkdir(parents=True, exist_ok=True)
     (options.out / "results.jsonl").unlink(missing_ok=True)
     print(

@@ -135,6 +135,31 @@ def test_runs_past_the_timeout_are_stopped_reported_and_leave_nothing(tmp_path):
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("{not json", "is not JSON"),
+        (
+            '{"address": "tcp://127.0.0.1:9", "type": "Scheduler"}',
+            "nothing listens at tcp://127.0.0.1:9",
+        ),
+    ],
+    ids=["garbage", "a closed port"],
+)
+def test_an_unusable_scheduler_file_is_one_error_line_before_anything_starts(
+    tmp_path, content, why
+):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    job, token = stats("--scheduler-file", str(bad), "--out", str(tmp_path / "out"))
+    assert job.returncode == 2, job.stdout + job.stderr
+    assert job.stderr.splitlines() == [job.stderr.strip()], job.stderr  # one line
+    assert job.stderr.startswith("damaris-ref stats: error: ") and why in job.stderr
+    assert job.elapsed < 20, f"{job.elapsed:.1f} s"  # neither waits out the 10 s check
+    assert_nothing_left(token)
+
+
 def test_a_cluster_without_a_worker_of_its_own_is_refused(tmp_path):
     with local_scheduler(tmp_path) as lonely:
         job, token = stats("--scheduler-file", str(lonely), "--out", str(tmp_path / "out"))
