@@ -317,7 +317,27 @@ def test_cli_exits_2_naming_a_file_it_cannot_read(tmp_path: Path, capsys):
     assert main(["check-script", str(missing), str(clean)]) == 2
     captured = capsys.readouterr()
     assert f"cannot read {missing}" in captured.err
-    assert captured.out == "ok: no findings in 1 file(s)\n"
+    assert captured.out == "no findings in 1 file(s); 1 file(s) not read\n"
+
+
+def test_cli_never_says_ok_when_no_file_could_be_read(tmp_path: Path, capsys):
+    missing = tmp_path / "missing.py"
+    assert main(["check-script", str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert (
+        captured.err
+        == f"damaris-ref check-script: cannot read {missing}: No such file or directory\n"
+    )
+    assert captured.out == "no findings in 0 file(s); 1 file(s) not read\n"
+
+
+def test_cli_counts_findings_beside_a_file_it_cannot_read(tmp_path: Path, capsys):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\ndef main():\n    return os\n")
+    assert main(["check-script", str(bad), str(tmp_path / "missing.py")]) == 2
+    assert (
+        capsys.readouterr().out.splitlines()[-1] == "1 finding(s) in 1 file(s); 1 file(s) not read"
+    )
 
 
 # --- the oracle: the checker agrees with upstream's two-dict exec ----------------------------

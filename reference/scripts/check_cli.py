@@ -1,8 +1,9 @@
 """``damaris-ref check-script FILE...``: lint pyscripts for names that fail only on Damaris.
 
 Prints one ``file:line:col: message`` line per finding, then ``N finding(s) in M file(s)`` or
-``ok: no findings in M file(s)`` (M counts the files checked). Exit code 1 if there were
-findings, 0 if none, 2 if a file could not be read, so CI can gate on it. See
+``ok: no findings in M file(s)`` (M counts the files checked); when a file could not be read,
+the summary ends with ``; U file(s) not read`` and never starts with ``ok``. Exit code 1 if
+there were findings, 0 if none, 2 if a file could not be read, so CI can gate on it. See
 :mod:`damaris_ref.scripts.check` for what is checked and why.
 """
 
@@ -31,8 +32,7 @@ def run(options: argparse.Namespace) -> int:
     """Check every file; return 2 if one could not be read, else 1 on findings, else 0."""
     from damaris_ref.scripts.check import check_file
 
-    checked = findings = 0
-    unreadable = False
+    checked = findings = unreadable = 0
     for path in options.files:
         try:
             results = check_file(path)
@@ -41,16 +41,21 @@ def run(options: argparse.Namespace) -> int:
                 (error.strerror or str(error)) if isinstance(error, OSError) else "not valid text"
             )
             print(f"damaris-ref check-script: cannot read {path}: {reason}", file=sys.stderr)
-            unreadable = True
+            unreadable += 1
             continue
         checked += 1
         findings += len(results)
         for finding in results:
             print(finding)
-    if findings:
-        print(f"{findings} finding(s) in {checked} file(s)")
-    else:
-        print(f"ok: no findings in {checked} file(s)")
+    print(_summary(findings, checked, unreadable))
     if unreadable:
         return 2
     return 1 if findings else 0
+
+
+def _summary(findings: int, checked: int, unreadable: int) -> str:
+    """The last line: what was found in the files read; "ok" only when every file was read."""
+    found = f"{findings} finding(s)" if findings else "no findings"
+    if unreadable:
+        return f"{found} in {checked} file(s); {unreadable} file(s) not read"
+    return f"{found} in {checked} file(s)" if findings else f"ok: {found} in {checked} file(s)"

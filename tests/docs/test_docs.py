@@ -364,13 +364,22 @@ def test_documented_snippet(block: Block, scratch: Path):
     _check_run(entry, _python(textwrap.dedent(prelude) + block.text, cwd), scratch)
 
 
-def test_the_check_script_transcript_is_what_it_prints(scratch: Path):
-    """config.md shows bad.py and the exact output of `damaris-ref check-script bad.py`."""
+def _transcripts() -> list[Block]:
+    """The pages' shell transcripts: plain blocks of ``$ command`` lines, each followed by
+    what it prints (stdout and stderr together)."""
+    return [b for b in blocks("") if b.text.startswith("$ ")]
+
+
+@pytest.mark.parametrize("transcript", _transcripts(), ids=lambda b: f"{b.page}:{b.line}")
+def test_a_transcript_is_what_its_commands_print(transcript: Block, scratch: Path):
+    """config.md shows bad.py and what `damaris-ref check-script` prints for it and for a
+    missing file, exit statuses (`echo $?`) included."""
     [bad] = [b for b in blocks("python") if b.key == "import numpy as np"]
-    [transcript] = [b for b in blocks("") if b.text.startswith("$ damaris-ref check-script")]
-    command, *expected = transcript.text.splitlines()
     (scratch / "bad.py").write_text(bad.text)
-    job = _run_script(f"{command.removeprefix('$ ')} || test $? = 1", scratch)
+    lines = transcript.text.splitlines()
+    commands = [line.removeprefix("$ ") for line in lines if line.startswith("$ ")]
+    expected = [line for line in lines if not line.startswith("$ ")]
+    job = _run_script("set +e\n" + "".join(f"{c} 2>&1\n" for c in commands), scratch)
     assert job.stdout.splitlines() == expected, job.describe()
 
 
