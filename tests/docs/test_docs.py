@@ -270,7 +270,9 @@ PYTHON: dict[str, Run | NotHere | Callable[[Block], None]] = {
     ),
     "def main(DD):": _clean_pyscript,
     "from damaris_ref.config import load_config, load_config_text, dump_yaml, dump_xml, "
-    "ConfigError": Run("docs/config.md"),  # `text` is given first (PRELUDE): a config in memory
+    "ConfigError": Run(
+        "docs/config.md", patterns=(r"^damaris:$", r"^  simulation_name: 3dmesh_py$")
+    ),
     "import numpy as np": NotHere("config.md's bad.py: the check-script transcript below"),
     "from distributed import Client": NotHere(
         "needs a run that kept arrays: tests/dask/test_dask_release.py does that analysis"
@@ -289,11 +291,6 @@ PYTHON: dict[str, Run | NotHere | Callable[[Block], None]] = {
 #: the prelude a Python snippet's Run gets (what the page says to have first)
 PRELUDE = {
     "from damaris_ref.engine import run_in_process": ("examples", ""),
-    "from damaris_ref.config import load_config, load_config_text, dump_yaml, dump_xml, "
-    "ConfigError": (
-        ".",
-        "from pathlib import Path\ntext = Path('examples/3dmesh_py.xml').read_text()\n",
-    ),
     "import sys": ("ensemble", ""),
 }
 
