@@ -70,7 +70,9 @@ def save_plot(outcome: EnsembleResult, path: Path) -> bool:
     try:
         import matplotlib
     except ImportError:
-        print("matplotlib is not installed (pip install matplotlib): no plot")
+        from damaris_ref.plot_hint import NO_PLOT
+
+        print(NO_PLOT)
         return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -226,7 +226,9 @@ def _plot(summary: Summary, runs: Sequence[SimulationRun], out: Path) -> None:
     try:
         from damaris_ref.stats.plot import plot_statistics
     except ImportError:
-        print("(no plot: matplotlib is not installed; pip install damaris-reference[plot])")
+        from damaris_ref.plot_hint import NO_PLOT
+
+        print(NO_PLOT)
         return
     path = plot_statistics(summary, {r.value: r.updates for r in runs}, out / "stats.png")
     print(f"plot written to {path}")
