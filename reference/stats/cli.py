@@ -21,6 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from damaris_ref.cli_options import add_progress_option
+
 if TYPE_CHECKING:  # imported lazily below: `damaris-ref --help` must stay fast
     from distributed import Client
 
@@ -92,6 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="time for all simulations together (default 300)",
     )
     parser.add_argument("--no-plot", action="store_true", help="skip the plot")
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -125,7 +128,7 @@ def run(options: argparse.Namespace) -> int:
         stats.reset(client)
         config = _write_config(options, scheduler_file)
         ensemble = Ensemble(config, values, options.iterations, ranks, options.domains)
-        runs = run_ensemble(ensemble, options.out, options.timeout)
+        runs = run_ensemble(ensemble, options.out, options.timeout, options.progress)
         summary = stats.summary(client)
     ran = all(r.returncode == 0 and len(r.updates) == options.iterations for r in runs)
     for r in runs:
