@@ -186,6 +186,14 @@ SHELL: dict[str, Run | NotHere] = {
         f"--junitxml conformance.xml {SUITE_NARROWING}",
         check=_report_has_no_failures,
     ),
+    "python -m damaris_ref.conformance --list-cases": Run(
+        "docs/conformance.md",
+        patterns=(
+            r"^seed-5ranks-1core-r +- +§6 Known results; §1 dedicated cores$",
+            r"^domains-5ranks-1core-d2 +domains +§6 3dmesh_py_domains; §2 write_block$",
+            r"^known-clients +damaris4py$",
+        ),
+    ),
     "export DAMARIS_UPSTREAM_BUILD=/path/to/upstream/build": NotHere("needs an upstream build"),
     "tox -e upstream": NotHere("opt-in: needs an upstream Damaris build"),
     "python -m damaris_ref.conformance.upstream -x": NotHere("needs an upstream Damaris build"),
