@@ -1,4 +1,6 @@
-"""``damaris-ref check-script FILE...``: lint pyscripts for names that fail only on Damaris.
+"""``damaris-ref check-script FILE... [--config FILE]``: lint pyscripts for names that fail
+only on Damaris (``--config``: the pyscripts a configuration names, each found as the
+simulation would find it).
 
 Prints one ``file:line:col: message`` line per finding, then ``N finding(s) in M file(s)`` or
 ``ok: no findings in M file(s)`` (M counts the files checked); when a file could not be read,
@@ -10,7 +12,11 @@ there were findings, 0 if none, 2 if a file could not be read, so CI can gate on
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+
+from damaris_ref.errors import DamarisError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +30,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "NameError when Damaris runs the script as exec(code, G, L)."
         ),
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="pyscript(s) to check")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="pyscript(s) to check")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also check every pyscript this Damaris configuration names (repeatable)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -32,8 +45,13 @@ def run(options: argparse.Namespace) -> int:
     """Check every file; return 2 if one could not be read, else 1 on findings, else 0."""
     from damaris_ref.scripts.check import check_file
 
+    try:
+        paths = _paths(options.files, options.config)
+    except DamarisError as error:  # a config that does not load, or nothing to check
+        print(f"damaris-ref check-script: {error}", file=sys.stderr)
+        return 2
     checked = findings = unreadable = 0
-    for path in options.files:
+    for path in paths:
         try:
             results = check_file(path)
         except (OSError, UnicodeDecodeError) as error:
@@ -51,6 +69,24 @@ def run(options: argparse.Namespace) -> int:
     if unreadable:
         return 2
     return 1 if findings else 0
+
+
+def _paths(files: list[str], configs: list[str]) -> list[str]:
+    """The files given, then each config's pyscripts that are not among them yet (shown
+    relative to the current folder when inside it)."""
+    from damaris_ref.config import load_config
+
+    if not files and not configs:
+        raise DamarisError("nothing to check: give FILE... or --config FILE")
+    paths = list(files)
+    seen = {Path(p).resolve() for p in paths}
+    for config in configs:
+        for script in load_config(config).pyscripts:
+            if script.file.resolve() not in seen:
+                seen.add(script.file.resolve())
+                relative = os.path.relpath(script.file)
+                paths.append(str(script.file) if relative.startswith("..") else relative)
+    return paths
 
 
 def _summary(findings: int, checked: int, unreadable: int) -> str:
