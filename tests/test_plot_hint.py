@@ -38,7 +38,9 @@ def _draw_demo(folder: Path) -> None:
 
 
 def _draw_run_pv(folder: Path) -> None:
-    spec = importlib.util.spec_from_file_location("run_pv_hint", ROOT / "examples" / "run_pv.py")
+    spec = importlib.util.spec_from_file_location(
+        "run_pv_hint", ROOT / "examples" / "programs" / "run_pv.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.save_plot(None, folder / "pv.png") is False

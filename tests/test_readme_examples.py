@@ -1,5 +1,5 @@
 """The README's "Your own simulation" and "Configuration" examples are shipped files that do
-what the README says: examples/my_simulation.py runs in-process (the MPI run is in the docs
+what the README says: examples/programs/my_simulation.py runs in-process (the MPI run is in the docs
 test, tests/docs), and examples/bad.yml fails with exactly the quoted line."""
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ def _quoted_error() -> str:
 
 def test_my_simulation_runs_in_process_and_prints_the_readmes_sums(capsys):
     spec = importlib.util.spec_from_file_location(
-        "my_simulation", ROOT / "examples" / "my_simulation.py"
+        "my_simulation", ROOT / "examples" / "programs" / "my_simulation.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -157,7 +157,7 @@ SHELL: dict[str, Run | NotHere] = {
     "damaris-ref ensemble --help": Run(
         "README.md", patterns=(r"^usage: damaris-ref ensemble", r"--param NAME=V1,V2,\.\.\.")
     ),
-    "mpiexec -n 3 python examples/my_simulation.py": Run(
+    "mpiexec -n 3 python examples/programs/my_simulation.py": Run(
         "README.md", MY_SIMULATION_SUMS, MY_SIMULATION_PATTERNS
     ),
     # the README's template with the reference's own 3dmesh_py for /path/to/3dmesh_py
@@ -272,7 +272,7 @@ def _clean_pyscript(block: Block) -> None:
 
 
 PYTHON: dict[str, Run | NotHere | Callable[[Block], None]] = {
-    "from pathlib import Path": _same_text_as("examples/my_simulation.py"),
+    "from pathlib import Path": _same_text_as("examples/programs/my_simulation.py"),
     "from damaris_ref.engine import run_in_process": Run(
         "README.md", MY_SIMULATION_SUMS, MY_SIMULATION_PATTERNS
     ),
@@ -298,7 +298,7 @@ PYTHON: dict[str, Run | NotHere | Callable[[Block], None]] = {
 
 #: the prelude a Python snippet's Run gets (what the page says to have first)
 PRELUDE = {
-    "from damaris_ref.engine import run_in_process": ("examples", ""),
+    "from damaris_ref.engine import run_in_process": ("examples/programs", ""),
     "import sys": ("ensemble", ""),
 }
 
