@@ -198,7 +198,7 @@ SHELL: dict[str, Run | NotHere] = {
     "tox -e upstream": NotHere("opt-in: needs an upstream Damaris build"),
     "python -m damaris_ref.conformance.upstream -x": NotHere("needs an upstream Damaris build"),
     # dask.md's three local commands run as one script; the scheduler is stopped at the end
-    "dask scheduler --scheduler-file examples/dask_file.json &": Run(
+    "dask scheduler --scheduler-file examples/dask_file.json > scheduler.log 2>&1 &": Run(
         "docs/dask.md",
         (
             f"Python iteration  0  dask x.sum() :=  {DASK_GOLDEN.client_totals[0]}",
