@@ -144,7 +144,8 @@ SHELL: dict[str, Run | NotHere] = {
     "python3 tasks.py test": NotHere("it is CI itself (.ci/run runs exactly this)"),
     "python3 tasks.py test -e py -- -k topology": NotHere("tasks.py test, with tox arguments"),
     'pip install ".[mpich]"': NotHere("tox -e package installs the built wheel this way"),
-    'pip install "damaris-reference[mpich] @ git+REPOSITORY_URL"': NotHere(
+    "URL=$(git remote get-url origin)": NotHere("needs a clone with a remote"),
+    'pip install "damaris-reference[mpich] @ git+$URL"': NotHere(
         "needs the repository's address; tox -e package installs the same wheel"
     ),
     "mpiexec -n 5 3dmesh_py examples/3dmesh_py.yml -i 3 -v 2 -r -s 0": Run(
