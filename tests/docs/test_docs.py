@@ -27,7 +27,7 @@ import pytest
 
 from damaris_ref.conformance.cases import case_by_id
 
-from processes import JOB_TIMEOUT, Job, finish, start
+from processes import JOB_TIMEOUT, Job, finish, live_commands, start, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the pages whose snippets are checked
@@ -217,6 +217,26 @@ SHELL: dict[str, Run | NotHere] = {
     "mpiexec -n 6 3dmesh_py_domains examples/3dmesh_dask.xml -i 3 -d 4 -r -s 0": NotHere(
         "run with the dask scheduler line above"
     ),
+    "mpiexec -n 6 3dmesh_py_domains examples/keep_cube.yml -i 5 -d 4 -r -s 0": Run(
+        "docs/dask.md",
+        (
+            "iteration 2: cube_i sum 102400, mean 50",
+            "released 3 kept array(s)",
+            "retired 2 worker(s)",
+        ),
+        patterns=(r"^iteration 3: cube_i sum 104448, mean 51$", r"^iteration 4: cube_i sum 106496"),
+        script="trap 'kill %1 2>/dev/null; wait' EXIT\n"
+        "dask scheduler --scheduler-file examples/dask_file.json --port 0 "
+        "--dashboard-address :0 >scheduler.log 2>&1 &\n"
+        "while [ ! -s examples/dask_file.json ]; do sleep 1; done\n"
+        "mpiexec -n 6 3dmesh_py_domains examples/keep_cube.yml -i 5 -d 4 -r -s 0\n"
+        "python examples/programs/analyse_kept.py examples/dask_file.json",
+        check=lambda _job, _folder: _no_worker_left("keep_cube_"),
+    ),
+    "python examples/programs/analyse_kept.py examples/dask_file.json": NotHere(
+        "run with the keep_cube line above"
+    ),
+    "kill %1": NotHere("the keep_cube run's script stops its scheduler itself"),
     "rm -f scheduler.json": NotHere("part of the SLURM batch script"),
     'srun --nodes=1 --ntasks=1 --overlap dask scheduler --scheduler-file "$PWD/scheduler.json" &': (
         NotHere("the SLURM batch script needs SLURM")
@@ -233,6 +253,15 @@ SHELL: dict[str, Run | NotHere] = {
         check=lambda job, folder: _json_outcomes(folder / "results.json", 3),
     ),
 }
+
+
+def _no_worker_left(prefix: str) -> None:
+    """No Dask worker named ``prefix...`` is still running (retired workers exit)."""
+
+    def left() -> list[list[str]]:
+        return [a for a in live_commands().values() if any(w.startswith(prefix) for w in a)]
+
+    assert wait_until(lambda: not left(), timeout=30), f"workers left running: {left()}"
 
 
 def _passes(job: Job, iterations: int) -> None:
