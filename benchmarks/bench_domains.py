@@ -47,8 +47,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def write_config(folder: Path, domains: int) -> Path:
-    """The example 3dmesh_py.yml shaped as upstream's domains example, beside a no-op script."""
-    document = yaml.safe_load((EXAMPLES / "3dmesh_py.yml").read_text())
+    """examples/3dmesh_py_compact.yml shaped as upstream's domains example, beside a no-op
+    script."""
+    document = yaml.safe_load((EXAMPLES / "3dmesh_py_compact.yml").read_text())
     section = document["damaris"]
     section["architecture"]["dedicated"]["core"] = 1
     section["architecture"]["domains"] = domains

@@ -17,7 +17,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from damaris_ref.config import dump_xml, dump_yaml
+from damaris_ref.config import dump_pdi, dump_xml, dump_yaml
 from damaris_ref.config.model import Architecture, Config, Layout, Parameter, PyScript, Variable
 from damaris_ref.errors import DamarisConformanceError
 
@@ -247,12 +247,17 @@ class Case:
         return seed_config(architecture, shape, probe, self.variables, self.simulation)
 
 
+#: the forms a case's config can be written in, and the file name suffix of each
+CONFIG_FORMATS = {"yaml": ".yaml", "xml": ".xml", "pdi": ".pdi.yml"}
+
+
 def write_config(case: Case, probe_file: Path, fmt: str, directory: Path) -> Path:
-    """Write the case's config in ``fmt`` (``yaml`` or ``xml``) into ``directory``."""
-    writers = {"yaml": dump_yaml, "xml": dump_xml}
+    """Write the case's config in ``fmt`` (``yaml``, ``xml``, or ``pdi``: the grammar of PDI's
+    Damaris plugin) into ``directory``."""
+    writers = {"yaml": dump_yaml, "xml": dump_xml, "pdi": dump_pdi}
     if fmt not in writers:
-        raise ValueError(f"unknown config format {fmt!r}; allowed: yaml, xml")
-    path = directory / f"{case.simulation}.{fmt}"
+        raise ValueError(f"unknown config format {fmt!r}; allowed: {', '.join(CONFIG_FORMATS)}")
+    path = directory / f"{case.simulation}{CONFIG_FORMATS[fmt]}"
     path.write_text(writers[fmt](case.config(probe_file)), encoding="utf-8")
     return path
 

@@ -19,36 +19,31 @@ The file is YAML::
         requires: standalone             # only cases needing this capability
         excludes: standalone             # no case needing this capability
         flaky: false                     # true: it may or may not happen in a run
+
+Its shape is ``deviations.schema.json`` (shipped with the suite): a file that does not follow
+it, or is not UTF-8 text, is refused with the file, line and key, so that a typo never turns
+into a wrong verdict.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from damaris_ref.conformance.cases import CAPABILITIES, Case
-from damaris_ref.conformance.checks import CHECKS
+from damaris_ref.config.errors import ConfigError
+from damaris_ref.config.schema import JsonSchema
+from damaris_ref.config.yaml_tree import YamlLocator, parse
+from damaris_ref.conformance.cases import Case
 from damaris_ref.errors import DamarisConformanceError
 
-#: what an entry's ``checks`` may name: every check, and the exit check
-CHECK_NAMES = ("exit", *(c.name for c in CHECKS))
-
 DEVIATIONS_DIR = Path(__file__).parent / "deviations"
-_ENTRY_KEYS = {
-    "item",
-    "reason",
-    "checks",
-    "messages",
-    "min_script_iterations",
-    "requires",
-    "excludes",
-    "flaky",
-}
+#: the JSON Schema every deviations file follows (shipped for ports to validate theirs)
+SCHEMA_PATH = Path(__file__).with_name("deviations.schema.json")
 
 
 class DeviationsError(DamarisConformanceError, ValueError):
@@ -130,56 +125,65 @@ def resolve(name_or_path: str) -> Path:
     )
 
 
+@cache
+def deviations_schema() -> JsonSchema:
+    """The schema of a deviations file, with the project's wording of its violations."""
+    return JsonSchema(json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+
+
 def load_deviations(name_or_path: str | None) -> Deviations:
     """Read and check a deviations file; ``None`` gives no deviations."""
     if not name_or_path:
         return Deviations()
     path = resolve(name_or_path)
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
-        raise DeviationsError(f"{path}: cannot read: {error}") from None
-    if not isinstance(document, dict) or not isinstance(document.get("deviations"), list):
-        raise DeviationsError(f"{path}: expected a mapping with a 'deviations' list")
-    entries = tuple(
-        _entry(raw, f"{path.name}[{index}]") for index, raw in enumerate(document["deviations"])
-    )
+        document, root = parse(_utf8_text(path), path)
+        where = YamlLocator(path, (), root)
+        deviations_schema().check(document, where)
+        entries = tuple(
+            _entry(raw, path.name, index, where) for index, raw in enumerate(document["deviations"])
+        )
+    except ConfigError as error:
+        raise DeviationsError(str(error)) from None
     return Deviations(str(document.get("port", path.stem)), entries)
 
 
-def _entry(raw: Any, where: str) -> Deviation:
-    if not isinstance(raw, dict):
-        raise DeviationsError(f"{where}: an entry is a mapping")
-    unknown = set(raw) - _ENTRY_KEYS
-    if unknown:
-        raise DeviationsError(
-            f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_ENTRY_KEYS)}"
-        )
-    for key in ("item", "reason", "checks"):
-        if key not in raw:
-            raise DeviationsError(f"{where}: missing {key!r}")
-    checks = raw["checks"]
-    if not isinstance(checks, list) or not set(map(str, checks)) <= set(CHECK_NAMES):
-        raise DeviationsError(
-            f"{where}: checks: {checks!r} must be a list of check names: {', '.join(CHECK_NAMES)}"
-        )
-    for key in ("requires", "excludes"):
-        if raw.get(key) is not None and raw[key] not in CAPABILITIES:
-            raise DeviationsError(
-                f"{where}: {key}: unknown capability {raw[key]!r}; allowed: {sorted(CAPABILITIES)}"
-            )
+def _utf8_text(path: Path) -> str:
+    """The file's text; a located error for a byte that is not UTF-8."""
     try:
-        messages = tuple(re.compile(text) for text in raw.get("messages", ()))
-    except re.error as error:
-        raise DeviationsError(f"{where}: messages: bad regular expression: {error}") from None
+        data = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(f"cannot read: {error.strerror or error}", file=path) from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigError(
+            f"not UTF-8 text: byte 0x{data[error.start]:02x} cannot be decoded; "
+            "save the file as UTF-8",
+            file=path,
+            line=line,
+        ) from None
+
+
+def _entry(raw: dict[str, Any], name: str, index: int, where: YamlLocator) -> Deviation:
+    """One schema-valid entry; its regular expressions are compiled (and checked) here."""
+    messages = []
+    for number, text in enumerate(raw.get("messages", ())):
+        try:
+            messages.append(re.compile(text))
+        except re.error as error:
+            raise where.error(
+                ("deviations", index, "messages", number), f"bad regular expression: {error}"
+            ) from None
     return Deviation(
-        item=str(raw["item"]),
-        reason=str(raw["reason"]),
-        checks=tuple(str(c) for c in checks),
-        messages=messages,
-        min_script_iterations=int(raw.get("min_script_iterations", 1)),
+        item=raw["item"],
+        reason=raw["reason"],
+        checks=tuple(raw["checks"]),
+        messages=tuple(messages),
+        min_script_iterations=raw.get("min_script_iterations", 1),
         requires=raw.get("requires"),
         excludes=raw.get("excludes"),
-        flaky=bool(raw.get("flaky", False)),
-        source=where,
+        flaky=raw.get("flaky", False),
+        source=f"{name}[{index}]",
     )

@@ -257,12 +257,14 @@ class InProcessReference(Implementation):
         return super().describe() | ({"mutation": self.mutation} if self.mutation else {})
 
     def _execute(self, case: Case, config: Path, records_dir: Path, timeout: float) -> Run:
-        from damaris_ref.conformance.mutations import mutation_seams
+        from damaris_ref.conformance.mutations import misread_config, mutation_seams
         from damaris_ref.engine import RankFailed, run_in_process
         from damaris_ref.mocks import SIMULATIONS
         from damaris_ref.seams import DEFAULT_SEAMS
 
         simulation = SIMULATIONS[case.simulation]
+        if self.mutation:
+            config = misread_config(self.mutation, config)
         argv = render(SEED_ARGS[case.simulation], case, config)
         args = simulation.parse_args(argv)
         out, err = io.StringIO(), io.StringIO()

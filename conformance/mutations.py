@@ -4,19 +4,22 @@
 port bug plugged in. Each must make the suite fail with a message naming what differs; the
 meta-tests in ``tests/conformance`` hold the suite to that. A mutation is a substitute at one
 of the reference's documented seams (:mod:`damaris_ref.seams`: the routing rule, or a filter
-on the blocks scripts get), never a patch of its code, and never touches the model the
-suite's expectations come from.
+on the blocks scripts get), or, for a port that misreads its config file, the config it then
+acts on; never a patch of its code, and never a change of the model the suite's expectations
+come from.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+import yaml
 
 from damaris_ref.data import Block
-from damaris_ref.seams import Seams
+from damaris_ref.seams import DEFAULT_SEAMS, Seams
 from damaris_ref.server import BlockFilter
 from damaris_ref.topology import Mode, Topology, compute_topology
 
@@ -28,13 +31,19 @@ MUTATIONS: dict[str, str] = {
     "p-numbering-from-one": "blocks are named P<source + 1>_B<block>",
     "wrong-dtype": "cube_i blocks reach the script as int64 instead of int32",
     "server-ids-reversed": "with dedicated servers, server s is numbered (servers - 1 - s)",
+    "pdi-first-dataset-only": "reading the PDI plugin's form, only the first '- dataset:' "
+    "entry of the list is declared (with --config-format pdi)",
 }
+#: mutations of how a port reads its config file rather than of how it runs
+CONFIG_MUTATIONS = frozenset({"pdi-first-dataset-only"})
 
 
 def mutation_seams(name: str) -> Seams:
     """The seams that plug the named bug into the in-process reference."""
     if name not in MUTATIONS:
         raise ValueError(f"unknown mutation {name!r}; known: {', '.join(MUTATIONS)}")
+    if name in CONFIG_MUTATIONS:
+        return DEFAULT_SEAMS
     if name == "round-robin-routing":
         return Seams(topology=_round_robin)
     if name == "server-ids-reversed":
@@ -89,3 +98,16 @@ def _widen_cube_i(_server: int, _iteration: int, name: str, blocks: list[Block])
     if name != "cube_i":
         return blocks
     return [dataclasses.replace(b, data=b.data.astype(np.int64)) for b in blocks]
+
+
+def misread_config(name: str, config: Path) -> Path:
+    """The config a port with the named misreading acts on: for a config mutation, a copy of
+    ``config`` beside it holding only what that port reads; ``config`` itself otherwise."""
+    if name not in CONFIG_MUTATIONS:
+        return config
+    document = yaml.safe_load(config.read_text(encoding="utf-8"))
+    section = document["pdi"]["plugins"]["damaris"]
+    section["datasets"] = section.get("datasets", [])[:1]
+    misread = config.with_name(f"misread-{config.name}")
+    misread.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return misread

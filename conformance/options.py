@@ -24,7 +24,10 @@ OPTIONS: dict[str, tuple[Any, dict[str, Any]]] = {
         None,
         {"metavar": "TEMPLATE", "help": "the same for 3dmesh_py_domains (else: no domains)"},
     ),
-    "--config-format": ("yaml", {"help": "config format the port reads: yaml or xml"}),
+    "--config-format": (
+        "yaml",
+        {"help": "config format the port reads: yaml, xml or pdi (the PDI Damaris plugin's)"},
+    ),
     "--capabilities": (
         "all",
         {"help": "optional capabilities the port has: all or a list of " + ", ".join(CAPABILITIES)},

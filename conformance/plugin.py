@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 
 from damaris_ref.conformance import SUITE_VERSION, probe
-from damaris_ref.conformance.cases import Case
+from damaris_ref.conformance.cases import CONFIG_FORMATS, Case
 from damaris_ref.conformance.checks import CHECKS, Check, exit_messages, tier_of
 from damaris_ref.conformance.deviations import (
     Deviations,
@@ -33,6 +33,7 @@ from damaris_ref.conformance.impls import (
     parse_capabilities,
 )
 from damaris_ref.conformance.listing import case_listing
+from damaris_ref.conformance.mutations import CONFIG_MUTATIONS
 from damaris_ref.conformance.options import OPTIONS, environment_name
 from damaris_ref.conformance.report import Report
 from damaris_ref.conformance.runs import Run
@@ -229,8 +230,10 @@ def pytest_cmdline_main(config: pytest.Config) -> int | None:
 def pytest_configure(config: pytest.Config) -> None:
     """Build the implementation under test from the options (bad options: a usage error)."""
     option = config.getoption
-    if option("config_format") not in ("yaml", "xml"):
-        raise pytest.UsageError("--config-format must be yaml or xml")
+    if option("config_format") not in CONFIG_FORMATS:
+        raise pytest.UsageError(f"--config-format must be one of {', '.join(CONFIG_FORMATS)}")
+    if option("mutation") in CONFIG_MUTATIONS and option("config_format") != "pdi":
+        raise pytest.UsageError(f"--mutation {option('mutation')} needs --config-format pdi")
     if option("tier") not in ("required", "all"):
         raise pytest.UsageError("--tier must be required or all")
     try:

@@ -19,7 +19,9 @@ def main(DD):
             print("Python INFO: no Dask scheduler answered; no statistics kept", flush=True)
         return
     server_comm = getservercomm()
-    client = Client(scheduler_file=scheduler_file, timeout="2s")
+    # upstream waits 2 s; on a loaded machine one server's connection can take longer, and a
+    # server that fails here skips return_dask_array, which ends the whole job
+    client = Client(scheduler_file=scheduler_file, timeout="30s")
     try:
         cube = damaris_dask.return_dask_array(DD, client, "cube_d", server_comm)
         if cube is not None:  # only server 0 gets the array

@@ -16,14 +16,6 @@ class SimulationSetupError(DamarisClientError, ValueError):
     """Arguments or a world size a mock simulation cannot run with (also a ``ValueError``)."""
 
 
-#: the smallest valid value of the arguments the seed command lines share: dest -> (option, min)
-ARGUMENT_MINIMUMS: dict[str, tuple[str, int]] = {
-    "iterations": ("-i", 0),
-    "sleep": ("-s", 0),
-    "domains": ("-d", 1),
-}
-
-
 @dataclass(frozen=True)
 class Simulation:
     """A mock simulation: ``client_loop(damaris, args)`` is what its client ranks compute."""
@@ -41,15 +33,10 @@ class Simulation:
         damaris.finalize()
 
     def parse_args(self, argv: Sequence[str]) -> argparse.Namespace:
-        """Parse this simulation's command line. Bad usage, a negative ``-i`` or ``-s`` and a
-        ``-d`` below 1 exit 2 with the usage and a message naming the option and its bound."""
-        parser = self.parser()
-        args = parser.parse_args(list(argv))
-        for dest, (option, minimum) in ARGUMENT_MINIMUMS.items():
-            value = getattr(args, dest, None)
-            if value is not None and value < minimum:
-                parser.error(f"argument {option}: must be >= {minimum}, got {value:g}")
-        return args
+        """Parse this simulation's command line. Bad usage and a value out of its bounds (``-i``
+        0..2**31-1, ``-s`` finite from 0 to a day, ``-d`` >= 1: see
+        :mod:`damaris_ref.cli_types`) exit 2 with the usage and a message naming the option."""
+        return self.parser().parse_args(list(argv))
 
     def rank_main(self, args: argparse.Namespace) -> Callable[[Any, Any], Any]:
         """A ``main(damaris, comm)`` closure over parsed arguments, for the engines."""

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from damaris_ref.cli_types import INT32_MAX, integer_in, sleep_seconds
 from damaris_ref.mocks.base import Simulation
 
 #: by item size: keeps values exact in every supported dtype (float32 has 24 mantissa bits)
@@ -76,8 +77,16 @@ def _parser() -> argparse.ArgumentParser:
         prog="generic", description="Writes every variable of the config with known values."
     )
     parser.add_argument("config", help="Damaris configuration (YAML or XML)")
-    parser.add_argument("-i", dest="iterations", type=int, default=3, help="iterations (default 3)")
-    parser.add_argument("-s", dest="sleep", type=float, default=0.0, help="sleep per iteration")
+    parser.add_argument(
+        "-i",
+        dest="iterations",
+        type=integer_in(0, INT32_MAX),
+        default=3,
+        help="iterations (default 3)",
+    )
+    parser.add_argument(
+        "-s", dest="sleep", type=sleep_seconds, default=0.0, help="sleep per iteration"
+    )
     return parser
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from damaris_ref.cli_types import INT32_MAX, integer_in, sleep_seconds
 from damaris_ref.client import UnknownParameterError
 from damaris_ref.mocks.base import Simulation, SimulationSetupError, UndeclaredNames
 
@@ -41,12 +42,14 @@ def _parser(name: str, with_domains: bool, with_value: bool = False) -> argparse
     parser.add_argument(
         "-i",
         dest="iterations",
-        type=int,
+        type=integer_in(0, INT32_MAX),
         default=DEFAULT_ITERATIONS,
         help=f"iterations (default {DEFAULT_ITERATIONS})",
     )
     if with_domains:
-        parser.add_argument("-d", dest="domains", type=int, default=1, help="domains per client")
+        parser.add_argument(
+            "-d", dest="domains", type=integer_in(1), default=1, help="domains per client"
+        )
     if with_value:
         parser.add_argument(
             "-v",
@@ -75,7 +78,7 @@ def _parser(name: str, with_domains: bool, with_value: bool = False) -> argparse
     parser.add_argument(
         "-s",
         dest="sleep",
-        type=float,
+        type=sleep_seconds,
         default=1.0,
         help="seconds to sleep per iteration (default 1; 0 allowed)",
     )

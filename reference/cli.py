@@ -21,6 +21,7 @@ SUBCOMMAND_MODULES = (
     "damaris_ref.ensemble.cli",
     "damaris_ref.conformance.cli",
     "damaris_ref.scripts.check_cli",
+    "damaris_ref.convert_cli",
 )
 
 

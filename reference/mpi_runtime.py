@@ -1,10 +1,10 @@
 """Run a mock simulation as one rank of an MPI job: ``python -m damaris_ref.mpi_runtime SIM ...``.
 
 This is what ``mpiexec -n N 3dmesh_py CONFIG ...`` runs on every rank. Errors every rank (or
-every client) hits alike, a bad config, an impossible layout or bad simulation arguments, end
-the job cleanly with status 1 and one line from the lowest failing rank
-(:mod:`damaris_ref.shared_errors`); any other error outside a user script aborts the whole job
-with its traceback, so no rank is left waiting.
+every client) hits alike, a bad config, an impossible layout, bad simulation arguments or a
+call a PDI program's plugin refuses (``pdi.Error``), end the job cleanly with status 1 and
+one line from the lowest failing rank (:mod:`damaris_ref.shared_errors`); any other error
+outside a user script aborts the whole job with its traceback, so no rank is left waiting.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
     from damaris_ref.api import Damaris
     from damaris_ref.config import ConfigError
     from damaris_ref.log_level import apply_log_level
+    from damaris_ref.pdi import Error as PdiError
     from damaris_ref.shared_errors import (
         abort_unless_done_within,
         agree_and_exit_status,
@@ -42,7 +43,7 @@ def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
     try:
         apply_log_level()  # a bad DAMARIS_LOG_LEVEL is an error every rank shares
         simulation.main(damaris, comm, args)
-    except (ConfigError, LayoutError, SimulationSetupError) as shared:
+    except (ConfigError, LayoutError, SimulationSetupError, PdiError) as shared:
         with abort_unless_done_within(deadline, shared):
             _end_run(damaris)
             status = agree_and_exit_status(status_comm, shared)

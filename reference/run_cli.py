@@ -13,6 +13,7 @@ import argparse
 import os
 import sys
 
+from damaris_ref.cli_types import positive_seconds
 from damaris_ref.errors import DamarisError
 from damaris_ref.mocks import SIMULATIONS, Simulation
 
@@ -57,9 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=positive_seconds,
         default=600.0,
-        help="abort if any rank waits longer than this many seconds",
+        metavar="SECONDS",
+        help="stop the whole job when it has not ended after this many seconds (default 600)",
     )
     parser.add_argument(
         "simulation",
@@ -142,7 +144,8 @@ def _run_in_process(
     from damaris_ref.engine import RankFailed, run_in_process
 
     try:
-        args.config = load_config(args.config)
+        if not getattr(simulation, "reads_pdi_spec", False):  # a PDI program loads its own
+            args.config = load_config(args.config)
         run_in_process(simulation.rank_main(args), options.ranks, timeout=options.timeout)
     except RankFailed as failure:
         if not isinstance(failure.error, DamarisError):

@@ -115,11 +115,14 @@ def finish(proc: subprocess.Popen, timeout: float, started: float) -> Job:
 
 
 def run_command(
-    command: Sequence[str], env: dict[str, str] | None = None, timeout: float = JOB_TIMEOUT
+    command: Sequence[str],
+    env: dict[str, str] | None = None,
+    timeout: float = JOB_TIMEOUT,
+    cwd: Path | None = None,
 ) -> Job:
-    """Run ``command`` (no mpiexec added) to its end or ``timeout``."""
+    """Run ``command`` (no mpiexec added) in ``cwd`` to its end or ``timeout``."""
     started = time.monotonic()
-    return finish(start(command, env), timeout, started)
+    return finish(start(command, env, cwd=cwd), timeout, started)
 
 
 def run_mpi(

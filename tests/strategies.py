@@ -89,5 +89,5 @@ def seed_config(
 ) -> Config:
     """The seed's config of the conformance cases (its layouts and all four variables) for a
     (DEPTH, HEIGHT, WIDTH) cube and any architecture; its one pyscript is called MyPyAction,
-    as in examples/3dmesh_py.yml."""
+    as in examples/3dmesh_py_compact.yml."""
     return cases.seed_config(architecture, shape, PyScript("MyPyAction", script))

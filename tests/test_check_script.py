@@ -10,6 +10,7 @@ import builtins
 import contextlib
 import io
 import itertools
+import os
 import textwrap
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from damaris_ref.cli import main
-from damaris_ref.scripts.check import Finding, check_file, check_source
+from damaris_ref.scripts.check import MAX_SCRIPT_BYTES, Finding, check_file, check_source
 
 
 def check(source: str) -> list[Finding]:
@@ -316,28 +317,107 @@ def test_cli_exits_2_naming_a_file_it_cannot_read(tmp_path: Path, capsys):
     missing = tmp_path / "missing.py"
     assert main(["check-script", str(missing), str(clean)]) == 2
     captured = capsys.readouterr()
-    assert f"cannot read {missing}" in captured.err
-    assert captured.out == "no findings in 1 file(s); 1 file(s) not read\n"
+    assert f"cannot analyse {missing}: cannot read it: No such file" in captured.err
+    assert captured.out == "no findings in 1 file(s); 1 file(s) not analysed\n"
 
 
-def test_cli_never_says_ok_when_no_file_could_be_read(tmp_path: Path, capsys):
+def test_cli_never_says_ok_when_no_file_could_be_analysed(tmp_path: Path, capsys):
     missing = tmp_path / "missing.py"
     assert main(["check-script", str(missing)]) == 2
     captured = capsys.readouterr()
-    assert (
-        captured.err
-        == f"damaris-ref check-script: cannot read {missing}: No such file or directory\n"
-    )
-    assert captured.out == "no findings in 0 file(s); 1 file(s) not read\n"
+    assert captured.err.startswith(f"damaris-ref check-script: cannot analyse {missing}: ")
+    assert len(captured.err.splitlines()) == 1
+    assert captured.out == "no findings in 0 file(s); 1 file(s) not analysed\n"
 
 
-def test_cli_counts_findings_beside_a_file_it_cannot_read(tmp_path: Path, capsys):
+def test_cli_counts_findings_beside_a_file_it_cannot_analyse(tmp_path: Path, capsys):
     bad = tmp_path / "bad.py"
     bad.write_text("import os\ndef main():\n    return os\n")
     assert main(["check-script", str(bad), str(tmp_path / "missing.py")]) == 2
-    assert (
-        capsys.readouterr().out.splitlines()[-1] == "1 finding(s) in 1 file(s); 1 file(s) not read"
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "1 finding(s) in 1 file(s); 1 file(s) not analysed"
     )
+
+
+# --- inputs the checker cannot take apart --------------------------------------------------
+
+#: a function reading a top-level import through deeply nested syntax Python compiles fine
+DEEP_SCRIPTS = {
+    "a 500-term sum": "import os\ndef main():\n    return " + " + ".join(["os.sep"] * 500),
+    "600 elifs": "import os\ndef main(x):\n    if x == -1:\n        pass\n"
+    + "".join(f"    elif x == {i}:\n        pass\n" for i in range(600))
+    + "    elif os:\n        pass\n",
+    "a 900-deep call chain": "import os\ndef main():\n    return os.getcwd()" + ".strip()" * 899,
+}
+
+
+@pytest.mark.parametrize("source", DEEP_SCRIPTS.values(), ids=DEEP_SCRIPTS.keys())
+def test_deeply_nested_syntax_that_python_compiles_is_analysed(source):
+    compile(source, "deep.py", "exec", dont_inherit=True)  # Python itself takes it
+    findings = check_source(source + "\n", "deep.py")
+    assert [(f.kind, f.name) for f in findings] == [("top-level-name", "os")]
+
+
+def cli(*paths: Path | str) -> int:
+    return main(["check-script", *map(str, paths)])
+
+
+@pytest.fixture
+def with_finding(tmp_path: Path) -> Path:
+    path = tmp_path / "finding.py"
+    path.write_text("import os\ndef main():\n    return os\n")
+    return path
+
+
+def test_a_script_python_cannot_compile_is_a_verdict_and_the_others_are_checked(
+    tmp_path: Path, with_finding: Path, capsys
+):
+    unary = tmp_path / "unary.py"
+    unary.write_text("x = " + "-" * 100_000 + "1\n")
+    assert cli(unary, with_finding) == 2
+    captured = capsys.readouterr()
+    assert f"damaris-ref check-script: cannot analyse {unary}: Python cannot compile it" in (
+        captured.err
+    )
+    assert f"{with_finding}:3:12: name 'os'" in captured.out
+    assert "Traceback" not in captured.err
+
+
+def test_an_encoding_that_is_not_text_is_a_syntax_error_as_for_python(tmp_path: Path, capsys):
+    rot13 = tmp_path / "rot13.py"
+    rot13.write_text("# coding: rot13\nvzcbeg bf\n")
+    assert cli(rot13) == 1
+    out = capsys.readouterr().out
+    assert out.startswith(f"{rot13}:1:1: syntax error: encoding problem: rot13")
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    ("make", "kind"),
+    [
+        (lambda path: os.mkfifo(path), "a FIFO"),
+        (lambda path: path.symlink_to("/dev/zero"), "a character device"),
+        (lambda path: path.mkdir(), "a directory"),
+    ],
+    ids=["fifo", "dev-zero", "directory"],
+)
+def test_a_file_that_is_not_regular_is_refused_at_once(
+    tmp_path: Path, with_finding: Path, capsys, make, kind
+):
+    special = tmp_path / "special.py"
+    make(special)
+    assert cli(special, with_finding) == 2
+    captured = capsys.readouterr()
+    assert f"cannot analyse {special}: not a regular file ({kind})" in captured.err
+    assert f"{with_finding}:3:12: name 'os'" in captured.out
+
+
+def test_a_file_larger_than_any_script_is_refused_unread(tmp_path: Path, capsys):
+    huge = tmp_path / "huge.py"
+    with huge.open("wb") as file:
+        file.truncate(MAX_SCRIPT_BYTES + 1)  # sparse: nothing is written
+    assert cli(huge) == 2
+    assert f"cannot analyse {huge}: {MAX_SCRIPT_BYTES + 1} bytes" in capsys.readouterr().err
 
 
 # --- the oracle: the checker agrees with upstream's two-dict exec ----------------------------

@@ -27,7 +27,7 @@ from recorder import Recorder
 from strategies import seed_config
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED_SCRIPT = ROOT / "examples" / "3dmesh_py.py"
+SEED_SCRIPT = ROOT / "examples" / "3dmesh_py_short.py"
 SCRIPTS = Path(__file__).parent / "scripts"
 RUN_TIMEOUT = 20.0
 
@@ -36,7 +36,7 @@ PYTHON_LINE = re.compile(r"^Python iteration  (\d+) , Sum\(\) =  (\d+)$", re.MUL
 
 
 def mesh_config(cores: int = 1, script: Path = SEED_SCRIPT, depth: int = 4) -> Config:
-    """examples/3dmesh_py.yml, built in memory (WIDTH 16, HEIGHT 8, DEPTH 4)."""
+    """examples/3dmesh_py_compact.yml, built in memory (WIDTH 16, HEIGHT 8, DEPTH 4)."""
     return seed_config(Architecture(dedicated_cores=cores), (depth, 8, 16), script)
 
 

@@ -17,10 +17,12 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 @pytest.fixture
 def two_core_config(tmp_path: Path) -> Path:
-    """examples/3dmesh_py.yml with 2 dedicated cores, beside its script."""
-    shutil.copy(EXAMPLES / "3dmesh_py.py", tmp_path)
+    """examples/3dmesh_py_compact.yml with 2 dedicated cores, beside its script."""
+    shutil.copy(EXAMPLES / "3dmesh_py_short.py", tmp_path)
     text = (
-        (EXAMPLES / "3dmesh_py.yml").read_text().replace("{core: 1, node: 0}", "{core: 2, node: 0}")
+        (EXAMPLES / "3dmesh_py_compact.yml")
+        .read_text()
+        .replace("{core: 1, node: 0}", "{core: 2, node: 0}")
     )
     path = tmp_path / "two_cores.yml"
     path.write_text(text)

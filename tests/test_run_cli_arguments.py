@@ -37,10 +37,14 @@ def _exit_code(argv: list[str]) -> int:
 @pytest.mark.parametrize(
     ("simulation", "arguments", "message"),
     [
-        ("3dmesh_py", ["-i", "-1"], "argument -i: must be >= 0, got -1"),
-        ("3dmesh_py", ["-s", "-5"], "argument -s: must be >= 0, got -5"),
-        ("3dmesh_py_domains", ["-d", "0"], "argument -d: must be >= 1, got 0"),
-        ("generic", ["-i", "-3"], "argument -i: must be >= 0, got -3"),
+        ("3dmesh_py", ["-i", "-1"], "argument -i: must be an integer from 0 to 2147483647, got -1"),
+        (
+            "3dmesh_py",
+            ["-s", "-5"],
+            "argument -s: must be a finite number of seconds from 0 to 86400, got -5",
+        ),
+        ("3dmesh_py_domains", ["-d", "0"], "argument -d: must be an integer >= 1, got 0"),
+        ("generic", ["-i", "-3"], "argument -i: must be an integer from 0 to 2147483647, got -3"),
     ],
 )
 def test_negative_counts_are_refused_before_launching(
@@ -84,3 +88,40 @@ def test_far_more_ranks_than_cores_needs_oversubscribe(launches, capsys):
     assert main(["run", "-n", "8", "3dmesh_py", CONFIG]) == 0
     assert main(["run", "--oversubscribe", "-n", "9", "3dmesh_py", CONFIG]) == 0
     assert launches == [8, 9]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (
+            ["-i", "2147483648"],
+            "argument -i: must be an integer from 0 to 2147483647, got 2147483648",
+        ),
+        (["-s", "inf"], "argument -s: must be a finite number of seconds from 0 to 86400, got inf"),
+        (["-s", "nan"], "argument -s: must be a finite number of seconds from 0 to 86400, got nan"),
+    ],
+)
+def test_values_no_rank_could_use_are_refused_before_launching(
+    arguments, message, launches, capsys
+):
+    """They once passed and failed with an OverflowError on every rank."""
+    assert _exit_code(["run", "-n", "5", "3dmesh_py", CONFIG, *arguments]) == 2
+    err = capsys.readouterr().err
+    assert f"3dmesh_py: error: {message}" in err
+    assert "Traceback" not in err
+    assert launches == []
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf"])
+def test_the_job_timeout_must_be_a_finite_positive_number(value, launches, capsys):
+    assert _exit_code(["run", "--timeout", value, "-n", "5", "3dmesh_py", CONFIG]) == 2
+    err = capsys.readouterr().err
+    assert f"argument --timeout: must be a finite number of seconds > 0, got {value}" in err
+    assert launches == []
+
+
+def test_the_timeout_help_says_it_limits_the_whole_job(capsys):
+    assert _exit_code(["run", "--help"]) == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "any rank waits" not in help_text
+    assert "stop the whole job when it has not ended after this many seconds" in help_text

@@ -9,13 +9,14 @@ grouping and order, the mean and the sample variance must match ``numpy.mean`` a
 
 from __future__ import annotations
 
+import dask.array as da
 import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from damaris_ref.stats import Moments
+from damaris_ref.stats import Moments, chunked
 from damaris_ref.stats.moments import RECORD_DTYPE
 
 RTOL = 1e-9
@@ -149,3 +150,35 @@ def test_the_statistics_do_not_follow_later_changes_to_the_samples():
     sample[:] = 100.0
     assert moments.mean.tolist() == [1.0, 1.0, 1.0]
     assert moments.maximum.tolist() == [1.0, 1.0, 1.0]
+
+
+COMPLEX = np.array([[1 + 2j, 3 - 1j]])
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: Moments.of_sample(COMPLEX),
+        lambda: Moments.of_samples(np.stack([COMPLEX, COMPLEX])),
+        lambda: Moments.of_sample(COMPLEX.real).add(COMPLEX),
+    ],
+    ids=["sample", "batch", "update"],
+)
+def test_complex_samples_are_refused_not_cut_to_their_real_part(build):
+    """They once lost their imaginary part, with a warning only a Dask worker's log saw."""
+    with pytest.raises(TypeError, match=r"complex samples \(complex128\) are refused"):
+        build()
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda: chunked.of_sample(da.from_array(COMPLEX)),
+        lambda: chunked.of_batch(da.from_array(np.stack([COMPLEX, COMPLEX]))),
+        lambda: chunked.add(chunked.of_sample(da.from_array(COMPLEX.real)), 1, COMPLEX),
+    ],
+    ids=["sample", "batch", "update"],
+)
+def test_the_dask_statistics_refuse_complex_samples_before_computing(build):
+    with pytest.raises(TypeError, match=r"the statistics are real: pass x\.real or abs\(x\)"):
+        build()

@@ -1,7 +1,8 @@
 """Configuration: one typed, immutable :class:`Config` loaded from YAML or upstream XML.
 
 ``load_config(path)`` is what programs call; ``load_config_text`` serves tests and the
-conformance suite, which write configs in memory; ``dump_yaml``/``dump_xml`` write one back.
+conformance suite, which write configs in memory; ``dump_yaml``/``dump_xml``/``dump_pdi``
+write one back (the last in the grammar of PDI's Damaris plugin).
 Every problem is a :class:`ConfigError` whose message names the file, line, key path, the bad
 value and what is allowed. See docs/config.md for the format.
 """
@@ -17,6 +18,7 @@ from pathlib import Path
 from .environment import RANKS_PER_NODE_VARIABLE, apply_environment
 from .errors import ConfigError
 from .model import Architecture, Config, Layout, Parameter, PyScript, Variable
+from .pdi_writer import PdiFormError, dump_pdi, pdi_losses
 from .schema import SCHEMA_PATH, load_schema
 from .writers import dump_xml, dump_yaml
 from .xml_loader import load_xml_text
@@ -30,14 +32,17 @@ __all__ = [
     "ConfigError",
     "Layout",
     "Parameter",
+    "PdiFormError",
     "PyScript",
     "Variable",
     "apply_environment",
+    "dump_pdi",
     "dump_xml",
     "dump_yaml",
     "load_config",
     "load_config_text",
     "load_schema",
+    "pdi_losses",
 ]
 
 _LOADERS = {"yaml": load_yaml_text, "yml": load_yaml_text, "xml": load_xml_text}

@@ -10,6 +10,7 @@ split) are decided once, and errors are located through the loader's
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
@@ -55,7 +56,9 @@ def build_config(
     for name, spec, path in _named(section, "layouts", where):
         layouts.append(_layout(name, spec, path, where, declared))
         layout_paths[name] = path
-    pyscripts = tuple(_pyscript(s, folder) for _, s, _p in _named(section, "pyscript", where))
+    pyscripts = tuple(
+        _pyscript(s, p, where, folder) for _, s, p in _named(section, "pyscript", where)
+    )
     script_names = dict.fromkeys(x.name for x in pyscripts)  # ordered, for the messages
     variables = tuple(
         _variable(n, s, p, where, layout_paths, script_names)
@@ -155,14 +158,32 @@ def _parameter(name: str, spec: Mapping[str, Any], path: KeyPath, where: Locator
         if problem is not None:
             raise where.error((*path, "value"), problem)
     else:
-        try:
-            value = float(value)
-        except OverflowError:
-            raise where.error(
-                (*path, "value"),
-                f"value {echo(value)} overflows type {spec['type']!r}; allowed: a finite number",
-            ) from None
+        value = _finite(spec, "value", path, where, "a finite number", f"type {spec['type']!r}")
     return Parameter(name=name, type=spec["type"], value=value)
+
+
+def _finite(
+    spec: Mapping[str, Any],
+    key: str,
+    parent: KeyPath,
+    where: Locator,
+    allowed: str,
+    kind: str = "a float",
+) -> float:
+    """``spec[key]`` (``spec`` is at ``parent``) as a float, refusing what no float holds (a
+    400-digit integer) and NaN and infinity, which pass the schema (no comparison refuses NaN)
+    but mean nothing where the reference uses a number."""
+    path = (*parent, key)
+    value = spec[key]
+    try:
+        number = float(value)
+    except OverflowError:
+        raise where.error(
+            path, f"value {echo(value)} overflows {kind}; allowed: {allowed}"
+        ) from None
+    if not math.isfinite(number):
+        raise where.error(path, f"invalid value {number}; allowed: {allowed}")
+    return number
 
 
 def _layout(
@@ -261,7 +282,13 @@ def _variable(
     )
 
 
-def _pyscript(spec: Mapping[str, Any], folder: Path | None) -> PyScript:
+#: what a pyscript's times may be (the schema states the bounds; NaN and infinity pass it)
+_FINITE_TIMES = {"timeout": "a finite number > 0", "watchdog": "a finite number >= 0 (0: never)"}
+
+
+def _pyscript(
+    spec: Mapping[str, Any], path: KeyPath, where: Locator, folder: Path | None
+) -> PyScript:
     given: dict[str, Any] = {"name": spec["name"], "file": _path(spec["file"], folder)}
     if spec.get("scheduler_file"):
         given["scheduler_file"] = _path(spec["scheduler_file"], folder)
@@ -270,9 +297,9 @@ def _pyscript(spec: Mapping[str, Any], folder: Path | None) -> PyScript:
             given[key] = spec[key]
     if "keep_workers" in spec:
         given["keep_workers"] = _flag(spec["keep_workers"])
-    for key in ("timeout", "watchdog"):
+    for key, allowed in _FINITE_TIMES.items():
         if key in spec:
-            given[key] = float(spec[key])
+            given[key] = _finite(spec, key, path, where, allowed)
     return PyScript(**given)
 
 

@@ -2,7 +2,8 @@
 
 ``schema.json`` is the single statement of the YAML format's shape (ports reuse it); this module
 only turns a jsonschema error into the project's one-line message with the file, key path,
-line, the bad value and what is allowed.
+line, the bad value and what is allowed (:class:`JsonSchema`, which other schema-checked files
+use too).
 
 A section is first checked by ``jsonschema_rs`` (compiled, ~100x faster: a 10 MB config takes
 0.05 s instead of 10 s); only a section it refuses, or holds values it cannot convert, goes
@@ -21,7 +22,7 @@ import jsonschema
 import jsonschema_rs
 from jsonschema.exceptions import ValidationError, best_match
 
-from .errors import Locator, allowed, did_you_mean, echo
+from .errors import ConfigError, Locator, allowed, did_you_mean, echo
 
 #: the JSON Schema of the YAML format, shipped in the package for ports to reuse
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
@@ -45,14 +46,94 @@ def load_schema() -> dict[str, Any]:
     return cast(dict[str, Any], json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
 
 
+class JsonSchema:
+    """A draft 2020-12 JSON Schema whose violations become the project's one-line errors.
+
+    Shared by every file the project validates against a schema (the config's damaris section,
+    the conformance suite's deviations files), so each words a violation the same way.
+    """
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self.document = document
+        self._validator = jsonschema.Draft202012Validator(document)
+
+    def check(self, instance: Any, where: Locator) -> None:
+        """Raise a located :class:`ConfigError` for the most relevant violation, if any."""
+        error = best_match(self._validator.iter_errors(instance))
+        if error is not None:
+            raise self._word(_most_specific(error), where)
+
+    def _word(self, error: ValidationError, where: Locator) -> ConfigError:
+        path = tuple(error.absolute_path)
+        # a schema here is always a mapping of keywords (no boolean schemas)
+        schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
+        instance: Any = error.instance
+        if error.validator == "additionalProperties":
+            known = list(schema.get("properties", {}))
+            key = next(k for k in instance if k not in known)
+            return where.error(
+                (*path, key),
+                f"unknown {where.noun} {echo(where.key_name(key))}"
+                f"{did_you_mean(key, known)} {allowed(map(where.key_name, known))}",
+            )
+        if error.validator == "required":
+            required = schema["required"]
+            key = next(k for k in required if k not in instance)
+            return where.error(
+                path,
+                f"missing required {where.noun} {where.key_name(key)!r} "
+                f"(required: {', '.join(map(where.key_name, required))})",
+            )
+        if "propertyNames" in error.relative_schema_path:
+            return where.error(
+                (*path, instance),
+                f"invalid name {echo(instance)}; allowed: {self.describe(schema)}",
+            )
+        return where.error(
+            path, f"invalid value {echo(instance)}; allowed: {self.describe(schema)}"
+        )
+
+    def describe(self, schema: Mapping[str, Any]) -> str:
+        """A short English description of the values ``schema`` (a part of this one) accepts."""
+        if "title" in schema:
+            return str(schema["title"])
+        if "$ref" in schema:
+            return self.describe(self._resolve(schema["$ref"]))
+        for keyword in _ALTERNATIVES:
+            if keyword in schema:
+                return " or ".join(self.describe(branch) for branch in schema[keyword])
+        if "const" in schema:
+            return repr(schema["const"])
+        if "enum" in schema:
+            return "one of " + ", ".join(map(str, schema["enum"]))
+        types = schema.get("type", [])
+        words = " or ".join(_TYPE_WORDS[t] for t in ([types] if isinstance(types, str) else types))
+        if "minimum" in schema:
+            words += f" >= {schema['minimum']}"
+        if "exclusiveMinimum" in schema:
+            words += f" > {schema['exclusiveMinimum']}"
+        if schema.get("minLength") == 1:
+            words = "a non-empty string"
+        if "pattern" in schema:
+            words += f" matching {schema['pattern']}"
+        return words or "anything"
+
+    def _resolve(self, ref: str) -> Mapping[str, Any]:
+        prefix = "#/$defs/"
+        if not ref.startswith(prefix):
+            raise ValueError(f"schema reference {ref!r} is not a local definition")
+        definition: Mapping[str, Any] = self.document["$defs"][ref.removeprefix(prefix)]
+        return definition
+
+
 def _section_schema() -> dict[str, Any]:
     schema = load_schema()
     return {"$schema": schema["$schema"], "$defs": schema["$defs"], "$ref": "#/$defs/damaris"}
 
 
 @cache
-def _section_validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(_section_schema())
+def _section() -> JsonSchema:
+    return JsonSchema(_section_schema())
 
 
 @cache
@@ -71,38 +152,8 @@ def _surely_valid(section: Any) -> bool:
 
 def check_section(section: Any, where: Locator) -> None:
     """Raise a located :class:`ConfigError` for the most relevant schema violation, if any."""
-    if _surely_valid(section):
-        return
-    error = best_match(_section_validator().iter_errors(section))
-    if error is None:
-        return
-    error = _most_specific(error)
-    path = tuple(error.absolute_path)
-    # a schema here is always a mapping of keywords (no boolean schemas in schema.json)
-    schema: Mapping[str, Any] = error.schema if isinstance(error.schema, Mapping) else {}
-    instance: Any = error.instance
-    if error.validator == "additionalProperties":
-        known = list(schema.get("properties", {}))
-        key = next(k for k in instance if k not in known)
-        raise where.error(
-            (*path, key),
-            f"unknown {where.noun} {echo(where.key_name(key))}"
-            f"{did_you_mean(key, known)} {allowed(map(where.key_name, known))}",
-        )
-    if error.validator == "required":
-        required = schema["required"]
-        key = next(k for k in required if k not in instance)
-        raise where.error(
-            path,
-            f"missing required {where.noun} {where.key_name(key)!r} "
-            f"(required: {', '.join(map(where.key_name, required))})",
-        )
-    if "propertyNames" in error.relative_schema_path:
-        raise where.error(
-            (*path, instance),
-            f"invalid name {echo(instance)}; allowed: {describe(schema)}",
-        )
-    raise where.error(path, f"invalid value {echo(instance)}; allowed: {describe(schema)}")
+    if not _surely_valid(section):
+        _section().check(section, where)
 
 
 def _most_specific(error: ValidationError) -> ValidationError:
@@ -134,37 +185,3 @@ def _whole_value(error: ValidationError) -> bool:
         and error.validator not in _STRUCTURAL
         and "propertyNames" not in error.relative_schema_path
     )
-
-
-def describe(schema: Mapping[str, Any]) -> str:
-    """A short English description of the values ``schema`` accepts."""
-    if "title" in schema:
-        return str(schema["title"])
-    if "$ref" in schema:
-        return describe(_resolve(schema["$ref"]))
-    for keyword in _ALTERNATIVES:
-        if keyword in schema:
-            return " or ".join(describe(branch) for branch in schema[keyword])
-    if "const" in schema:
-        return repr(schema["const"])
-    if "enum" in schema:
-        return "one of " + ", ".join(map(str, schema["enum"]))
-    types = schema.get("type", [])
-    words = " or ".join(_TYPE_WORDS[t] for t in ([types] if isinstance(types, str) else types))
-    if "minimum" in schema:
-        words += f" >= {schema['minimum']}"
-    if "exclusiveMinimum" in schema:
-        words += f" > {schema['exclusiveMinimum']}"
-    if schema.get("minLength") == 1:
-        words = "a non-empty string"
-    if "pattern" in schema:
-        words += f" matching {schema['pattern']}"
-    return words or "anything"
-
-
-def _resolve(ref: str) -> dict[str, Any]:
-    prefix = "#/$defs/"
-    if not ref.startswith(prefix):
-        raise ValueError(f"schema reference {ref!r} is not a local definition")
-    definition: dict[str, Any] = load_schema()["$defs"][ref.removeprefix(prefix)]
-    return definition

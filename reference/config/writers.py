@@ -30,8 +30,8 @@ def dump_yaml(config: Config) -> str:
             "ranks_per_node": arch.ranks_per_node,
         },
         "parameters": {p.name: {"type": p.type, "value": p.value} for p in config.parameters},
-        "layouts": {layout.name: _without_name(_layout(layout)) for layout in config.layouts},
-        "variables": {v.name: _without_name(_variable(v)) for v in config.variables},
+        "layouts": {layout.name: _without_name(layout_spec(layout)) for layout in config.layouts},
+        "variables": {v.name: _without_name(variable_spec(v)) for v in config.variables},
         "pyscript": [_pyscript(script) for script in config.pyscripts],
     }
     return yaml.safe_dump({"damaris": section}, sort_keys=False, allow_unicode=True)
@@ -60,8 +60,8 @@ def dump_xml(config: Config) -> str:
             _tag("parameter", {"name": p.name, "type": p.type, "value": p.value}, 2)
             for p in config.parameters
         ),
-        *(_tag("layout", _layout(layout), 2) for layout in config.layouts),
-        *(_tag("variable", _hyphenated(_variable(v)), 2) for v in config.variables),
+        *(_tag("layout", layout_spec(layout), 2) for layout in config.layouts),
+        *(_tag("variable", _hyphenated(variable_spec(v)), 2) for v in config.variables),
         "  </data>",
         "  <scripts>",
         *(_tag("pyscript", _xml_pyscript(s), 2) for s in config.pyscripts),
@@ -72,7 +72,8 @@ def dump_xml(config: Config) -> str:
     return "\n".join(lines)
 
 
-def _layout(layout: Layout) -> dict[str, Any]:
+def layout_spec(layout: Layout) -> dict[str, Any]:
+    """A layout as YAML keys (dimension lists joined with commas), shared by the writers."""
     spec: dict[str, Any] = {
         "name": layout.name,
         "type": layout.type,
@@ -85,7 +86,8 @@ def _layout(layout: Layout) -> dict[str, Any]:
     return spec
 
 
-def _variable(variable: Variable) -> dict[str, Any]:
+def variable_spec(variable: Variable) -> dict[str, Any]:
+    """A variable as YAML keys (optional ones only when set), shared by the writers."""
     spec = {"name": variable.name, "layout": variable.layout, "time_varying": variable.time_varying}
     optional = {"script": variable.script, "mesh": variable.mesh, "centering": variable.centering}
     return spec | {k: v for k, v in optional.items() if v is not None}

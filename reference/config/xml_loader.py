@@ -7,6 +7,10 @@ reference acts on are translated to YAML key names (``scheduler-file`` -> ``sche
 does not act on are accepted and noted once at debug level; anything else is refused with the
 element path and a "did you mean". Range checks and cross-references are left to the shared
 builder, which reports them through :class:`_XmlLocator` in XML terms.
+
+Memory is linear in the text: an element keeps its parent, not its whole path (which is
+spelled only for a message), and nesting deeper than :data:`MAX_DEPTH` is refused while
+parsing, before the tree holds more.
 """
 
 from __future__ import annotations
@@ -29,6 +33,10 @@ _SCHEMA_INSTANCE = "http://www.w3.org/2001/XMLSchema-instance"
 log = logging.getLogger(__name__)
 
 KeyPath = tuple[str | int, ...]
+
+#: elements nested deeper than this are refused: upstream's own files nest 5 levels (groups
+#: inside groups add one each), so 64 leaves room for any real grouping
+MAX_DEPTH = 64
 
 #: upstream annotation attributes accepted (and ignored) on any element
 _ANNOTATIONS = (
@@ -111,11 +119,23 @@ class _Element:
     name: str
     attributes: dict[str, str]
     line: int
-    path: str
+    #: how the element is shown in a path: its name, with ``[name]`` below the root
+    label: str
+    parent: _Element | None = None
     children: list[_Element] = field(default_factory=list)
 
     def child(self, name: str) -> _Element | None:
         return next((c for c in self.children if c.name == name), None)
+
+    @property
+    def path(self) -> str:
+        """``simulation/data/group[g]/variable[v]``, spelled when a message needs it."""
+        labels = []
+        element: _Element | None = self
+        while element is not None:
+            labels.append(element.label)
+            element = element.parent
+        return "/".join(reversed(labels))
 
 
 class _XmlLocator(Locator):
@@ -161,14 +181,21 @@ def _parse(text: str, file: str | Path) -> _Element:
     def start(tag: str, attrs: dict[str, str]) -> None:
         line = parser.CurrentLineNumber
         namespace, _, name = tag.rpartition(" ")
-        parent = stack[-1].path + "/" if stack else ""
+        parent = stack[-1] if stack else None
+
+        def refuse(message: str) -> ConfigError:
+            below = parent.path + "/" if parent is not None else ""
+            return ConfigError(message, file=file, path=clip(below + name), line=line)
+
         if namespace not in ("", NAMESPACE):
-            raise ConfigError(
+            raise refuse(
                 f"element <{clip(name)}> is in namespace {echo(namespace)}; "
-                f"allowed: {NAMESPACE!r} or none",
-                file=file,
-                path=parent + clip(name),
-                line=line,
+                f"allowed: {NAMESPACE!r} or none"
+            )
+        if len(stack) == MAX_DEPTH:
+            raise refuse(
+                f"element <{clip(name)}> is nested {MAX_DEPTH + 1} elements deep; "
+                f"allowed: at most {MAX_DEPTH}"
             )
         attributes = {}
         for key, value in attrs.items():
@@ -176,9 +203,8 @@ def _parse(text: str, file: str | Path) -> _Element:
             if attr_namespace != _SCHEMA_INSTANCE:  # xsi:schemaLocation and friends
                 attributes[attr] = value
         label = f"{name}[{attributes['name']}]" if "name" in attributes and stack else name
-        label = clip(label)
-        element = _Element(name, attributes, line, parent + label)
-        (stack[-1].children if stack else roots).append(element)
+        element = _Element(name, attributes, line, clip(label), parent)
+        (parent.children if parent is not None else roots).append(element)
         stack.append(element)
 
     parser.StartElementHandler = start

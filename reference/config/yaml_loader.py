@@ -1,5 +1,8 @@
 """Load the YAML form: a top-level ``damaris:`` section or ``pdi: {plugins: {damaris: ...}}``.
 
+Under ``pdi:`` the section may also be written in the PDI Damaris plugin's own grammar
+(:mod:`.pdi_grammar` tells the forms apart and translates it).
+
 :mod:`.yaml_tree` parses the text (libyaml where present, duplicate keys and alias bombs
 refused) and keeps PyYAML's node tree next to the data, so every error can name its line: a key
 path is looked up in the tree only when an error is reported.
@@ -11,28 +14,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from yaml.nodes import Node
-
 from .build import build_config
 from .errors import Locator, echo, unknown
 from .model import Config
-from .yaml_tree import KeyPath, display, line_of, parse
+from .pdi_grammar import load_section
+from .yaml_tree import KeyPath, YamlLocator, parse
 
 _TOP_LEVEL = ("damaris", "pdi")
 _PDI_PATH = ("pdi", "plugins", "damaris")
-
-
-class _YamlLocator(Locator):
-    """Dotted key paths (``damaris.layouts.cells.type``) and their lines in the file."""
-
-    def __init__(self, file: str | Path | None, prefix: KeyPath, root: Node | None):
-        super().__init__(file)
-        self.prefix = prefix
-        self.root = root
-
-    def locate(self, path: KeyPath) -> tuple[str, int | None]:
-        full = self.prefix + tuple(path)
-        return display(full), line_of(self.root, full)
 
 
 def load_yaml_text(
@@ -44,11 +33,13 @@ def load_yaml_text(
     """
     file = source if source is not None else "<yaml text>"
     data, root = parse(text, file)
-    prefix = _section_prefix(data, _YamlLocator(file, (), root))
+    prefix = _section_prefix(data, YamlLocator(file, (), root))
     section = data
     for key in prefix:
         section = section[key]
-    return build_config(section, _YamlLocator(file, prefix, root), source, environ)
+    if prefix == _PDI_PATH:  # the compact form or the PDI plugin's own grammar
+        return load_section(section, root, prefix, source, environ, static=True).config
+    return build_config(section, YamlLocator(file, prefix, root), source, environ)
 
 
 def _section_prefix(data: Any, where: Locator) -> KeyPath:

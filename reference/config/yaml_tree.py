@@ -22,7 +22,7 @@ from typing import Any, TypeGuard, TypeVar
 import yaml
 from yaml.nodes import CollectionNode, MappingNode, Node, ScalarNode, SequenceNode
 
-from .errors import ConfigError, clip, echo
+from .errors import ConfigError, Locator, clip, echo
 
 #: aliases may repeat at least this many nodes (more when the document itself has more nodes)
 MAX_ALIAS_NODES = 10_000
@@ -278,3 +278,20 @@ def _path_to(root: Node, target: Node) -> KeyPath:
 def display(path: KeyPath) -> str:
     """``damaris.pyscript[0].name`` style; long keys are cut (see :func:`~.errors.clip`)."""
     return "".join(f"[{k}]" if isinstance(k, int) else f".{clip(str(k))}" for k in path).lstrip(".")
+
+
+class YamlLocator(Locator):
+    """Dotted key paths (``damaris.layouts.cells.type``) and their lines in a parsed file.
+
+    ``prefix`` is where the checked part sits in the document: a path given to :meth:`locate`
+    is relative to it.
+    """
+
+    def __init__(self, file: str | Path | None, prefix: KeyPath, root: Node | None):
+        super().__init__(file)
+        self.prefix = prefix
+        self.root = root
+
+    def locate(self, path: KeyPath) -> tuple[str, int | None]:
+        full = self.prefix + tuple(path)
+        return display(full), line_of(self.root, full)

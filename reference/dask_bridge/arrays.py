@@ -28,6 +28,12 @@ from damaris_ref.data import parse_block_key
 from damaris_ref.errors import DamarisDaskError
 from damaris_ref.grid import block_grid
 from damaris_ref.polling import sleeping_barrier
+from damaris_ref.transport.mpi_abort import abort_job
+
+#: seconds a server waits for the other servers at a step of :func:`global_array`: longer
+#: than any analysis should take, since server 0 may still be in its last one; a server that
+#: never comes (its pyscript raised before the call) then ends the job instead of hanging it
+SERVERS_TIMEOUT = 600.0
 
 
 class DaskBridgeError(DamarisDaskError, RuntimeError):
@@ -105,16 +111,18 @@ def global_array(
         ):
             placed.append((name, tuple(offsets), array.shape, array.dtype.str, source))
     sending = f"server {session.server_id} sending its blocks to worker {session.worker_name!r}"
-    sleeping_barrier(server_comm)  # server 0 may still be busy with its last analysis
-    gathered = server_comm.gather((placed, _describe(error, sending)), root=0)
+    where = f"global_array({variable!r}) at iteration {iteration}"
+    _join(server_comm, where)  # server 0 may still be busy with its last analysis
+    gathered = server_comm.gather((placed, _describe(error, sending), iteration), root=0)
     result, failures = None, None
     if server_comm.Get_rank() == 0:
-        failures = [why for _, why in gathered if why]
+        _check_same_call(server_comm, gathered, where)
+        failures = [why for _, why, _ in gathered if why]
         if not failures:
             bound = client or session.client(scheduler_file)
             try:
                 result = _assemble(
-                    [p for part, _ in gathered for p in part],
+                    [p for part, _, _ in gathered for p in part],
                     bound,
                     variable,
                     array_name(simulation, magic, variable, iteration),
@@ -126,7 +134,7 @@ def global_array(
                 failures = [_describe(failed, "server 0 building the array")]
     # once this broadcast arrives server 0 references every block, and it has finished its
     # previous script run: only now may the previous call's blocks go
-    sleeping_barrier(server_comm)  # while server 0 builds the array
+    _join(server_comm, where)  # while server 0 builds the array
     failures = server_comm.bcast(failures, root=0)
     session.hold(scheduler_file, variable, delivery)
     if failures:
@@ -134,6 +142,36 @@ def global_array(
             f"global_array({variable!r}) failed at iteration {iteration}: " + "; ".join(failures)
         ) from error
     return result
+
+
+def _join(server_comm: Any, where: str) -> None:
+    """Wait for every server at this step; end the job if one does not come in time."""
+    if not sleeping_barrier(server_comm, SERVERS_TIMEOUT):
+        _broken(
+            server_comm,
+            f"{where}: the other servers did not reach it within {SERVERS_TIMEOUT:g} s (every "
+            "server must call it at every iteration; did a pyscript raise before its call?)",
+        )
+
+
+def _check_same_call(server_comm: Any, gathered: list, where: str) -> None:
+    """On server 0: every server is in the call of the same iteration, else end the job."""
+    iterations = [iteration for _, _, iteration in gathered]
+    if len(set(iterations)) > 1:
+        _broken(
+            server_comm,
+            f"{where}: the servers are in calls of different iterations ({iterations}, by "
+            "server): a server skipped a call (did its pyscript raise before calling it?)",
+        )
+
+
+def _broken(server_comm: Any, why: str) -> None:
+    """The servers' calls no longer match: no later call can, so the job ends (MPI) or this
+    server raises (the in-process engine, whose threads cannot be aborted)."""
+    error = DaskBridgeError(why)
+    if hasattr(server_comm, "Abort"):
+        abort_job(error, show_traceback=False)
+    raise error
 
 
 def _describe(error: Exception | None, where: str) -> str | None:

@@ -245,6 +245,16 @@ class DaskSession:
             flush=True,
         )
 
+    def _say_data_lost(self, worker: str) -> None:
+        print(
+            f"[damaris-ref] warning: server {self.server_id}'s Dask worker {worker!r} stops "
+            "with published data no other worker could take (no other worker is left on the "
+            "scheduler): shared statistics it held are lost. To keep them, start a worker "
+            "beside the scheduler before the simulations (see docs/stats.md)",
+            file=sys.stderr,
+            flush=True,
+        )
+
     def hold(self, scheduler_file: str, variable: str, delivery: Delivery | None) -> None:
         """Keep ``delivery`` on the worker until the next call for ``variable``; the previous
         one may go (its server 0 script run is over)."""
@@ -260,6 +270,7 @@ class DaskSession:
             if pool is not None:
                 pool.close()
         for worker in self._workers.values():
-            worker.stop()
+            if not worker.stop():
+                self._say_data_lost(worker.name)
         for client in self._clients.values():
             client.close()

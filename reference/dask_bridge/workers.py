@@ -22,7 +22,7 @@ import sys
 import tempfile
 from typing import Literal
 
-from distributed import Client
+from distributed import Client, futures_of
 
 from damaris_ref import processes
 from damaris_ref.log_level import STARTED_PROCESS_OUTPUT
@@ -42,6 +42,29 @@ def worker_address(client: Client, name: str) -> str | None:
         if info.get("name") == name:
             return address
     return None
+
+
+def holds_published_data(client: Client, address: str, timeout: float) -> bool:
+    """Whether the worker at ``address`` holds a piece of any dataset published on the
+    scheduler (what other clients may still read); each call to the scheduler waits at most
+    ``timeout`` s (TimeoutError)."""
+    scheduler = client.scheduler
+    if scheduler is None:
+        return False
+    holdings = client.sync(scheduler.has_what, workers=[address], callback_timeout=timeout)
+    held = {_hashable(key) for key in holdings.get(address, ())}
+    if not held:
+        return False
+    for name in client.list_datasets(callback_timeout=timeout):
+        dataset = client.get_dataset(name, callback_timeout=timeout)
+        if held & {_hashable(future.key) for future in futures_of(dataset)}:
+            return True
+    return False
+
+
+def _hashable(key: object) -> object:
+    """A key as the scheduler names it; a tuple key may arrive as a list."""
+    return tuple(_hashable(part) for part in key) if isinstance(key, list | tuple) else key
 
 
 class ServerWorker:
@@ -95,14 +118,17 @@ class ServerWorker:
             )
         return worker
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
         """Retire the worker, then end it (SIGTERM, SIGKILL after a grace), unless it is kept.
 
         Retiring first, as upstream's servers do, lets the scheduler move data only this
         worker holds (statistics other simulations still update, say) to other workers.
+        False when the scheduler kept the worker because no other worker could take its data
+        and some of it is published (as shared statistics are): that is lost with the worker.
         """
         if self.keep:
-            return
+            return True
+        handed_over = True
         with contextlib.suppress(OSError, TimeoutError):  # no scheduler: just end it
             retired = self.client.retire_workers(
                 workers=[self.address], close_workers=True, callback_timeout=RETIRE_TIMEOUT
@@ -110,4 +136,9 @@ class ServerWorker:
             if retired:  # the scheduler is closing it: a SIGTERM now could stall that
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     self.child.wait(10)
+            elif worker_address(self.client, self.name) is not None:
+                # refused: its data had nowhere to go; what matters is what others can read
+                published = holds_published_data(self.client, self.address, RETIRE_TIMEOUT)
+                handed_over = not published
         self.child.stop(grace=STOP_GRACE)
+        return handed_over

@@ -1,10 +1,11 @@
-"""``damaris-ref demo``: the seed's Dask example end to end, checked, with a plot.
+"""``damaris-ref demo [CONFIG]``: the seed's Dask example end to end, checked, with a plot.
 
 Starts a local Dask scheduler (unless ``--scheduler-file`` names a running one), launches
 ``3dmesh_py_domains`` on 6 MPI ranks (4 clients, 2 dedicated cores, 4 domains each), where
-every server feeds its own Dask worker. Per iteration it checks that the servers' Python sums
-and the global ``dask.array`` sum equal the simulation's own total, prints PASS/FAIL, writes a
-plot, and stops everything it started.
+every server feeds its own Dask worker; CONFIG (the seed's ``3dmesh_dask.yml``, say) replaces
+the demo's own config, its pyscripts running the demo's checking script. Per iteration it
+checks that the servers' Python sums and the global ``dask.array`` sum equal the simulation's
+own total, prints PASS/FAIL, writes a plot, and stops everything it started.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from damaris_ref.cli_types import INT32_MAX, integer_in, output_folder
 from damaris_ref.demo.report import print_table, read_checks
 
 RANKS = 6
@@ -29,7 +31,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="run the seed's Dask example end to end and check its sums",
         description=__doc__.split("\n\n", 1)[1],
     )
-    parser.add_argument("-i", "--iterations", type=int, default=3, help="iterations (default 3)")
+    parser.add_argument(
+        "config",
+        nargs="?",
+        type=Path,
+        default=None,
+        help="the Dask example's config in any form (XML, YAML, or the PDI plugin's grammar, "
+        "as examples/3dmesh_dask.yml); its pyscripts run the demo's checking script "
+        "(default: the demo's own config)",
+    )
+    parser.add_argument(
+        "-i",
+        "--iterations",
+        type=integer_in(1, INT32_MAX),
+        default=3,
+        help="iterations, at least 1 (default 3)",
+    )
     parser.add_argument(
         "--scheduler-file",
         type=Path,
@@ -43,7 +60,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--out",
-        type=Path,
+        type=output_folder,
         default=Path("damaris-demo"),
         help="folder for results and the plot (default ./damaris-demo)",
     )
@@ -91,12 +108,16 @@ def _run_simulation(options: argparse.Namespace, scheduler_file: Path) -> int:
     from damaris_ref.config import dump_yaml, load_config
 
     package = resources.files(__package__)
-    with resources.as_file(package / "demo.yml") as config_path:
-        config = load_config(config_path)
+    with resources.as_file(package / "demo.yml") as demo_path:
+        config = load_config(options.config or demo_path)
+        # a user's config keeps its data; its pyscripts become the checking script
+        script = demo_path.with_name("demo_script.py") if options.config else None
     config = dataclasses.replace(
         config,
         pyscripts=tuple(
-            dataclasses.replace(p, scheduler_file=Path(scheduler_file).resolve())
+            dataclasses.replace(
+                p, file=script or p.file, scheduler_file=Path(scheduler_file).resolve()
+            )
             for p in config.pyscripts
         ),
     )

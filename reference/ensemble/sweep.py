@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import os
 import reprlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,13 +65,25 @@ def parameter_grid(values: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
     >>> parameter_grid({"a": [1, 2], "b": ["x"]})
     [{'a': 1, 'b': 'x'}, {'a': 2, 'b': 'x'}]
     """
+    return list(iter_grid(values))
+
+
+def grid_shape(values: Mapping[str, Sequence[Any]]) -> tuple[int, ...]:
+    """How many values each name takes (the grid's size is their product), checking that each
+    has a non-empty list: what a grid costs is known before any combination is made."""
     for name, options in values.items():
         if isinstance(options, str | bytes) or not isinstance(options, Sequence):
             raise TypeError(f"values for {name!r} must be a list of values, got {options!r}")
         if not options:
             raise EnsembleInputError(f"no values given for {name!r}")
+    return tuple(len(options) for options in values.values())
+
+
+def iter_grid(values: Mapping[str, Sequence[Any]]) -> Iterator[dict[str, Any]]:
+    """:func:`parameter_grid`, one combination at a time (the values are checked at once)."""
+    grid_shape(values)
     names = list(values)
-    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values.values())]
+    return (dict(zip(names, combo, strict=True)) for combo in itertools.product(*values.values()))
 
 
 def run_ensemble(

@@ -8,6 +8,7 @@ globals are ``G`` and ``L`` is no closure scope. So this script, fine under ``py
 on Damaris::
 
     import os
+from stat import S_ISREG
 
     def main(data):
         print(os.getcwd())   # NameError: name 'os' is not defined
@@ -20,7 +21,7 @@ Usage::
 
 prints one ``file:line:col: message`` line per finding (first use of a name per function;
 columns count from 1), then a summary; it exits 1 if there were findings, 0 if none and 2 if
-a file cannot be read, so a CI job can run it over every pyscript. Finding kinds:
+a file cannot be analysed, so a CI job can run it over every pyscript. Finding kinds:
 
 * ``top-level-name``: a name bound only at the script's top level, used inside a function
   (or lambda, class body, module-level comprehension); the fix is to import/define it there
@@ -30,7 +31,13 @@ a file cannot be read, so a CI job can run it over every pyscript. Finding kinds
 * ``damarisdata-declared-global``: ``DamarisData`` read at the top level of a script where a
   function declares it ``global`` (and nothing stores it there): CPython then reads it from
   ``G`` at the top level too, and Damaris puts it in ``L``.
-* ``syntax-error``: the script does not compile.
+* ``syntax-error``: the script does not compile (a coding cookie Python refuses included).
+
+A file that cannot be analysed raises :class:`CannotAnalyse` with the reason: it is not a
+regular file (a FIFO would block, ``/dev/zero`` never ends), is larger than
+:data:`MAX_SCRIPT_BYTES`, cannot be read or decoded, or Python itself cannot compile it (too
+deeply nested). Syntax nested as deeply as Python compiles is analysed, on a thread with room
+for it.
 
 The analysis is static (``ast``) and mirrors CPython's scoping rules: parameters, local
 assignments and imports, closures over enclosing functions, builtins and names declared
@@ -44,11 +51,29 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib.util
-from collections.abc import Sequence
+import os
+import stat
+import sys
+import threading
+import tokenize
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-__all__ = ["Finding", "check_file", "check_source"]
+from damaris_ref.cli_types import file_kind
+
+__all__ = ["MAX_SCRIPT_BYTES", "CannotAnalyse", "Finding", "check_file", "check_source"]
+
+#: a larger file is refused unread: pyscripts are a few kilobytes
+MAX_SCRIPT_BYTES = 16 * 2**20
+#: the recursion limit of the analysis, relative to the one compile() ran under: CPython's
+#: compiler refuses syntax nested deeper than 3 levels per unit of the limit, and the scope
+#: walk takes at most 3 frames per level
+_ANALYSIS_DEPTH_FACTOR = 10
+#: the stack of the analysis thread (address space; only the pages a deep walk touches are used)
+_ANALYSIS_STACK_BYTES = 256 * 2**20
+_T = TypeVar("_T")
 
 TOP_LEVEL_NAME = "top-level-name"
 DAMARISDATA_IN_FUNCTION = "damarisdata-in-function"
@@ -62,6 +87,10 @@ _COMPREHENSION_NAMES = {
     ast.DictComp: "<dictcomp>",
     ast.GeneratorExp: "<genexpr>",
 }
+
+
+class CannotAnalyse(Exception):
+    """A file the checker cannot give findings for; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -395,7 +424,11 @@ def _has_future_annotations(tree: ast.Module) -> bool:
 
 
 def check_source(source: str, filename: str) -> list[Finding]:
-    """Return the findings for one script's ``source``, ordered by position."""
+    """Return the findings for one script's ``source``, ordered by position.
+
+    Raises :class:`CannotAnalyse` when Python itself cannot compile ``source`` for want of
+    memory or depth (it could not run it either).
+    """
     try:
         compile(source, filename, "exec", dont_inherit=True)  # also the errors ast misses
         tree = ast.parse(source, filename)
@@ -404,7 +437,47 @@ def check_source(source: str, filename: str) -> list[Finding]:
         col = getattr(error, "offset", None) or 1
         message = getattr(error, "msg", None) or str(error)
         return [Finding(filename, line, col, "", SYNTAX_ERROR, f"syntax error: {message}")]
+    except (MemoryError, RecursionError) as error:
+        raise CannotAnalyse(
+            f"Python cannot compile it ({type(error).__name__}: nested too deeply)"
+        ) from None
+    return _with_room_to_recurse(lambda: _findings(tree, filename))
 
+
+def _with_room_to_recurse(work: Callable[[], _T]) -> _T:
+    """Run ``work`` on a thread with a large stack and a recursion limit raised for it.
+
+    A tree compile() accepted may nest a few thousand levels (a 500-term sum, 600 elifs), more
+    than the default limit lets the recursive scope walk follow.
+    """
+    outcome: list[_T] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(work())
+        except BaseException as error:  # handed to the caller's thread
+            failure.append(error)
+
+    limit = sys.getrecursionlimit()
+    stack = threading.stack_size(_ANALYSIS_STACK_BYTES)
+    sys.setrecursionlimit(limit * _ANALYSIS_DEPTH_FACTOR)
+    try:
+        thread = threading.Thread(target=run, name="check-script analysis")
+        thread.start()
+        thread.join()
+    finally:
+        sys.setrecursionlimit(limit)
+        threading.stack_size(stack)
+    if failure:
+        if isinstance(failure[0], RecursionError | MemoryError):
+            raise CannotAnalyse(f"nested too deeply to analyse ({type(failure[0]).__name__})")
+        raise failure[0]
+    return outcome[0]
+
+
+def _findings(tree: ast.Module, filename: str) -> list[Finding]:
+    """The findings of a compiled script's tree (recursive: see :func:`_with_room_to_recurse`)."""
     builder = _ScopeBuilder(_has_future_annotations(tree))
     builder.visit(tree)
     damarisdata_in_g = _stored_in_globals(builder, "DamarisData")
@@ -449,11 +522,36 @@ def check_source(source: str, filename: str) -> list[Finding]:
 def check_file(path: str | Path) -> list[Finding]:
     """Read ``path`` (honouring a coding cookie) and return its findings.
 
-    Raises OSError if the file cannot be read and UnicodeDecodeError if it is not text.
+    Raises :class:`CannotAnalyse` for a file that is not regular, too large, unreadable, not
+    text, or that Python cannot compile; it is refused before being opened when its kind or
+    size is wrong, so a FIFO or ``/dev/zero`` never blocks or fills memory.
     """
-    data = Path(path).read_bytes()
+    try:
+        status = os.stat(path)
+        if not stat.S_ISREG(status.st_mode):
+            raise CannotAnalyse(f"not a regular file ({file_kind(status.st_mode)})")
+        if status.st_size > MAX_SCRIPT_BYTES:
+            raise CannotAnalyse(
+                f"{status.st_size} bytes; allowed: at most {MAX_SCRIPT_BYTES} for a script"
+            )
+        data = Path(path).read_bytes()
+    except OSError as error:
+        raise CannotAnalyse(f"cannot read it: {error.strerror or error}") from None
     try:
         source = importlib.util.decode_source(data)
-    except SyntaxError as error:  # a bad coding cookie
-        return [Finding(str(path), 1, 1, "", SYNTAX_ERROR, f"syntax error: {error.msg}")]
+    except (SyntaxError, LookupError) as error:  # a bad coding cookie, or one naming no text
+        message = error.msg if isinstance(error, SyntaxError) else _encoding_problem(data)
+        return [Finding(str(path), 1, 1, "", SYNTAX_ERROR, f"syntax error: {message}")]
+    except UnicodeDecodeError as error:
+        raise CannotAnalyse(f"not text in its encoding ({error.reason})") from None
     return check_source(source, str(path))
+
+
+def _encoding_problem(data: bytes) -> str:
+    """Python's words for a coding cookie that names a codec of no text (``rot13``)."""
+    lines = iter(data.splitlines(keepends=True))
+    try:
+        encoding, _ = tokenize.detect_encoding(lambda: next(lines, b""))
+    except SyntaxError as error:
+        return error.msg
+    return f"encoding problem: {encoding}"

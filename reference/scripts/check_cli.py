@@ -3,9 +3,10 @@ only on Damaris (``--config``: the pyscripts a configuration names, each found a
 simulation would find it).
 
 Prints one ``file:line:col: message`` line per finding, then ``N finding(s) in M file(s)`` or
-``ok: no findings in M file(s)`` (M counts the files checked); when a file could not be read,
-the summary ends with ``; U file(s) not read`` and never starts with ``ok``. Exit code 1 if
-there were findings, 0 if none, 2 if a file could not be read, so CI can gate on it. See
+``ok: no findings in M file(s)`` (M counts the files checked); a file that cannot be analysed
+gets ``cannot analyse FILE: why`` on stderr, the others are still checked, and the summary
+then ends with ``; U file(s) not analysed`` and never starts with ``ok``. Exit code 2 if a
+file could not be analysed, else 1 if there were findings, else 0, so CI can gate on it. See
 :mod:`damaris_ref.scripts.check` for what is checked and why.
 """
 
@@ -42,31 +43,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    """Check every file; return 2 if one could not be read, else 1 on findings, else 0."""
-    from damaris_ref.scripts.check import check_file
+    """Check every file; return 2 if one could not be analysed, else 1 on findings, else 0."""
+    from damaris_ref.scripts.check import CannotAnalyse, check_file
 
     try:
         paths = _paths(options.files, options.config)
     except DamarisError as error:  # a config that does not load, or nothing to check
         print(f"damaris-ref check-script: {error}", file=sys.stderr)
         return 2
-    checked = findings = unreadable = 0
+    checked = findings = unanalysed = 0
     for path in paths:
         try:
             results = check_file(path)
-        except (OSError, UnicodeDecodeError) as error:
-            reason = (
-                (error.strerror or str(error)) if isinstance(error, OSError) else "not valid text"
-            )
-            print(f"damaris-ref check-script: cannot read {path}: {reason}", file=sys.stderr)
-            unreadable += 1
+        except CannotAnalyse as reason:
+            print(f"damaris-ref check-script: cannot analyse {path}: {reason}", file=sys.stderr)
+            unanalysed += 1
             continue
         checked += 1
         findings += len(results)
         for finding in results:
             print(finding)
-    print(_summary(findings, checked, unreadable))
-    if unreadable:
+    print(_summary(findings, checked, unanalysed))
+    if unanalysed:
         return 2
     return 1 if findings else 0
 
@@ -89,9 +87,9 @@ def _paths(files: list[str], configs: list[str]) -> list[str]:
     return paths
 
 
-def _summary(findings: int, checked: int, unreadable: int) -> str:
-    """The last line: what was found in the files read; "ok" only when every file was read."""
+def _summary(findings: int, checked: int, unanalysed: int) -> str:
+    """The last line: what was found in the files checked; "ok" only when every file was."""
     found = f"{findings} finding(s)" if findings else "no findings"
-    if unreadable:
-        return f"{found} in {checked} file(s); {unreadable} file(s) not read"
+    if unanalysed:
+        return f"{found} in {checked} file(s); {unanalysed} file(s) not analysed"
     return f"{found} in {checked} file(s)" if findings else f"ok: {found} in {checked} file(s)"

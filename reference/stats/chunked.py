@@ -13,7 +13,7 @@ import dask.array as da
 import numpy as np
 from numpy.typing import ArrayLike
 
-from damaris_ref.stats.moments import RECORD_DTYPE, Moments
+from damaris_ref.stats.moments import RECORD_DTYPE, Moments, refuse_complex
 
 
 def _record_of_sample(block: np.ndarray) -> np.ndarray:
@@ -42,9 +42,16 @@ def _mean_of_record(record: np.ndarray) -> np.ndarray:
     return record["shift"] + record["mean"]
 
 
+def _real(samples: ArrayLike) -> da.Array:
+    """``samples`` as a Dask array, refused at once (before any task runs) when complex."""
+    array = da.asarray(samples)
+    refuse_complex(array.dtype)
+    return array
+
+
 def aligned(samples: ArrayLike, chunks: tuple[tuple[int, ...], ...]) -> da.Array:
     """``samples`` as a Dask array cut like the state (a NumPy array becomes one)."""
-    array = da.asarray(samples)
+    array = _real(samples)
     shape = tuple(sum(c) for c in chunks)
     if array.shape != shape:
         raise ValueError(f"a sample of shape {array.shape} does not fit statistics of {shape}")
@@ -53,13 +60,12 @@ def aligned(samples: ArrayLike, chunks: tuple[tuple[int, ...], ...]) -> da.Array
 
 def of_sample(sample: ArrayLike) -> da.Array:
     """The state of one sample, cut like the sample."""
-    array = da.asarray(sample)
-    return array.map_blocks(_record_of_sample, dtype=RECORD_DTYPE)
+    return da.map_blocks(_record_of_sample, _real(sample), dtype=RECORD_DTYPE)
 
 
 def of_batch(samples: ArrayLike) -> da.Array:
     """The state of a batch stacked along axis 0, cut like one sample of it."""
-    array = da.asarray(samples)
+    array = _real(samples)
     if array.ndim == 0 or array.shape[0] == 0:
         raise ValueError(f"a batch needs at least one sample along axis 0, got {array.shape}")
     whole = array.rechunk({0: -1})

@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import dataclasses
 import signal
+import stat
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -22,6 +23,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from damaris_ref.cli_options import add_progress_option
+from damaris_ref.cli_types import file_kind, output_folder
+from damaris_ref.run_cli import usable_cores
 
 if TYPE_CHECKING:  # imported lazily below: `damaris-ref --help` must stay fast
     from distributed import Client
@@ -34,6 +37,9 @@ STATS_NAME = "dask_client_published_str"
 LOCK_NAME = "dask_lock_str"
 #: the embedded configuration's global field (DEPTH, HEIGHT, WIDTH)
 FIELD_SHAPE = (8, 8, 16)
+#: the ranks of all simulations at once may be this many per core without --oversubscribe;
+#: twice what ``damaris-ref run`` allows, as these ranks mostly wait on Dask
+RANKS_PER_CORE = 8
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -82,7 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--out",
         metavar="DIR",
-        type=Path,
+        type=output_folder,
         default=Path("damaris-stats"),
         help="folder for logs and the plot (default ./damaris-stats)",
     )
@@ -92,6 +98,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         type=float,
         default=300.0,
         help="time for all simulations together (default 300)",
+    )
+    parser.add_argument(
+        "--oversubscribe",
+        action="store_true",
+        help=f"start the simulations even when their ranks are more than {RANKS_PER_CORE} per "
+        "core of this machine",
     )
     parser.add_argument("--no-plot", action="store_true", help="skip the plot")
     add_progress_option(parser)
@@ -122,20 +134,26 @@ def run(options: argparse.Namespace) -> int:
         if cluster is None:
             return 2
         client, scheduler_file = cluster
-        from damaris4py.dask.damaris_stats import DaskStats
+        from damaris4py.dask.damaris_stats import DaskStats, StatisticsLost
 
         stats = DaskStats(STATS_NAME, LOCK_NAME)
         stats.reset(client)
         config = _write_config(options, scheduler_file)
         ensemble = Ensemble(config, values, options.iterations, ranks, options.domains)
         runs = run_ensemble(ensemble, options.out, options.timeout, options.progress)
-        summary = stats.summary(client)
+        try:
+            summary: Summary | Exception = stats.summary(client)
+        except (StatisticsLost, TimeoutError) as unreadable:
+            summary = unreadable
     ran = all(r.returncode == 0 and len(r.updates) == options.iterations for r in runs)
     for r in runs:
         status = "stopped at the timeout" if r.returncode is None else f"exit {r.returncode}"
         print(f"simulation -v {r.value}: {status}, {len(r.updates)} updates (log: {r.folder})")
         if r.returncode != 0 and r.stderr_tail:
             print(r.stderr_tail)
+    if isinstance(summary, Exception):
+        print(f"damaris-ref stats: error: {summary}", file=sys.stderr)
+        return 1
     if summary.count == 0:
         print("FAIL: no statistics were published")
         return 1
@@ -153,8 +171,30 @@ def _check(options: argparse.Namespace) -> str | None:
         return "--simulations and --iterations must be at least 1"
     if options.cores < 1 or options.clients % options.cores:
         return f"--cores must be at least 1 and divide --clients ({options.clients})"
-    if options.scheduler_file is not None and not options.scheduler_file.is_file():
-        return f"no scheduler file at {options.scheduler_file}"
+    ranks = options.simulations * (options.clients + options.cores)
+    cores = usable_cores()
+    if ranks > RANKS_PER_CORE * cores and not options.oversubscribe:
+        most = RANKS_PER_CORE * cores // (options.clients + options.cores)
+        return (
+            f"{options.simulations} simulations of {options.clients + options.cores} ranks at "
+            f"once are {ranks} ranks on {cores} core(s), more than {RANKS_PER_CORE} per core; "
+            f"use -k {most} or fewer, or add --oversubscribe to start them anyway"
+        )
+    if options.scheduler_file is not None:
+        return _scheduler_file_problem(options.scheduler_file)
+    return None
+
+
+def _scheduler_file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be a scheduler file (missing, or a folder or FIFO), or None."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return f"no scheduler file at {path}"
+    except OSError as error:
+        return f"cannot use the scheduler file {path}: {error.strerror or error}"
+    if not stat.S_ISREG(mode):
+        return f"the scheduler file {path} is {file_kind(mode)}, not a file"
     return None
 
 

@@ -62,11 +62,13 @@ class DaskStats(BlockHelpers):
         if self.state is None:
             raise ValueError("no sample yet: nothing to save")
         names = published.DatasetNames(unique_name_str)
-        published.publish(client, names, self.count, client.persist(self.state))
+        state = client.persist(self.state)
+        published.publish(client, names, self.count, state, published.SCHEDULER_TIMEOUT)
 
     def retrieve_from_dask(self, client: Client, unique_name_str: str) -> None:
         """Take over the statistics published under ``unique_name_str``; KeyError if none."""
-        now = published.read(client, published.DatasetNames(unique_name_str))
+        names = published.DatasetNames(unique_name_str)
+        now = published.read(client, names, published.SCHEDULER_TIMEOUT)
         if now is None:
             raise KeyError(f"Dataset not found: {unique_name_str}_count")
         self.count, self.state = now.count, now.state

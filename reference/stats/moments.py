@@ -27,9 +27,20 @@ RECORD_DTYPE = np.dtype(
 )
 
 
+def refuse_complex(dtype: np.dtype) -> None:
+    """Raise TypeError for complex samples: the statistics are real, and a float64 copy would
+    silently drop the imaginary part."""
+    if dtype.kind == "c":
+        raise TypeError(
+            f"complex samples ({dtype}) are refused: the statistics are real: pass x.real or abs(x)"
+        )
+
+
 def _float_copy(values: ArrayLike) -> np.ndarray:
     """A float64 copy: the statistics never alias (or later see changes to) a caller's array."""
-    return np.array(values, dtype=np.float64)
+    array = np.asarray(values)
+    refuse_complex(array.dtype)
+    return np.array(array, dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,11 +6,18 @@ Under a base name ``u`` the scheduler holds upstream's four datasets, ``u_count`
 All seven are published by one ``publish_dataset`` call, which the scheduler applies in one
 step: a reader sees the previous update or the new one, never a mix, even when the publisher
 dies half way through.
+
+Every call to the scheduler here is bounded (the caller's timeout): a scheduler too busy to
+answer, or gone, gives a ``TimeoutError`` that says what went unanswered, never a wait with
+no end. A read also checks that a worker still holds every chunk of the published state: when
+none does, the statistics were lost and :class:`StatisticsLost` says so, where gathering them
+would wait for ever for a worker that will not come.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import weakref
 from collections.abc import Iterator
@@ -18,9 +25,20 @@ from dataclasses import dataclass
 
 import dask
 import dask.array as da
+from dask.typing import Key
 from distributed import Client, Lock, futures_of, wait
 
 from damaris_ref.stats import chunked
+
+logger = logging.getLogger(__name__)
+
+#: seconds the scheduler gets to answer each call of an update or read (a lock request gets
+#: this beyond its own timeout)
+SCHEDULER_TIMEOUT = 30.0
+
+
+class StatisticsLost(RuntimeError):
+    """The published statistics are held by no worker any more: nothing can read them."""
 
 
 @dataclass(frozen=True)
@@ -58,9 +76,28 @@ def chunks_tuple(ndim: int) -> tuple[int, ...]:
     return (1,) * ndim
 
 
-def read(client: Client, names: DatasetNames) -> Published | None:
-    """The published statistics, or None when there are none (one scheduler round trip)."""
-    count, state = client.get_dataset([names.count, names.state], default=None)
+@contextlib.contextmanager
+def answered(what: str, timeout: float | None) -> Iterator[None]:
+    """Turn a scheduler call's timeout into a ``TimeoutError`` that says what went unanswered."""
+    try:
+        yield
+    except TimeoutError as error:
+        within = "" if timeout is None else f" within {timeout:g} s"
+        raise TimeoutError(
+            f"damaris_stats: the Dask scheduler did not answer {what}{within} "
+            "(it is overloaded, or gone)"
+        ) from error
+
+
+def read(client: Client, names: DatasetNames, timeout: float | None) -> Published | None:
+    """The published statistics, or None when there are none (two scheduler round trips).
+
+    StatisticsLost when no worker holds some chunk of them any more.
+    """
+    with answered("a read of the statistics", timeout):
+        count, state = client.get_dataset(
+            [names.count, names.state], default=None, callback_timeout=timeout
+        )
     if count is None:
         return None
     if state is None:
@@ -68,7 +105,30 @@ def read(client: Client, names: DatasetNames) -> Published | None:
             f"dataset {names.count!r} is published but {names.state!r} is not: these statistics "
             "were published by another implementation; reset them or use another name"
         )
+    check_held(client, names.base, count, state, timeout)
     return Published(count, state)
+
+
+def check_held(
+    client: Client, base: str, count: int, state: da.Array, timeout: float | None
+) -> None:
+    """StatisticsLost unless a worker holds every chunk of the published ``state``."""
+    keys = [future.key for future in futures_of(state)]
+    scheduler = client.scheduler
+    if scheduler is None:
+        raise RuntimeError("damaris_stats: the client is connected to no scheduler")
+    with answered("where the statistics are", timeout):
+        holders = client.sync(scheduler.who_has, keys=keys, callback_timeout=timeout)
+    lost = len(keys) - sum(1 for workers in holders.values() if workers)
+    if lost:
+        raise StatisticsLost(
+            f"damaris_stats: the statistics {base!r} ({count} samples) were lost: {lost} of "
+            f"their {len(keys)} chunks are on no Dask worker. Their workers left with the "
+            "simulations and no other worker was there to take them: no worker outlived the "
+            "simulations. Start one beside the scheduler before the simulations (`dask worker "
+            "--scheduler-file FILE`, see docs/stats.md), then reset these statistics (or "
+            "restart the scheduler) and run the simulations again"
+        )
 
 
 def persist(client: Client, state: da.Array, timeout: float | None) -> da.Array:
@@ -88,7 +148,9 @@ def persist(client: Client, state: da.Array, timeout: float | None) -> da.Array:
     return persisted
 
 
-def publish(client: Client, names: DatasetNames, count: int, state: da.Array) -> None:
+def publish(
+    client: Client, names: DatasetNames, count: int, state: da.Array, timeout: float | None
+) -> None:
     """Publish ``count`` samples with their persisted ``state`` under every name, at once."""
     values = (
         count,
@@ -99,15 +161,18 @@ def publish(client: Client, names: DatasetNames, count: int, state: da.Array) ->
         chunked.field(state, "max"),
         state,
     )
-    client.publish_dataset(override=True, **dict(zip(names.all(), values, strict=True)))
+    datasets: dict[Key, object] = dict(zip(names.all(), values, strict=True))
+    with answered("the publication of the statistics", timeout):
+        client.publish_dataset(datasets, override=True, callback_timeout=timeout)
 
 
-def unpublish(client: Client, names: DatasetNames) -> None:
+def unpublish(client: Client, names: DatasetNames, timeout: float | None) -> None:
     """Remove every dataset of these statistics (their data leaves the workers)."""
-    published = set(client.list_datasets())
-    for name in names.all():
-        if name in published:
-            client.unpublish_dataset(name)
+    with answered("the removal of the statistics", timeout):
+        published = set(client.list_datasets(callback_timeout=timeout))
+        for name in names.all():
+            if name in published:
+                client.unpublish_dataset(name, callback_timeout=timeout)
 
 
 #: one Lock object per client and name: each one keeps a lease-refreshing callback on its
@@ -126,14 +191,23 @@ def _lock(client: Client, name: str) -> Lock:
 
 
 @contextlib.contextmanager
-def locked(client: Client, lock_name: str, timeout: float | None) -> Iterator[None]:
+def locked(
+    client: Client, lock_name: str, timeout: float | None, answer_timeout: float | None
+) -> Iterator[None]:
     """Hold the scheduler's lock ``lock_name`` for the ``with`` block.
 
-    TimeoutError when it is not acquired within ``timeout`` seconds (None: wait for ever).
+    TimeoutError when it is not acquired within ``timeout`` seconds (None: wait for ever), or
+    when the scheduler does not answer the request within ``answer_timeout`` s more.
     """
     lock = _lock(client, lock_name)
-    if not lock.acquire(timeout=timeout):
-        lease = dask.config.get("distributed.scheduler.locks.lease-timeout")
+    lease = dask.config.get("distributed.scheduler.locks.lease-timeout")
+    # Lock.acquire and Lock.release wait for the scheduler's answer with no bound of their
+    # own; their coroutines are run here with one. A request abandoned this way holds no
+    # lease this client refreshes: the scheduler frees anything it granted after the lease.
+    bound = None if timeout is None or answer_timeout is None else timeout + answer_timeout
+    with answered(f"the request for lock {lock_name!r}", bound):
+        acquired = client.sync(lock._acquire, timeout=timeout, callback_timeout=bound)
+    if not acquired:
         raise TimeoutError(
             f"damaris_stats: Dask lock {lock_name!r} not acquired within {timeout:g} s: another "
             "simulation holds it, or its holder died and the scheduler has not freed it yet "
@@ -142,4 +216,14 @@ def locked(client: Client, lock_name: str, timeout: float | None) -> Iterator[No
     try:
         yield
     finally:
-        lock.release()
+        lease_id = lock._leases.popleft()  # what Lock.release does first: no more refreshes
+        try:
+            client.sync(lock._release, lease_id=lease_id, callback_timeout=answer_timeout)
+        except TimeoutError:  # what was done under the lock stands; the lease runs out
+            logger.warning(
+                "damaris_stats: the Dask scheduler did not answer the release of lock %r "
+                "within %g s; it frees the lock after the lease timeout (%s)",
+                lock_name,
+                answer_timeout,
+                lease,
+            )

@@ -11,6 +11,9 @@ against one scheduler all add to the same statistics. Unlike upstream's:
 - the update is published in one step, only once it has been computed: a simulation that dies
   while holding the lock leaves the previous statistics intact;
 - failing to get the lock raises a clear ``TimeoutError``, and nothing else is touched;
+- every wait is bounded: a scheduler that stops answering gives a ``TimeoutError``;
+- statistics whose data no worker holds any more (their workers left, none stayed) raise
+  ``StatisticsLost`` at every read and update, where a read would otherwise wait for ever;
 - ``update_batch`` and ``merge`` add many samples in one locked step (Chan et al.);
 - ``reset`` and ``summary`` (plain NumPy) are added, and min/max are kept.
 
@@ -21,6 +24,7 @@ job scripts and ``damaris-ref stats`` do.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -32,6 +36,9 @@ from damaris_ref.stats import chunked, published
 from damaris_ref.stats.helpers import BlockHelpers
 from damaris_ref.stats.local import DaskStats as LocalStats
 from damaris_ref.stats.moments import Moments
+from damaris_ref.stats.published import SCHEDULER_TIMEOUT, StatisticsLost
+
+__all__ = ["COMPUTE_TIMEOUT", "SCHEDULER_TIMEOUT", "DaskStats", "StatisticsLost", "Summary"]
 
 #: seconds an update may spend computing the new statistics, once it holds the lock
 COMPUTE_TIMEOUT = 300.0
@@ -63,7 +70,8 @@ class DaskStats(BlockHelpers):
     """Statistics named ``unique_name_str``, updated under the Dask lock ``lock_name_str``.
 
     Every method that takes ``lock_timeout`` raises ``TimeoutError`` when the lock is not
-    acquired within that many seconds.
+    acquired within that many seconds, or when the scheduler leaves a call unanswered for
+    ``scheduler_timeout`` seconds; and ``StatisticsLost`` when no worker holds the statistics.
     """
 
     def __init__(
@@ -72,10 +80,12 @@ class DaskStats(BlockHelpers):
         lock_name_str: str,
         *,
         compute_timeout: float | None = COMPUTE_TIMEOUT,
+        scheduler_timeout: float | None = SCHEDULER_TIMEOUT,
     ):
         self.unique_name_str = unique_name_str
         self.lock_name_str = lock_name_str
         self.compute_timeout = compute_timeout
+        self.scheduler_timeout = scheduler_timeout
         self._names = published.DatasetNames(unique_name_str)
 
     def update(self, newValue: da.Array, client: Client, lock_timeout: float = 60) -> int:
@@ -115,16 +125,19 @@ class DaskStats(BlockHelpers):
     ) -> int:
         """Under the lock: the new (count, state) from ``first()`` when nothing is published,
         else from ``then(published)``; persisted, then published in one step."""
-        with published.locked(client, self.lock_name_str, lock_timeout):
-            now = published.read(client, self._names)
+        with self._locked(client, lock_timeout):
+            now = published.read(client, self._names, self.scheduler_timeout)
             count, state = first() if now is None else then(now)
             state = published.persist(client, state, self.compute_timeout)
-            published.publish(client, self._names, count, state)
+            published.publish(client, self._names, count, state, self.scheduler_timeout)
         return count
 
+    def _locked(self, client: Client, lock_timeout: float) -> contextlib.AbstractContextManager:
+        return published.locked(client, self.lock_name_str, lock_timeout, self.scheduler_timeout)
+
     def _read(self, client: Client, lock_timeout: float) -> published.Published | None:
-        with published.locked(client, self.lock_name_str, lock_timeout):
-            return published.read(client, self._names)
+        with self._locked(client, lock_timeout):
+            return published.read(client, self._names, self.scheduler_timeout)
 
     def return_count(self, client: Client, lock_timeout: float = 60) -> int:
         """The number of samples so far; 0 when nothing has been published."""
@@ -159,16 +172,19 @@ class DaskStats(BlockHelpers):
         return client.persist(chunked.variance(now.state, now.count))
 
     def get_chunks(self, client: Client) -> tuple[int, ...]:
-        """The published ``chunks_tup`` (1s, one per dimension); KeyError if not published."""
-        name = f"{self.unique_name_str}_chunks_tup"
-        if name not in client.list_datasets():
-            raise KeyError(f"Dataset not found: {name}")
-        return client.get_dataset(name)
+        """The published ``chunks_tup`` (1s, one per dimension); KeyError if not published.
+
+        Like every read, StatisticsLost when no worker holds the statistics any more.
+        """
+        now = published.read(client, self._names, self.scheduler_timeout)
+        if now is None:
+            raise KeyError(f"Dataset not found: {self.unique_name_str}_chunks_tup")
+        return published.chunks_tuple(now.state.ndim)
 
     def reset(self, client: Client, lock_timeout: float = 60) -> None:
         """Forget every sample: the statistics start again from the next update."""
-        with published.locked(client, self.lock_name_str, lock_timeout):
-            published.unpublish(client, self._names)
+        with self._locked(client, lock_timeout):
+            published.unpublish(client, self._names, self.scheduler_timeout)
 
     def summary(self, client: Client, lock_timeout: float = 60) -> Summary:
         """Count, mean, variance, min and max as NumPy arrays, all of the same update."""

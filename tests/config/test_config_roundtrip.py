@@ -1,4 +1,4 @@
-"""Writers: ``load(dump(config)) == config`` for any valid Config, in both formats."""
+"""Writers: ``load(dump(config)) == config`` for any valid Config, in all three forms."""
 
 from __future__ import annotations
 
@@ -16,12 +16,15 @@ from damaris_ref.config import (
     Config,
     Layout,
     Parameter,
+    PdiFormError,
     PyScript,
     Variable,
+    dump_pdi,
     dump_xml,
     dump_yaml,
     load_config,
     load_config_text,
+    pdi_losses,
 )
 from damaris_ref.config.buffer import PAGE
 from damaris_ref.config.evaluation import block_shape
@@ -180,6 +183,64 @@ def test_xml_round_trip(config):
     assert load_config_text(dump_xml(config), "xml", environ={}) == config
 
 
+def in_pdi_reach(config: Config) -> Config:
+    """``config`` with what the PDI plugin's form fixes or cannot hold set as it would be: the
+    buffer and queue names, the queue size, one pyscript with an integer thread count and
+    whole seconds of timeout."""
+    arch = dataclasses.replace(
+        config.architecture,
+        buffer_name=f"{config.simulation_name}_buffer",
+        queue_name="queue",
+        queue_size=300,
+    )
+    scripts = tuple(
+        dataclasses.replace(
+            p,
+            nthreads=p.nthreads if isinstance(p.nthreads, int) else 1,
+            timeout=float(max(1, round(p.timeout))),
+        )
+        for p in config.pyscripts[:1]
+    )
+    kept = {p.name for p in scripts}
+    variables = tuple(
+        v if v.script in kept or v.script is None else dataclasses.replace(v, script=None)
+        for v in config.variables
+    )
+    return dataclasses.replace(config, architecture=arch, pyscripts=scripts, variables=variables)
+
+
+@settings(max_examples=40, deadline=None)
+@given(configs().map(in_pdi_reach))
+def test_every_form_written_loads_into_the_same_config(config):
+    assert pdi_losses(config) == []
+    for dump in (dump_yaml, dump_xml, dump_pdi):
+        assert load_config_text(dump(config), "yaml" if dump is not dump_xml else "xml") == config
+
+
+@settings(max_examples=20, deadline=None)
+@given(configs())
+def test_the_pdi_form_names_what_it_fixes_and_keeps_the_rest(config):
+    try:
+        text = dump_pdi(config)
+    except PdiFormError as error:
+        assert len(config.pyscripts) > 1 or any(
+            not isinstance(p.nthreads, int) or p.timeout != int(p.timeout) for p in config.pyscripts
+        ), error
+        return
+    loaded = load_config_text(text, "yaml", environ={})
+    losses = pdi_losses(config)
+    assert (loaded.architecture.buffer_name != config.architecture.buffer_name) == any(
+        "buffer name" in loss for loss in losses
+    )
+    assert dataclasses.replace(loaded, architecture=config.architecture) == config
+
+
+def test_the_pdi_form_is_headed_by_the_plugin_version_it_is_written_for():
+    text = dump_pdi(load_config(EXAMPLES / "3dmesh_py.yml", environ={}))
+    assert text.startswith("# PDI specification tree for the pdidev/pdi Damaris plugin at 78806cfd")
+    assert "keep_workers_: 'no'" in text and "- parameter:" in text and "- dataset:" in text
+
+
 @settings(max_examples=40, deadline=None)
 @given(configs())
 def test_written_xml_passes_upstreams_structural_rules(config):
@@ -203,14 +264,14 @@ def test_written_xml_passes_upstreams_structural_rules(config):
     ],
 )
 def test_the_structural_check_names_what_upstream_would_refuse(edit, problem):
-    text = dump_xml(load_config(EXAMPLES / "3dmesh_py.yml", environ={}))
+    text = dump_xml(load_config(EXAMPLES / "3dmesh_py_compact.yml", environ={}))
     assert upstream_structure_problems(text) == []
     problems = upstream_structure_problems(edit(text))
     assert any(problem in p for p in problems), problems
 
 
 def test_written_files_reload_to_the_example(tmp_path):
-    example = load_config(EXAMPLES / "3dmesh_py.yml", environ={})
+    example = load_config(EXAMPLES / "3dmesh_py_compact.yml", environ={})
     for name, dump in (("case.yml", dump_yaml), ("case.xml", dump_xml)):
         (tmp_path / name).write_text(dump(example))
         reloaded = load_config(tmp_path / name, environ={})

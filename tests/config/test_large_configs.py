@@ -10,6 +10,7 @@ jsonschema's walk) and an XML one about 3.4.
 from __future__ import annotations
 
 import sys
+import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -18,6 +19,7 @@ import yaml
 from damaris_ref.config import (
     Architecture,
     Config,
+    ConfigError,
     Layout,
     Parameter,
     Variable,
@@ -25,6 +27,7 @@ from damaris_ref.config import (
     dump_yaml,
     load_config_text,
     schema,
+    xml_loader,
 )
 
 ENTRIES = 500
@@ -83,5 +86,53 @@ def test_a_valid_config_never_meets_the_python_validator(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("jsonschema walked a valid section")
 
-    monkeypatch.setattr(schema, "_section_validator", refuse)
+    monkeypatch.setattr(schema, "_section", refuse)
     load_config_text("damaris:\n  parameters: {N: {type: int, value: 4}}\n", "yaml", environ={})
+
+
+def peak_memory(action: Callable[[], object]) -> int:
+    """The most memory ``action`` held at once, in bytes (what existed before not counted)."""
+    tracemalloc.start()
+    try:
+        action()
+    finally:
+        _current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+def nested(depth: int, name: str) -> str:
+    """``depth`` elements ``<name>``, each inside the one before."""
+    return f"<{name}>" * depth + f"</{name}>" * depth
+
+
+def test_xml_nested_deeper_than_any_damaris_file_is_refused_at_once_and_in_little_memory():
+    """Elements nested 5000 deep inside an ignored <actions> once kept every element's whole
+    path, memory growing with the square of the depth (40,000 levels took 1.8 GB); the file
+    is now refused at the first element past the limit, with its line."""
+    depth = xml_loader.MAX_DEPTH
+    text = '<simulation name="s">\n<actions>\n' + "<a>\n" * 5000 + "</a>" * 5000
+    text += "</actions></simulation>\n"
+    errors: list[ConfigError] = []
+
+    def load() -> None:
+        try:
+            load_config_text(text, "xml", "deep.xml", environ={})
+        except ConfigError as error:
+            errors.append(error)
+
+    peak = peak_memory(load)
+    assert len(errors) == 1, "the deep file loaded"
+    line = depth + 1  # <simulation> is level 1 on line 1, <actions> level 2 on line 2...
+    assert str(errors[0]).startswith(f"deep.xml:{line}: simulation/actions/a/a/"), errors[0]
+    assert f"nested {depth + 1} elements deep; allowed: at most {depth}" in str(errors[0])
+    assert peak < 1_000_000, f"{peak} bytes to refuse a {len(text)}-byte file"
+
+
+def test_xml_memory_is_linear_in_the_text_at_the_deepest_nesting_allowed():
+    """Many chains of long-named elements as deep as allowed: memory stays a small multiple of
+    the text, as it would not if each element kept its whole path (about 30x here)."""
+    chain = nested(xml_loader.MAX_DEPTH - 2, "n" * 200)
+    text = '<simulation name="s"><actions>' + chain * 40 + "</actions></simulation>"
+    peak = peak_memory(lambda: load_config_text(text, "xml", environ={}))
+    assert peak < 4 * len(text), f"{peak / len(text):.1f} bytes per byte of text"

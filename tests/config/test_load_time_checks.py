@@ -179,3 +179,58 @@ def test_the_schema_states_the_page_rule_the_split_uses():
     assert size["minimum"] == PAGE == client_share(PAGE, 1)
     assert client_share(3 * PAGE - 1, 2) == PAGE  # each share rounded down to whole pages
     assert size["maximum"] == 2**47
+
+
+PYSCRIPT = BASE + "  pyscript:\n    - {name: s, file: s.py, timeout: 2, watchdog: 60}\n"
+NON_FINITE = [
+    ("timeout: 2", "timeout: .nan", "timeout", "nan", "a finite number > 0"),
+    ("timeout: 2", "timeout: .inf", "timeout", "inf", "a finite number > 0"),
+    ("watchdog: 60", "watchdog: .nan", "watchdog", "nan", "a finite number >= 0 (0: never)"),
+    ("watchdog: 60", "watchdog: .inf", "watchdog", "inf", "a finite number >= 0 (0: never)"),
+]
+
+
+@pytest.mark.parametrize(("old", "new", "key", "shown", "allowed"), NON_FINITE)
+def test_a_pyscript_time_that_is_not_finite_is_refused(old, new, key, shown, allowed, expect_error):
+    """``timeout: .nan`` once aborted every rank at start ("Invalid time unit: nan") and
+    ``watchdog: .nan`` printed a stack at every script run."""
+    with pytest.raises(ConfigError) as caught:
+        load(PYSCRIPT.replace(old, new))
+    path = f"damaris.pyscript[0].{key}"
+    expect_error(caught.value, FILE, path, 13, f"invalid value {shown}; allowed: {allowed}")
+
+
+@pytest.mark.parametrize("value", [".nan", "-.inf"])
+def test_a_float_parameter_that_is_not_finite_is_refused(value, expect_error):
+    text = BASE.replace("  layouts:", f"    ratio: {{type: double, value: {value}}}\n  layouts:")
+    with pytest.raises(ConfigError) as caught:
+        load(text)
+    shown = "nan" if value == ".nan" else "-inf"
+    expect_error(
+        caught.value,
+        FILE,
+        "damaris.parameters.ratio.value",
+        8,
+        f"invalid value {shown}; allowed: a finite number",
+    )
+
+
+@pytest.mark.parametrize(
+    ("attribute", "text", "shown"),
+    [("timeout", "nan", "nan"), ("timeout", "INF", "inf"), ("watchdog", "1e999", "inf")],
+)
+def test_xml_refuses_non_finite_times_too(attribute, text, shown, expect_error):
+    xml = (
+        '<simulation name="s">\n<scripts>\n'
+        f'<pyscript name="p" file="p.py" {attribute}="{text}"/>\n'
+        "</scripts></simulation>\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_config_text(xml, "xml", "/cfg/case.xml", environ={})
+    expect_error(
+        caught.value,
+        "/cfg/case.xml",
+        f"simulation/scripts/pyscript[p]/@{attribute}",
+        3,
+        f"invalid value {shown}; allowed: a finite number",
+    )

@@ -9,8 +9,14 @@ import textwrap
 import pytest
 import yaml
 
-from damaris_ref.conformance.cases import load_cases
-from damaris_ref.conformance.deviations import DeviationsError, load_deviations, resolve
+from damaris_ref.conformance.cases import CAPABILITIES, load_cases
+from damaris_ref.conformance.checks import CHECKS
+from damaris_ref.conformance.deviations import (
+    DeviationsError,
+    deviations_schema,
+    load_deviations,
+    resolve,
+)
 
 CASE = "seed-6ranks-2cores-r"
 ROUTING = f"test_port.py::test_case[{CASE}/routing]"
@@ -57,18 +63,91 @@ def test_an_entry_applies_only_where_it_says():
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        ("deviations: [{item: '9.1', reason: r, checks: [nope]}]", "must be a list of check"),
+        ("deviations: [{item: '9.1', reason: r, checks: [nope]}]", "allowed: one of exit, "),
         ("deviations: [{item: '9.1', reason: r, checks: [exit], colour: red}]", "unknown key"),
-        ("deviations: [{item: '9.1', checks: [exit]}]", "missing 'reason'"),
+        ("deviations: [{item: '9.1', checks: [exit]}]", "missing required key 'reason'"),
         ("deviations: [{item: '9.1', reason: r, checks: [exit], messages: ['(']}]", "bad regular"),
-        ("deviations: [{item: '9.1', reason: r, checks: [exit], requires: gpu}]", "capability"),
-        ("port: x", "a 'deviations' list"),
+        ("deviations: [{item: '9.1', reason: r, checks: [exit], requires: gpu}]", "standalone"),
+        ("port: x", "missing required key 'deviations'"),
+        ("[]", "a mapping with a 'deviations' list"),
     ],
 )
 def test_a_bad_file_names_the_entry_and_the_key(tmp_path, body, error):
     with pytest.raises(DeviationsError, match=error) as caught:
         load_deviations(str(write(tmp_path, body)))
     assert "deviations.yaml" in str(caught.value)
+
+
+#: an entry with every key right; each case below makes one of them wrong
+GOOD_ENTRY = {"item": "'9.9'", "reason": "r", "checks": "[routing]"}
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("messages", "no such text"),
+        ("messages", "[1]"),
+        ("min_script_iterations", "abc"),
+        ("min_script_iterations", "0"),
+        ("requires", "[standalone]"),
+        ("flaky", "'false'"),
+        ("checks", "routing"),
+        ("item", "9.1"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_refused_at_its_line(tmp_path, key, value):
+    entry = {**GOOD_ENTRY, key: value}
+    lines = ["deviations:", *(f"    {k}: {v}" for k, v in entry.items())]
+    lines[1] = "  - " + lines[1].lstrip()
+    path = tmp_path / "deviations.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DeviationsError) as caught:
+        load_deviations(str(path))
+    line = 2 + list(entry).index(key)
+    message = str(caught.value)
+    assert message.startswith(f"{path}:{line}: deviations[0].{key}"), message
+    assert ": invalid value " in message and "; allowed: " in message, message
+
+
+def test_a_file_that_is_not_utf8_is_refused_with_its_name(tmp_path):
+    path = tmp_path / "deviations.yaml"
+    path.write_bytes("deviations: []\nport: caf\u00e9\n".encode("latin-1"))
+    with pytest.raises(DeviationsError, match="not UTF-8") as caught:
+        load_deviations(str(path))
+    assert str(caught.value).startswith(f"{path}:2: ")
+
+
+def test_the_shipped_files_follow_the_shipped_schema():
+    for name in ("upstream-1.7.1", "upstream-1.7.1-shared"):
+        assert load_deviations(name).entries
+
+
+def test_the_schema_names_every_check_and_capability_the_suite_has():
+    definitions = deviations_schema().document["$defs"]
+    assert definitions["check"]["enum"] == ["exit", *(check.name for check in CHECKS)]
+    assert definitions["capability"]["enum"] == list(CAPABILITIES)
+
+
+def test_a_messages_string_is_no_list_of_letters_that_explains_a_broken_port(run_suite, tmp_path):
+    """A single ``messages`` string once explained any difference one letter at a time, so a
+    port that loses blocks passed; the file is now a usage error (exit 4), named at its line."""
+    path = write(
+        tmp_path,
+        """
+        deviations:
+          - item: "9.9"
+            reason: a difference the port does not have
+            checks: [routing, reassembly, golden, time-varying]  # what drop-block breaks
+            messages: "no such text"
+        """,
+    )
+    run = run_suite(
+        *("--mutation", "drop-block", "--deviations", str(path)),
+        *("--max-examples", "0", "-k", CASE),
+    )
+    assert run.returncode == 4, run.output[-3000:]
+    assert f"{path}:6: deviations[0].messages: invalid value 'no such text'" in run.output
+    assert "INTERNALERROR" not in run.output
 
 
 def test_an_unknown_name_lists_the_shipped_files():

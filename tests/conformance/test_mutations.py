@@ -65,7 +65,32 @@ def test_golden_facts_catch_routing_bugs_on_their_own(run_suite):
     )
 
 
-@pytest.mark.parametrize("config_format", ["yaml", "xml"])
+def test_a_port_misreading_the_pdi_list_entries_is_caught(run_suite):
+    """A PDI-based port that declares only the first '- dataset:' entry loses cube_f."""
+    run = run_suite(
+        "--mutation",
+        "pdi-first-dataset-only",
+        "--config-format",
+        "pdi",
+        "--max-examples",
+        "0",
+        "-k",
+        CASE,
+    )
+    assert run.returncode == 1, run.output[-3000:]
+    failure = run.failure(f"test_port.py::test_case[{CASE}/routing]")
+    assert (
+        failure["message"] == "server 0 iteration 0: expected cube_f keys P0_B0,P1_B0, got (none)"
+    )
+
+
+def test_the_pdi_misreading_needs_the_pdi_form(run_suite):
+    run = run_suite("--mutation", "pdi-first-dataset-only", "--config-format", "yaml")
+    assert run.returncode != 0
+    assert "--mutation pdi-first-dataset-only needs --config-format pdi" in run.output
+
+
+@pytest.mark.parametrize("config_format", ["yaml", "xml", "pdi"])
 def test_the_reference_passes(run_suite, config_format):
     run = run_suite(
         "--config-format", config_format, "--max-examples", "10", "--ensemble-impl", "dask_espresso"

@@ -1,9 +1,12 @@
 """The Dask examples run as their headers say, under mpiexec with a scheduler of the test's:
-3dmesh_dask (seed Example 2, spec §6 numbers) and online_stats."""
+3dmesh_dask (seed Example 2, spec §6 numbers: the seed's own file and the compact one) and
+online_stats."""
 
 from __future__ import annotations
 
 import re
+import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,8 @@ import yaml
 from dask_support import assert_no_workers_left, run_mpi, unique_name
 
 from damaris_ref.conformance.cases import case_by_id
+
+import processes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -32,10 +37,32 @@ def example_config(name: str, scheduler_file: Path, folder: Path) -> tuple[Path,
 def test_3dmesh_dask_passes_every_iteration(
     scheduler_file: Path, dask_client, tmp_path: Path
 ) -> None:
-    config, simulation = example_config("3dmesh_dask", scheduler_file, tmp_path)
+    config, simulation = example_config("3dmesh_dask_compact", scheduler_file, tmp_path)
     done = run_mpi(
         6, "3dmesh_py_domains", str(config), "-i", "3", "-d", "4", "-r", "-s", "0", cwd=tmp_path
     )
+    assert_every_iteration_passes(done)
+    assert_no_workers_left(dask_client, simulation)
+
+
+@pytest.mark.timeout(90)
+def test_the_seeds_own_dask_command_passes_every_iteration(
+    scheduler_file: Path, dask_client, tmp_path: Path
+) -> None:
+    """``mpiexec -n 6 3dmesh_py_domains 3dmesh_dask.yml -i 3 -r -d 4 -s 0`` beside the seed's
+    files, the scheduler file where the seed's file names it (``dask_file.json``)."""
+    for name in ("3dmesh_dask.yml", "3dmesh_dask.py"):
+        shutil.copy(EXAMPLES / name, tmp_path / name)
+    shutil.copy(scheduler_file, tmp_path / "dask_file.json")
+    domains = str(Path(sys.executable).with_name("3dmesh_py_domains"))
+    args = ["3dmesh_dask.yml", "-i", "3", "-r", "-d", "4", "-s", "0"]
+    done = processes.run_mpi(6, [domains, *args], cwd=tmp_path)
+    assert_every_iteration_passes(done)
+    assert_no_workers_left(dask_client, "3dmesh_wf")
+
+
+def assert_every_iteration_passes(done) -> None:
+    """The script's dask.array sum equals the simulation's total each iteration (PASS)."""
     assert done.returncode == 0, done.stderr
     verdicts = re.findall(
         r"^Python iteration  (\d+)  dask x\.sum\(\) :=  (\d+)\n(PASS|FAIL)$",
@@ -46,14 +73,13 @@ def test_3dmesh_dask_passes_every_iteration(
     totals = case_by_id("seed-domains-6ranks-2cores-d4-r").expect.client_totals
     assert verdicts == [(str(i), str(t), "PASS") for i, t in enumerate(totals)], done.stdout
     assert "INFO" not in done.stderr, done.stderr  # the servers and their workers: warnings only
-    assert_no_workers_left(dask_client, simulation)
 
 
 @pytest.mark.timeout(90)
 def test_damaris_log_level_info_shows_what_the_servers_workers_print(
     scheduler_file: Path, dask_client, tmp_path: Path
 ) -> None:
-    config, simulation = example_config("3dmesh_dask", scheduler_file, tmp_path)
+    config, simulation = example_config("3dmesh_dask_compact", scheduler_file, tmp_path)
     done = run_mpi(
         *(6, "3dmesh_py_domains", str(config), "-i", "1", "-d", "4", "-s", "0"),
         cwd=tmp_path,

@@ -41,6 +41,8 @@ def test_the_demo_checks_every_iteration_and_plots(tmp_path):
     ], done.stdout
     assert all(int(r[2]) + int(r[3]) == int(r[1]) for r in rows)
     assert (tmp_path / "demo.png").stat().st_size > 0
+    # nothing it published was lost: no server warns about its worker's data
+    assert "no other worker could take" not in done.stderr, done.stderr
     # it stopped what it started: its scheduler and every rank (their argv name tmp_path)
     assert schedulers() <= before
     assert not [a for a in live_commands().values() if any(str(tmp_path) in x for x in a)]
@@ -55,3 +57,14 @@ def test_without_an_answering_scheduler_the_demo_says_not_checked_and_fails(tmp_
     assert [r[5] for r in ROW.findall(done.stdout)] == ["NOT CHECKED (no Dask)"], done.stdout
     assert "NOT CHECKED: no Dask scheduler answered" in done.stdout
     assert "PASS" not in done.stdout
+
+
+@pytest.mark.timeout(300)
+def test_the_demo_takes_the_seeds_own_dask_file(tmp_path):
+    seed = Path(__file__).resolve().parents[2] / "examples" / "3dmesh_dask.yml"
+    done = demo(tmp_path, str(seed), "-i", "2", "--no-plot")
+    assert done.returncode == 0, done.stdout + done.stderr
+    totals = case_by_id("seed-domains-6ranks-2cores-d4-r").expect.client_totals[:2]
+    assert [(r[0], r[1], r[4], r[5]) for r in ROW.findall(done.stdout)] == [
+        (str(i), str(t), str(t), "PASS") for i, t in enumerate(totals)
+    ], done.stdout

@@ -94,6 +94,15 @@ def test_the_defaults_leave_no_process_behind(golden):
 
 
 @pytest.mark.timeout(300)
+def test_the_defaults_leave_no_unretrieved_future_in_any_log(golden):
+    job, out, _ = golden
+    logs = {path: path.read_text() for path in sorted(out.glob("sim_*/std*.txt"))}
+    assert len(logs) == 8, sorted(logs)
+    for text in (job.stdout, job.stderr, *logs.values()):
+        assert "never retrieved" not in text, text
+
+
+@pytest.mark.timeout(300)
 def test_eight_simulations_at_once_lose_no_update(scheduler_file, stats_keeper, tmp_path):
     out = tmp_path / "out"
     job, token = stats(

@@ -68,6 +68,7 @@ def test_two_simulations_then_the_reader_print_the_closed_form(
         done = finish(proc, 180, started)
         assert done.returncode == 0, done.describe()
         assert "raised:" not in done.stderr and "ERROR" not in done.stdout, done.describe()
+        assert "never retrieved" not in done.stderr, done.describe()
     read = run_command([sys.executable, str(reader), "-f", str(scheduler_file)], timeout=60)
     assert read.returncode == 0, read.describe()
     count_line, _, rest = read.stdout.partition("count")[2].partition("\n")

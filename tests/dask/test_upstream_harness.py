@@ -14,6 +14,18 @@ from damaris_ref.conformance.impls import CommandTemplate
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
+def upstream_layout(root: Path) -> Path:
+    """Our XML examples and their scripts under upstream's names, in upstream's source tree
+    (``examples/python``): the scripts are ``*_short.py`` here, ``3dmesh_*.py`` there."""
+    source = root / "examples" / "python"
+    source.mkdir(parents=True)
+    for stem in ("3dmesh_py", "3dmesh_dask"):
+        xml = (EXAMPLES / f"{stem}.xml").read_text()
+        (source / f"{stem}.xml").write_text(xml.replace(f"{stem}_short.py", f"{stem}.py"))
+        shutil.copy(EXAMPLES / f"{stem}_short.py", source / f"{stem}.py")
+    return source
+
+
 def test_a_missing_build_is_named_with_what_it_should_hold(tmp_path, capsys):
     assert upstream.main([], environ={}) == 2
     assert "DAMARIS_UPSTREAM_BUILD is not set" in capsys.readouterr().err
@@ -42,10 +54,7 @@ def test_the_suite_drives_both_executables_with_xml_and_the_deviations(tmp_path)
 @pytest.mark.timeout(600)
 def test_upstream_shaped_examples_pass_the_example_step(tmp_path):
     """The step that runs upstream's own files, given ours in upstream's source layout."""
-    source = tmp_path / "source" / "examples" / "python"
-    source.mkdir(parents=True)
-    for name in ("3dmesh_py.xml", "3dmesh_py.py", "3dmesh_dask.xml", "3dmesh_dask.py"):
-        shutil.copy(EXAMPLES / name, source / name)
+    upstream_layout(tmp_path / "source")
     work = tmp_path / "work"
     work.mkdir()
     assert upstream.check_upstream_examples(tmp_path / "source", work) == []
@@ -53,11 +62,8 @@ def test_upstream_shaped_examples_pass_the_example_step(tmp_path):
 
 @pytest.mark.timeout(600)
 def test_the_example_step_reports_a_wrong_sum(tmp_path):
-    source = tmp_path / "source" / "examples" / "python"
-    source.mkdir(parents=True)
-    for name in ("3dmesh_py.xml", "3dmesh_dask.xml", "3dmesh_dask.py"):
-        shutil.copy(EXAMPLES / name, source / name)
-    broken = (EXAMPLES / "3dmesh_py.py").read_text().replace("server_sum += block_sum", "")
+    source = upstream_layout(tmp_path / "source")
+    broken = (source / "3dmesh_py.py").read_text().replace("server_sum += block_sum", "")
     (source / "3dmesh_py.py").write_text(broken)
     work = tmp_path / "work"
     work.mkdir()

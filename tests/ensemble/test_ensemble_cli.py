@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import pytest
 
 from damaris_ref.cli import main
-from damaris_ref.ensemble.params_input import build_param_sets, parse_param_option, parse_value
+from damaris_ref.ensemble.input_error import EnsembleInputError
+from damaris_ref.ensemble.params_input import (
+    MAX_PARAM_SETS,
+    build_param_sets,
+    parse_param_option,
+    parse_value,
+)
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -118,3 +125,60 @@ def test_bad_input_exits_2_with_a_message(sim, capsys, argv, message):
 def test_missing_script_exits_2(capsys):
     assert main(["ensemble", "no/such/script.py", "--param", "a=1"]) == 2
     assert "script 'no/such/script.py' does not exist" in capsys.readouterr().err
+
+
+def peak_memory(action) -> int:
+    """The most memory ``action`` held at once, in bytes."""
+    tracemalloc.start()
+    try:
+        action()
+    finally:
+        _current, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+def refusal(options: list[str], params_file=None) -> EnsembleInputError:
+    errors: list[EnsembleInputError] = []
+
+    def build() -> None:
+        try:
+            build_param_sets(options, params_file)
+        except EnsembleInputError as error:
+            errors.append(error)
+
+    peak = peak_memory(build)
+    assert errors, "the grid was built"
+    assert peak < 2_000_000, f"{peak} bytes held before refusing"
+    return errors[0]
+
+
+def test_a_grid_past_the_limit_is_refused_before_it_is_built():
+    """Two --param of 1000 values once built their million sets before anything looked."""
+    values = ",".join(map(str, range(1000)))
+    error = refusal([f"a={values}", f"b={values}"])
+    assert str(error) == (
+        f"the parameters span 1000000 sets (1000 x 1000); allowed: at most {MAX_PARAM_SETS} "
+        "simulations per ensemble: split the sweep into smaller ones"
+    )
+
+
+def test_a_params_file_grid_past_the_limit_is_refused_with_the_options_it_meets(tmp_path):
+    grid = tmp_path / "grid.json"  # 12 KB: three names of 1000 values each, 10**9 sets
+    grid.write_text(json.dumps({name: list(range(1000)) for name in "xyz"}))
+    error = refusal(["seed=1,2"], grid)
+    assert str(error).startswith("the parameters span 2000000000 sets (1000 x 1000 x 1000 x 2);")
+
+
+def test_a_params_file_is_read_by_the_guarded_yaml_loader(tmp_path):
+    """A YAML alias bomb in the sets once loaded as nine small sets, whose values expanded
+    to 9**9 items only when they were sent to the simulations."""
+    lines = ["- {seed: 0, blob: &a0 [x, x, x, x, x, x, x, x, x]}"]
+    lines += [
+        f"- {{seed: {n}, blob: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]}}" for n in range(1, 9)
+    ]
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("\n".join(lines) + "\n")
+    error = refusal([], bomb)
+    assert str(error).startswith(f"--params-file {str(bomb)!r}: {bomb}:")
+    assert "aliases would repeat" in str(error)

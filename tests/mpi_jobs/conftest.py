@@ -61,14 +61,15 @@ def run_mpi() -> Callable[..., Job]:
 
 @pytest.fixture
 def run_command() -> Callable[..., Job]:
-    """``run_command(command, env=None, timeout=JOB_TIMEOUT) -> Job``, no mpiexec added."""
+    """``run_command(command, env=None, timeout=JOB_TIMEOUT, cwd=None) -> Job``, no mpiexec
+    added."""
     return processes.run_command
 
 
 @pytest.fixture
 def seed_config(tmp_path: Path) -> Callable[..., Path]:
     """``seed_config(cores=1, **parameters, domains=1, buffer_size=None)``: the example
-    ``3dmesh_py.yml`` with those changes, written beside a copy of ``3dmesh_py.py`` (the way a
+    ``3dmesh_py_compact.yml`` with those changes, written beside a copy of its script (the way a
     user runs the seed example); returns the config path."""
 
     def write(
@@ -78,7 +79,7 @@ def seed_config(tmp_path: Path) -> Callable[..., Path]:
         name: str = "3dmesh_py.yml",
         **parameters: int,
     ) -> Path:
-        document = yaml.safe_load((EXAMPLES / "3dmesh_py.yml").read_text())
+        document = yaml.safe_load((EXAMPLES / "3dmesh_py_compact.yml").read_text())
         section = document["damaris"]
         section["architecture"]["dedicated"]["core"] = cores
         section["architecture"]["domains"] = domains
@@ -90,9 +91,9 @@ def seed_config(tmp_path: Path) -> Callable[..., Path]:
             section["architecture"]["buffer"]["size"] = buffer_size
         for key, value in parameters.items():
             section["parameters"][key]["value"] = value
-        script = tmp_path / "3dmesh_py.py"
+        script = tmp_path / "3dmesh_py_short.py"
         if not script.exists():
-            script.write_text((EXAMPLES / "3dmesh_py.py").read_text())
+            script.write_text((EXAMPLES / "3dmesh_py_short.py").read_text())
         path = tmp_path / name
         path.write_text(yaml.safe_dump(document, sort_keys=False))
         return path

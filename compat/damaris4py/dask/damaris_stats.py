@@ -1,5 +1,5 @@
 """``damaris4py.dask.damaris_stats``: statistics shared through a Dask scheduler (spec §4)."""
 
-from damaris_ref.stats.shared import DaskStats, Summary
+from damaris_ref.stats.shared import DaskStats, StatisticsLost, Summary
 
-__all__ = ["DaskStats", "Summary"]
+__all__ = ["DaskStats", "StatisticsLost", "Summary"]

@@ -1,0 +1,24 @@
+"""The one error PDI's Python module raises, and how a server rank leaves a PDI program."""
+
+from __future__ import annotations
+
+from damaris_ref.errors import DamarisClientError
+
+__all__ = ["Error", "ServerFinished"]
+
+
+class Error(DamarisClientError, RuntimeError):
+    """What ``pdi.Error`` is: a call PDI or its Damaris plugin cannot do, said in one line.
+
+    Also a ``RuntimeError``, as PDI's own ``pdi.Error`` is an ``Exception`` a caller catches.
+    """
+
+
+class ServerFinished(SystemExit):
+    """Raised on a dedicated server rank that started implicitly, once it has served every
+    client and finalized: PDI's Damaris plugin ends such a process (a program that never asked
+    ``is_client`` would otherwise run the simulation on its servers). Exit status 0.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(0)
