@@ -100,6 +100,16 @@ def _time_limit(text: str) -> float:
     return _seconds(zero_allowed=False)(text)
 
 
+#: the levels DAMARIS_LOG_LEVEL takes, quietest last
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _log_level(text: str) -> str:
+    if text.lower() not in LOG_LEVELS:
+        raise ValueError(text)
+    return text.lower()
+
+
 def _codec(text: str) -> str:
     if text not in ENSEMBLE_CODECS:
         raise ValueError(text)
@@ -130,5 +140,17 @@ ENSEMBLE_CODEC: Setting[str | None] = Setting(
     "DAMARIS_ENSEMBLE_CODEC", _codec, "one of " + ", ".join(ENSEMBLE_CODECS), None
 )
 
+#: how much the reference's own processes log (:mod:`damaris_ref.log_level`)
+LOG_LEVEL: Setting[str] = Setting(
+    "DAMARIS_LOG_LEVEL", _log_level, "one of " + ", ".join(LOG_LEVELS), "warning"
+)
+
 #: every setting, for documentation and tests
-SETTINGS = (RANKS_PER_NODE, BUFFER_WAIT, SHARED_ERROR_DEADLINE, ENSEMBLE_TIMEOUT, ENSEMBLE_CODEC)
+SETTINGS = (
+    RANKS_PER_NODE,
+    BUFFER_WAIT,
+    SHARED_ERROR_DEADLINE,
+    ENSEMBLE_TIMEOUT,
+    ENSEMBLE_CODEC,
+    LOG_LEVEL,
+)

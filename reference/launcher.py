@@ -67,6 +67,11 @@ class MpiFlavour(enum.StrEnum):
     MPICH = "mpich"
     OPEN_MPI = "openmpi"
 
+    @property
+    def label(self) -> str:
+        """The library's own name, for messages."""
+        return "MPICH" if self is MpiFlavour.MPICH else "Open MPI"
+
 
 @dataclass(frozen=True)
 class LaunchCommand:

@@ -25,6 +25,7 @@ def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
 
     from damaris_ref.api import Damaris
     from damaris_ref.config import ConfigError
+    from damaris_ref.log_level import apply_log_level
     from damaris_ref.pdi import Error as PdiError
     from damaris_ref.shared_errors import (
         abort_unless_done_within,
@@ -42,6 +43,7 @@ def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
     status_comm = comm.Dup()  # the end-of-run agreement must not mix with the run's messages
     damaris = Damaris(MPIBackend(comm))
     try:
+        apply_log_level()  # a bad DAMARIS_LOG_LEVEL is an error every rank shares
         simulation.main(damaris, comm, args)
     except (ConfigError, LayoutError, SimulationSetupError, PdiError) as shared:
         with abort_unless_done_within(deadline, shared):

@@ -164,7 +164,9 @@ def _plot(checks, out: Path) -> None:
 
         from damaris_ref.demo.plot import plot_demo
     except ImportError:
-        print("(no plot: matplotlib is not installed; pip install matplotlib)")
+        from damaris_ref.plot_hint import NO_PLOT
+
+        print(NO_PLOT)
         return
     last = out / f"slice_{checks[-1].iteration}.npy"
     array_slice = np.load(last) if last.is_file() else None

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from damaris_ref.cli_options import add_progress_option
 from damaris_ref.cli_types import output_folder
 from damaris_ref.run_cli import usable_cores
 
@@ -104,6 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "core of this machine",
     )
     parser.add_argument("--no-plot", action="store_true", help="skip the plot")
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -137,7 +139,7 @@ def run(options: argparse.Namespace) -> int:
         stats.reset(client)
         config = _write_config(options, scheduler_file)
         ensemble = Ensemble(config, values, options.iterations, ranks, options.domains)
-        runs = run_ensemble(ensemble, options.out, options.timeout)
+        runs = run_ensemble(ensemble, options.out, options.timeout, options.progress)
         try:
             summary: Summary | Exception = stats.summary(client)
         except (StatisticsLost, TimeoutError) as unreadable:
@@ -261,7 +263,9 @@ def _plot(summary: Summary, runs: Sequence[SimulationRun], out: Path) -> None:
     try:
         from damaris_ref.stats.plot import plot_statistics
     except ImportError:
-        print("(no plot: matplotlib is not installed; pip install damaris-reference[plot])")
+        from damaris_ref.plot_hint import NO_PLOT
+
+        print(NO_PLOT)
         return
     path = plot_statistics(summary, {r.value: r.updates for r in runs}, out / "stats.png")
     print(f"plot written to {path}")

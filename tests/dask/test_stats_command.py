@@ -52,9 +52,10 @@ def assert_nothing_left(token: str) -> None:
 
 @pytest.fixture(scope="module")
 def golden(tmp_path_factory: pytest.TempPathFactory) -> tuple[Job, Path, str]:
-    """The command with its defaults: 4 simulations, -v 1..4, 4 iterations each."""
+    """The command with its defaults: 4 simulations, -v 1..4, 4 iterations each (and its bar,
+    which it draws into the pipe only when asked)."""
     out = tmp_path_factory.mktemp("stats") / "out"
-    job, token = stats("--out", str(out))
+    job, token = stats("--out", str(out), "--progress")
     return job, out, token
 
 
@@ -109,6 +110,7 @@ def test_eight_simulations_at_once_lose_no_update(scheduler_file, stats_keeper, 
         *("--scheduler-file", str(scheduler_file), "--out", str(out)),
     )
     assert job.returncode == 0, job.describe()
+    assert " done" not in job.stderr, job.stderr  # no bar drawn into a pipe by default
     # every update saw all the earlier ones: the counts right after them are 1..16, once each
     counts = {v: [c for _, c in read_updates(out / f"sim_{v}")] for v in range(1, 9)}
     assert sorted(c for cs in counts.values() for c in cs) == list(range(1, 17)), counts
