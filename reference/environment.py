@@ -145,6 +145,20 @@ LOG_LEVEL: Setting[str] = Setting(
     "DAMARIS_LOG_LEVEL", _log_level, "one of " + ", ".join(LOG_LEVELS), "warning"
 )
 
+#: what every rank of an in-situ run reads, whatever its role
+RUN_SETTINGS = (RANKS_PER_NODE, BUFFER_WAIT, SHARED_ERROR_DEADLINE, LOG_LEVEL)
+
+
+def check_run_settings(environ: Mapping[str, str] | None = None) -> None:
+    """Read every run setting, so that a bad value is the same error on every rank.
+
+    A setting only some ranks use (clients wait for buffer space, servers do not) would
+    otherwise fail on those ranks alone while the others wait for them.
+    """
+    for setting in RUN_SETTINGS:
+        setting.read(environ)
+
+
 #: every setting, for documentation and tests
 SETTINGS = (
     RANKS_PER_NODE,

@@ -25,6 +25,7 @@ def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
 
     from damaris_ref.api import Damaris
     from damaris_ref.config import ConfigError
+    from damaris_ref.environment import SHARED_ERROR_DEADLINE, check_run_settings
     from damaris_ref.log_level import apply_log_level
     from damaris_ref.pdi import Error as PdiError
     from damaris_ref.shared_errors import (
@@ -39,11 +40,13 @@ def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
     write_whole_lines()
     comm = MPI.COMM_WORLD
     args = _parse_once(simulation, argv, comm.Get_rank())
-    deadline = deadline_seconds()
+    deadline = SHARED_ERROR_DEADLINE.default  # until the environment's value is known good
     status_comm = comm.Dup()  # the end-of-run agreement must not mix with the run's messages
     damaris = Damaris(MPIBackend(comm))
     try:
-        apply_log_level()  # a bad DAMARIS_LOG_LEVEL is an error every rank shares
+        check_run_settings()  # a bad DAMARIS_* value is an error every rank shares
+        deadline = deadline_seconds()
+        apply_log_level()
         simulation.main(damaris, comm, args)
     except (ConfigError, LayoutError, SimulationSetupError, PdiError) as shared:
         with abort_unless_done_within(deadline, shared):
