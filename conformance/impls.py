@@ -27,7 +27,7 @@ from damaris_ref import processes
 from damaris_ref.conformance import probe
 from damaris_ref.conformance.cases import CAPABILITIES, Case, write_config
 from damaris_ref.conformance.record import load_records
-from damaris_ref.conformance.runs import Run
+from damaris_ref.conformance.runs import Run, read_bounded
 from damaris_ref.errors import DamarisConformanceError
 
 #: what a port's template may use; the first three are required
@@ -216,8 +216,8 @@ class CommandImplementation(Implementation):
             command=shlex.join(argv),
             workdir=workdir,
             returncode=returncode,
-            stdout=out_path.read_text(errors="replace"),
-            stderr=err_path.read_text(errors="replace"),
+            stdout=read_bounded(out_path),
+            stderr=read_bounded(err_path),
             seconds=time.monotonic() - started,
             timeout=timeout,
         )

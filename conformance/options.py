@@ -54,6 +54,10 @@ OPTIONS: dict[str, tuple[Any, dict[str, Any]]] = {
         None,
         {"help": "suite self-test: break the in-process reference: " + ", ".join(MUTATIONS)},
     ),
+    "--list-cases": (
+        False,
+        {"action": "store_true", "help": "list the cases, checks and what they need; run none"},
+    ),
     "--ensemble-impl": (
         None,
         {"metavar": "MODULE", "help": "module of an ESPResSo-style ensemble port to check"},

@@ -32,6 +32,7 @@ from damaris_ref.conformance.impls import (
     make_implementation,
     parse_capabilities,
 )
+from damaris_ref.conformance.listing import case_listing
 from damaris_ref.conformance.mutations import CONFIG_MUTATIONS
 from damaris_ref.conformance.options import OPTIONS, environment_name
 from damaris_ref.conformance.report import Report
@@ -215,6 +216,15 @@ def _patterns(path: str | None) -> list[tuple[str, str]]:
 
 
 _SUITE = pytest.StashKey[Suite]()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config: pytest.Config) -> int | None:
+    """``--list-cases``: print what the suite covers and stop before any run (exit 0)."""
+    if not config.getoption("list_cases"):
+        return None
+    print(case_listing())
+    return 0
 
 
 def pytest_configure(config: pytest.Config) -> None:

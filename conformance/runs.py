@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -9,6 +10,28 @@ from damaris_ref.conformance.record import RunRecord
 
 #: how many characters of stderr a failure message quotes
 STDERR_TAIL = 600
+#: bytes of a port's stdout or stderr kept in memory from its start, and from its end; the
+#: whole stream stays in the run's folder
+OUTPUT_HEAD_BYTES = 512 * 1024
+OUTPUT_TAIL_BYTES = 512 * 1024
+
+
+def read_bounded(path: Path) -> str:
+    """The text of an output file, or, past :data:`OUTPUT_HEAD_BYTES` +
+    :data:`OUTPUT_TAIL_BYTES`, its first and last whole lines around one line that says how
+    much was left out and where the whole output is."""
+    with path.open("rb") as file:
+        size = os.fstat(file.fileno()).st_size
+        if size <= OUTPUT_HEAD_BYTES + OUTPUT_TAIL_BYTES:
+            return file.read().decode(errors="replace")
+        head = file.read(OUTPUT_HEAD_BYTES)
+        file.seek(size - OUTPUT_TAIL_BYTES)
+        tail = file.read(OUTPUT_TAIL_BYTES)
+    head = head[: head.rfind(b"\n") + 1]  # whole lines only
+    tail = tail[tail.find(b"\n") + 1 :]
+    left_out = size - len(head) - len(tail)
+    note = f"[... {left_out} bytes left out here; the whole output is in {path} ...]\n"
+    return head.decode(errors="replace") + note + tail.decode(errors="replace")
 
 
 @dataclass

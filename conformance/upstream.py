@@ -38,7 +38,7 @@ from damaris_ref.conformance.cases import case_by_id
 from damaris_ref.conformance.cli import main as suite_main
 from damaris_ref.dask_bridge.local_scheduler import local_scheduler
 from damaris_ref.errors import DamarisConformanceError
-from damaris_ref.launcher import build_command, detect_flavour, find_mpiexec
+from damaris_ref.launcher import build_command, detect_flavour, find_mpiexec, read_rank_output
 from damaris_ref.output_lines import client_totals, server_sums
 
 #: what upstream's executables cannot do on one host: its nodes are real hosts, and the
@@ -97,9 +97,13 @@ def suite_arguments(environ: Mapping[str, str]) -> list[str]:
 def _run_reference(
     ranks: int, argv: Sequence[str], folder: Path, env: Mapping[str, str] | None = None
 ) -> str:
-    """Run one of the reference's executables under mpiexec in ``folder``; its stdout."""
+    """Run one of the reference's executables under mpiexec in ``folder``; its stdout, read
+    rank by rank (lines of two ranks never run together) and joined in rank order."""
     mpiexec = find_mpiexec()
-    launch = build_command(ranks, argv, mpiexec=mpiexec, flavour=detect_flavour(mpiexec))
+    outputs = Path(tempfile.mkdtemp(prefix="ranks-", dir=folder))
+    launch = build_command(
+        ranks, argv, mpiexec=mpiexec, flavour=detect_flavour(mpiexec), rank_output=outputs
+    )
     done = subprocess.run(
         launch.argv,
         cwd=folder,
@@ -113,7 +117,9 @@ def _run_reference(
         raise AssertionError(
             f"{shlex.join(launch.argv)} exited {done.returncode}:\n{done.stderr[-2000:]}"
         )
-    return done.stdout
+    return "".join(
+        text if text.endswith("\n") else text + "\n" for text in read_rank_output(outputs).values()
+    )
 
 
 def _executable(name: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any, Protocol, TextIO
 
 from damaris_ref.client import Client
 from damaris_ref.config.model import Config
+from damaris_ref.environment import check_run_settings
 from damaris_ref.errors import DamarisClientError
 from damaris_ref.scripts import context
 from damaris_ref.seams import DEFAULT_SEAMS, Seams
@@ -96,6 +97,7 @@ class Damaris:
         """
         if comm is not None and comm is not self.backend.world_comm:
             raise DamarisStateError("initialize: comm must be this backend's world communicator")
+        check_run_settings()  # before the roles split, so a bad one fails every rank alike
         if not isinstance(config, Config):
             from damaris_ref.config import load_config
 

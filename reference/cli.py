@@ -59,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        from damaris_ref.log_level import apply_log_level
+
+        apply_log_level()
         return int(args.func(args) or 0)
     except DamarisError as error:
         raise_if_bug(error)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -56,19 +55,6 @@ def output_folder(text: str) -> Path:
     if path.exists() and not path.is_dir():
         raise argparse.ArgumentTypeError(f"{path} exists and is not a folder")
     return path
-
-
-def file_kind(mode: int) -> str:
-    """What an ``os.stat`` mode says a path is: ``a regular file``, ``a FIFO``..."""
-    kinds = {
-        stat.S_ISREG: "a regular file",
-        stat.S_ISDIR: "a directory",
-        stat.S_ISFIFO: "a FIFO",
-        stat.S_ISCHR: "a character device",
-        stat.S_ISBLK: "a block device",
-        stat.S_ISSOCK: "a socket",
-    }
-    return next((name for test, name in kinds.items() if test(mode)), "not a file")
 
 
 def _number(text: str) -> float | None:

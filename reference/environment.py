@@ -100,6 +100,16 @@ def _time_limit(text: str) -> float:
     return _seconds(zero_allowed=False)(text)
 
 
+#: the levels DAMARIS_LOG_LEVEL takes, quietest last
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def _log_level(text: str) -> str:
+    if text.lower() not in LOG_LEVELS:
+        raise ValueError(text)
+    return text.lower()
+
+
 def _codec(text: str) -> str:
     if text not in ENSEMBLE_CODECS:
         raise ValueError(text)
@@ -130,5 +140,31 @@ ENSEMBLE_CODEC: Setting[str | None] = Setting(
     "DAMARIS_ENSEMBLE_CODEC", _codec, "one of " + ", ".join(ENSEMBLE_CODECS), None
 )
 
+#: how much the reference's own processes log (:mod:`damaris_ref.log_level`)
+LOG_LEVEL: Setting[str] = Setting(
+    "DAMARIS_LOG_LEVEL", _log_level, "one of " + ", ".join(LOG_LEVELS), "warning"
+)
+
+#: what every rank of an in-situ run reads, whatever its role
+RUN_SETTINGS = (RANKS_PER_NODE, BUFFER_WAIT, SHARED_ERROR_DEADLINE, LOG_LEVEL)
+
+
+def check_run_settings(environ: Mapping[str, str] | None = None) -> None:
+    """Read every run setting, so that a bad value is the same error on every rank.
+
+    A setting only some ranks use (clients wait for buffer space, servers do not) would
+    otherwise fail on those ranks alone while the others wait for them.
+    """
+    for setting in RUN_SETTINGS:
+        setting.read(environ)
+
+
 #: every setting, for documentation and tests
-SETTINGS = (RANKS_PER_NODE, BUFFER_WAIT, SHARED_ERROR_DEADLINE, ENSEMBLE_TIMEOUT, ENSEMBLE_CODEC)
+SETTINGS = (
+    RANKS_PER_NODE,
+    BUFFER_WAIT,
+    SHARED_ERROR_DEADLINE,
+    ENSEMBLE_TIMEOUT,
+    ENSEMBLE_CODEC,
+    LOG_LEVEL,
+)

@@ -67,6 +67,11 @@ class MpiFlavour(enum.StrEnum):
     MPICH = "mpich"
     OPEN_MPI = "openmpi"
 
+    @property
+    def label(self) -> str:
+        """The library's own name, for messages."""
+        return "MPICH" if self is MpiFlavour.MPICH else "Open MPI"
+
 
 @dataclass(frozen=True)
 class LaunchCommand:
@@ -133,10 +138,13 @@ def build_command(
     mpiexec: str,
     flavour: MpiFlavour,
     as_root: bool | None = None,
+    rank_output: Path | None = None,
 ) -> LaunchCommand:
     """Build the argv and the default environment that run ``command`` on ``nranks`` ranks.
 
-    ``as_root`` defaults to whether this process runs as root.
+    ``as_root`` defaults to whether this process runs as root. With ``rank_output``, each
+    rank's stdout goes to a file of its own in that folder (read back with
+    :func:`read_rank_output`) instead of the launcher's merged stream.
     """
     if nranks < 1:
         raise ValueError(f"an MPI job needs at least one rank, got {nranks}")
@@ -151,7 +159,23 @@ def build_command(
         env.update(OPEN_MPI_ENV)
         if as_root:
             env.update(OPEN_MPI_ROOT_ENV)
+    if rank_output is not None:
+        if flavour is MpiFlavour.OPEN_MPI:  # <folder>/<job>/rank.<r>/stdout
+            argv += ["--output-filename", str(rank_output)]
+        else:  # <folder>/stdout.<r>
+            argv += ["-outfile-pattern", str(rank_output / "stdout.%r")]
     return LaunchCommand(argv=(*argv, *command), env=env)
+
+
+def read_rank_output(folder: Path) -> dict[int, str]:
+    """``{rank: stdout}`` of a job started with ``build_command(rank_output=folder)``.
+
+    Lines of one rank are never mixed with another's here, as they can be in a merged stream.
+    """
+    files = {int(p.suffix[1:]): p for p in folder.glob("stdout.*") if p.suffix[1:].isdigit()}
+    for path in folder.glob("*/rank.*/stdout"):
+        files[int(path.parent.name.removeprefix("rank."))] = path
+    return {rank: files[rank].read_text(errors="replace") for rank in sorted(files)}
 
 
 def run_job(
@@ -165,8 +189,9 @@ def run_job(
 ) -> int:
     """Run ``command`` on ``nranks`` ranks and return the job's exit code.
 
-    The job runs in a session of its own. SIGINT and SIGTERM received meanwhile (when called
-    from the main thread) are forwarded to it; after a timeout it gets SIGTERM. Either way it
+    The job runs in a session of its own. SIGINT or SIGTERM received meanwhile (when called
+    from the main thread) stops it with SIGTERM and one line saying so; after a timeout it
+    gets SIGTERM too. Either way it
     is SIGKILLed if anything of it is still alive ``grace`` seconds later; if this process
     dies, the job is stopped all the same (see :mod:`damaris_ref.processes`). A job ended by a
     forwarded signal returns ``128 + signal``; a timeout raises :class:`JobTimeoutError` once
@@ -186,11 +211,14 @@ def run_job(
         raise JobTimeoutError(timeout, launch.argv) from None
     except _ForwardedSignal as received:
         print(
-            f"damaris-ref: received {signal.Signals(received.signum).name}, stopping the MPI job",
+            f"damaris-ref: received {signal.Signals(received.signum).name}, stopping the MPI job "
+            f"of {nranks} ranks ({' '.join(command)})",
             file=sys.stderr,
             flush=True,
         )
-        stop_job(job, received.signum, grace)
+        # SIGTERM even for a Ctrl-C: SIGINT would raise KeyboardInterrupt in every rank, and
+        # each would print its traceback and abort (57 lines for one Ctrl-C)
+        stop_job(job, signal.SIGTERM, grace)
         return 128 + received.signum
     except BaseException:
         stop_job(job, signal.SIGKILL, 0.0)

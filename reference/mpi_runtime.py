@@ -19,11 +19,14 @@ from damaris_ref.mocks import SIMULATIONS, Simulation, SimulationSetupError
 
 
 def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
-    """Run ``simulation`` with ``argv`` on this MPI rank; the rank's exit status."""
+    """Run ``simulation`` with ``argv`` on this MPI rank, the process's whole job; the rank's
+    exit status."""
     from mpi4py import MPI
 
     from damaris_ref.api import Damaris
     from damaris_ref.config import ConfigError
+    from damaris_ref.environment import SHARED_ERROR_DEADLINE, check_run_settings
+    from damaris_ref.log_level import apply_log_level
     from damaris_ref.pdi import Error as PdiError
     from damaris_ref.shared_errors import (
         abort_unless_done_within,
@@ -34,12 +37,16 @@ def run_simulation(simulation: Simulation, argv: Sequence[str]) -> int:
     from damaris_ref.transport.mpi import MPIBackend
     from damaris_ref.transport.mpi_abort import abort_job
 
+    write_whole_lines()
     comm = MPI.COMM_WORLD
     args = _parse_once(simulation, argv, comm.Get_rank())
-    deadline = deadline_seconds()
+    deadline = SHARED_ERROR_DEADLINE.default  # until the environment's value is known good
     status_comm = comm.Dup()  # the end-of-run agreement must not mix with the run's messages
     damaris = Damaris(MPIBackend(comm))
     try:
+        check_run_settings()  # a bad DAMARIS_* value is an error every rank shares
+        deadline = deadline_seconds()
+        apply_log_level()
         simulation.main(damaris, comm, args)
     except (ConfigError, LayoutError, SimulationSetupError, PdiError) as shared:
         with abort_unless_done_within(deadline, shared):
@@ -70,6 +77,19 @@ def _end_run(damaris: Any) -> None:
         damaris.stop()
     if damaris.config is not None:
         damaris.finalize()
+
+
+def write_whole_lines() -> None:
+    """Make this process's stdout and stderr write each line at once, when it ends.
+
+    Under ``mpiexec`` every rank's output is relayed into one stream; a line written in pieces
+    (each value of a ``print`` apart, as ``PYTHONUNBUFFERED`` does) or cut where a block
+    buffer fills could have another rank's line inside it. Only an entry point that owns its
+    process calls this.
+    """
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(line_buffering=True, write_through=False)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,6 +13,10 @@ hold in one place:
   descendant inherits: a grandchild in a session of its own, or one re-parented after its
   parent died, is found too. psutil checks each process's start time, so a reused pid is
   never signalled.
+- **No shared memory is left.** While a child runs, the ``/dev/shm`` files its tree maps are
+  noted; once it has ended (:meth:`Child.wait`, :meth:`Child.stop`), those no live process
+  maps are removed: MPI's segments of a job stopped by a signal or ``MPI_Abort``
+  (:mod:`damaris_ref.shm_files`).
 - **Nothing outlives its parent.** Children started with ``die_with_parent=True`` are stopped,
   with their trees, by a watcher process (:mod:`damaris_ref.process_watcher`, one per parent
   process, started on first use) as soon as this process ends, however it ends: SIGTERM,
@@ -42,6 +46,7 @@ import psutil
 from damaris_ref.errors import DamarisRunError
 from damaris_ref.polling import poll_until
 from damaris_ref.process_output import OutputLog, OutputReader, file_tail
+from damaris_ref.shm_files import SharedMemoryWatch
 
 __all__ = [
     "DEFAULT_GRACE",
@@ -55,6 +60,7 @@ __all__ = [
     "start",
     "stop_processes",
     "stop_tree",
+    "watch_shared_memory",
 ]
 
 T = TypeVar("T")
@@ -101,12 +107,14 @@ class Child:
         token: str,
         reader: OutputReader | None,
         output_file: IO[bytes] | None,
+        shared_memory: SharedMemoryWatch | None = None,
     ) -> None:
         self.popen = popen
         self.label = label
         self.token = token
         self._reader = reader
         self._output_file = output_file
+        self._shared_memory = shared_memory
 
     @property
     def pid(self) -> int:
@@ -122,8 +130,24 @@ class Child:
         return self.popen.poll()
 
     def wait(self, timeout: float | None = None) -> int:
-        """Wait for the child to end (``subprocess.TimeoutExpired`` after ``timeout`` s)."""
-        return self.popen.wait(timeout)
+        """Wait for the child to end (``subprocess.TimeoutExpired`` after ``timeout`` s), then
+        for its tree, and remove the ``/dev/shm`` files the tree left."""
+        returncode = self.popen.wait(timeout)
+        self._release_shared_memory()
+        return returncode
+
+    def _release_shared_memory(self) -> None:
+        """Once every process of the tree has ended (at most ``DEFAULT_GRACE`` s after the
+        child), remove the shared-memory files it left (:mod:`damaris_ref.shm_files`)."""
+        watch, self._shared_memory = self._shared_memory, None
+        if watch is None:
+            return
+
+        def tree_ended() -> bool:
+            return not any(_running(p) for p in find_tagged(lambda ts: self.token in ts))
+
+        poll_until(tree_ended, DEFAULT_GRACE, _STOP_POLL)
+        watch.finish()
 
     def drain(self, timeout: float = DRAIN_SECONDS) -> None:
         """Wait until the captured output is read to its end, at most ``timeout`` s.
@@ -167,7 +191,9 @@ class Child:
         """Stop the child and its whole tree (see :func:`stop_tree`); return its exit status."""
         stop_tree(self.popen, signum, grace, self.token)
         self.drain()
-        return self.popen.wait()
+        returncode = self.popen.wait()
+        self._release_shared_memory()
+        return returncode
 
 
 # --- tokens, and the watcher that stops die-with-parent children when this process ends ------
@@ -308,7 +334,18 @@ def start(
         reader.start()
     # a file the caller passed (not a descriptor number, "log" or None) holds the output
     output_file = next((s for s in (stderr, stdout) if not isinstance(s, int | str | None)), None)
-    return Child(popen, label, token, reader, output_file)
+    return Child(popen, label, token, reader, output_file, watch_shared_memory(popen.pid))
+
+
+def watch_shared_memory(pid: int) -> SharedMemoryWatch | None:
+    """A watch of the ``/dev/shm`` files that the tree of ``pid`` maps, where there is one."""
+    if not SharedMemoryWatch.supported():
+        return None
+    try:
+        root = psutil.Process(pid)
+    except psutil.Error:
+        return None
+    return SharedMemoryWatch(lambda: [p.pid for p in _tree(root) if _running(p)]).start()
 
 
 # --- stopping -----------------------------------------------------------------------------

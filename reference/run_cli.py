@@ -110,13 +110,21 @@ def run(options: argparse.Namespace) -> int:
             f"{options.ranks} ranks on {cores} core(s) is more than {RANKS_PER_CORE} per core; "
             f"use at most {RANKS_PER_CORE * cores}, or add --oversubscribe to start them anyway"
         )
-    from damaris_ref.launcher import LauncherError, run_job
+    from damaris_ref.launcher import LauncherError, detect_flavour, find_mpiexec, run_job
 
     command = [sys.executable, "-m", "damaris_ref.mpi_runtime", options.simulation, *options.args]
     try:
-        return run_job(options.ranks, command, timeout=options.timeout)
+        mpiexec = find_mpiexec()
+        status = run_job(options.ranks, command, timeout=options.timeout, mpiexec=mpiexec)
     except LauncherError as error:
         return _fail(str(error))
+    if status != 0:  # a system mpiexec found before the venv's is the usual surprise
+        print(
+            f"damaris-ref run: the MPI job failed (exit status {status}) under {mpiexec} "
+            f"({detect_flavour(mpiexec).label}); DAMARIS_MPIEXEC chooses another",
+            file=sys.stderr,
+        )
+    return status
 
 
 def usable_cores() -> int:

@@ -19,7 +19,7 @@ import pytest
 
 from damaris_ref import launcher
 from damaris_ref.polling import poll_until
-from damaris_ref.processes import stop_tree
+from damaris_ref.processes import stop_tree, watch_shared_memory
 from damaris_ref.transport.mpi_abort import FATAL_PREFIX
 
 #: seconds any single job may take before it counts as hung
@@ -103,7 +103,9 @@ def start(command: Sequence[str], env: dict[str, str] | None = None, **popen) ->
 
 
 def finish(proc: subprocess.Popen, timeout: float, started: float) -> Job:
-    """Wait for ``proc``; past ``timeout`` kill its whole tree and fail the test."""
+    """Wait for ``proc``; past ``timeout`` kill its whole tree and fail the test. Either way,
+    the ``/dev/shm`` files its tree mapped and left (an aborted MPI job's) are removed."""
+    watch = watch_shared_memory(proc.pid)
     try:
         stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -111,6 +113,9 @@ def finish(proc: subprocess.Popen, timeout: float, started: float) -> Job:
         stdout, stderr = proc.communicate()
         job = Job(proc.returncode, stdout, stderr, time.monotonic() - started)
         pytest.fail(f"job still running after {timeout:g} s: {proc.args}\n{job.describe()}")
+    finally:
+        if watch is not None:
+            watch.finish()
     return Job(proc.returncode, stdout, stderr, time.monotonic() - started)
 
 

@@ -318,7 +318,25 @@ def test_cli_exits_2_naming_a_file_it_cannot_read(tmp_path: Path, capsys):
     assert main(["check-script", str(missing), str(clean)]) == 2
     captured = capsys.readouterr()
     assert f"cannot analyse {missing}: cannot read it: No such file" in captured.err
-    assert captured.out == "ok: no findings in 1 file(s)\n"
+    assert captured.out == "no findings in 1 file(s); 1 file(s) not analysed\n"
+
+
+def test_cli_never_says_ok_when_no_file_could_be_analysed(tmp_path: Path, capsys):
+    missing = tmp_path / "missing.py"
+    assert main(["check-script", str(missing)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"damaris-ref check-script: cannot analyse {missing}: ")
+    assert len(captured.err.splitlines()) == 1
+    assert captured.out == "no findings in 0 file(s); 1 file(s) not analysed\n"
+
+
+def test_cli_counts_findings_beside_a_file_it_cannot_analyse(tmp_path: Path, capsys):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os\ndef main():\n    return os\n")
+    assert main(["check-script", str(bad), str(tmp_path / "missing.py")]) == 2
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "1 finding(s) in 1 file(s); 1 file(s) not analysed"
+    )
 
 
 # --- inputs the checker cannot take apart --------------------------------------------------
@@ -497,3 +515,57 @@ def test_checker_agrees_with_upstream_exec_on_mixed_scripts(pairs):
     source = bindings + uses
     findings = check_source(source, "script.py")
     assert bool(findings) == raises_name_error_upstream(source), source
+
+
+# --- --config: the scripts a config names ----------------------------------------------------
+
+CONFIG = """damaris:
+  architecture: {dedicated: {core: 1}}
+  layouts: {one: {type: int, dimensions: "1"}}
+  variables: {x: {layout: one, script: both}}
+  pyscript:
+    - {name: both, file: scripts/bad.py}
+    - {name: again, file: scripts/clean.py}
+"""
+
+
+def _project(folder: Path) -> Path:
+    """A config naming two scripts in a folder of their own, one with a finding."""
+    (folder / "scripts").mkdir()
+    (folder / "scripts" / "bad.py").write_text("import os\ndef main():\n    return os\n")
+    (folder / "scripts" / "clean.py").write_text("x = 1\n")
+    (folder / "driver.py").write_text("import os\ndef main():\n    return os\n")  # not named
+    config = folder / "sim.yml"
+    config.write_text(CONFIG)
+    return config
+
+
+def test_cli_config_checks_exactly_the_scripts_the_config_names(tmp_path: Path, capsys):
+    config = _project(tmp_path)
+    assert main(["check-script", "--config", str(config)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"{tmp_path / 'scripts' / 'bad.py'}:3:12: name 'os' is imported")
+    assert lines[1:] == ["1 finding(s) in 2 file(s)"]
+
+
+def test_cli_config_adds_to_the_files_given(tmp_path: Path, capsys):
+    config = _project(tmp_path)
+    clean = tmp_path / "scripts" / "clean.py"
+    assert main(["check-script", str(clean), "--config", str(config)]) == 1
+    assert capsys.readouterr().out.splitlines()[-1] == "1 finding(s) in 2 file(s)"  # once each
+
+
+def test_cli_config_that_does_not_load_is_one_error_line(tmp_path: Path, capsys):
+    config = tmp_path / "broken.yml"
+    config.write_text("damaris:\n  pyscripts: []\n")
+    assert main(["check-script", "--config", str(config)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"damaris-ref check-script: {config}:2: ")
+    assert len(captured.err.splitlines()) == 1 and captured.out == ""
+
+
+def test_cli_needs_a_file_or_a_config(capsys):
+    assert main(["check-script"]) == 2
+    assert capsys.readouterr().err == (
+        "damaris-ref check-script: nothing to check: give FILE... or --config FILE\n"
+    )

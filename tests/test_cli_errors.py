@@ -73,11 +73,14 @@ def test_a_damaris_error_from_any_subcommand_is_one_line(monkeypatch, capsys):
 
 def test_a_bug_in_a_rank_of_the_in_process_demo_keeps_its_traceback(monkeypatch, tmp_path):
     from damaris_ref import demo
+    from damaris_ref.dask_bridge import scheduler_file
 
     def broken(*_args, **_kwargs):
         raise engine.RankFailed(2, TypeError("a bug in a demo rank"))
 
     monkeypatch.setattr(demo, "_run_simulation", broken)
+    # the file names no scheduler: let it through the demo's check, which runs before
+    monkeypatch.setattr(scheduler_file, "check_file", lambda *_args: "tcp://127.0.0.1:9")
     with pytest.raises(TypeError, match="a bug in a demo rank"):
         main(["demo", "--scheduler-file", str(tmp_path / "unused.json"), "--out", str(tmp_path)])
 

@@ -16,6 +16,7 @@ BAD = {
     environment.SHARED_ERROR_DEADLINE: (["0", "-3", "soon", "nan"], "a number of seconds > 0"),
     environment.ENSEMBLE_TIMEOUT: (["0", "-1", "soon"], "a number of seconds > 0, or 'none'"),
     environment.ENSEMBLE_CODEC: (["yaml", "Pickle"], "one of pickle, safe"),
+    environment.LOG_LEVEL: (["loud", "10"], "one of debug, info, warning, error"),
 }
 GOOD = {
     environment.RANKS_PER_NODE: ("3", 3),
@@ -23,6 +24,7 @@ GOOD = {
     environment.SHARED_ERROR_DEADLINE: ("2.5", 2.5),
     environment.ENSEMBLE_TIMEOUT: ("none", math.inf),
     environment.ENSEMBLE_CODEC: ("safe", "safe"),
+    environment.LOG_LEVEL: ("INFO", "info"),
 }
 
 

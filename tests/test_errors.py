@@ -35,14 +35,16 @@ def defined_exceptions() -> list[type[BaseException]]:
     """Public exception classes defined (not merely imported) in the package's modules.
 
     Private ones (``_DuplicateKey``, ``_ForwardedSignal``) are control-flow signals that never
-    leave their module, so they are not errors a user sees.
+    leave their module, so they are not errors a user sees; neither are exit signals that are
+    not ``Exception`` s (``pdi.ServerFinished`` is a ``SystemExit`` ending a server rank with
+    status 0, which an ``except Exception`` in a user's program must not swallow).
     """
     found: dict[str, type[BaseException]] = {}
     for module in package_modules():
         for name, value in vars(module).items():
             if (
                 inspect.isclass(value)
-                and issubclass(value, BaseException)
+                and issubclass(value, Exception)
                 and value.__module__ == module.__name__
                 and not name.startswith("_")
             ):
@@ -92,3 +94,12 @@ def test_second_bases_are_kept_for_callers_that_catch_them():
 
     assert issubclass(ConfigError, ValueError)
     assert issubclass(TransportError, RuntimeError)
+
+
+def test_a_server_leaving_a_pdi_program_is_an_exit_with_status_0_not_an_error():
+    from damaris_ref import pdi
+
+    leaving = pdi.ServerFinished()
+    assert isinstance(leaving, SystemExit)
+    assert not isinstance(leaving, Exception)
+    assert leaving.code == 0

@@ -27,6 +27,7 @@ from damaris_ref.launcher import (
     detect_flavour,
     find_mpiexec,
     flavour_from_version_text,
+    read_rank_output,
     run_job,
 )
 
@@ -210,6 +211,28 @@ def test_runs_a_python_command_on_three_ranks(capfd):
     # mpiexec relays each rank's output in chunks that need not keep lines whole
     seen = sorted(re.findall(r"rank \d+ of \d+", capfd.readouterr().out))
     assert seen == ["rank 0 of 3", "rank 1 of 3", "rank 2 of 3"]
+
+
+@pytest.mark.timeout(60)
+def test_each_ranks_output_can_be_read_apart(tmp_path):
+    """Printed in pieces, unbuffered, two ranks' lines can run together in the merged stream;
+    each rank's own file keeps them whole."""
+    code = (
+        "import sys; from mpi4py import MPI; r = MPI.COMM_WORLD.rank\n"
+        "for i in range(50): print('rank', r, 'line', i)"
+    )
+    exe = find_mpiexec()
+    launch = build_command(
+        2,
+        [sys.executable, "-c", code],
+        mpiexec=exe,
+        flavour=detect_flavour(exe),
+        rank_output=tmp_path,
+    )
+    env = {**child_env(), **launch.env, "PYTHONUNBUFFERED": "1"}
+    subprocess.run(launch.argv, env=env, check=True, timeout=30, capture_output=True)
+    outputs = read_rank_output(tmp_path)
+    assert outputs == {r: "".join(f"rank {r} line {i}\n" for i in range(50)) for r in (0, 1)}
 
 
 @pytest.mark.timeout(60)

@@ -1,6 +1,6 @@
 """The README's "Your own simulation" and "Configuration" examples are shipped files that do
-what the README says: examples/my_simulation.py runs in-process (the MPI run is in the docs
-test, tests/docs), and examples/bad.yml fails with exactly the quoted message."""
+what the README says: examples/programs/my_simulation.py runs in-process (the MPI run is in the docs
+test, tests/docs), and examples/bad.yml fails with exactly the quoted line."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ EXPECTED_SUMS = [
 
 
 def _quoted_error() -> str:
-    """The one-line block the README's "Configuration" section quotes."""
+    """The one line the README's "Configuration" section quotes, as the command prints it."""
     section = README[README.index("### Configuration") : README.index("### Scripts")]
     [block] = re.findall(r"^```\n(.*?)^```", section, re.S | re.M)
     return block.strip()
@@ -32,7 +32,7 @@ def _quoted_error() -> str:
 
 def test_my_simulation_runs_in_process_and_prints_the_readmes_sums(capsys):
     spec = importlib.util.spec_from_file_location(
-        "my_simulation", ROOT / "examples" / "my_simulation.py"
+        "my_simulation", ROOT / "examples" / "programs" / "my_simulation.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -45,10 +45,10 @@ def test_bad_yml_fails_with_the_readmes_line(monkeypatch):
     monkeypatch.chdir(ROOT)
     with pytest.raises(ConfigError) as raised:
         load_config("examples/bad.yml")
-    assert str(raised.value) == _quoted_error()
+    assert f"damaris-ref: error: {raised.value}" == _quoted_error()
 
 
 def test_the_readmes_command_for_bad_yml_prints_that_line(monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     assert damaris_ref(["run", "--in-process", "-n", "5", "3dmesh_py", "examples/bad.yml"]) == 1
-    assert capsys.readouterr().err == f"damaris-ref: error: {_quoted_error()}\n"
+    assert capsys.readouterr().err == f"{_quoted_error()}\n"

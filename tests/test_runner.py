@@ -285,3 +285,35 @@ def test_a_quick_run_and_a_disabled_watchdog_say_nothing(tmp_path):
         runner = ScriptRunner(PyScript("s", path), stderr, watchdog_after=after)
         assert run_iterations(runner, 1) == [True]
         assert stderr.getvalue() == ""
+
+
+class _Writes(io.StringIO):
+    """A stream that keeps each ``write`` call apart, as a pipe shared by ranks sees them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[str] = []
+
+    def write(self, text: str) -> int:
+        self.writes.append(text)
+        return super().write(text)
+
+
+def test_a_line_a_script_prints_reaches_the_stream_in_one_write(tmp_path, monkeypatch):
+    """Two servers printing at once interleaved inside their lines when ``print`` wrote each
+    value and separator apart; each ``print`` call now makes one write, then a flush."""
+    stream, errors = _Writes(), _Writes()
+    monkeypatch.setattr(sys, "stdout", stream)
+    monkeypatch.setattr(sys, "stderr", errors)
+    path = write_script(
+        tmp_path,
+        """
+        import sys
+        print("Python iteration ", 0, ", Sum() = ", 16384)
+        print("to", "stderr", file=sys.stderr)
+        """,
+    )
+    runner, _ = runner_for(path)
+    assert runner.run({"iteration_data": {"iteration": 0}}, 0, 0)
+    assert stream.writes == ["Python iteration  0 , Sum() =  16384\n"]
+    assert errors.writes == ["to stderr\n"]

@@ -1,17 +1,14 @@
-"""``damaris-ref stats`` before and after its runs: options that cannot work are refused before
-anything starts, and without matplotlib the plot is skipped with a hint, not an error."""
+"""``damaris-ref stats`` refuses options that cannot work before anything starts (without
+matplotlib its plot is skipped with a hint: tests/test_plot_hint.py)."""
 
 from __future__ import annotations
 
 import os
-import sys
 
-import numpy as np
 import pytest
 
 from damaris_ref.cli import main
 from damaris_ref.stats import cli
-from damaris_ref.stats.shared import Summary
 
 
 @pytest.mark.parametrize(
@@ -19,23 +16,13 @@ from damaris_ref.stats.shared import Summary
     [
         (["--cores", "3"], "--cores must be at least 1 and divide --clients (2)"),
         (["-k", "0"], "--simulations and --iterations must be at least 1"),
-        (["--scheduler-file", "nowhere.json"], "no scheduler file at nowhere.json"),
+        (["--scheduler-file", "nowhere.json"], "scheduler file 'nowhere.json' does not exist"),
     ],
 )
 def test_options_that_cannot_work_are_refused_first(args, message, tmp_path, capsys):
     assert main(["stats", "--out", str(tmp_path / "out"), *args]) == 2
     assert capsys.readouterr().err.strip() == f"damaris-ref stats: error: {message}"
     assert not (tmp_path / "out").exists()
-
-
-def test_without_matplotlib_the_plot_is_skipped_with_a_hint(tmp_path, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "matplotlib", None)  # what an install without it gives
-    monkeypatch.delitem(sys.modules, "damaris_ref.stats.plot", raising=False)
-    field = np.zeros((8, 8, 16))
-    summary = Summary(16, field, field, field, field, ((4, 4), (8,), (4, 4, 4, 4)))
-    cli._plot(summary, [], tmp_path)
-    assert "no plot: matplotlib is not installed" in capsys.readouterr().out
-    assert not (tmp_path / "stats.png").exists()
 
 
 def test_a_scheduler_file_that_is_not_a_regular_file_is_named_for_what_it_is(tmp_path, capsys):
@@ -46,7 +33,7 @@ def test_a_scheduler_file_that_is_not_a_regular_file_is_named_for_what_it_is(tmp
     for path, kind in ((folder, "a directory"), (fifo, "a FIFO")):
         assert main(["stats", "--out", str(tmp_path / "out"), "--scheduler-file", str(path)]) == 2
         err = capsys.readouterr().err.strip()
-        assert err == f"damaris-ref stats: error: the scheduler file {path} is {kind}, not a file"
+        assert err == f"damaris-ref stats: error: scheduler file '{path}' is {kind}, not a file"
 
 
 def test_more_simulations_at_once_than_the_cores_can_take_need_oversubscribe(

@@ -2,8 +2,9 @@
 
 The demo (and anyone without a cluster) gets a scheduler file to point pyscripts at; the
 scheduler is a child process on the loopback interface, stopped (and waited for) on exit, and
-stopped as well if this process dies first. Its log goes to this module's logger at DEBUG
-level; a scheduler that does not start is reported with the log's tail.
+stopped as well if this process dies first. Its log goes to this module's logger at INFO
+level, shown with ``DAMARIS_LOG_LEVEL=info`` (:mod:`damaris_ref.log_level`); a scheduler that
+does not start is reported with the log's tail.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from damaris_ref import processes
+from damaris_ref.log_level import STARTED_PROCESS_OUTPUT
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +48,7 @@ def local_scheduler(folder: Path) -> Iterator[Path]:
         stdin=subprocess.DEVNULL,
         stdout="log",
         stderr="log",
-        log=processes.OutputLog(logger, logging.DEBUG),
+        log=processes.OutputLog(logger, STARTED_PROCESS_OUTPUT),
         label="the local Dask scheduler",
     )
     try:

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from distributed import Client, Future, get_worker, wait
+from distributed import Client, Future, get_worker
 
 from damaris_ref.errors import DamarisDaskError
 
@@ -195,15 +195,19 @@ class Slot:
 
 
 def _finished(future: Future, what: str) -> None:
-    """Wait until the task of ``future`` is done on its worker; raise what it raised."""
+    """Wait until the task of ``future`` is done on its worker; raise what it raised.
+
+    Through the future's own client: ``distributed.wait`` would need a default or current
+    client, which the library never sets for a caller.
+    """
     try:
-        wait(future, timeout=MAP_TIMEOUT)
+        error = future.exception(timeout=MAP_TIMEOUT)
     except TimeoutError:
         raise TimeoutError(
             f"{what} did not finish on the worker within {MAP_TIMEOUT:g} s"
         ) from None
-    if future.status == "error":
-        raise future.exception()
+    if error is not None:
+        raise error
 
 
 class SlotPool:

@@ -2,9 +2,11 @@
 futures it holds (spec §5).
 
 Opened when a server starts, closed when it stops. For each distinct scheduler file named by
-a pyscript: if the file exists and a scheduler answers within the pyscript's ``timeout``, the
-server connects and starts its worker; otherwise that pyscript's ``dask_scheduler_file`` is
-"" and it runs without Dask (a warning, printed once per run by server 0).
+a pyscript: if the file names a scheduler that answers within the pyscript's ``timeout``
+(:mod:`~damaris_ref.dask_bridge.scheduler_file`), the server connects and starts its worker;
+otherwise, whatever the file holds or listens at its address, that pyscript's
+``dask_scheduler_file`` is "" and it runs without Dask (a warning, printed once per run by
+server 0).
 
 The session of the script being run is found through a context variable that
 :meth:`DaskSession.script_scope` sets around each run: nothing process-wide.
@@ -25,6 +27,7 @@ from distributed import Client, Future
 
 from damaris_ref.config.model import Config
 from damaris_ref.dask_bridge import segments
+from damaris_ref.dask_bridge.scheduler_file import SchedulerUnusable, connect_within
 from damaris_ref.dask_bridge.workers import ServerWorker
 from damaris_ref.polling import poll_until
 from damaris_ref.processes import describe_exit
@@ -137,17 +140,10 @@ class DaskSession:
         return session
 
     def _connect(self, path: Path, timeout: float, pyscript: str) -> Client | None:
-        if not path.is_file():
-            self._warn(pyscript, f"scheduler file {str(path)!r} does not exist")
-            return None
         try:
-            # not the process's default client: the library never changes global Dask state
-            client = Client(scheduler_file=str(path), timeout=timeout, set_as_default=False)
-        except (OSError, TimeoutError, ValueError) as error:
-            self._warn(
-                pyscript,
-                f"no scheduler answered within {timeout:g} s at {str(path)!r} ({error})",
-            )
+            client = connect_within(path, timeout)
+        except SchedulerUnusable as why:
+            self._warn(pyscript, str(why))
             return None
         _send_sooner(client)
         return client

@@ -7,9 +7,10 @@ server down with it. Locality is kept anyway: the server sends its blocks straig
 worker on its own node (``scatter(direct=True)``), never through the scheduler.
 
 A worker that is not kept dies with the server, even a killed one (see
-:mod:`damaris_ref.processes`), and its log is streamed to this module's logger at DEBUG level,
-with a bounded tail kept for errors. A kept worker outlives the server, so its log goes to a
-temporary file rather than to a pipe the server would no longer read.
+:mod:`damaris_ref.processes`), and its log is streamed to this module's logger at INFO level
+(shown with ``DAMARIS_LOG_LEVEL=info``), with a bounded tail kept for errors. A kept worker
+outlives the server, so its log goes to a temporary file rather than to a pipe the server
+would no longer read.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Literal
 from distributed import Client, futures_of
 
 from damaris_ref import processes
+from damaris_ref.log_level import STARTED_PROCESS_OUTPUT
 
 logger = logging.getLogger(__name__)
 
@@ -105,7 +107,7 @@ class ServerWorker:
                 stdin=subprocess.DEVNULL,
                 stdout=output,
                 stderr=output,
-                log=processes.OutputLog(logger, logging.DEBUG),
+                log=processes.OutputLog(logger, STARTED_PROCESS_OUTPUT),
                 label=f"Dask worker {name!r}",
                 new_session=keep,
                 die_with_parent=not keep,

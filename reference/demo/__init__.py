@@ -69,9 +69,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(options: argparse.Namespace) -> int:
-    """Run the demo; exit code 0 only when every iteration passes."""
+    """Run the demo; exit code 0 only when every iteration passes (2: an unusable
+    ``--scheduler-file``, found before anything starts)."""
     from damaris_ref.dask_bridge.local_scheduler import local_scheduler
+    from damaris_ref.dask_bridge.scheduler_file import (
+        COMMAND_TIMEOUT,
+        SchedulerUnusable,
+        check_file,
+    )
 
+    if options.scheduler_file is not None:
+        try:
+            check_file(options.scheduler_file, COMMAND_TIMEOUT)
+        except SchedulerUnusable as why:
+            print(f"damaris-ref demo: error: {why}", file=sys.stderr)
+            return 2
     options.out.mkdir(parents=True, exist_ok=True)
     (options.out / "results.jsonl").unlink(missing_ok=True)
     print(
@@ -152,7 +164,9 @@ def _plot(checks, out: Path) -> None:
 
         from damaris_ref.demo.plot import plot_demo
     except ImportError:
-        print("(no plot: matplotlib is not installed; pip install matplotlib)")
+        from damaris_ref.plot_hint import NO_PLOT
+
+        print(NO_PLOT)
         return
     last = out / f"slice_{checks[-1].iteration}.npy"
     array_slice = np.load(last) if last.is_file() else None

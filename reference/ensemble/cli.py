@@ -14,6 +14,7 @@ import shlex
 import sys
 from pathlib import Path
 
+from damaris_ref.cli_options import add_progress_option
 from damaris_ref.ensemble.codecs import codec_names
 from damaris_ref.ensemble.input_error import EnsembleInputError
 from damaris_ref.environment import ENSEMBLE_CODEC
@@ -93,12 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="re-run a failed simulation up to N more times",
     )
     parser.add_argument("--output", metavar="FILE", help="also write the outcome as JSON to FILE")
-    parser.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help="draw a progress bar on stderr (default: when stderr is a terminal)",
-    )
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -122,7 +118,6 @@ def run(args: argparse.Namespace) -> int:
     except DamarisError as exc:
         print(f"damaris-ref ensemble: {exc}", file=sys.stderr)
         return 2
-    progress = sys.stderr.isatty() if args.progress is None else args.progress
     with open_client(
         args.scheduler,
         args.scheduler_file,
@@ -140,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             codec=args.codec or ENSEMBLE_CODEC.read() or "safe",
             timeout=args.timeout,
             retries=args.retries,
-            progress=progress,
+            progress=args.progress,
         )
     print(format_table(outcome))
     if args.output:

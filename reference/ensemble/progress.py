@@ -1,9 +1,11 @@
 """The running ensemble's progress bar on stderr: a tqdm bar that also counts failed tasks.
 
 It reads ``[#####.....] 12/20 done, 1 failed`` and stays as the final summary line once every
-task has finished. The bar owns the last line of the terminal: whatever else is written to
-stderr while it is drawn (a child's stderr, forwarded to logging) goes on lines of its own
-above it, through :meth:`ProgressBar.write_above`, so that the two never run together.
+task has finished. Like every bar of the ``damaris-ref`` commands, it is drawn only when its
+stream is a terminal unless told otherwise (``--progress``/``--no-progress``). The bar owns the
+last line of the terminal: whatever else is written to stderr while it is drawn (a child's
+stderr, forwarded to logging) goes on lines of its own above it, through
+:meth:`ProgressBar.write_above`, so that the two never run together.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ BAR_FORMAT = "[{bar:30}] {n_fmt}/{total_fmt} done{postfix}"
 class ProgressBar:
     """Redraws the bar in place as tasks finish; :meth:`close` leaves it as the last line."""
 
-    def __init__(self, total: int, stream: TextIO | None = None) -> None:
+    def __init__(self, total: int, stream: TextIO | None = None, *, draw: bool | None = None):
+        """``draw``: True or False; None draws only when ``stream`` is a terminal."""
         self.stream = sys.stderr if stream is None else stream  # looked up now: a redirect holds
         self.failed = 0
         self._bar = tqdm(
@@ -33,7 +36,7 @@ class ProgressBar:
             ascii=".#",  # empty and full cells, as plain text on any terminal
             mininterval=0,  # tasks are seconds apart: draw every one
             miniters=1,
-            disable=False,  # the caller decides (a terminal, or --progress): never tqdm
+            disable=None if draw is None else not draw,  # tqdm's None: a terminal only
         )
 
     def update(self, *, failed: bool) -> None:

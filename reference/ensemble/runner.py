@@ -101,6 +101,7 @@ def run_simulation(
         child.stop(signal.SIGKILL, 0)
         raise
 
+    child.wait()  # ended already: this removes the shared memory it may have left
     child.drain()
     stderr_tail = child.output_tail()
     if child.returncode != 0:

@@ -95,13 +95,14 @@ def run_ensemble(
     codec: str | Codec | None = None,
     timeout: float | None = None,
     retries: int = 0,
-    progress: bool = False,
+    progress: bool | None = False,
 ) -> EnsembleResult:
     """Run ``executable script`` once per parameter set on ``client``'s cluster.
 
-    ``codec`` and ``timeout`` (each simulation's limit) are resolved here, so the defaults
-    chosen in this process apply on remote workers too; ``retries`` re-runs a failed task up
-    to that many more times; ``progress`` draws a bar on stderr while tasks run.
+        ``codec`` and ``timeout`` (each simulation's limit) are resolved here, so the defaults
+        chosen in this process apply on remote workers too; ``retries`` re-runs a failed task up
+        to that many more times; ``progress`` draws a bar on stderr while tasks run (None: only
+    when stderr is a terminal).
     """
     if retries < 0:
         raise EnsembleInputError(f"retries must be 0 or more, got {retries}")
@@ -118,8 +119,10 @@ def run_ensemble(
         pure=False,
         retries=retries,
     )
-    if progress:
-        with ProgressBar(len(futures)).shown() as bar:  # a child's logged stderr goes above it
+    if progress is not False:
+        with ProgressBar(
+            len(futures), draw=progress
+        ).shown() as bar:  # a child's logged stderr goes above it
             for future in as_completed(futures, loop=client.loop):  # not the default client's
                 bar.update(failed=future.status == "error")
     results: list[Any] = []

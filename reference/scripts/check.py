@@ -61,7 +61,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from damaris_ref.cli_types import file_kind
+from damaris_ref.errors import DamarisScriptError
+from damaris_ref.file_kinds import file_kind
 
 __all__ = ["MAX_SCRIPT_BYTES", "CannotAnalyse", "Finding", "check_file", "check_source"]
 
@@ -89,7 +90,7 @@ _COMPREHENSION_NAMES = {
 }
 
 
-class CannotAnalyse(Exception):
+class CannotAnalyse(DamarisScriptError):
     """A file the checker cannot give findings for; the message says why."""
 
 

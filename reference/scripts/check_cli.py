@@ -1,8 +1,11 @@
-"""``damaris-ref check-script FILE...``: lint pyscripts for names that fail only on Damaris.
+"""``damaris-ref check-script FILE... [--config FILE]``: lint pyscripts for names that fail
+only on Damaris (``--config``: the pyscripts a configuration names, each found as the
+simulation would find it).
 
 Prints one ``file:line:col: message`` line per finding, then ``N finding(s) in M file(s)`` or
 ``ok: no findings in M file(s)`` (M counts the files checked); a file that cannot be analysed
-gets ``cannot analyse FILE: why`` on stderr and the others are still checked. Exit code 2 if a
+gets ``cannot analyse FILE: why`` on stderr, the others are still checked, and the summary
+then ends with ``; U file(s) not analysed`` and never starts with ``ok``. Exit code 2 if a
 file could not be analysed, else 1 if there were findings, else 0, so CI can gate on it. See
 :mod:`damaris_ref.scripts.check` for what is checked and why.
 """
@@ -10,7 +13,11 @@ file could not be analysed, else 1 if there were findings, else 0, so CI can gat
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
+
+from damaris_ref.errors import DamarisError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +31,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "NameError when Damaris runs the script as exec(code, G, L)."
         ),
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="pyscript(s) to check")
+    parser.add_argument("files", nargs="*", metavar="FILE", help="pyscript(s) to check")
+    parser.add_argument(
+        "--config",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also check every pyscript this Damaris configuration names (repeatable)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -32,23 +46,50 @@ def run(options: argparse.Namespace) -> int:
     """Check every file; return 2 if one could not be analysed, else 1 on findings, else 0."""
     from damaris_ref.scripts.check import CannotAnalyse, check_file
 
-    checked = findings = 0
-    unanalysed = False
-    for path in options.files:
+    try:
+        paths = _paths(options.files, options.config)
+    except DamarisError as error:  # a config that does not load, or nothing to check
+        print(f"damaris-ref check-script: {error}", file=sys.stderr)
+        return 2
+    checked = findings = unanalysed = 0
+    for path in paths:
         try:
             results = check_file(path)
         except CannotAnalyse as reason:
             print(f"damaris-ref check-script: cannot analyse {path}: {reason}", file=sys.stderr)
-            unanalysed = True
+            unanalysed += 1
             continue
         checked += 1
         findings += len(results)
         for finding in results:
             print(finding)
-    if findings:
-        print(f"{findings} finding(s) in {checked} file(s)")
-    else:
-        print(f"ok: no findings in {checked} file(s)")
+    print(_summary(findings, checked, unanalysed))
     if unanalysed:
         return 2
     return 1 if findings else 0
+
+
+def _paths(files: list[str], configs: list[str]) -> list[str]:
+    """The files given, then each config's pyscripts that are not among them yet (shown
+    relative to the current folder when inside it)."""
+    from damaris_ref.config import load_config
+
+    if not files and not configs:
+        raise DamarisError("nothing to check: give FILE... or --config FILE")
+    paths = list(files)
+    seen = {Path(p).resolve() for p in paths}
+    for config in configs:
+        for script in load_config(config).pyscripts:
+            if script.file.resolve() not in seen:
+                seen.add(script.file.resolve())
+                relative = os.path.relpath(script.file)
+                paths.append(str(script.file) if relative.startswith("..") else relative)
+    return paths
+
+
+def _summary(findings: int, checked: int, unanalysed: int) -> str:
+    """The last line: what was found in the files checked; "ok" only when every file was."""
+    found = f"{findings} finding(s)" if findings else "no findings"
+    if unanalysed:
+        return f"{found} in {checked} file(s); {unanalysed} file(s) not analysed"
+    return f"{found} in {checked} file(s)" if findings else f"ok: {found} in {checked} file(s)"

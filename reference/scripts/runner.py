@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import builtins
 import gc
+import io
 import sys
 import traceback
+import types
 from collections.abc import Callable
 from pathlib import Path
 from types import CodeType
@@ -34,13 +36,44 @@ from damaris_ref.scripts.errors import PyscriptFileError
 from damaris_ref.scripts.watchdog import DEFAULT_AFTER, watching
 
 
+def print_in_one_write(
+    *values: object,
+    sep: str | None = " ",
+    end: str | None = "\n",
+    file: Any = None,
+    flush: bool = False,
+) -> None:
+    """``print``, except that what one call prints reaches its stream in one write, flushed at
+    once when it ends a line.
+
+    The built-in ``print`` writes each value and separator apart; with two servers printing to
+    one terminal or pipe at once, their lines ran together inside each other
+    (``Python iteration  0 , Sum() =  16384Python iteration  0 , Sum() =  81920``).
+    """
+    stream = sys.stdout if file is None else file
+    if stream is None:  # as print: no stream, nothing printed
+        return
+    text = io.StringIO()
+    builtins.print(*values, sep=sep, end=end, file=text)
+    stream.write(text.getvalue())
+    if flush or "\n" in text.getvalue():
+        stream.flush()
+
+
+#: the built-ins a script sees: Python's own, with :func:`print_in_one_write` as ``print``
+_SCRIPT_BUILTINS = types.ModuleType("builtins", builtins.__doc__)
+_SCRIPT_BUILTINS.__dict__.update(vars(builtins))
+_SCRIPT_BUILTINS.print = print_in_one_write  # type: ignore[attr-defined]
+
+
 def main_namespace() -> dict[str, Any]:
     """A fresh ``__main__``-like namespace: what ``G`` is on one server.
 
     Upstream's ``G`` is the embedded interpreter's empty ``__main__`` module; one fresh dict per
-    server gives scripts the same view without touching the host process's ``__main__``.
+    server gives scripts the same view without touching the host process's ``__main__``. Its
+    built-ins are Python's, but for a ``print`` that writes each call's text at once.
     """
-    return {"__name__": "__main__", "__doc__": None, "__builtins__": builtins}
+    return {"__name__": "__main__", "__doc__": None, "__builtins__": _SCRIPT_BUILTINS}
 
 
 class ScriptRunner:

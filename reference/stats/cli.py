@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import dataclasses
 import signal
-import stat
 import sys
 import tempfile
 from collections.abc import Iterator, Sequence
@@ -22,7 +21,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from damaris_ref.cli_types import file_kind, output_folder
+from damaris_ref.cli_options import add_progress_option
+from damaris_ref.cli_types import output_folder
 from damaris_ref.run_cli import usable_cores
 
 if TYPE_CHECKING:  # imported lazily below: `damaris-ref --help` must stay fast
@@ -105,6 +105,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "core of this machine",
     )
     parser.add_argument("--no-plot", action="store_true", help="skip the plot")
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -138,7 +139,7 @@ def run(options: argparse.Namespace) -> int:
         stats.reset(client)
         config = _write_config(options, scheduler_file)
         ensemble = Ensemble(config, values, options.iterations, ranks, options.domains)
-        runs = run_ensemble(ensemble, options.out, options.timeout)
+        runs = run_ensemble(ensemble, options.out, options.timeout, options.progress)
         try:
             summary: Summary | Exception = stats.summary(client)
         except (StatisticsLost, TimeoutError) as unreadable:
@@ -179,20 +180,16 @@ def _check(options: argparse.Namespace) -> str | None:
             f"use -k {most} or fewer, or add --oversubscribe to start them anyway"
         )
     if options.scheduler_file is not None:
-        return _scheduler_file_problem(options.scheduler_file)
-    return None
+        from damaris_ref.dask_bridge.scheduler_file import (
+            COMMAND_TIMEOUT,
+            SchedulerUnusable,
+            check_file,
+        )
 
-
-def _scheduler_file_problem(path: Path) -> str | None:
-    """Why ``path`` cannot be a scheduler file (missing, or a folder or FIFO), or None."""
-    try:
-        mode = path.stat().st_mode
-    except FileNotFoundError:
-        return f"no scheduler file at {path}"
-    except OSError as error:
-        return f"cannot use the scheduler file {path}: {error.strerror or error}"
-    if not stat.S_ISREG(mode):
-        return f"the scheduler file {path} is {file_kind(mode)}, not a file"
+        try:
+            check_file(options.scheduler_file, COMMAND_TIMEOUT)
+        except SchedulerUnusable as why:
+            return str(why)
     return None
 
 
@@ -201,9 +198,8 @@ def _cluster(
 ) -> tuple[Client, Path] | None:
     """A client of the scheduler to use and its scheduler file, with a worker that outlives
     every simulation (None after an error message when the given cluster has none)."""
-    from distributed import Client
-
     from damaris_ref.dask_bridge.local_scheduler import local_scheduler
+    from damaris_ref.dask_bridge.scheduler_file import COMMAND_TIMEOUT, connect_within
     from damaris_ref.dask_bridge.workers import ServerWorker
 
     if options.scheduler_file is None:
@@ -213,9 +209,7 @@ def _cluster(
     else:
         print(f"using the Dask cluster of {options.scheduler_file}", flush=True)
         scheduler_file = options.scheduler_file.resolve()
-    client = stack.enter_context(
-        Client(scheduler_file=str(scheduler_file), timeout=30, set_as_default=False)
-    )
+    client = stack.enter_context(connect_within(Path(scheduler_file), COMMAND_TIMEOUT))
     if options.scheduler_file is None:
         keeper = ServerWorker.start(client, "damaris-stats-keeper", 1, keep=False)
         stack.callback(keeper.stop)
@@ -250,16 +244,18 @@ def _write_config(options: argparse.Namespace, scheduler_file: Path) -> Path:
 
 @contextlib.contextmanager
 def _terminate_as_exit() -> Iterator[None]:
-    """SIGTERM ends the command like Ctrl-C does: through every clean-up, nothing left running."""
+    """SIGTERM and Ctrl-C end the command through every clean-up, nothing left running, with
+    exit status ``128 + signal`` and no traceback."""
 
     def handler(signum: int, _frame: object) -> None:
         raise SystemExit(128 + signum)
 
-    previous = signal.signal(signal.SIGTERM, handler)
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def _plot(summary: Summary, runs: Sequence[SimulationRun], out: Path) -> None:
@@ -267,7 +263,9 @@ def _plot(summary: Summary, runs: Sequence[SimulationRun], out: Path) -> None:
     try:
         from damaris_ref.stats.plot import plot_statistics
     except ImportError:
-        print("(no plot: matplotlib is not installed; pip install damaris-reference[plot])")
+        from damaris_ref.plot_hint import NO_PLOT
+
+        print(NO_PLOT)
         return
     path = plot_statistics(summary, {r.value: r.updates for r in runs}, out / "stats.png")
     print(f"plot written to {path}")

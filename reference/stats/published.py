@@ -28,6 +28,7 @@ import dask.array as da
 from dask.typing import Key
 from distributed import Client, Lock, futures_of, wait
 
+from damaris_ref.errors import DamarisDaskError
 from damaris_ref.stats import chunked
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ logger = logging.getLogger(__name__)
 SCHEDULER_TIMEOUT = 30.0
 
 
-class StatisticsLost(RuntimeError):
+class StatisticsLost(DamarisDaskError, RuntimeError):
     """The published statistics are held by no worker any more: nothing can read them."""
 
 

@@ -65,11 +65,14 @@ def read_updates(folder: Path) -> tuple[tuple[int, int], ...]:
     return tuple((r["iteration"], r["count"]) for r in map(json.loads, lines))
 
 
-def run_ensemble(ensemble: Ensemble, out: Path, timeout: float) -> list[SimulationRun]:
-    """Run every simulation at once; stop what still runs after ``timeout`` seconds."""
+def run_ensemble(
+    ensemble: Ensemble, out: Path, timeout: float, progress: bool | None = None
+) -> list[SimulationRun]:
+    """Run every simulation at once; stop what still runs after ``timeout`` seconds.
+    ``progress`` draws the bar (None: only when stderr is a terminal)."""
     ended: dict[int, int | None] = {}
     total = len(ensemble.values) * ensemble.iterations
-    with ProgressBar(total).shown() as bar, running_jobs() as jobs:
+    with ProgressBar(total, draw=progress).shown() as bar, running_jobs() as jobs:
         started: dict[int, Job] = {}
         for value in ensemble.values:
             folder = out / f"sim_{value}"

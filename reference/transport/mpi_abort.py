@@ -3,10 +3,11 @@
 Without this, a rank that dies of an exception leaves the others blocked in their next
 collective or receive, and the job hangs until someone kills it. Every MPI entry point wraps
 its work in :func:`abort_on_error`, or holds :class:`AbortingHooks` installed for as long as
-its session lasts (both put the exception hooks back afterwards): the failing rank prints its
-traceback and then one summary line,
-``damaris-ref: fatal error on rank R: <message>``, and calls ``Abort`` so the launcher stops all
-ranks within seconds.
+its session lasts (both put the exception hooks back afterwards): the failing rank prints one
+summary line, ``damaris-ref: fatal error on rank R: <message>`` (after the traceback when the
+error is a bug, not a :class:`~damaris_ref.errors.DamarisError` whose message says what to
+fix), and calls ``Abort`` so the launcher stops all ranks within seconds. MPI's own notice of
+the abort (MPICH's ``Abort(1) on node ...``) is kept out of stderr.
 
 ``mpi4py.MPI`` is imported only when an abort actually happens, so importing this module does
 not initialise MPI.
@@ -14,6 +15,7 @@ not initialise MPI.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -47,17 +49,21 @@ def abort_job(
 ) -> NoReturn:
     """Report ``exc`` on stderr and abort every rank of ``comm`` (default COMM_WORLD).
 
-    Output is flushed first because ``Abort`` ends the process without Python's shutdown.
-    Importing ``mpi4py.MPI`` here initialises MPI if nothing did yet, which ``Abort`` needs;
-    if MPI is already finalised there is nothing to abort and the process just exits 1.
+    The report is one line; a traceback comes first when ``show_traceback`` and ``exc`` is a
+    bug (neither a :class:`~damaris_ref.errors.DamarisError` nor a ``SystemExit``). Output is
+    flushed first because ``Abort`` ends the process without Python's shutdown. Importing
+    ``mpi4py.MPI`` here initialises MPI if nothing did yet, which ``Abort`` needs; if MPI is
+    already finalised there is nothing to abort and the process just exits 1.
     """
     from mpi4py import MPI
+
+    from damaris_ref.errors import DamarisError
 
     rank = None if MPI.Is_finalized() else MPI.COMM_WORLD.Get_rank()
     # One write, then a short pause: Hydra drops whatever it has not relayed when the abort
     # arrives, and a traceback written line by line was seen cut after its first lines.
     report = fatal_line(rank, exc) + "\n"
-    if show_traceback and not isinstance(exc, SystemExit):
+    if show_traceback and not isinstance(exc, SystemExit | DamarisError):
         report = "".join(traceback.format_exception(exc)) + report
     sys.stdout.flush()
     sys.stderr.write(report)
@@ -65,8 +71,19 @@ def abort_job(
     time.sleep(RELAY_PAUSE)
     if rank is None:
         raise SystemExit(1)
+    _silence_stderr()  # the line above said it all; MPI would add a notice of its own
     (comm if comm is not None else MPI.COMM_WORLD).Abort(1)
     raise SystemExit(1)  # Abort does not return; this only satisfies NoReturn
+
+
+def _silence_stderr() -> None:
+    """Point this process's file descriptor 2 at ``/dev/null`` (it is about to end)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+    except OSError:
+        return
+    os.dup2(null, 2)
+    os.close(null)
 
 
 class AbortingHooks:

@@ -22,8 +22,9 @@ def scheduler_file(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 @pytest.fixture(scope="session")
 def dask_client(scheduler_file: Path) -> Iterator[Client]:
-    """The tests' own client: to look at the scheduler's workers and keys."""
-    with Client(scheduler_file=str(scheduler_file), timeout=30) as client:
+    """The tests' own client: to look at the scheduler's workers and keys (not the
+    process's default one: a later test's plain ``compute()`` must not go there)."""
+    with Client(scheduler_file=str(scheduler_file), timeout=30, set_as_default=False) as client:
         yield client
 
 

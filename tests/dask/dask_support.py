@@ -69,11 +69,17 @@ def write_config(config: Config, folder: Path) -> Path:
 
 
 def run_mpi(
-    ranks: int, simulation: str, *args: str, cwd: Path, timeout: float = JOB_TIMEOUT
+    ranks: int,
+    simulation: str,
+    *args: str,
+    cwd: Path,
+    timeout: float = JOB_TIMEOUT,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
     """``damaris-ref run -n RANKS SIMULATION ARGS...`` under mpiexec in ``cwd``, output captured.
 
-    Test pyscripts write what they saw into ``cwd`` (also passed as ``$DAMARIS_TEST_OUT``).
+    Test pyscripts write what they saw into ``cwd`` (also passed as ``$DAMARIS_TEST_OUT``);
+    ``env`` adds variables to the job's environment.
     """
     cwd.mkdir(parents=True, exist_ok=True)
     command = [
@@ -88,7 +94,7 @@ def run_mpi(
         simulation,
         *args,
     ]
-    env = {**os.environ, OUT_ENV: str(cwd), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **(env or {}), OUT_ENV: str(cwd), "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
         command,
         cwd=cwd,

@@ -72,6 +72,27 @@ def assert_every_iteration_passes(done) -> None:
     # spec §6: upstream's Dask config gives these totals, each equal to array_sum (PASS)
     totals = case_by_id("seed-domains-6ranks-2cores-d4-r").expect.client_totals
     assert verdicts == [(str(i), str(t), "PASS") for i, t in enumerate(totals)], done.stdout
+    assert "INFO" not in done.stderr, done.stderr  # the servers and their workers: warnings only
+
+
+@pytest.mark.timeout(90)
+def test_damaris_log_level_info_shows_what_the_servers_workers_print(
+    scheduler_file: Path, dask_client, tmp_path: Path
+) -> None:
+    config, simulation = example_config("3dmesh_dask_compact", scheduler_file, tmp_path)
+    done = run_mpi(
+        *(6, "3dmesh_py_domains", str(config), "-i", "1", "-d", "4", "-s", "0"),
+        cwd=tmp_path,
+        env={"DAMARIS_LOG_LEVEL": "info"},
+    )
+    assert done.returncode == 0, done.stderr
+    for server in (0, 1):  # each server's worker, named after it, says where it registered
+        registered = (
+            rf"^damaris_ref\.dask_bridge\.workers: INFO: Dask worker '{simulation}_\d+_{server}'"
+            r"\[\d+\]: .* - distributed\.worker - INFO - +Registered to:"
+        )
+        assert re.search(registered, done.stderr, re.M), done.stderr
+    assert_no_workers_left(dask_client, simulation)
 
 
 @pytest.mark.timeout(90)

@@ -5,11 +5,13 @@ killed mid-run means a clear error in that iteration's script, and the simulatio
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,7 @@ from dask_support import (
     workers_named,
     write_config,
 )
+from hostile_services import loopback_service
 
 from damaris4py.server import getservercomm
 
@@ -131,21 +134,46 @@ def _dead_scheduler_file(folder: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _scheduler_file(kind: str, folder: Path) -> Iterator[Path]:
+    """A scheduler file of ``kind``: naming a closed port, missing, not JSON, or naming a
+    loopback service that speaks first or never answers."""
+    path = folder / "scheduler.json"
+    if kind == "dead":
+        yield _dead_scheduler_file(folder)
+    elif kind == "missing":
+        yield folder / "nowhere.json"
+    elif kind == "garbage":
+        path.write_text("{not json")
+        yield path
+    else:
+        greeting = b"SSH-2.0-OpenSSH_9.6\r\n" * 4 if kind == "speaks first" else None
+        with loopback_service(greeting) as address:
+            path.write_text(json.dumps({"type": "Scheduler", "address": address}))
+            yield path
+
+
 @pytest.mark.timeout(60)
 @pytest.mark.parametrize(
     ("scheduler", "why"),
-    [("dead", "no scheduler answered within 1 s"), ("missing", "does not exist")],
+    [
+        ("dead", "nothing listens at tcp://127.0.0.1:"),
+        ("missing", "does not exist"),
+        ("garbage", "is not JSON"),
+        ("speaks first", "is not a Dask scheduler"),
+        ("silent", "no scheduler answered within 1 s"),
+    ],
 )
 def test_without_a_scheduler_the_run_warns_and_goes_on_without_dask(
     scheduler: str, why: str, tmp_path: Path
 ) -> None:
     name = unique_name("nosched")
-    path = _dead_scheduler_file(tmp_path) if scheduler == "dead" else tmp_path / "nowhere.json"
-    config = dask_config(
-        name, SCRIPTS / "dask_record_workers.py", path, *FIELD, TWO_SERVERS, timeout=1
-    )
-    out = tmp_path / "out"
-    done = run_generic(4, write_config(config, tmp_path), 2, out)
+    with _scheduler_file(scheduler, tmp_path) as path:
+        config = dask_config(
+            name, SCRIPTS / "dask_record_workers.py", path, *FIELD, TWO_SERVERS, timeout=1
+        )
+        out = tmp_path / "out"
+        done = run_generic(4, write_config(config, tmp_path), 2, out)
 
     assert done.returncode == 0, done.stderr
     warnings = [line for line in done.stderr.splitlines() if "warning" in line]

@@ -44,7 +44,7 @@ def test_kept_arrays_hold_the_workers_until_released(
         assert len(kept) == 2
         cube = iteration_array(dask_client, "field", 4, simulation=name)
         expected = expected_global(np.dtype(np.int32), (8, 8), 4)
-        np.testing.assert_array_equal(cube.compute(), expected)
+        np.testing.assert_array_equal(dask_client.compute(cube).result(timeout=60), expected)
         del cube
         assert dask_client.retire_workers(names=kept) == {}  # the kept arrays pin them
         assert sorted(workers_named(dask_client, f"{name}_")) == kept

@@ -1,11 +1,13 @@
 """``damaris-ref demo``, the README's first command: it checks every iteration through Dask,
-writes its plot, and says NOT CHECKED (and fails) when no scheduler answers."""
+writes its plot, and refuses in one line a ``--scheduler-file`` that names no answering
+scheduler."""
 
 from __future__ import annotations
 
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -48,15 +50,30 @@ def test_the_demo_checks_every_iteration_and_plots(tmp_path):
     assert not [a for a in live_commands().values() if any(str(tmp_path) in x for x in a)]
 
 
-@pytest.mark.timeout(300)
-def test_without_an_answering_scheduler_the_demo_says_not_checked_and_fails(tmp_path):
-    dead = tmp_path / "dead.json"
-    dead.write_text('{"address": "tcp://127.0.0.1:9", "type": "Scheduler"}')
-    done = demo(tmp_path, "-i", "1", "--scheduler-file", str(dead), "--no-plot")
-    assert done.returncode == 1, done.stdout + done.stderr
-    assert [r[5] for r in ROW.findall(done.stdout)] == ["NOT CHECKED (no Dask)"], done.stdout
-    assert "NOT CHECKED: no Dask scheduler answered" in done.stdout
-    assert "PASS" not in done.stdout
+UNUSABLE_FILES = {
+    "garbage": ("{not json", "is not JSON"),
+    "a closed port": (
+        '{"address": "tcp://127.0.0.1:9", "type": "Scheduler"}',
+        "nothing listens at tcp://127.0.0.1:9",
+    ),
+}
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("case", list(UNUSABLE_FILES))
+def test_an_unusable_scheduler_file_is_one_error_line_before_anything_starts(tmp_path, case):
+    content, why = UNUSABLE_FILES[case]
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    started = time.monotonic()
+    done = demo(tmp_path, "-i", "1", "--scheduler-file", str(bad), "--no-plot")
+    elapsed = time.monotonic() - started
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr.splitlines() == [done.stderr.strip()], done.stderr  # one line
+    assert done.stderr.startswith("damaris-ref demo: error: ") and why in done.stderr
+    assert str(bad) in done.stderr
+    assert elapsed < 20, f"{elapsed:.1f} s"  # neither waits out the 10 s check
+    assert not (tmp_path / "results.jsonl").exists()  # no simulation ran
 
 
 @pytest.mark.timeout(300)

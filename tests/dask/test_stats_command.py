@@ -52,9 +52,10 @@ def assert_nothing_left(token: str) -> None:
 
 @pytest.fixture(scope="module")
 def golden(tmp_path_factory: pytest.TempPathFactory) -> tuple[Job, Path, str]:
-    """The command with its defaults: 4 simulations, -v 1..4, 4 iterations each."""
+    """The command with its defaults: 4 simulations, -v 1..4, 4 iterations each (and its bar,
+    which it draws into the pipe only when asked)."""
     out = tmp_path_factory.mktemp("stats") / "out"
-    job, token = stats("--out", str(out))
+    job, token = stats("--out", str(out), "--progress")
     return job, out, token
 
 
@@ -109,6 +110,7 @@ def test_eight_simulations_at_once_lose_no_update(scheduler_file, stats_keeper, 
         *("--scheduler-file", str(scheduler_file), "--out", str(out)),
     )
     assert job.returncode == 0, job.describe()
+    assert " done" not in job.stderr, job.stderr  # no bar drawn into a pipe by default
     # every update saw all the earlier ones: the counts right after them are 1..16, once each
     counts = {v: [c for _, c in read_updates(out / f"sim_{v}")] for v in range(1, 9)}
     assert sorted(c for cs in counts.values() for c in cs) == list(range(1, 17)), counts
@@ -135,6 +137,31 @@ def test_runs_past_the_timeout_are_stopped_reported_and_leave_nothing(tmp_path):
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize(
+    ("content", "why"),
+    [
+        ("{not json", "is not JSON"),
+        (
+            '{"address": "tcp://127.0.0.1:9", "type": "Scheduler"}',
+            "nothing listens at tcp://127.0.0.1:9",
+        ),
+    ],
+    ids=["garbage", "a closed port"],
+)
+def test_an_unusable_scheduler_file_is_one_error_line_before_anything_starts(
+    tmp_path, content, why
+):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    job, token = stats("--scheduler-file", str(bad), "--out", str(tmp_path / "out"))
+    assert job.returncode == 2, job.stdout + job.stderr
+    assert job.stderr.splitlines() == [job.stderr.strip()], job.stderr  # one line
+    assert job.stderr.startswith("damaris-ref stats: error: ") and why in job.stderr
+    assert job.elapsed < 20, f"{job.elapsed:.1f} s"  # neither waits out the 10 s check
+    assert_nothing_left(token)
+
+
 def test_a_cluster_without_a_worker_of_its_own_is_refused(tmp_path):
     with local_scheduler(tmp_path) as lonely:
         job, token = stats("--scheduler-file", str(lonely), "--out", str(tmp_path / "out"))

@@ -30,7 +30,7 @@ NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:e[-+]?\d+)?")
 def scripts(kind: str) -> tuple[Path, Path]:
     """The (simulation, reader) scripts: this project's examples or upstream's files."""
     if kind == "ours":
-        return EXAMPLES / "stats_3dmesh_dask.py", EXAMPLES / "stats_get_results.py"
+        return EXAMPLES / "stats_3dmesh_dask.py", EXAMPLES / "programs" / "stats_get_results.py"
     if not UPSTREAM:
         pytest.skip("DAMARIS_UPSTREAM_SOURCE is not set")
     python = Path(UPSTREAM) / "examples" / "python"

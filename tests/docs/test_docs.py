@@ -27,7 +27,7 @@ import pytest
 
 from damaris_ref.conformance.cases import case_by_id
 
-from processes import JOB_TIMEOUT, Job, finish, start
+from processes import JOB_TIMEOUT, Job, finish, live_commands, start, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 #: the pages whose snippets are checked
@@ -165,7 +165,8 @@ SHELL: dict[str, Run | NotHere] = {
     "python3 tasks.py test": NotHere("it is CI itself (.ci/run runs exactly this)"),
     "python3 tasks.py test -e py -- -k topology": NotHere("tasks.py test, with tox arguments"),
     'pip install ".[mpich]"': NotHere("tox -e package installs the built wheel this way"),
-    'pip install "damaris-reference[mpich] @ git+REPOSITORY_URL"': NotHere(
+    "URL=$(git remote get-url origin)": NotHere("needs a clone with a remote"),
+    'pip install "damaris-reference[mpich] @ git+$URL"': NotHere(
         "needs the repository's address; tox -e package installs the same wheel"
     ),
     "cd examples": NotHere("the README's next lines run from examples/: their entries do"),
@@ -187,7 +188,7 @@ SHELL: dict[str, Run | NotHere] = {
     "damaris-ref ensemble --help": Run(
         "README.md", patterns=(r"^usage: damaris-ref ensemble", r"--param NAME=V1,V2,\.\.\.")
     ),
-    "mpiexec -n 3 python examples/my_simulation.py": Run(
+    "mpiexec -n 3 python examples/programs/my_simulation.py": Run(
         "README.md", MY_SIMULATION_SUMS, MY_SIMULATION_PATTERNS
     ),
     # the README's template with the reference's own 3dmesh_py for /path/to/3dmesh_py
@@ -216,11 +217,19 @@ SHELL: dict[str, Run | NotHere] = {
         f"--junitxml conformance.xml {SUITE_NARROWING}",
         check=_report_has_no_failures,
     ),
+    "python -m damaris_ref.conformance --list-cases": Run(
+        "docs/conformance.md",
+        patterns=(
+            r"^seed-5ranks-1core-r +- +§6 Known results; §1 dedicated cores$",
+            r"^domains-5ranks-1core-d2 +domains +§6 3dmesh_py_domains; §2 write_block$",
+            r"^known-clients +damaris4py$",
+        ),
+    ),
     "export DAMARIS_UPSTREAM_BUILD=/path/to/upstream/build": NotHere("needs an upstream build"),
     "tox -e upstream": NotHere("opt-in: needs an upstream Damaris build"),
     "python -m damaris_ref.conformance.upstream -x": NotHere("needs an upstream Damaris build"),
     # dask.md's three local commands run as one script; the scheduler is stopped at the end
-    "dask scheduler --scheduler-file examples/dask_file.json &": Run(
+    "dask scheduler --scheduler-file examples/dask_file.json > scheduler.log 2>&1 &": Run(
         "docs/dask.md",
         (
             f"Python iteration  0  dask x.sum() :=  {DASK_GOLDEN.client_totals[0]}",
@@ -238,6 +247,26 @@ SHELL: dict[str, Run | NotHere] = {
     "mpiexec -n 6 3dmesh_py_domains examples/3dmesh_dask.xml -i 3 -d 4 -r -s 0": NotHere(
         "run with the dask scheduler line above"
     ),
+    "mpiexec -n 6 3dmesh_py_domains examples/keep_cube.yml -i 5 -d 4 -r -s 0": Run(
+        "docs/dask.md",
+        (
+            "iteration 2: cube_i sum 102400, mean 50",
+            "released 3 kept array(s)",
+            "retired 2 worker(s)",
+        ),
+        patterns=(r"^iteration 3: cube_i sum 104448, mean 51$", r"^iteration 4: cube_i sum 106496"),
+        script="trap 'kill %1 2>/dev/null; wait' EXIT\n"
+        "dask scheduler --scheduler-file examples/dask_file.json --port 0 "
+        "--dashboard-address :0 >scheduler.log 2>&1 &\n"
+        "while [ ! -s examples/dask_file.json ]; do sleep 1; done\n"
+        "mpiexec -n 6 3dmesh_py_domains examples/keep_cube.yml -i 5 -d 4 -r -s 0\n"
+        "python examples/programs/analyse_kept.py examples/dask_file.json",
+        check=lambda _job, _folder: _no_worker_left("keep_cube_"),
+    ),
+    "python examples/programs/analyse_kept.py examples/dask_file.json": NotHere(
+        "run with the keep_cube line above"
+    ),
+    "kill %1": NotHere("the keep_cube run's script stops its scheduler itself"),
     "rm -f scheduler.json": NotHere("part of the SLURM batch script"),
     'srun --nodes=1 --ntasks=1 --overlap dask scheduler --scheduler-file "$PWD/scheduler.json" &': (
         NotHere("the SLURM batch script needs SLURM")
@@ -266,6 +295,15 @@ SHELL: dict[str, Run | NotHere] = {
         check=lambda job, folder: _json_outcomes(folder / "results.json", 3),
     ),
 }
+
+
+def _no_worker_left(prefix: str) -> None:
+    """No Dask worker named ``prefix...`` is still running (retired workers exit)."""
+
+    def left() -> list[list[str]]:
+        return [a for a in live_commands().values() if any(w.startswith(prefix) for w in a)]
+
+    assert wait_until(lambda: not left(), timeout=30), f"workers left running: {left()}"
 
 
 def _passes(job: Job, iterations: int) -> None:
@@ -306,13 +344,15 @@ def _clean_pyscript(block: Block) -> None:
 
 
 PYTHON: dict[str, Run | NotHere | Callable[[Block], None]] = {
-    "from pathlib import Path": _same_text_as("examples/my_simulation.py"),
+    "from pathlib import Path": _same_text_as("examples/programs/my_simulation.py"),
     "from damaris_ref.engine import run_in_process": Run(
         "README.md", MY_SIMULATION_SUMS, MY_SIMULATION_PATTERNS
     ),
     "def main(DD):": _clean_pyscript,
     "from damaris_ref.config import load_config, load_config_text, dump_yaml, dump_xml, "
-    "ConfigError": Run("docs/config.md"),  # `text` is given first (PRELUDE): a config in memory
+    "ConfigError": Run(
+        "docs/config.md", patterns=(r"^damaris:$", r"^  simulation_name: 3dmesh_py$")
+    ),
     "import numpy as np": NotHere("config.md's bad.py: the check-script transcript below"),
     "from distributed import Client": NotHere(
         "needs a run that kept arrays: tests/dask/test_dask_release.py does that analysis"
@@ -336,12 +376,7 @@ PYTHON: dict[str, Run | NotHere | Callable[[Block], None]] = {
 
 #: the prelude a Python snippet's Run gets (what the page says to have first)
 PRELUDE = {
-    "from damaris_ref.engine import run_in_process": ("examples", ""),
-    "from damaris_ref.config import load_config, load_config_text, dump_yaml, dump_xml, "
-    "ConfigError": (
-        ".",
-        "from pathlib import Path\ntext = Path('examples/3dmesh_py.xml').read_text()\n",
-    ),
+    "from damaris_ref.engine import run_in_process": ("examples/programs", ""),
     "import sys": ("ensemble", ""),
 }
 
@@ -412,22 +447,31 @@ def test_documented_snippet(block: Block, scratch: Path):
     _check_run(entry, _python(textwrap.dedent(prelude) + block.text, cwd), scratch)
 
 
-def test_the_check_script_transcript_is_what_it_prints(scratch: Path):
-    """config.md shows bad.py and the exact output of `damaris-ref check-script bad.py`."""
+def _transcripts() -> list[Block]:
+    """The pages' shell transcripts: plain blocks of ``$ command`` lines, each followed by
+    what it prints (stdout and stderr together)."""
+    return [b for b in blocks("") if b.text.startswith("$ ")]
+
+
+@pytest.mark.parametrize("transcript", _transcripts(), ids=lambda b: f"{b.page}:{b.line}")
+def test_a_transcript_is_what_its_commands_print(transcript: Block, scratch: Path):
+    """config.md shows bad.py and what `damaris-ref check-script` prints for it and for a
+    missing file, exit statuses (`echo $?`) included."""
     [bad] = [b for b in blocks("python") if b.key == "import numpy as np"]
-    [transcript] = [b for b in blocks("") if b.text.startswith("$ damaris-ref check-script")]
-    command, *expected = transcript.text.splitlines()
     (scratch / "bad.py").write_text(bad.text)
-    job = _run_script(f"{command.removeprefix('$ ')} || test $? = 1", scratch)
+    lines = transcript.text.splitlines()
+    commands = [line.removeprefix("$ ") for line in lines if line.startswith("$ ")]
+    expected = [line for line in lines if not line.startswith("$ ")]
+    job = _run_script("set +e\n" + "".join(f"{c} 2>&1\n" for c in commands), scratch)
     assert job.stdout.splitlines() == expected, job.describe()
 
 
 def test_the_readmes_config_error_is_what_loading_bad_yml_prints(scratch: Path):
-    quoted = next(b for b in blocks("") if b.text.startswith("examples/bad.yml:")).text.strip()
+    [quoted] = [b.text.strip() for b in blocks("") if "examples/bad.yml:" in b.text]
     job = _run_script(
         "damaris-ref run --in-process -n 5 3dmesh_py examples/bad.yml || test $? = 1", scratch
     )
-    assert job.stderr.strip() == f"damaris-ref: error: {quoted}", job.describe()
+    assert job.stderr.strip() == quoted, job.describe()
 
 
 def test_the_global_array_snippet_runs_without_a_scheduler(scratch: Path):

@@ -1,4 +1,5 @@
-"""``examples/run_pv.py`` runs with no required arguments, prints its table and writes its plot."""
+"""``examples/programs/run_pv.py`` runs with no required arguments, prints its table and
+writes its plot."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.timeout(120)
 
 @pytest.fixture
 def run_pv(request):
-    path = request.config.rootpath / "examples" / "run_pv.py"
+    path = request.config.rootpath / "examples" / "programs" / "run_pv.py"
     spec = importlib.util.spec_from_file_location("run_pv_under_test", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -43,7 +43,7 @@ def screen(text: str) -> list[str]:
 
 def test_text_written_while_the_bar_is_drawn_goes_above_it():
     stream = io.StringIO()
-    with ProgressBar(3, stream).shown() as bar:
+    with ProgressBar(3, stream, draw=True).shown() as bar:
         bar.update(failed=False)
         bar.write_above("stderr of sim:\nwarning: one")
         bar.update(failed=True)
@@ -64,7 +64,7 @@ def test_text_written_while_the_bar_is_drawn_goes_above_it():
 
 def test_the_final_bar_is_the_summary_line_even_with_no_failure():
     stream = io.StringIO()
-    with ProgressBar(2, stream).shown() as bar:
+    with ProgressBar(2, stream, draw=True).shown() as bar:
         bar.update(failed=False)
         bar.update(failed=False)
     assert stream.getvalue().endswith("\r[##############################] 2/2 done\n")
@@ -73,7 +73,7 @@ def test_the_final_bar_is_the_summary_line_even_with_no_failure():
 def test_log_records_go_above_the_bar_when_logging_is_not_configured(monkeypatch):
     monkeypatch.setattr(logging.getLogger(), "handlers", [])  # as in a plain program
     stream = io.StringIO()
-    with ProgressBar(2, stream).shown() as bar:
+    with ProgressBar(2, stream, draw=True).shown() as bar:
         bar.update(failed=False)
         logging.getLogger("damaris_ref.ensemble.runner").warning("stderr of sim:\nwarning: x")
         logging.getLogger("damaris_ref.ensemble.runner").info("not shown, as by default")

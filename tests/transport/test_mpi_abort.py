@@ -46,6 +46,30 @@ def test_context_manager_aborts_all_four_ranks_when_rank_two_raises():
 
 
 @pytest.mark.timeout(60)
+def test_a_damaris_error_aborts_the_job_with_exactly_one_line():
+    """What the README quotes: one line, no traceback (the message says what to fix) and none
+    of MPI's own abort notice."""
+    job = run_ranks(
+        3,
+        """
+        from mpi4py import MPI
+        from damaris_ref.errors import DamarisTransportError
+        from damaris_ref.transport.mpi_abort import abort_on_error
+        with abort_on_error():
+            comm = MPI.COMM_WORLD
+            if comm.rank == 1:
+                raise DamarisTransportError("the server of client 1 went away")
+            comm.Barrier()
+        """,
+    )
+    assert job.returncode != 0, job.describe()
+    assert job.stderr.splitlines() == [
+        "damaris-ref: fatal error on rank 1: DamarisTransportError: the server of client 1 "
+        "went away"
+    ], job.describe()
+
+
+@pytest.mark.timeout(60)
 def test_installed_hooks_cover_the_main_thread():
     job = run_ranks(
         3,

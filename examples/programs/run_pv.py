@@ -6,7 +6,7 @@ simulated by ``mocks/lj_pressure.py`` (or your own script, e.g. the ESPResSo one
 ``LocalCluster``; ``--scheduler``/``--scheduler-file`` use a running cluster instead. Prints a
 table and saves a plot with error bars (needs matplotlib; without it the table is still printed).
 
-    python examples/run_pv.py [--plot pv.png] [--scheduler tcp://host:8786]
+    python examples/programs/run_pv.py [--plot pv.png] [--scheduler tcp://host:8786]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ KT = 1.0
 
 def default_script() -> Path:
     """The LJ pressure mock: next to this example in a checkout, else from the installed package."""
-    beside = Path(__file__).resolve().parent.parent / "mocks" / "lj_pressure.py"
+    beside = Path(__file__).resolve().parents[2] / "mocks" / "lj_pressure.py"
     if beside.is_file():
         return beside
     import importlib.util
@@ -70,7 +70,9 @@ def save_plot(outcome: EnsembleResult, path: Path) -> bool:
     try:
         import matplotlib
     except ImportError:
-        print("matplotlib is not installed (pip install matplotlib): no plot")
+        from damaris_ref.plot_hint import NO_PLOT
+
+        print(NO_PLOT)
         return False
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

@@ -1,10 +1,11 @@
 """Your own simulation (README "Your own simulation"): clients write a NumPy block of "field"
-every iteration, and the servers run my_simulation_script.py on the blocks they own.
+every iteration, and the servers run my_simulation_script.py (beside my_simulation.yml, one
+folder up) on the blocks they own.
 
 Written as ``main(damaris, comm)``, so the same code runs both ways:
 
 - under MPI, with the module API ``damaris_ref.damaris``:
-  ``mpiexec -n 3 python examples/my_simulation.py`` (2 clients, 1 dedicated core);
+  ``mpiexec -n 3 python examples/programs/my_simulation.py`` (2 clients, 1 dedicated core);
 - in one process, every rank a thread with its own ``damaris_ref.api.Damaris`` session:
   ``damaris_ref.engine.run_in_process(main, 3)``.
 """
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-CONFIG = Path(__file__).with_name("my_simulation.yml")
+CONFIG = Path(__file__).resolve().parents[1] / "my_simulation.yml"  # examples/, by its script
 ROWS, COLUMNS = 8, 16  # the shape of "field"'s layout in my_simulation.yml
 ITERATIONS = 3
 

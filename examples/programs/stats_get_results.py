@@ -1,6 +1,6 @@
 """Print the running statistics the stats_3dmesh_dask simulations left on a Dask scheduler.
 
-    python examples/stats_get_results.py -f SCHEDULER_FILE
+    python examples/programs/stats_get_results.py -f SCHEDULER_FILE
 
 Prints the count, then the mean and the sample variance averaged over each chunk (one value
 per block the simulations wrote). With 4 simulations of -v 1, 2, 3 and 4 for 4 iterations

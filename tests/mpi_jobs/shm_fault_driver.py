@@ -1,0 +1,91 @@
+"""Run one fault of the shared-memory matrix and print how many files /dev/shm then holds.
+
+Meant to run alone in a mount namespace with a private /dev/shm (see
+test_shared_memory_leftovers.py): ``python shm_fault_driver.py CASE``.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SHM = Path("/dev/shm")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+#: a rank program: every rank initialises MPI (MPICH then maps its segment) and waits
+WAITING = "from mpi4py import MPI; import time; MPI.COMM_WORLD.Barrier(); time.sleep(120)"
+ABORTING = (
+    "from mpi4py import MPI; c = MPI.COMM_WORLD; c.Barrier()\n"
+    "if c.rank == 1: c.Abort(1)\n"
+    "import time; time.sleep(120)"
+)
+
+
+def wait_for_segment(timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(SHM.iterdir()):
+        if time.monotonic() > deadline:
+            raise SystemExit("no shared-memory segment appeared")
+        time.sleep(0.1)
+    time.sleep(1)  # every rank attached
+
+
+def simulation() -> subprocess.Popen:
+    """``damaris-ref run`` of the seed simulation, long enough to be stopped mid-run."""
+    config = str(EXAMPLES / "3dmesh_py.yml")
+    command = [sys.executable, "-m", "damaris_ref.cli", "run", "-n", "5", "3dmesh_py", config]
+    command += ["-i", "600", "-v", "0", "-s", "1"]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def launched(program: str) -> subprocess.Popen:
+    """``program`` on 3 ranks through the launcher's ``run_job``."""
+    argv = [sys.executable, "-c", program]
+    code = f"import sys; from damaris_ref.launcher import run_job; sys.exit(run_job(3, {argv!r}))"
+    command = [sys.executable, "-c", code]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def statistics(out: Path) -> subprocess.Popen:
+    """``damaris-ref stats``: its scheduler, a worker and 2 simulations of 3 ranks, long."""
+    command = [sys.executable, "-m", "damaris_ref.cli", "stats", "-k", "2", "-i", "400"]
+    command += ["--no-plot", "--out", str(out)]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def main(case: str) -> None:
+    if case in ("SIGTERM", "SIGINT"):
+        job = simulation()
+        wait_for_segment()
+        job.send_signal(getattr(signal, case))
+    elif case in ("stats SIGTERM", "stats SIGINT"):
+        job = statistics(Path(os.environ.get("TMPDIR", "/tmp")) / f"shm-stats-{os.getpid()}")
+        wait_for_segment(timeout=120)
+        job.send_signal(getattr(signal, case.split()[1]))
+    elif case == "SIGKILL of a rank":
+        job = launched(WAITING)
+        wait_for_segment()
+        rank = next(
+            int(pid)
+            for pid in os.listdir("/proc")
+            if pid.isdigit()
+            and b"time.sleep(120)" in Path(f"/proc/{pid}/cmdline").read_bytes()
+            and b"run_job" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+            and b"mpiexec" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+        )
+        os.kill(rank, signal.SIGKILL)
+    elif case == "MPI_Abort":
+        job = launched(ABORTING)
+    else:
+        raise SystemExit(f"unknown case {case!r}")
+    _, stderr = job.communicate(timeout=120)
+    print(f"exit {job.returncode}")
+    print(f"stderr {stderr!r}")
+    print(f"left {sorted(p.name for p in SHM.iterdir())}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
