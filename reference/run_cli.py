@@ -12,10 +12,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from damaris_ref.cli_types import positive_seconds
 from damaris_ref.errors import DamarisError
 from damaris_ref.mocks import SIMULATIONS, Simulation
+
+if TYPE_CHECKING:
+    from damaris_ref.config import Architecture
 
 #: an MPI job of more ranks than this many per core needs ``--oversubscribe``
 RANKS_PER_CORE = 4
@@ -86,11 +90,15 @@ def run(options: argparse.Namespace) -> int:
     """
     simulation = SIMULATIONS[options.simulation]
     args = simulation.parse_args(options.args)
-    if options.clients is not None:
+    pdi_program = getattr(simulation, "reads_pdi_spec", False)
+    if options.clients is not None or pdi_program:
         try:
-            options.ranks = _ranks_for_clients(args.config, options.clients)
+            architecture = _architecture(args.config, pdi_program)
+            if options.clients is not None:
+                options.ranks = _ranks_for_clients(architecture, options.clients)
         except DamarisError as error:  # a ConfigError or LayoutError
             return _fail(str(error))
+    if options.clients is not None:
         print(f"damaris-ref run: {options.clients} clients -> {options.ranks} ranks", flush=True)
     if options.ranks <= 0:
         return _fail(f"-n must be a positive number of ranks, got {options.ranks}")
@@ -126,12 +134,19 @@ def usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _ranks_for_clients(config: str, clients: int) -> int:
-    """World size giving ``clients`` clients under the config's architecture."""
-    from damaris_ref.config import load_config
+def _architecture(config: str, pdi_program: bool) -> Architecture:
+    """The config's architecture. A PDI program's file is read as ``pdi.init`` reads it, so
+    its errors come before any rank starts; no file's ``depends_on`` expressions are refused
+    here (they size layouts, not ranks; a non-PDI executable still refuses them itself)."""
+    from damaris_ref.config import load_architecture, load_pdi_file
+
+    return load_pdi_file(config).config.architecture if pdi_program else load_architecture(config)
+
+
+def _ranks_for_clients(arch: Architecture, clients: int) -> int:
+    """World size giving ``clients`` clients under ``arch``."""
     from damaris_ref.topology import world_size_for
 
-    arch = load_config(config).architecture
     return world_size_for(clients, arch.ranks_per_node, arch.dedicated_cores, arch.dedicated_nodes)
 
 

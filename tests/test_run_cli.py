@@ -76,3 +76,45 @@ def test_the_shared_error_deadline_must_be_positive_seconds(text):
         deadline_seconds({"DAMARIS_SHARED_ERROR_DEADLINE": text})
     assert deadline_seconds({"DAMARIS_SHARED_ERROR_DEADLINE": "2.5"}) == 2.5
     assert deadline_seconds({}) == DEFAULT_DEADLINE
+
+
+def test_clients_option_reads_a_pdi_file_with_run_time_expressions(capsys):
+    heat = EXAMPLES / "heat2d_pdi.yml"  # its layout's dimensions are depends_on expressions
+    code = main(["run", "--in-process", "--clients", "4", "heat2d_pdi", str(heat), "-i", "2"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "4 clients -> 5 ranks" in captured.out
+
+
+def test_a_non_pdi_program_still_refuses_the_run_time_expressions(capsys):
+    heat = EXAMPLES / "heat2d_pdi.yml"
+    code = main(["run", "--in-process", "--clients", "4", "3dmesh_py", str(heat)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "layouts[0].layout.dimensions" in err
+    assert "Run the simulation through damaris_ref.pdi" in err
+
+
+def test_a_pdi_programs_file_is_checked_before_any_rank_starts(tmp_path, capsys):
+    spec = tmp_path / "heat.yml"
+    text = (EXAMPLES / "heat2d_pdi.yml").read_text()
+    spec.write_text(text.replace("'$iter%$every=0'", "'$iter<=4'", 1))
+    code = main(["run", "-n", "3", "heat2d_pdi", str(spec)])  # under MPI, were it started
+    err = capsys.readouterr().err
+    assert code == 1
+    assert err.startswith(f"damaris-ref: error: {spec}:48: pdi.plugins.damaris.write."), err
+    assert "PDI expression '$iter<=4' uses '<='" in err and "rank" not in err
+
+
+def test_clients_option_reads_a_pdi_tree_without_its_pdi_key(tmp_path, capsys):
+    """pdi.init takes the tree alone, as PDI's own init is given it; so does --clients."""
+    import yaml
+
+    shutil.copy(EXAMPLES / "3dmesh_py.py", tmp_path)
+    tree = yaml.safe_load((EXAMPLES / "3dmesh_py.yml").read_text())["pdi"]
+    spec = tmp_path / "tree.yml"
+    spec.write_text(yaml.safe_dump(tree, sort_keys=False))
+    code = main(["run", "--in-process", "--clients", "4", "3dmesh_py_pdi", str(spec), "-i", "1"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "4 clients -> 5 ranks" in captured.out

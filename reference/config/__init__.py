@@ -18,6 +18,7 @@ from pathlib import Path
 from .environment import RANKS_PER_NODE_VARIABLE, apply_environment
 from .errors import ConfigError
 from .model import Architecture, Config, Layout, Parameter, PyScript, Variable
+from .pdi_grammar import PdiConfig, load_pdi_text
 from .pdi_writer import PdiFormError, dump_pdi, pdi_losses
 from .schema import SCHEMA_PATH, load_schema
 from .writers import dump_xml, dump_yaml
@@ -32,6 +33,7 @@ __all__ = [
     "ConfigError",
     "Layout",
     "Parameter",
+    "PdiConfig",
     "PdiFormError",
     "PyScript",
     "Variable",
@@ -39,8 +41,10 @@ __all__ = [
     "dump_pdi",
     "dump_xml",
     "dump_yaml",
+    "load_architecture",
     "load_config",
     "load_config_text",
+    "load_pdi_file",
     "load_schema",
     "pdi_losses",
 ]
@@ -56,14 +60,47 @@ def load_config(
     ``environ`` (default ``os.environ``) may override ``ranks_per_node``; pass ``{}`` to load
     exactly what the file says.
     """
-    path = Path(path)
+    text, fmt = _read(Path(path))
+    return load_config_text(text, fmt, source_path=path, environ=environ)
+
+
+def load_architecture(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> Architecture:
+    """The architecture of a config file, to size a job before it starts.
+
+    Unlike :func:`load_config`, a PDI file's ``depends_on`` expressions are not refused: only a
+    PDI program can evaluate them, and they size layouts, never the ranks.
+    """
+    source = Path(path)
+    text, fmt = _read(source)
+    if fmt == "xml":
+        return load_config_text(text, fmt, source_path=source, environ=environ).architecture
+    with _collector_paused():
+        environ = os.environ if environ is None else environ
+        return load_yaml_text(text, source, environ, static=False).architecture
+
+
+def load_pdi_file(
+    path: str | os.PathLike[str], *, environ: Mapping[str, str] | None = None
+) -> PdiConfig:
+    """Load a PDI file as ``damaris_ref.pdi.init`` does: a whole file with a ``pdi:`` key, or
+    the tree alone; its ``depends_on`` expressions are kept for the PDI API to evaluate."""
+    source = Path(path)
+    text, _ = _read(source)
+    with _collector_paused():
+        return load_pdi_text(text, source, environ)
+
+
+def _read(path: Path) -> tuple[str, str]:
+    """The text of a config file and its format: the suffix, else sniffed from the text."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read the config file: {exc}", file=path) from None
     suffix = path.suffix.lower().lstrip(".")
     fmt = suffix if suffix in _LOADERS else ("xml" if text.lstrip().startswith("<") else "yaml")
-    return load_config_text(text, fmt, source_path=path, environ=environ)
+    return text, fmt
 
 
 def load_config_text(

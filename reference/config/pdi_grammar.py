@@ -22,6 +22,7 @@ from typing import Any
 from yaml.nodes import Node
 
 from ..data import dtype_of
+from . import pdi_expressions
 from .build import build_config
 from .errors import ConfigError, Locator, echo, listing, unknown
 from .model import Config
@@ -174,7 +175,15 @@ def load_pdi_text(
                 line=line_of(root, prefix[: end - 1]),
             )
         section = section[key]
-    return load_section(section, root, prefix, source, os.environ if environ is None else environ)
+    tree = data["pdi"] if prefix == _PDI_PATH else data
+    return load_section(
+        section,
+        root,
+        prefix,
+        source,
+        os.environ if environ is None else environ,
+        metadata=tree.get("metadata"),
+    )
 
 
 def load_section(
@@ -184,17 +193,21 @@ def load_section(
     source: Path | None,
     environ: Mapping[str, str] | None,
     *,
+    metadata: Any = None,
     static: bool = False,
 ) -> PdiConfig:
     """Build a damaris ``section`` found at ``prefix`` in the document ``root``, in either form.
 
-    ``static`` (what the executables ask for) refuses parameters whose values are PDI
-    expressions: only ``damaris_ref.pdi`` has the metadata to evaluate them.
+    ``metadata`` is PDI's own ``metadata:`` section of the same tree (None when absent): when
+    given, every ``depends_on`` must name one of its keys. ``static`` (what the executables ask
+    for) refuses parameters whose values are PDI expressions: only ``damaris_ref.pdi`` has the
+    metadata to evaluate them.
     """
     where = PluginLocator(source if source is not None else "<pdi text>", prefix, root)
     if not uses_plugin_grammar(section, where):
         return PdiConfig(build_config(section, where, source, environ), PdiRuntime())
-    loaded = _Translation(section, where).load(source, environ)
+    declared = _declared_metadata(metadata, where, (*prefix[:-2], "metadata"))
+    loaded = _Translation(section, where, declared).load(source, environ)
     if static and loaded.runtime.parameter_updates:
         update = loaded.runtime.parameter_updates[0]
         index = [p.name for p in loaded.config.parameters].index(update.parameter)
@@ -206,6 +219,20 @@ def load_section(
             "the expression from the metadata it exposes",
         )
     return loaded
+
+
+def _declared_metadata(metadata: Any, where: PluginLocator, path: KeyPath) -> frozenset[str] | None:
+    """The names PDI's ``metadata:`` section declares (None when it is absent or empty)."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, Mapping):
+        raise ConfigError(
+            f"invalid value {echo(metadata)}; allowed: a mapping from metadata name to type",
+            file=where.file,
+            path=display(path),
+            line=line_of(where.root, path),
+        )
+    return frozenset(str(name) for name in metadata)
 
 
 def uses_plugin_grammar(section: Any, where: Locator) -> bool:
@@ -289,9 +316,12 @@ class PluginLocator(YamlLocator):
 class _Translation:
     """One plugin-form section, translated into a compact section plus its runtime part."""
 
-    def __init__(self, section: Mapping[str, Any], where: PluginLocator) -> None:
+    def __init__(
+        self, section: Mapping[str, Any], where: PluginLocator, metadata: frozenset[str] | None
+    ) -> None:
         self.section = section
         self.where = where
+        self.metadata = metadata
         self.compact: dict[str, Any] = {}
         self.parameters: list[dict[str, Any]] = []
         self.layouts: list[dict[str, Any]] = []
@@ -431,7 +461,14 @@ class _Translation:
         depends_on = spec.pop("depends_on", None)
         value = spec.get("value")
         if depends_on is not None:
-            names = self._names(depends_on, (*path, "depends_on"))
+            names = self._depends_on(depends_on, (*path, "depends_on"))
+            if value is None:
+                raise self.where.at(
+                    path,
+                    "depends_on needs a value: the PDI expression computed from that metadata, "
+                    "as in value: '$dsize[0]*2'",
+                )
+            self._expression(value, (*path, "value"))
             self.updates.append(ParameterUpdate(str(spec.get("name")), str(value), names))
             spec["value"] = self._placeholder(spec.get("type"))
         elif isinstance(value, str):
@@ -461,6 +498,27 @@ class _Translation:
         except ValueError:
             return 1  # an unknown type: the schema check words the error
 
+    def _depends_on(self, value: Any, path: KeyPath) -> tuple[str, ...]:
+        """The metadata names of a ``depends_on``, each declared in ``pdi.metadata`` if given."""
+        names = self._names(value, path)
+        if self.metadata is not None:
+            for i, name in enumerate(names):
+                if name not in self.metadata:
+                    where = (*path, i) if isinstance(value, list) else path
+                    raise self.where.at(
+                        where,
+                        f"{unknown('metadata', name, sorted(self.metadata))}: depends_on "
+                        "names metadata that pdi.metadata declares",
+                    )
+        return names
+
+    def _expression(self, text: Any, path: KeyPath) -> None:
+        """Refuse an expression outside the subset now; its value comes at run time."""
+        try:
+            pdi_expressions.parse(str(text))
+        except pdi_expressions.PdiExpressionError as error:
+            raise self.where.at(path, str(error)) from None
+
     def _names(self, value: Any, path: KeyPath) -> tuple[str, ...]:
         names = [value] if isinstance(value, str) else value
         if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
@@ -484,7 +542,7 @@ class _Translation:
     def _expand_depends_on(self, layout: dict[str, Any], depends_on: Any, path: KeyPath) -> None:
         """As the plugin does: each dimension (and global extent) becomes an int parameter
         ``<layout>_dim<i>`` (``_global<i>``) holding its expression, 1 until evaluated."""
-        names = self._names(depends_on, (*path, "depends_on"))
+        names = self._depends_on(depends_on, (*path, "depends_on"))
         name = layout.get("name")
         if not isinstance(name, str) or "dimensions" not in layout:
             raise self.where.at(
@@ -504,10 +562,13 @@ class _Translation:
         for i, dim in enumerate(dims):
             pairs = [("dim", dim)] + ([("global", extents[i])] if extents is not None else [])
             for kind, expression in pairs:
+                key = _LAYOUT_KEY[kind]
+                written = (*path, key, i) if isinstance(layout[key], list) else (*path, key)
+                self._expression(expression, written)
                 parameter = f"{name}_{kind}{i}"
                 index = len(self.parameters)
                 self.where.renames[("parameters", index)] = (*path, "depends_on")
-                self.where.renames[("parameters", index, "value")] = (*path, _LAYOUT_KEY[kind])
+                self.where.renames[("parameters", index, "value")] = (*path, key)
                 self.parameters.append({"name": parameter, "type": "int", "value": 1})
                 self.updates.append(ParameterUpdate(parameter, expression, names))
                 generated[kind].append(parameter)
@@ -629,12 +690,18 @@ class _Translation:
                 where = (*path, "dataset") if "dataset" in entry else path
                 raise self.where.at(where, unknown("dataset to write", dataset, variables))
             position = entry.get("position", [0])
-            position = position if isinstance(position, list) else [position]
+            listed = isinstance(position, list)
+            position = position if listed else [position]
             if not 1 <= len(position) <= 3:
                 raise self.where.at(
                     (*path, "position"),
                     f"invalid value {echo(entry['position'])}; allowed: 1 to 3 expressions",
                 )
+            for i, offset in enumerate(position):
+                self._expression(offset, (*path, "position", i) if listed else (*path, "position"))
+            for key in ("when", "block"):
+                if key in entry:
+                    self._expression(entry[key], (*path, key))
             writes.append(
                 WriteEntry(
                     data=str(data),

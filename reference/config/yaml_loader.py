@@ -25,11 +25,17 @@ _PDI_PATH = ("pdi", "plugins", "damaris")
 
 
 def load_yaml_text(
-    text: str, source: Path | None = None, environ: Mapping[str, str] | None = None
+    text: str,
+    source: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    static: bool = True,
 ) -> Config:
     """Parse YAML config text (``source`` names the file for messages and relative paths).
 
     ``environ`` may override ``ranks_per_node`` (see :func:`~.environment.apply_environment`).
+    ``static=False`` keeps a PDI file's ``depends_on`` expressions (their parameters hold
+    placeholders) instead of refusing them as the executables must.
     """
     file = source if source is not None else "<yaml text>"
     data, root = parse(text, file)
@@ -38,7 +44,10 @@ def load_yaml_text(
     for key in prefix:
         section = section[key]
     if prefix == _PDI_PATH:  # the compact form or the PDI plugin's own grammar
-        return load_section(section, root, prefix, source, environ, static=True).config
+        metadata = data["pdi"].get("metadata")
+        return load_section(
+            section, root, prefix, source, environ, metadata=metadata, static=static
+        ).config
     return build_config(section, YamlLocator(file, prefix, root), source, environ)
 
 

@@ -76,22 +76,18 @@ class ClientApi(Protocol):
 def remembered_names(pdi: PdiConfig) -> set[str]:
     """Names whose values the configuration's expressions read, so must outlive a reclaim.
 
-    Parses every expression, so that one outside the subset is refused before anything runs.
+    The loader has parsed every expression already (one outside the subset is a located
+    ``ConfigError`` there), so parsing here cannot fail.
     """
     runtime = pdi.runtime
     names: set[str] = set()
-    expressions = [(f"parameter {u.parameter!r}", u.expression) for u in runtime.parameter_updates]
+    expressions = [u.expression for u in runtime.parameter_updates]
     for entry in runtime.writes:
-        what = f"write of {entry.data!r}"
-        expressions += [(f"{what}: when", entry.when), (f"{what}: block", entry.block)]
-        expressions += [(f"{what}: position", text) for text in entry.position]
+        expressions += [entry.when, entry.block, *entry.position]
     for update in runtime.parameter_updates:
         names.update(update.depends_on)
-    for what, text in expressions:
-        try:
-            names.update(pdi_expressions.parse(text).references)
-        except pdi_expressions.PdiExpressionError as error:
-            raise Error(f"{what}: {error}") from None
+    for text in expressions:
+        names.update(pdi_expressions.parse(text).references)
     return names
 
 
@@ -283,7 +279,7 @@ class DamarisPlugin:
                 self._pushed[update.parameter] = value
 
     def _parameter_value(self, parameter: str, text: str, values: dict[str, Any]) -> int | float:
-        expression = self._expression(text)
+        expression = pdi_expressions.parse(text)
         try:
             if dtype_of(self._parameter_types.get(parameter, "int")).kind in "iu":
                 return expression.evaluate_int(values, f"parameter {parameter!r}")
@@ -437,22 +433,15 @@ class DamarisPlugin:
             )
 
     # expressions and client calls ---------------------------------------------------------
-    @staticmethod
-    def _expression(text: str) -> pdi_expressions.PdiExpression:
-        try:
-            return pdi_expressions.parse(text)
-        except pdi_expressions.PdiExpressionError as error:
-            raise Error(str(error)) from None
-
     def _evaluate(self, text: str, values: dict[str, Any], what: str) -> int | float:
         try:
-            return self._expression(text).evaluate(values)
+            return pdi_expressions.parse(text).evaluate(values)
         except pdi_expressions.PdiExpressionError as error:
             raise Error(f"{what}: {error}") from None
 
     def _evaluate_int(self, text: str, values: dict[str, Any], what: str) -> int:
         try:
-            return self._expression(text).evaluate_int(values, what)
+            return pdi_expressions.parse(text).evaluate_int(values, what)
         except pdi_expressions.PdiExpressionError as error:
             raise Error(f"{what}: {error}") from None
 

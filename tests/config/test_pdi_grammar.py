@@ -370,3 +370,100 @@ def test_load_pdi_text_reads_the_environment_as_load_config_does(monkeypatch):
     monkeypatch.setenv("DAMARIS_RANKS_PER_NODE", "3")
     assert load_pdi_text(PLUGIN, Path(FILE)).config.architecture.ranks_per_node == 3
     assert load_pdi_text(PLUGIN, Path(FILE), environ={}).config.architecture.ranks_per_node == 0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "line", "fragment"),
+    [
+        (
+            "'$dsize[0]*2', depends_on",
+            "'$dsize[0]<=2', depends_on",
+            "parameters[0].parameter.value",
+            6,
+            "'$dsize[0]<=2' uses '<='",
+        ),
+        (
+            "['$dsize[0]', '$dsize[1]']",
+            "['$dsize[0]', '$dsize.x']",
+            "layouts[0].layout.dimensions[1]",
+            11,
+            "'$dsize.x' uses '.'",
+        ),
+        (
+            "'$psize[0]*($dsize[0]-2),$dsize[1]'",
+            "'$psize[0]*($dsize[0]-2),$dsize[1]+'",
+            "layouts[0].layout.global",
+            12,
+            "'$dsize[1]+' ends where a value was due",
+        ),
+        ("'$iter>0'", "'$iter>=0'", "write.field.when", 17, "'$iter>=0' uses '>='"),
+        ("['$pcoord[0]', 0]", "['$pcoord[0]', 'x']", "write.field.position[1]", 17, "bare name"),
+        ("{dataset: field}", "{dataset: field, block: '${b}'}", "write.other.block", 18, "${...}"),
+    ],
+)
+def test_an_expression_outside_the_subset_is_located_at_load(
+    expect_error, old, new, path, line, fragment
+):
+    assert old in DEPENDS, old
+    text = DEPENDS.replace(old, new, 1)
+    for loader in (lambda: load_pdi_text(text, Path(FILE), environ={}), lambda: load(text)):
+        with pytest.raises(ConfigError) as caught:
+            loader()
+        expect_error(
+            caught.value, FILE, f"pdi.plugins.damaris.{path}", line, fragment, "supported:"
+        )
+
+
+def test_a_depends_on_value_is_required(expect_error):
+    text = DEPENDS.replace("value: '$dsize[0]*2', ", "")
+    with pytest.raises(ConfigError) as caught:
+        load_pdi_text(text, Path(FILE), environ={})
+    expect_error(
+        caught.value,
+        FILE,
+        "pdi.plugins.damaris.parameters[0].parameter",
+        6,
+        "depends_on needs a value",
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "line", "fragments"),
+    [
+        (
+            "depends_on: [dsize, psize]",
+            "depends_on: [dsize, pszie]",
+            "layouts[0].layout.depends_on[1]",
+            13,
+            ("unknown metadata 'pszie'", "did you mean 'psize'?", "pdi.metadata"),
+        ),
+        (
+            "depends_on: dsize}",
+            "depends_on: size}",
+            "parameters[0].parameter.depends_on",
+            6,
+            ("unknown metadata 'size'", "dsize, psize"),
+        ),
+    ],
+)
+def test_depends_on_must_name_declared_metadata(expect_error, old, new, path, line, fragments):
+    assert old in DEPENDS, old
+    text = DEPENDS.replace(old, new, 1)
+    for loader in (lambda: load_pdi_text(text, Path(FILE), environ={}), lambda: load(text)):
+        with pytest.raises(ConfigError) as caught:
+            loader()
+        expect_error(caught.value, FILE, f"pdi.plugins.damaris.{path}", line, *fragments)
+
+
+def test_depends_on_is_not_checked_without_a_metadata_section():
+    text = DEPENDS.replace(DEPENDS.splitlines(keepends=True)[1], "")
+    text = text.replace("depends_on: [dsize, psize]", "depends_on: [dsize, other]")
+    updates = load_pdi_text(text, Path(FILE), environ={}).runtime.parameter_updates
+    assert updates[1].depends_on == ("dsize", "other")
+
+
+def test_a_metadata_section_that_is_no_mapping_is_located(expect_error):
+    text = DEPENDS.replace(DEPENDS.splitlines(keepends=True)[1], "  metadata: [dsize, psize]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_pdi_text(text, Path(FILE), environ={})
+    expect_error(caught.value, FILE, "pdi.metadata", 2, "allowed: a mapping from metadata name")

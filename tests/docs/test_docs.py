@@ -37,6 +37,7 @@ DOCUMENTS = (
     "docs/conformance.md",
     "docs/dask.md",
     "docs/ensembles.md",
+    "docs/pdi.md",
     "docs/specification.md",
 )
 BIN = Path(sys.executable).parent
@@ -133,6 +134,22 @@ MY_SIMULATION_PATTERNS = (
 )
 #: the suite's own cases, narrowed to keep each documented run to a few MPI jobs
 SUITE_NARROWING = "--max-examples 0 -k 'seed-5ranks-1core-r/ or seed-domains'"
+#: pdi.md: the sums the seed's file gives on each iteration, from clients and servers
+PDI_SEED_SUMS = tuple(
+    pattern
+    for i, total in enumerate(SEED_GOLDEN.client_totals)
+    for pattern in (
+        rf"^C\+\+    iteration  {i} , Sum \(\) = {total}$",
+        rf"^Python iteration  {i} , Sum\(\) =  {total}$",
+    )
+)
+#: pdi.md quotes the first lines of heat2d_pdi, whose processes print in their own order
+HEAT2D_LINES = (
+    "C++    step 0 , Sum () = 0.000000",
+    "Python iteration  0 , step 0 , Sum() = 0.000000",
+    "C++    step 2 , Sum () = 11218750.000000",
+    "Python iteration  1 , step 2 , Sum() = 11218750.000000",
+)
 
 
 def _report_has_no_failures(job: Job, folder: Path) -> None:
@@ -259,6 +276,18 @@ SHELL: dict[str, Run | NotHere] = {
     "srun ./my_simulation config.yml": NotHere("the SLURM batch script needs SLURM"),
     'kill "$SCHEDULER"': NotHere("part of the SLURM batch script"),
     "set -euo pipefail": NotHere("part of the SLURM batch script"),
+    "mpiexec -n 5 3dmesh_py_pdi 3dmesh_py.yml -i 3 -v 2 -r -s 0": Run(
+        "docs/pdi.md",
+        tuple(str(total) for total in SEED_GOLDEN.client_totals),  # the sums the page lists
+        (NO_SCHEDULER_WARNING, r"is_client = 1$", r"is_client = 0$", *PDI_SEED_SUMS),
+        script="cd examples\nmpiexec -n 5 3dmesh_py_pdi 3dmesh_py.yml -i 3 -v 2 -r -s 0",
+    ),
+    "damaris-ref run -n 5 heat2d_pdi examples/heat2d_pdi.yml -i 7": Run(
+        "docs/pdi.md", HEAT2D_LINES
+    ),
+    "damaris-ref run --clients 4 heat2d_pdi examples/heat2d_pdi.yml -i 7": Run(
+        "docs/pdi.md", ("4 clients -> 5 ranks", *HEAT2D_LINES)
+    ),
     "damaris-ref ensemble mocks/lj_pressure.py --param volume_fraction=0.1,0.2,0.3 --param "
     "n_particles=100 --param n_steps=2000 --timeout 120 --retries 1 --output results.json": Run(
         "docs/ensembles.md",
@@ -337,6 +366,12 @@ PYTHON: dict[str, Run | NotHere | Callable[[Block], None]] = {
         patterns=(r"^\{'pressure': 0\.246\}$", r"^\{'volume_fraction': 0\.3\} \{'pressure': "),
     ),
     '"cube_i": {': NotHere("a description of DamarisData, not code to run"),
+    "# the calls of the seed's 3dmesh_py.c, in brief (cube is the program's array)": NotHere(
+        "an outline; mocks/pdi_mesh3d.py is the whole program, run by the pdi.md command above"
+    ),
+    "def main(damaris, comm):  # what damaris_ref.engine.run_in_process calls per rank": NotHere(
+        "my_pdi_program is the reader's; tests/pdi/pdi_runs.py runs programs this way"
+    ),
 }
 
 #: the prelude a Python snippet's Run gets (what the page says to have first)
@@ -453,3 +488,29 @@ def test_the_global_array_snippet_runs_without_a_scheduler(scratch: Path):
     )
     assert job.returncode == 0, job.describe()
     assert "Traceback" not in job.stderr and "Error" not in job.stderr, job.describe()
+
+
+def test_the_pdi_forms_errors_are_what_loading_its_example_prints(scratch: Path):
+    """config.md shows a file in the plugin's form, three edits of it and their errors."""
+    [example] = [b for b in blocks("yaml") if b.text.startswith("pdi:\n  metadata: {size: int}")]
+    quoted = next(b for b in blocks("") if b.text.startswith("sim.yml:")).text.splitlines()
+    edits = [  # what config.md's sentence before the errors says was changed
+        ("time_varying: true}", "time_varying: true, units: m}"),
+        (
+            "pyscript: {name: MyPyAction, file: 3dmesh_py.py, scheduler_file: dask_file.json}",
+            "pyscript: [{name: MyPyAction}]",
+        ),
+        (
+            "- parameter: {name: WIDTH, type: int, value: 16}",
+            "- {parameter: {name: WIDTH, type: int, value: 16}, second: {name: A}}",
+        ),
+    ]
+    loading = "damaris-ref run --in-process -n 2 3dmesh_py sim.yml -i 1"
+    (scratch / "examples" / "sim.yml").write_text(example.text)
+    job = _run_script(f"cd examples\n{loading}", scratch)
+    assert job.returncode == 0, job.describe()  # the example itself loads and runs
+    for (old, new), line in zip(edits, quoted, strict=True):
+        assert old in example.text, old
+        (scratch / "examples" / "sim.yml").write_text(example.text.replace(old, new))
+        job = _run_script(f"cd examples\n{loading} || test $? = 1", scratch)
+        assert job.stderr.strip() == f"damaris-ref: error: {line}", job.describe()

@@ -37,16 +37,35 @@ def test_heat2d_pdi_runs_under_damaris_ref_run(run_command, console_script):
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("changes", "message"),
     [
-        (("'$iter%$every=0'", "'$iter<=4'"), "PDI expression '$iter<=4' uses '<='"),
-        (("[dsize, psize]", "[dsize, psize, nothing]"), "metadata 'nothing' was never exposed"),
+        (
+            [("'$iter%$every=0'", "'$iter<=4'")],
+            "heat.yml:48: pdi.plugins.damaris.write.main_field.when: "
+            "PDI expression '$iter<=4' uses '<='",
+        ),
+        (
+            [("[dsize, psize]", "[dsize, psize, nothing]")],
+            "heat.yml:38: pdi.plugins.damaris.layouts[0].layout.depends_on[2]: unknown metadata "
+            "'nothing' (allowed: dsize, every, iter, pcoord, psize)",
+        ),
+        (
+            [
+                ("[dsize, psize]", "[dsize, psize, nothing]"),
+                ("  metadata:\n", "  metadata:\n    nothing: int\n"),
+            ],
+            "metadata 'nothing' was never exposed",
+        ),
     ],
-    ids=["expression outside the subset", "depends_on never exposed"],
+    ids=["expression outside the subset", "depends_on undeclared", "depends_on never exposed"],
 )
-def test_bad_input_ends_the_job_with_one_line(change, message, tmp_path, run_mpi, console_script):
+def test_bad_input_ends_the_job_with_one_line(changes, message, tmp_path, run_mpi, console_script):
     spec = tmp_path / "heat.yml"
-    spec.write_text((ROOT / "examples" / "heat2d_pdi.yml").read_text().replace(*change))
+    text = (ROOT / "examples" / "heat2d_pdi.yml").read_text()
+    for old, new in changes:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    spec.write_text(text)
     (tmp_path / "heat2d_pdi.py").write_text((ROOT / "examples" / "heat2d_pdi.py").read_text())
     job = run_mpi(3, [console_script("heat2d_pdi"), str(spec)])
     assert job.returncode == 1, job.describe()

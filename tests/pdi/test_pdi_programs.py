@@ -250,10 +250,11 @@ def write_spec(tmp_path: Path, write: str, layout: str | None = None, extra: str
         "{name: f_layout, type: double, dimensions: ['$dsize[0]', '$dsize[1]'], "
         "global: ['$psize[0]*$dsize[0]', '$dsize[1]'], depends_on: [dsize, psize]}"
     )
+    pair = "{size: 2, type: array, subtype: int}"
     path = tmp_path / "spec.yml"
     path.write_text(
         f"""
-metadata: {{iter: int, dsize: {{size: 2, type: array, subtype: int}}}}
+metadata: {{iter: int, dsize: {pair}, psize: {pair}}}
 plugins:
   damaris:
     architecture: {{sim_name: t, domains: 2, dedicated: {{core: 1}}}}
@@ -353,7 +354,7 @@ def test_a_depends_on_metadata_never_exposed_is_an_error_naming_it(tmp_path):
     assert "f_layout" in message
 
 
-def test_a_write_expression_outside_the_subset_is_refused_at_init(tmp_path):
+def test_a_write_expression_outside_the_subset_is_located_at_init(tmp_path):
     spec = write_spec(tmp_path, "      field:\n        when: '$iter<=3'")
 
     def program(_comm):
@@ -362,7 +363,9 @@ def test_a_write_expression_outside_the_subset_is_refused_at_init(tmp_path):
     with pytest.raises(RankFailed) as caught:
         run_pdi(program, 2)
     assert isinstance(caught.value.error, pdi.Error)
-    assert "PDI expression '$iter<=3'" in str(caught.value.error)
+    message = str(caught.value.error)
+    assert message.startswith(f"{spec}:11: plugins.damaris.write.field.when: "), message
+    assert "PDI expression '$iter<=3'" in message
 
 
 # the write:-section example ------------------------------------------------------------------
