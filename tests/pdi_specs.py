@@ -7,6 +7,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 NOOP_SCRIPT = ROOT / "tests" / "scripts" / "noop.py"
 
+#: the smallest useful tree: one int variable ``v`` on one dedicated core, script ``s``; lines
+#: added at the end (``extra``) join the plugin section
+ONE_VARIABLE_SPEC = f"""
+plugins:
+  damaris:
+    architecture: {{sim_name: t, dedicated: {{core: 1}}}}
+    datasets: [{{dataset: {{name: v, layout: one, script: s}}}}]
+    layouts: [{{layout: {{name: one, type: int, dimensions: '1', global: '1'}}}}]
+    pyscript: {{name: s, file: {NOOP_SCRIPT}, language: python}}
+"""
+
 #: the seed's 3dmesh_py.yml in the plugin's grammar, with a ``{cores}`` and ``{script}`` hole
 #: (and no scheduler file)
 SEED_SPEC = """

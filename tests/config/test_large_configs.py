@@ -10,7 +10,6 @@ jsonschema's walk) and an XML one about 3.4.
 from __future__ import annotations
 
 import sys
-import tracemalloc
 from collections.abc import Callable
 
 import pytest
@@ -29,6 +28,8 @@ from damaris_ref.config import (
     schema,
     xml_loader,
 )
+
+from memory import peak_memory
 
 ENTRIES = 500
 CALLS_PER_BYTE = {"yaml": 4, "xml": 2}
@@ -88,17 +89,6 @@ def test_a_valid_config_never_meets_the_python_validator(monkeypatch):
 
     monkeypatch.setattr(schema, "_section", refuse)
     load_config_text("damaris:\n  parameters: {N: {type: int, value: 4}}\n", "yaml", environ={})
-
-
-def peak_memory(action: Callable[[], object]) -> int:
-    """The most memory ``action`` held at once, in bytes (what existed before not counted)."""
-    tracemalloc.start()
-    try:
-        action()
-    finally:
-        _current, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    return peak
 
 
 def nested(depth: int, name: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tracemalloc
 
 import pytest
 
@@ -15,6 +14,8 @@ from damaris_ref.ensemble.params_input import (
     parse_param_option,
     parse_value,
 )
+
+from memory import peak_memory
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -125,17 +126,6 @@ def test_bad_input_exits_2_with_a_message(sim, capsys, argv, message):
 def test_missing_script_exits_2(capsys):
     assert main(["ensemble", "no/such/script.py", "--param", "a=1"]) == 2
     assert "script 'no/such/script.py' does not exist" in capsys.readouterr().err
-
-
-def peak_memory(action) -> int:
-    """The most memory ``action`` held at once, in bytes."""
-    tracemalloc.start()
-    try:
-        action()
-    finally:
-        _current, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
-    return peak
 
 
 def refusal(options: list[str], params_file=None) -> EnsembleInputError:

@@ -18,7 +18,7 @@ from damaris_ref.engine import RankFailed, run_in_process
 from damaris_ref.mocks import SIMULATIONS
 
 from pdi_runs import RUN_TIMEOUT, run_pdi
-from pdi_specs import NOOP_SCRIPT, ROOT, seed_spec
+from pdi_specs import NOOP_SCRIPT, ONE_VARIABLE_SPEC, ROOT, seed_spec
 
 CXX_TOTAL = re.compile(r"C\+\+    iteration  (\d+) , Sum \(\) = (\d+)")
 CXX_DOMAINS_TOTAL = re.compile(r"C\+\+    iteration (\d+)  Sum = (\d+)\.0+")
@@ -89,17 +89,7 @@ def test_3dmesh_py_domains_pdi_writes_blocks_at_their_positions(tmp_path, capsys
 # is_client, the client communicator, and how servers leave ------------------------------------
 def is_client_spec(tmp_path: Path, extra: str = "") -> Path:
     path = tmp_path / "spec.yml"
-    path.write_text(
-        f"""
-plugins:
-  damaris:
-    architecture: {{sim_name: t, dedicated: {{core: 1}}}}
-    datasets: [{{dataset: {{name: v, layout: one, script: s}}}}]
-    layouts: [{{layout: {{name: one, type: int, dimensions: '1', global: '1'}}}}]
-    pyscript: {{name: s, file: {NOOP_SCRIPT}, language: python}}
-{extra}
-"""
-    )
+    path.write_text(f"{ONE_VARIABLE_SPEC}{extra}\n")
     return path
 
 

@@ -12,17 +12,9 @@ import yaml
 from damaris_ref import pdi
 
 from pdi_runs import session
-from pdi_specs import NOOP_SCRIPT
+from pdi_specs import ONE_VARIABLE_SPEC
 
-SPEC = f"""
-plugins:
-  damaris:
-    architecture: {{sim_name: t, dedicated: {{core: 1}}}}
-    datasets: [{{dataset: {{name: v, layout: one, script: s}}}}]
-    layouts: [{{layout: {{name: one, type: int, dimensions: '1', global: '1'}}}}]
-    pyscript: {{name: s, file: {NOOP_SCRIPT}, language: python}}
-    write: {{v: {{when: '$iter>0'}}}}
-"""
+SPEC = ONE_VARIABLE_SPEC + "    write: {v: {when: '$iter>0'}}\n"
 
 
 def test_the_access_flags_have_pdis_values():
