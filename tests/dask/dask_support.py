@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from distributed import Client
 
 from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
 from damaris_ref.config.writers import dump_yaml
+from damaris_ref.dask_bridge.local_scheduler import local_scheduler
 from damaris_ref.engine import run_in_process
 from damaris_ref.mocks import SIMULATIONS
 
@@ -59,6 +61,17 @@ def dask_config(
             ),
         ),
     )
+
+
+@contextlib.contextmanager
+def own_scheduler(folder: Path) -> Iterator[tuple[Path, Client]]:
+    """A scheduler for one test alone (to pause it, or leave it with no worker) and a client of
+    it that is not the process's default one."""
+    with (
+        local_scheduler(folder) as scheduler_file,
+        Client(scheduler_file=str(scheduler_file), timeout=30, set_as_default=False) as client,
+    ):
+        yield scheduler_file, client
 
 
 def write_config(config: Config, folder: Path) -> Path:

@@ -16,13 +16,11 @@ import time
 import dask.array as da
 import numpy as np
 import pytest
-from dask_support import unique_name
-from distributed import Client
+from dask_support import own_scheduler, unique_name
 from test_stats_examples import example_config
 
 from damaris4py.dask.damaris_stats import DaskStats
 from damaris_ref import launcher
-from damaris_ref.dask_bridge.local_scheduler import local_scheduler
 from damaris_ref.dask_bridge.workers import ServerWorker
 
 from processes import finish, start
@@ -49,10 +47,7 @@ if __name__ == "__main__":
 
 @pytest.mark.timeout(120)
 def test_a_scheduler_that_stops_answering_gives_a_timeout_error(tmp_path):
-    with (
-        local_scheduler(tmp_path) as scheduler_file,
-        Client(scheduler_file=str(scheduler_file), timeout=30, set_as_default=False) as client,
-    ):
+    with own_scheduler(tmp_path) as (_scheduler_file, client):
         worker = ServerWorker.start(client, unique_name("worker"), 1, keep=False)
         stats = DaskStats(unique_name("stats"), unique_name("lock"), scheduler_timeout=2)
         sample = da.from_array(np.ones((4, 6)), chunks=(2, 3))

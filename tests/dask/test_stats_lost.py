@@ -13,8 +13,7 @@ from pathlib import Path
 import dask.array as da
 import numpy as np
 import pytest
-from dask_support import unique_name
-from distributed import Client
+from dask_support import own_scheduler, unique_name
 from test_stats_examples import NUMBER, example_config
 
 from damaris4py.dask.damaris_stats import DaskStats, StatisticsLost
@@ -33,10 +32,7 @@ SERVER_WARNING = "stops with published data no other worker could take"
 
 @pytest.mark.timeout(120)
 def test_every_read_and_update_says_the_statistics_were_lost(tmp_path):
-    with (
-        local_scheduler(tmp_path) as scheduler_file,
-        Client(scheduler_file=str(scheduler_file), timeout=30, set_as_default=False) as client,
-    ):
+    with own_scheduler(tmp_path) as (_scheduler_file, client):
         worker = ServerWorker.start(client, unique_name("only-worker"), 1, keep=False)
         stats = DaskStats(unique_name("stats"), unique_name("lock"))
         for value in (1.0, 3.0):
@@ -66,7 +62,10 @@ def simulation_then_reader(
     """One stats_3dmesh_dask simulation of the example (6 ranks, -i 4 -v 1 -d 4), then the
     example reader unchanged: the simulation's stderr, the reader's run time and (exit code,
     stdout, stderr)."""
-    simulation_script, reader = EXAMPLES / "stats_3dmesh_dask.py", EXAMPLES / "stats_get_results.py"
+    simulation_script, reader = (
+        EXAMPLES / "stats_3dmesh_dask.py",
+        EXAMPLES / "programs" / "stats_get_results.py",
+    )
     config = example_config(simulation_script, scheduler_file, folder)
     exe = launcher.find_mpiexec()
     command = [sys.executable, "-m", "damaris_ref.mpi_runtime", "stats_3dmesh_dask"]
@@ -93,10 +92,7 @@ def test_the_reader_says_so_when_no_worker_outlived_the_simulation(tmp_path):
 
 @pytest.mark.timeout(300)
 def test_the_reader_prints_count_and_arrays_with_a_standing_worker(tmp_path):
-    with (
-        local_scheduler(tmp_path) as scheduler_file,
-        Client(scheduler_file=str(scheduler_file), timeout=30, set_as_default=False) as client,
-    ):
+    with own_scheduler(tmp_path) as (scheduler_file, client):
         keeper = ServerWorker.start(client, unique_name("stats-keeper"), 1, keep=False)
         try:
             sim_stderr, _, (code, out, err) = simulation_then_reader(scheduler_file, tmp_path)
