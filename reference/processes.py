@@ -139,14 +139,17 @@ class Child:
     def _release_shared_memory(self) -> None:
         """Once every process of the tree has ended (at most ``DEFAULT_GRACE`` s after the
         child), remove the shared-memory files it left (:mod:`damaris_ref.shm_files`)."""
-        watch, self._shared_memory = self._shared_memory, None
+        watch = self._shared_memory
         if watch is None:
             return
 
         def tree_ended() -> bool:
             return not any(_running(p) for p in find_tagged(lambda ts: self.token in ts))
 
+        # a signal may interrupt the wait (a Ctrl-C raising in the main thread): the watch then
+        # stays, so that the stop that follows still removes the files
         poll_until(tree_ended, DEFAULT_GRACE, _STOP_POLL)
+        self._shared_memory = None
         watch.finish()
 
     def drain(self, timeout: float = DRAIN_SECONDS) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -118,7 +119,8 @@ def run(options: argparse.Namespace) -> int:
         status = run_job(options.ranks, command, timeout=options.timeout, mpiexec=mpiexec)
     except LauncherError as error:
         return _fail(str(error))
-    if status != 0:  # a system mpiexec found before the venv's is the usual surprise
+    stopped_here = status - 128 in (signal.SIGINT, signal.SIGTERM)  # the launcher said so
+    if status != 0 and not stopped_here:  # a system mpiexec before the venv's: a usual surprise
         print(
             f"damaris-ref run: the MPI job failed (exit status {status}) under {mpiexec} "
             f"({detect_flavour(mpiexec).label}); DAMARIS_MPIEXEC chooses another",

@@ -23,6 +23,7 @@ order the client issued them.
 from __future__ import annotations
 
 import math
+import os
 import pickle
 from collections import deque
 from collections.abc import Callable
@@ -104,6 +105,29 @@ def _poll(ready: Callable[[], object], timeout: float = math.inf, spin: float = 
     return poll_until(ready, timeout, _POLL_MIN, _POLL_MAX, spin)
 
 
+#: where MPI libraries keep a node's shared memory (MPICH's segments are files here)
+SHM_FOLDER = "/dev/shm"
+
+
+def shm_room_problem(size: int, segments: int, folder: str = SHM_FOLDER) -> str | None:
+    """Why ``segments`` shared buffers of ``size`` bytes cannot fit in ``folder``; None when
+    they can (or the folder cannot be looked at). Past its free space a rank touching the
+    buffer would be killed by SIGBUS, so the run is refused before anything is allocated."""
+    try:
+        status = os.statvfs(folder)
+    except OSError:
+        return None
+    free = status.f_bavail * status.f_frsize
+    needed = size * segments
+    if needed <= free:
+        return None
+    what = f"{segments} node buffers of {size} bytes" if segments > 1 else f"{size} bytes"
+    return (
+        f"the shared buffer ({what}) does not fit in {folder}, which has {free} bytes free; "
+        f"allowed: at most {free // segments} bytes per node here (or make {folder} larger)"
+    )
+
+
 class MPIBackend:
     """What :class:`~damaris_ref.api.Damaris` needs from an MPI world."""
 
@@ -143,6 +167,10 @@ class MPIBackend:
             size = config.architecture.buffer_size
             # every rank of every node finds this alike, before any communicator is made
             if (problem := share_problem(size, clients_here)) is not None:
+                raise ConfigError(problem, file=config.source, path="architecture.buffer.size")
+            # emulated nodes all live on this host, so their segments share its /dev/shm
+            segments = topology.number_of_nodes if config.architecture.ranks_per_node else 1
+            if (problem := shm_room_problem(size, segments)) is not None:
                 raise ConfigError(problem, file=config.source, path="architecture.buffer.size")
         # mpi4py's stubs type Split as returning the base Comm; an intracommunicator's Split
         # returns an Intracomm, which Allocate_shared needs

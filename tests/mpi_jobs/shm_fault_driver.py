@@ -35,7 +35,7 @@ def wait_for_segment(timeout: float = 60) -> None:
 
 def simulation() -> subprocess.Popen:
     """``damaris-ref run`` of the seed simulation, long enough to be stopped mid-run."""
-    config = str(EXAMPLES / "3dmesh_py.yml")
+    config = str(EXAMPLES / "3dmesh_py_compact.yml")  # its buffer fits the test's /dev/shm
     command = [sys.executable, "-m", "damaris_ref.cli", "run", "-n", "5", "3dmesh_py", config]
     command += ["-i", "600", "-v", "0", "-s", "1"]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

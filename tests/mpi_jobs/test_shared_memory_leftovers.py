@@ -9,6 +9,7 @@ such a namespace cannot be made (not root, no ``unshare``), the test is skipped.
 from __future__ import annotations
 
 import ast
+import re
 import shutil
 import subprocess
 import sys
@@ -63,6 +64,24 @@ def test_a_ctrl_c_of_run_prints_one_line_saying_what_was_stopped():
     assert stopped == [
         "damaris-ref: received SIGINT, stopping the MPI job of 5 ranks "
         f"({sys.executable} -m damaris_ref.mpi_runtime 3dmesh_py "
-        f"{Path(DRIVER).resolve().parents[2] / 'examples' / '3dmesh_py.yml'} -i 600 -v 0 -s 1)"
+        f"{Path(DRIVER).resolve().parents[2] / 'examples' / '3dmesh_py_compact.yml'} "
+        "-i 600 -v 0 -s 1)"
     ], stderr
     assert "Traceback" not in stderr and "KeyboardInterrupt" not in stderr, stderr
+
+
+@pytest.mark.timeout(300)
+def test_a_buffer_larger_than_dev_shm_is_one_error_line_not_a_sigbus():
+    # the seed's own file asks for 512 MiB; this /dev/shm holds 256 MiB
+    seed = Path(DRIVER).resolve().parents[2] / "examples" / "3dmesh_py.yml"
+    run = [sys.executable, "-m", "damaris_ref.cli", "run", "-n", "5", "3dmesh_py", str(seed)]
+    done = in_private_shm(*run, "-i", "1", "-s", "0")
+    assert done.returncode == 1, done.stderr
+    fatal = [line for line in done.stderr.splitlines() if "fatal error" in line]
+    assert len(fatal) == 1, done.stderr
+    assert re.search(
+        r"rank 0: ConfigError: .*architecture\.buffer\.size: the shared buffer \(536870912 "
+        r"bytes\) does not fit in /dev/shm, which has \d+ bytes free",
+        fatal[0],
+    ), fatal
+    assert "Traceback" not in done.stderr and "BAD TERMINATION" not in done.stderr, done.stderr
