@@ -120,10 +120,11 @@ def test_demo_iterations_are_checked_before_a_scheduler_starts(
     assert not (tmp_path / "out").exists()
 
 
-def test_demo_out_must_be_a_folder(tmp_path, capsys):
+@pytest.mark.parametrize("command", ["demo", "stats"])
+def test_out_must_be_a_folder(tmp_path, capsys, command):
     taken = tmp_path / "taken"
     taken.write_text("")
     with pytest.raises(SystemExit) as exited:
-        main(["demo", "--out", str(taken)])
+        main([command, "--out", str(taken)])
     assert exited.value.code == 2
     assert f"argument --out: {taken} exists and is not a folder" in capsys.readouterr().err

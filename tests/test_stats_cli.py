@@ -48,14 +48,3 @@ def test_more_simulations_at_once_than_the_cores_can_take_need_oversubscribe(
         "more than 8 per core; use -k 5 or fewer, or add --oversubscribe to start them anyway"
     )
     assert not (tmp_path / "out").exists()
-
-
-def test_out_must_be_a_folder(tmp_path, capsys):
-    taken = tmp_path / "taken"
-    taken.write_text("")
-    with pytest.raises(SystemExit) as exited:
-        main(["stats", "--out", str(taken)])
-    assert exited.value.code == 2
-    err = capsys.readouterr().err
-    assert f"argument --out: {taken} exists and is not a folder" in err
-    assert "Traceback" not in err
