@@ -15,6 +15,7 @@ not initialise MPI.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -71,9 +72,26 @@ def abort_job(
     time.sleep(RELAY_PAUSE)
     if rank is None:
         raise SystemExit(1)
+    forget_shared_memory_files()  # Abort skips the library's own clean-up of them
     _silence_stderr()  # the line above said it all; MPI would add a notice of its own
     (comm if comm is not None else MPI.COMM_WORLD).Abort(1)
     raise SystemExit(1)  # Abort does not return; this only satisfies NoReturn
+
+
+def forget_shared_memory_files() -> None:
+    """Unlink the MPI library's ``/dev/shm`` files this process maps, just before ``Abort``.
+
+    ``MPI_Abort`` ends every rank without the library's own removal of its node segment, so
+    a job started with a plain ``mpiexec`` left a file of several MB per abort. The abort
+    ends every rank that maps it, so nobody needs the name any more; the mappings themselves
+    stay valid until each process ends.
+    """
+    from damaris_ref.shm_files import MPI_PREFIXES, mapped_files
+
+    for path in mapped_files([os.getpid()]):
+        if path.name.startswith(MPI_PREFIXES):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def _silence_stderr() -> None:

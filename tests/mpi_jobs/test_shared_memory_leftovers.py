@@ -85,3 +85,28 @@ def test_a_buffer_larger_than_dev_shm_is_one_error_line_not_a_sigbus():
         fatal[0],
     ), fatal
     assert "Traceback" not in done.stderr and "BAD TERMINATION" not in done.stderr, done.stderr
+
+
+ONE_RANK_FAILS = """\
+from mpi4py import MPI
+from damaris_ref.transport.mpi_abort import abort_on_error
+
+with abort_on_error():
+    MPI.COMM_WORLD.Barrier()  # every rank has attached the node's segment
+    if MPI.COMM_WORLD.rank == 1:
+        raise RuntimeError("rank 1 fails")
+    MPI.COMM_WORLD.Barrier()
+"""
+
+
+@pytest.mark.timeout(300)
+def test_an_abort_under_a_plain_mpiexec_leaves_nothing_in_dev_shm(tmp_path):
+    """No launcher of ours cleans up after a plain ``mpiexec``: the aborting rank does."""
+    program = tmp_path / "one_rank_fails.py"
+    program.write_text(ONE_RANK_FAILS)
+    mpiexec = Path(sys.executable).with_name("mpiexec")
+    job = f"{mpiexec} -n 3 {sys.executable} {program}; echo exit $?; ls -A /dev/shm"
+    done = in_private_shm("sh", "-c", job)
+    assert "fatal error on rank 1: RuntimeError: rank 1 fails" in done.stderr, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0] != "exit 0" and lines[1:] == [], done.stdout
