@@ -73,7 +73,9 @@ def test_objects_someone_else_froze_stay_frozen(nothing_frozen):
     collector.collect()
     assert made() is None
     collector.release()
-    assert gc.get_freeze_count() == theirs
+    # still frozen (an unfreeze would leave 0) and nothing frozen on top; the count may only
+    # fall, by what other threads of the process freed meanwhile
+    assert 0 < gc.get_freeze_count() <= theirs
 
 
 def test_release_is_idempotent_and_a_second_collector_does_not_freeze_again(nothing_frozen):
