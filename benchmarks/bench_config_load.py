@@ -19,7 +19,7 @@ from xml.parsers import expat
 
 import yaml
 
-from damaris_ref.config import (
+from damaris_ref.core.config import (
     Architecture,
     Config,
     ConfigError,

@@ -62,8 +62,8 @@ def server_script(damaris_data: dict) -> None:
     import dask.array as da
 
     from damaris4py.server import getservercomm
+    from damaris_ref.core.polling import sleeping_barrier
     from damaris_ref.dask_bridge import current_session, global_array
-    from damaris_ref.polling import sleeping_barrier
 
     built = {}
 
@@ -126,8 +126,8 @@ def server_script(damaris_data: dict) -> None:
 # --- the driver -------------------------------------------------------------------------------
 def run_case(scheduler_file: Path, rows: int, iterations: int, folder: Path) -> list[dict]:
     """Run the generic mock with ``rows`` x COLUMNS float64 per client; the servers' records."""
-    from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
-    from damaris_ref.config.writers import dump_yaml
+    from damaris_ref.core.config.model import Architecture, Config, Layout, PyScript, Variable
+    from damaris_ref.core.config.writers import dump_yaml
 
     block_bytes = rows * COLUMNS * 8
     config = Config(

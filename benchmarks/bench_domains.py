@@ -30,7 +30,7 @@ from pathlib import Path
 
 import yaml
 
-from damaris_ref.launcher import build_command, detect_flavour, find_mpiexec
+from damaris_ref.launch.launcher import build_command, detect_flavour, find_mpiexec
 
 RANKS, CLIENTS, ITERATIONS = 3, 2, 5
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

@@ -127,7 +127,7 @@ def time_sends(comm, blocks: dict[int, np.ndarray], repeat: int) -> dict[str, di
 def bench_config(sizes: list[int], many: int, repeat: int):
     """One dedicated core, one variable of doubles per size and ``many`` (``domains``) of 4 KiB
     blocks of ``small``; room for two iterations of the largest."""
-    from damaris_ref.config.model import Architecture, Config, Layout, Variable
+    from damaris_ref.core.config.model import Architecture, Config, Layout, Variable
 
     # the many-writes row never waits for the server: room for all its iterations
     size = 2 * max(sizes, default=0) + (4 * repeat + 1) * many * SMALL + 4 * MIB
@@ -151,8 +151,8 @@ def time_writes(comm, blocks: dict[int, np.ndarray], many: int, repeat: int) -> 
     ``write_block`` calls per iteration, first and warm, against as many copies into distinct
     slices of one buffer, and the ``end_iteration`` after them.
     """
-    from damaris_ref.api import Damaris
-    from damaris_ref.transport.mpi import MPIBackend
+    from damaris_ref.runtime.session import Damaris
+    from damaris_ref.runtime.transport.mpi import MPIBackend
 
     result: dict = {"sizes": {}, "many": {}}
     damaris = Damaris(MPIBackend(comm))
@@ -285,7 +285,7 @@ def main(argv: list[str]) -> int:
     if any(mark in os.environ for mark in LAUNCHED_MARKS):
         run_rank(args)
         return 0
-    from damaris_ref.launcher import run_job
+    from damaris_ref.launch.launcher import run_job
 
     return run_job(2, [sys.executable, str(Path(__file__).resolve()), *argv])
 

@@ -80,7 +80,7 @@ def simulate(config: Path, cells: list[tuple[int, int]], iterations: int, record
     """One client rank: every cell, ``iterations + 1`` iterations each; one server rank."""
     from mpi4py import MPI
 
-    from damaris_ref import damaris
+    from damaris_ref.runtime import damaris
 
     damaris.initialize(str(config), MPI.COMM_WORLD)
     if damaris.start():
@@ -114,7 +114,7 @@ def wait_for_records(records: Path, count: int) -> None:
 # --- the driver ---------------------------------------------------------------------------
 def write_config(folder: Path, path: str, cells: list[tuple[int, int]], scheduler: Path | None):
     """A config whose ``field`` blocks have ``N`` int32 elements, up to 4096 of them."""
-    from damaris_ref.config.model import (
+    from damaris_ref.core.config.model import (
         Architecture,
         Config,
         Layout,
@@ -122,7 +122,7 @@ def write_config(folder: Path, path: str, cells: list[tuple[int, int]], schedule
         PyScript,
         Variable,
     )
-    from damaris_ref.config.writers import dump_yaml
+    from damaris_ref.core.config.writers import dump_yaml
 
     largest = max(nbytes for _, nbytes in cells)
     config = Config(
@@ -146,7 +146,7 @@ def write_config(folder: Path, path: str, cells: list[tuple[int, int]], schedule
 
 def run_path(path: str, cells: list[tuple[int, int]], iterations: int, folder: Path) -> list:
     """One ``mpiexec`` job over every cell; the server's records, warm-ups dropped."""
-    from damaris_ref.launcher import build_command, detect_flavour, find_mpiexec
+    from damaris_ref.launch.launcher import build_command, detect_flavour, find_mpiexec
 
     scheduler = None
     if path == "dask":

@@ -17,9 +17,16 @@ from typing import Any
 import jsonschema
 import yaml
 
-from damaris_ref.config import dump_pdi, dump_xml, dump_yaml
-from damaris_ref.config.model import Architecture, Config, Layout, Parameter, PyScript, Variable
-from damaris_ref.errors import DamarisConformanceError
+from damaris_ref.core.config import dump_pdi, dump_xml, dump_yaml
+from damaris_ref.core.config.model import (
+    Architecture,
+    Config,
+    Layout,
+    Parameter,
+    PyScript,
+    Variable,
+)
+from damaris_ref.core.errors import DamarisConformanceError
 
 CASES_DIR = Path(__file__).parent / "cases"
 #: the cases of specification §6 "Golden numbers", observed on upstream Damaris

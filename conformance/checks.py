@@ -18,7 +18,7 @@ from damaris_ref.conformance.cases import SEED_VARIABLES, Case
 from damaris_ref.conformance.expectations import Expectation, ExpectedBlock
 from damaris_ref.conformance.record import Answer, BlockRecord, RunRecord, VariableRecord
 from damaris_ref.conformance.runs import Run
-from damaris_ref.data import (
+from damaris_ref.core.data import (
     DAMARIS_DATA_KEYS,
     DAMARIS_ENV_KEYS,
     DASK_ENV_KEYS,
@@ -27,7 +27,7 @@ from damaris_ref.data import (
     parse_block_key,
     reassemble,
 )
-from damaris_ref.output_lines import client_totals
+from damaris_ref.core.output_lines import client_totals
 
 _ENTRY_KEYS = ("numpy_data", "sort_list", "type_string")
 #: what a helper that returned no array for a block is compared as

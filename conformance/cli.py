@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from damaris_ref.environment import Setting
-from damaris_ref.errors import DamarisError
+from damaris_ref.core.errors import DamarisError
+from damaris_ref.core.settings import Setting
 
 SUITE_DIR = Path(__file__).parent
 #: the suite's own pytest configuration (so no configuration of the caller's folder applies)

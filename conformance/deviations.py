@@ -35,11 +35,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from damaris_ref.config.errors import ConfigError
-from damaris_ref.config.schema import JsonSchema
-from damaris_ref.config.yaml_tree import YamlLocator, parse
 from damaris_ref.conformance.cases import Case
-from damaris_ref.errors import DamarisConformanceError
+from damaris_ref.core.config.errors import ConfigError
+from damaris_ref.core.config.schema import JsonSchema
+from damaris_ref.core.config.yaml_tree import YamlLocator, parse
+from damaris_ref.core.errors import DamarisConformanceError
 
 DEVIATIONS_DIR = Path(__file__).parent / "deviations"
 #: the JSON Schema every deviations file follows (shipped for ports to validate theirs)

@@ -1,7 +1,7 @@
 """What a conforming port must show for a case, computed from the model alone.
 
-Routing comes from :mod:`damaris_ref.topology`, values from the seed formula
-(:func:`damaris_ref.mocks.mesh3d.block_values`), names and types from :mod:`damaris_ref.data`.
+Routing comes from :mod:`damaris_ref.core.topology`, values from the seed formula
+(:func:`damaris_ref.mocks.mesh3d.block_values`), names and types from :mod:`damaris_ref.core.data`.
 Nothing here runs the reference, so a bug in an engine cannot hide in its own expectations.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from damaris_ref.conformance.cases import Case, seed_type
-from damaris_ref.data import block_key, dtype_of, type_string_of
+from damaris_ref.core.data import block_key, dtype_of, type_string_of
+from damaris_ref.core.topology import Topology, compute_topology, emulated_nodes
 from damaris_ref.mocks.mesh3d import block_values
-from damaris_ref.topology import Topology, compute_topology, emulated_nodes
 
 
 @dataclass(frozen=True)

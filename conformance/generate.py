@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from damaris_ref.conformance.cases import Case, seed_variables
 from damaris_ref.conformance.impls import Implementation
-from damaris_ref.topology import compute_topology, emulated_nodes
+from damaris_ref.core.topology import compute_topology, emulated_nodes
 
 #: world sizes stay small: under mpiexec every rank is a process
 MAX_RANKS = 6

@@ -23,12 +23,12 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
-from damaris_ref import processes
 from damaris_ref.conformance import probe
 from damaris_ref.conformance.cases import CAPABILITIES, Case, write_config
 from damaris_ref.conformance.record import load_records
 from damaris_ref.conformance.runs import Run, read_bounded
-from damaris_ref.errors import DamarisConformanceError
+from damaris_ref.core.errors import DamarisConformanceError
+from damaris_ref.launch import processes
 
 #: what a port's template may use; the first three are required
 TEMPLATE_FIELDS = ("np", "config", "iterations", "r", "domains")
@@ -258,9 +258,9 @@ class InProcessReference(Implementation):
 
     def _execute(self, case: Case, config: Path, records_dir: Path, timeout: float) -> Run:
         from damaris_ref.conformance.mutations import misread_config, mutation_seams
-        from damaris_ref.engine import RankFailed, run_in_process
         from damaris_ref.mocks import SIMULATIONS
-        from damaris_ref.seams import DEFAULT_SEAMS
+        from damaris_ref.runtime.in_process import RankFailed, run_in_process
+        from damaris_ref.runtime.seams import DEFAULT_SEAMS
 
         simulation = SIMULATIONS[case.simulation]
         if self.mutation:

@@ -3,7 +3,7 @@
 ``--impl reference --mutation NAME`` runs the suite against the reference with one classic
 port bug plugged in. Each must make the suite fail with a message naming what differs; the
 meta-tests in ``tests/conformance`` hold the suite to that. A mutation is a substitute at one
-of the reference's documented seams (:mod:`damaris_ref.seams`: the routing rule, or a filter
+of the reference's documented seams (:mod:`damaris_ref.runtime.seams`: the routing rule, or a filter
 on the blocks scripts get), or, for a port that misreads its config file, the config it then
 acts on; never a patch of its code, and never a change of the model the suite's expectations
 come from.
@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from damaris_ref.data import Block
-from damaris_ref.seams import DEFAULT_SEAMS, Seams
-from damaris_ref.server import BlockFilter
-from damaris_ref.topology import Mode, Topology, compute_topology
+from damaris_ref.core.data import Block
+from damaris_ref.core.topology import Mode, Topology, compute_topology
+from damaris_ref.runtime.seams import DEFAULT_SEAMS, Seams
+from damaris_ref.runtime.server import BlockFilter
 
 #: name -> what the broken variant does
 MUTATIONS: dict[str, str] = {

@@ -37,8 +37,8 @@ from damaris_ref.conformance.mutations import CONFIG_MUTATIONS
 from damaris_ref.conformance.options import OPTIONS, environment_name
 from damaris_ref.conformance.report import Report
 from damaris_ref.conformance.runs import Run
-from damaris_ref.errors import DamarisConformanceError
-from damaris_ref.output_lines import client_totals
+from damaris_ref.core.errors import DamarisConformanceError
+from damaris_ref.core.output_lines import client_totals
 
 #: failure messages list this many differences before counting the rest
 SHOWN_DIFFERENCES = 5

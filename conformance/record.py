@@ -20,7 +20,7 @@ import jsonschema
 import numpy as np
 
 from damaris_ref.conformance import probe
-from damaris_ref.errors import DamarisConformanceError
+from damaris_ref.core.errors import DamarisConformanceError
 
 SCHEMA_PATH = Path(__file__).parent / "probe-record.schema.json"
 

@@ -36,10 +36,15 @@ from pathlib import Path
 
 from damaris_ref.conformance.cases import case_by_id
 from damaris_ref.conformance.cli import main as suite_main
+from damaris_ref.core.errors import DamarisConformanceError
+from damaris_ref.core.output_lines import client_totals, server_sums
 from damaris_ref.dask_bridge.local_scheduler import local_scheduler
-from damaris_ref.errors import DamarisConformanceError
-from damaris_ref.launcher import build_command, detect_flavour, find_mpiexec, read_rank_output
-from damaris_ref.output_lines import client_totals, server_sums
+from damaris_ref.launch.launcher import (
+    build_command,
+    detect_flavour,
+    find_mpiexec,
+    read_rank_output,
+)
 
 #: what upstream's executables cannot do on one host: its nodes are real hosts, and the
 #: reference's ranks-per-node emulation is an extension its schema does not allow

@@ -6,10 +6,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
-from damaris_ref.client import UnknownNameError
-from damaris_ref.errors import DamarisClientError
+from damaris_ref import UnknownNameError
+from damaris_ref.core.errors import DamarisClientError
 
 
 class SimulationSetupError(DamarisClientError, ValueError):
@@ -24,6 +24,9 @@ class Simulation:
     parser: Callable[[], argparse.ArgumentParser]
     client_loop: Callable[[Any, argparse.Namespace], Any]
 
+    #: errors every rank meets alike, which end an MPI job with one line (not an abort)
+    shared_errors: ClassVar[tuple[type[BaseException], ...]] = (SimulationSetupError,)
+
     def main(self, damaris: Any, comm: Any, args: argparse.Namespace) -> None:
         """One world rank, as a real code does it: initialize, start, loop, stop, finalize."""
         damaris.initialize(args.config, comm)
@@ -35,7 +38,7 @@ class Simulation:
     def parse_args(self, argv: Sequence[str]) -> argparse.Namespace:
         """Parse this simulation's command line. Bad usage and a value out of its bounds (``-i``
         0..2**31-1, ``-s`` finite from 0 to a day, ``-d`` >= 1: see
-        :mod:`damaris_ref.cli_types`) exit 2 with the usage and a message naming the option."""
+        :mod:`damaris_ref.core.arg_types`) exit 2 with the usage and a message naming the option."""
         return self.parser().parse_args(list(argv))
 
     def rank_main(self, args: argparse.Namespace) -> Callable[[Any, Any], Any]:

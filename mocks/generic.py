@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from damaris_ref.cli_types import INT32_MAX, integer_in, sleep_seconds
+from damaris_ref.core.arg_types import INT32_MAX, integer_in, sleep_seconds
 from damaris_ref.mocks.base import Simulation
 
 #: by item size: keeps values exact in every supported dtype (float32 has 24 mantissa bits)
@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _client_loop(damaris: Any, args: argparse.Namespace) -> None:
-    from damaris_ref.data import dtype_of
+    from damaris_ref.core.data import dtype_of
 
     ccomm = damaris.client_comm_get()
     clients, source = ccomm.Get_size(), ccomm.Get_rank()
@@ -122,6 +122,6 @@ GENERIC = Simulation("generic", _parser, _client_loop)
 
 def main() -> int:
     """Console script ``damaris-generic CONFIG [-i I] [-s S]`` (one MPI rank)."""
-    from damaris_ref.mpi_runtime import run_simulation
+    from damaris_ref import run_mpi_rank
 
-    return run_simulation(GENERIC, sys.argv[1:])
+    return run_mpi_rank(GENERIC, sys.argv[1:])

@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from damaris_ref.cli_types import INT32_MAX, integer_in, sleep_seconds
-from damaris_ref.client import UnknownParameterError
+from damaris_ref import UnknownParameterError
+from damaris_ref.core.arg_types import INT32_MAX, integer_in, sleep_seconds
 from damaris_ref.mocks.base import Simulation, SimulationSetupError, UndeclaredNames
 
 DEFAULT_ITERATIONS = 5
@@ -232,20 +232,20 @@ STATS_3DMESH_DASK = Simulation(
 
 def main_3dmesh_py() -> int:
     """Console script ``3dmesh_py CONFIG [-v X] [-r] [-s S] [-i I]`` (one MPI rank)."""
-    from damaris_ref.mpi_runtime import run_simulation
+    from damaris_ref import run_mpi_rank
 
-    return run_simulation(MESH3D_PY, sys.argv[1:])
+    return run_mpi_rank(MESH3D_PY, sys.argv[1:])
 
 
 def main_3dmesh_py_domains() -> int:
     """Console script ``3dmesh_py_domains CONFIG [-i I] [-d D] [-r] [-s S]`` (one MPI rank)."""
-    from damaris_ref.mpi_runtime import run_simulation
+    from damaris_ref import run_mpi_rank
 
-    return run_simulation(MESH3D_PY_DOMAINS, sys.argv[1:])
+    return run_mpi_rank(MESH3D_PY_DOMAINS, sys.argv[1:])
 
 
 def main_stats_3dmesh_dask() -> int:
     """Console script ``stats_3dmesh_dask CONFIG [-i I] [-v V] [-d D] [-r] [-s S]`` (one rank)."""
-    from damaris_ref.mpi_runtime import run_simulation
+    from damaris_ref import run_mpi_rank
 
-    return run_simulation(STATS_3DMESH_DASK, sys.argv[1:])
+    return run_mpi_rank(STATS_3DMESH_DASK, sys.argv[1:])

@@ -108,6 +108,6 @@ HEAT2D_PDI = PdiProgram("heat2d_pdi", _parser, _program)
 
 def main_heat2d_pdi() -> int:
     """Console script ``heat2d_pdi PDI_YAML [-i I]`` (one MPI rank)."""
-    from damaris_ref.mpi_runtime import run_simulation
+    from damaris_ref import run_mpi_rank
 
-    return run_simulation(HEAT2D_PDI, sys.argv[1:])
+    return run_mpi_rank(HEAT2D_PDI, sys.argv[1:])

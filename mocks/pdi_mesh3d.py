@@ -211,13 +211,13 @@ MESH3D_PY_DOMAINS_PDI = PdiProgram(
 
 def main_3dmesh_py_pdi() -> int:
     """Console script ``3dmesh_py_pdi PDI_YAML [-v X] [-r] [-s S] [-i I]`` (one MPI rank)."""
-    from damaris_ref.mpi_runtime import run_simulation
+    from damaris_ref import run_mpi_rank
 
-    return run_simulation(MESH3D_PY_PDI, sys.argv[1:])
+    return run_mpi_rank(MESH3D_PY_PDI, sys.argv[1:])
 
 
 def main_3dmesh_py_domains_pdi() -> int:
     """Console script ``3dmesh_py_domains_pdi PDI_YAML [-i I] [-d D] [-r] [-s S]`` (one rank)."""
-    from damaris_ref.mpi_runtime import run_simulation
+    from damaris_ref import run_mpi_rank
 
-    return run_simulation(MESH3D_PY_DOMAINS_PDI, sys.argv[1:])
+    return run_mpi_rank(MESH3D_PY_DOMAINS_PDI, sys.argv[1:])

@@ -6,10 +6,10 @@ import argparse
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from damaris_ref import pdi
-from damaris_ref.mocks.base import Simulation
+from damaris_ref.mocks.base import Simulation, SimulationSetupError
 
 
 @dataclass(frozen=True)
@@ -19,6 +19,8 @@ class PdiProgram(Simulation):
 
     #: the config is a PDI specification the program hands to ``pdi.init`` itself
     reads_pdi_spec = True
+    #: a call the plugin refuses is refused alike on every rank
+    shared_errors: ClassVar[tuple[type[BaseException], ...]] = (SimulationSetupError, pdi.Error)
 
     def main(self, damaris: Any, comm: Any, args: argparse.Namespace) -> None:
         """One world rank: the program, with PDI driving this rank's ``damaris``."""

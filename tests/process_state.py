@@ -36,5 +36,5 @@ def process_state() -> dict[str, object]:
 
 def while_running(state: dict[str, object]) -> dict[str, object]:
     """``state`` without what a server changes on purpose while it runs (the objects it froze
-    after its first collection, see ``damaris_ref.scripts.garbage``), to compare mid-run."""
+    after its first collection, see ``damaris_ref.runtime.scripts.garbage``), to compare mid-run."""
     return {key: value for key, value in state.items() if key != "frozen objects"}

@@ -17,10 +17,10 @@ from typing import Any
 import psutil
 import pytest
 
-from damaris_ref import launcher
-from damaris_ref.polling import poll_until
-from damaris_ref.processes import stop_tree, watch_shared_memory
-from damaris_ref.transport.mpi_abort import FATAL_PREFIX
+from damaris_ref.core.polling import poll_until
+from damaris_ref.launch import launcher
+from damaris_ref.launch.job_abort import FATAL_PREFIX
+from damaris_ref.launch.processes import stop_tree, watch_shared_memory
 
 #: seconds any single job may take before it counts as hung
 JOB_TIMEOUT = 60.0

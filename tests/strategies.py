@@ -7,9 +7,9 @@ from pathlib import Path
 
 from hypothesis import strategies as st
 
-from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
 from damaris_ref.conformance import cases
-from damaris_ref.data import TYPE_NAMES
+from damaris_ref.core.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.core.data import TYPE_NAMES
 
 EMPTY_SCRIPT = Path(__file__).parent / "scripts" / "noop.py"
 

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from damaris_ref.check.analysis import MAX_SCRIPT_BYTES, Finding, check_file, check_source
 from damaris_ref.cli import main
-from damaris_ref.scripts.check import MAX_SCRIPT_BYTES, Finding, check_file, check_source
 
 
 def check(source: str) -> list[Finding]:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from damaris_ref import engine
 from damaris_ref.cli import main
 from damaris_ref.mocks import SIMULATIONS
+from damaris_ref.runtime import in_process as engine
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -60,8 +60,8 @@ def test_a_bug_in_a_rank_propagates_with_the_ranks_traceback(monkeypatch):
 
 
 def test_a_damaris_error_from_any_subcommand_is_one_line(monkeypatch, capsys):
-    from damaris_ref import run_cli
-    from damaris_ref.launcher import MpiexecNotFoundError
+    from damaris_ref.cli import run as run_cli
+    from damaris_ref.launch.launcher import MpiexecNotFoundError
 
     def no_mpiexec(_options):
         raise MpiexecNotFoundError("no mpiexec found")

@@ -8,10 +8,15 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from damaris_ref.client import Client, ClientError, UnknownParameterError, UnknownVariableError
-from damaris_ref.config.model import Architecture, Config, Layout, Parameter, Variable
-from damaris_ref.data import Block
-from damaris_ref.topology import compute_topology
+from damaris_ref.core.config.model import Architecture, Config, Layout, Parameter, Variable
+from damaris_ref.core.data import Block
+from damaris_ref.core.topology import compute_topology
+from damaris_ref.runtime.client import (
+    Client,
+    ClientError,
+    UnknownParameterError,
+    UnknownVariableError,
+)
 
 
 @dataclass

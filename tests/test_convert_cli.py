@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from damaris_ref.cli import main
-from damaris_ref.config import load_config
+from damaris_ref.core.config import load_config
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

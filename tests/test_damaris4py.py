@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from damaris4py.dask import damaris_dask as dd
-from damaris_ref import data
-from damaris_ref.data import Block
+from damaris_ref.core import data
+from damaris_ref.core.data import Block
 
 MAGIC = "1700000000123"
 

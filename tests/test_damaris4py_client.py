@@ -21,8 +21,7 @@ PROGRAM = """\
 import sys
 from mpi4py import MPI
 from damaris4py import client
-from damaris_ref import damaris
-
+from damaris_ref.runtime import damaris
 code = client.damaris_initialize(sys.argv[1], MPI.COMM_WORLD)
 print(code, client.isclient(), client.isserver(), client.isdedicatedcore())
 print(client.getclientcomm().Get_size(), client.listknownclients(), client.numberofnodes())

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from damaris_ref import data
-from damaris_ref.data import Block, ReassemblyError, reassemble
+from damaris_ref.core import data
+from damaris_ref.core.data import Block, ReassemblyError, reassemble
 
 #: spec §2: config type name -> (NumPy dtype, DamarisData type_string)
 SPEC_TYPES = {

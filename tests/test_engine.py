@@ -13,15 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from damaris_ref.api import Damaris, DamarisStateError
-from damaris_ref.config.model import Architecture, Config, Layout, Variable
 from damaris_ref.conformance.cases import Case, case_by_id
 from damaris_ref.conformance.impls import SEED_ARGS, render
-from damaris_ref.engine import RankFailed, run_in_process
+from damaris_ref.core.config.model import Architecture, Config, Layout, Variable
 from damaris_ref.mocks import SIMULATIONS, SimulationSetupError
-from damaris_ref.transport.base import WorldAborted
-from damaris_ref.transport.inprocess import InProcessWorld
-from damaris_ref.transport.threadcomm import ThreadComm
+from damaris_ref.runtime.in_process import RankFailed, run_in_process
+from damaris_ref.runtime.session import Damaris, DamarisStateError
+from damaris_ref.runtime.transport.base import WorldAborted
+from damaris_ref.runtime.transport.inprocess import InProcessWorld
+from damaris_ref.runtime.transport.threadcomm import ThreadComm
 
 from recorder import Recorder
 from strategies import seed_config

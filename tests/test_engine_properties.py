@@ -16,11 +16,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from damaris_ref.config.model import Architecture, Config
-from damaris_ref.data import dtype_of, parse_block_key, reassemble
-from damaris_ref.engine import RankFailed, run_in_process
+from damaris_ref.core.config.model import Architecture, Config
+from damaris_ref.core.data import dtype_of, parse_block_key, reassemble
+from damaris_ref.core.topology import LayoutError, compute_topology, emulated_nodes
 from damaris_ref.mocks.generic import GENERIC, expected_global, global_shape
-from damaris_ref.topology import LayoutError, compute_topology, emulated_nodes
+from damaris_ref.runtime.in_process import RankFailed, run_in_process
 
 from recorder import Recorder
 from strategies import configs, core_layouts, is_valid

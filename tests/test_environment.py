@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from damaris_ref import environment
-from damaris_ref.config import ConfigError
+from damaris_ref.core import settings as environment
+from damaris_ref.core.config import ConfigError
 
 #: setting -> (bad texts, what the message says is allowed)
 BAD = {
@@ -64,8 +64,9 @@ def test_the_environment_module_loads_no_heavy_module():
     import sys
 
     code = (
-        "import sys, damaris_ref.environment\n"
-        "print(sorted(m for m in ('typing', 'damaris_ref.config', 'numpy') if m in sys.modules))"
+        "import sys, damaris_ref.core.settings\n"
+        "print(sorted(m for m in ('typing', 'damaris_ref.core.config', 'numpy')"
+        " if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "[]", out.stderr

@@ -13,8 +13,8 @@ import damaris4py
 import damaris_ref
 import damaris_ref.conformance
 import damaris_ref.mocks
-from damaris_ref import errors
-from damaris_ref.errors import DamarisError
+from damaris_ref.core import errors
+from damaris_ref.core.errors import DamarisError
 
 #: packages whose modules are walked: the mocks and the suite come from folders of their own,
 #: which walking ``damaris_ref`` does not reach (``dask_espresso`` is one module, added alone)
@@ -89,8 +89,8 @@ def test_one_class_per_name():
 
 
 def test_second_bases_are_kept_for_callers_that_catch_them():
-    from damaris_ref.config import ConfigError
-    from damaris_ref.transport.base import TransportError
+    from damaris_ref.core.config import ConfigError
+    from damaris_ref.runtime.transport.base import TransportError
 
     assert issubclass(ConfigError, ValueError)
     assert issubclass(TransportError, RuntimeError)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from damaris_ref.scripts.garbage import IterationCollector
+from damaris_ref.runtime.scripts.garbage import IterationCollector
 
 
 class Node:

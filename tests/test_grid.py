@@ -1,4 +1,4 @@
-"""Property tests of :mod:`damaris_ref.grid`: any rectilinear tiling, in any order, gives back
+"""Property tests of :mod:`damaris_ref.core.grid`: any rectilinear tiling, in any order, gives back
 its chunk grid; gaps, overlaps and tilings that are not a grid raise a GridError naming where.
 """
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from damaris_ref.grid import GridError, block_grid
+from damaris_ref.core.grid import GridError, block_grid
 
 
 @st.composite

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from damaris_ref import launcher
-from damaris_ref.launcher import (
+from damaris_ref.launch import launcher
+from damaris_ref.launch.launcher import (
     JobTimeoutError,
     LauncherError,
     MpiexecNotFoundError,
@@ -287,7 +287,7 @@ def test_teardown_reaches_ranks_a_stubborn_launcher_left_behind(tmp_path):
 LAUNCHER_SCRIPT = textwrap.dedent(
     """
     import sys
-    from damaris_ref.launcher import run_job
+    from damaris_ref.launch.launcher import run_job
     sys.exit(run_job(3, [sys.executable, "-c", sys.argv[1], *sys.argv[2:]], timeout=60, grace=2))
     """
 )

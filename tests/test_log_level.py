@@ -10,14 +10,14 @@ import sys
 
 PROGRAM = """
 import logging
-from damaris_ref.log_level import STARTED_PROCESS_OUTPUT, apply_log_level
+from damaris_ref.launch.log_level import STARTED_PROCESS_OUTPUT, apply_log_level
 
 apply_log_level()
 logging.getLogger("damaris_ref.dask_bridge.workers").log(
     STARTED_PROCESS_OUTPUT, "a line a started worker printed"
 )
-logging.getLogger("damaris_ref.server").debug("a detail")
-logging.getLogger("damaris_ref.server").warning("a warning")
+logging.getLogger("damaris_ref.runtime.server").debug("a detail")
+logging.getLogger("damaris_ref.runtime.server").warning("a warning")
 """
 
 
@@ -39,12 +39,12 @@ def test_by_default_only_warnings_show_as_python_prints_them():
 def test_info_shows_what_started_processes_print():
     assert _stderr("info") == [
         "damaris_ref.dask_bridge.workers: INFO: a line a started worker printed",
-        "damaris_ref.server: WARNING: a warning",
+        "damaris_ref.runtime.server: WARNING: a warning",
     ]
 
 
 def test_debug_shows_everything():
-    assert _stderr("DEBUG")[1] == "damaris_ref.server: DEBUG: a detail"
+    assert _stderr("DEBUG")[1] == "damaris_ref.runtime.server: DEBUG: a detail"
 
 
 def test_error_hides_warnings():

@@ -14,12 +14,12 @@ import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
-from damaris_ref.config.model import Architecture
-from damaris_ref.data import reassemble
-from damaris_ref.engine import run_in_process
+from damaris_ref.core.config.model import Architecture
+from damaris_ref.core.data import reassemble
+from damaris_ref.core.output_lines import client_totals
+from damaris_ref.core.topology import compute_topology, emulated_nodes
 from damaris_ref.mocks import SIMULATIONS
-from damaris_ref.output_lines import client_totals
-from damaris_ref.topology import compute_topology, emulated_nodes
+from damaris_ref.runtime.in_process import run_in_process
 
 from recorder import Recorder
 from strategies import core_layouts, seed_config

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from damaris_ref.plot_hint import NO_PLOT
+from damaris_ref.cli.plot_hint import NO_PLOT
 from damaris_ref.stats.shared import Summary
 
 ROOT = Path(__file__).resolve().parents[1]

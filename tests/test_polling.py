@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from damaris_ref.polling import sleeping_barrier
-from damaris_ref.transport.threadcomm import ThreadComm
+from damaris_ref.core.polling import sleeping_barrier
+from damaris_ref.runtime.transport.threadcomm import ThreadComm
 
 
 class _Request:

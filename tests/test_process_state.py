@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from process_state import process_state
 
-from damaris_ref.api import Damaris
-from damaris_ref.config.model import Architecture
-from damaris_ref.engine import run_in_process
+from damaris_ref.core.config.model import Architecture
 from damaris_ref.mocks import SIMULATIONS
-from damaris_ref.scripts import context, damaris4py_server
-from damaris_ref.transport.inprocess import InProcessWorld
+from damaris_ref.runtime.in_process import run_in_process
+from damaris_ref.runtime.scripts import context, damaris4py_server
+from damaris_ref.runtime.session import Damaris
+from damaris_ref.runtime.transport.inprocess import InProcessWorld
 
 from strategies import seed_config
 

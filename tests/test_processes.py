@@ -16,10 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 import psutil
 import pytest
 
-from damaris_ref import polling, processes
-from damaris_ref.polling import poll_until
-from damaris_ref.process_output import LOG_LINE_CHARS, TAIL_CHARS
-from damaris_ref.processes import ProcessError
+from damaris_ref.core import polling
+from damaris_ref.core.polling import poll_until
+from damaris_ref.launch import processes
+from damaris_ref.launch.process_output import LOG_LINE_CHARS, TAIL_CHARS
+from damaris_ref.launch.processes import ProcessError
 
 from processes import alive, all_gone, kill_all
 
@@ -54,7 +55,7 @@ def python(code: str, **options) -> processes.Child:
     return processes.start([sys.executable, "-c", textwrap.dedent(code)], **options)
 
 
-# --- poll_until (damaris_ref.polling) -------------------------------------------------------
+# --- poll_until (damaris_ref.core.polling) -------------------------------------------------------
 
 
 def test_poll_until_returns_the_first_true_value():
@@ -121,7 +122,7 @@ def test_captured_stderr_keeps_a_tail_and_logs_a_capped_number_of_lines(caplog):
 
 def test_a_huge_line_is_logged_cut_and_kept_to_its_end(caplog):
     code = "import sys; sys.stderr.write('a' * 300_000 + 'b\\nend\\n')"
-    with caplog.at_level(logging.WARNING, logger="damaris_ref.processes"):
+    with caplog.at_level(logging.WARNING, logger="damaris_ref.launch.processes"):
         child = python(code, stderr="log")
         child.wait(30)
         child.drain()
@@ -206,7 +207,7 @@ def test_stop_finds_an_orphan_that_left_the_tree():
 PARENT = textwrap.dedent(
     """
     import subprocess, sys
-    from damaris_ref import processes
+    from damaris_ref.launch import processes
     tree = processes.start([sys.executable, "-c", sys.argv[1], "hang", "obey-term"],
                            stdout=subprocess.PIPE)
     kept = processes.start([sys.executable, "-c", "import time; time.sleep(120)"],
@@ -262,7 +263,7 @@ SUBREAPER = textwrap.dedent(
     """
     import os, subprocess, sys
     import psutil
-    from damaris_ref import processes
+    from damaris_ref.launch import processes
     print(processes.become_subreaper())
     child = processes.start([sys.executable, "-c", sys.argv[1], "exit", "obey-term"],
                             stdout=subprocess.PIPE)

@@ -24,8 +24,13 @@ import damaris_ref
 
 #: packages whose names are loaded on first use: ``_LAZY`` maps each name to its module
 LAZY_PACKAGES = ("damaris_ref", "damaris_ref.ensemble", "damaris_ref.conformance")
-#: the modules a port author reads without MPI or Dask (ARCHITECTURE: the pure core)
-PURE_CORE = ("damaris_ref.config", "damaris_ref.topology", "damaris_ref.data", "damaris_ref.grid")
+#: the modules a port author reads without MPI or Dask (docs/architecture.md: the pure core)
+PURE_CORE = (
+    "damaris_ref.core.config",
+    "damaris_ref.core.topology",
+    "damaris_ref.core.data",
+    "damaris_ref.core.grid",
+)
 HEAVY = ("mpi4py", "dask", "distributed")
 #: subpackages installed from folders of their own (pyproject's package-dir), which walking
 #: ``damaris_ref``'s folder does not find
@@ -118,10 +123,10 @@ def test_the_curated_packages_are_public() -> None:
     modules = set(public_modules())
     for expected in (
         "damaris_ref",
-        "damaris_ref.damaris",
-        "damaris_ref.config",
-        "damaris_ref.topology",
-        "damaris_ref.data",
+        "damaris_ref.runtime.damaris",
+        "damaris_ref.core.config",
+        "damaris_ref.core.topology",
+        "damaris_ref.core.data",
         "damaris_ref.dask_bridge",
         "damaris_ref.ensemble",
         "damaris_ref.conformance",
@@ -172,11 +177,11 @@ def test_import_damaris_ref_loads_neither_mpi4py_nor_dask() -> None:
 def test_a_lazy_name_loads_its_module_on_first_use() -> None:
     code = (
         "import sys, damaris_ref\n"
-        "assert 'damaris_ref.config' not in sys.modules\n"
+        "assert 'damaris_ref.core.config' not in sys.modules\n"
         "from damaris_ref import load_config, damaris\n"
-        "import damaris_ref.config, damaris_ref.damaris\n"
-        "assert load_config is damaris_ref.config.load_config\n"
-        "assert damaris is damaris_ref.damaris\n"
+        "import damaris_ref.core.config, damaris_ref.runtime.damaris\n"
+        "assert load_config is damaris_ref.core.config.load_config\n"
+        "assert damaris is damaris_ref.runtime.damaris\n"
     )
     subprocess.run([sys.executable, "-c", code], timeout=60, check=True)
     with pytest.raises(AttributeError, match="has no attribute 'no_such_name'"):

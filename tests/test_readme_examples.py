@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from damaris_ref.cli import main as damaris_ref
-from damaris_ref.config import ConfigError, load_config
-from damaris_ref.engine import run_in_process
+from damaris_ref.core.config import ConfigError, load_config
+from damaris_ref.runtime.in_process import run_in_process
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from damaris_ref.cli import main
-from damaris_ref.config import ConfigError
 from damaris_ref.conformance.cases import case_by_id
-from damaris_ref.shared_errors import DEFAULT_DEADLINE, deadline_seconds
+from damaris_ref.core.config import ConfigError
+from damaris_ref.launch.exit_status import DEFAULT_DEADLINE, deadline_seconds
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from damaris_ref import launcher, run_cli
 from damaris_ref.cli import main
+from damaris_ref.cli import run as run_cli
+from damaris_ref.launch import launcher
 from damaris_ref.mocks import SIMULATIONS
 
 CONFIG = str(Path(__file__).resolve().parent.parent / "examples" / "3dmesh_py.yml")

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from damaris_ref.config.model import PyScript
-from damaris_ref.scripts.runner import ScriptRunner, main_namespace
+from damaris_ref.core.config.model import PyScript
+from damaris_ref.runtime.scripts.runner import ScriptRunner, main_namespace
 
 SCRIPTS = Path(__file__).parent / "scripts"
 

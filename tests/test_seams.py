@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 
-from damaris_ref.config.model import Architecture
-from damaris_ref.engine import run_in_process
+from damaris_ref.core.config.model import Architecture
+from damaris_ref.core.topology import compute_topology
 from damaris_ref.mocks import SIMULATIONS
-from damaris_ref.seams import Seams
-from damaris_ref.topology import compute_topology
+from damaris_ref.runtime.in_process import run_in_process
+from damaris_ref.runtime.seams import Seams
 
 from strategies import seed_config
 

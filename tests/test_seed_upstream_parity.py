@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from damaris_ref.config import Layout, Parameter, Variable, load_config
-from damaris_ref.config.model import Architecture
 from damaris_ref.conformance.cases import case_by_id
-from damaris_ref.engine import run_in_process
+from damaris_ref.core.config import Layout, Parameter, Variable, load_config
+from damaris_ref.core.config.model import Architecture
 from damaris_ref.mocks import SIMULATIONS
+from damaris_ref.runtime.in_process import run_in_process
 
 from recorder import Recorder
 from strategies import seed_config

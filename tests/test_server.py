@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
-from damaris_ref.data import Block
-from damaris_ref.server import Server
-from damaris_ref.topology import compute_topology, emulated_nodes
-from damaris_ref.transport.base import BlockArrived, ClientStopped, IterationEnded
+from damaris_ref.core.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.core.data import Block
+from damaris_ref.core.topology import compute_topology, emulated_nodes
+from damaris_ref.runtime.server import Server
+from damaris_ref.runtime.transport.base import BlockArrived, ClientStopped, IterationEnded
 
 SCRIPTS = Path(__file__).parent / "scripts"
 MAGIC = "424242"

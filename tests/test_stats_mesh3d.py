@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from damaris_ref.config import load_config
-from damaris_ref.engine import run_in_process
+from damaris_ref.core.config import load_config
 from damaris_ref.mocks import SIMULATIONS
+from damaris_ref.runtime.in_process import run_in_process
 
 from recorder import Recorder
 from strategies import EMPTY_SCRIPT

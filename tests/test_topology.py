@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from damaris_ref.topology import (
+from damaris_ref.core.topology import (
     LayoutError,
     Mode,
     compute_topology,

@@ -9,7 +9,7 @@ import sys
 
 PROBE = """
 import sys
-from damaris_ref.mpi_runtime import write_whole_lines
+from damaris_ref.runtime.rank_main import write_whole_lines
 before = (sys.stdout.write_through, sys.stderr.write_through)
 write_whole_lines()
 after = [(s.line_buffering, s.write_through) for s in (sys.stdout, sys.stderr)]

@@ -2,14 +2,14 @@
 
 ``damaris_initialize`` sets Damaris up on a communicator; the queries are those of
 ``damaris4py.server``. The rest of the client API (start, write, end_iteration, ...) is
-:mod:`damaris_ref.damaris`, which this initialization also prepares.
+:mod:`damaris_ref.runtime.damaris`, which this initialization also prepares.
 """
 
 from typing import Any
 
 from damaris4py import server
 from damaris4py.server import *  # noqa: F403 - the same queries as on a server
-from damaris_ref import damaris
+from damaris_ref.runtime import damaris
 
 __all__ = ["DAMARIS_OK", "damaris_initialize", *server.__all__]
 

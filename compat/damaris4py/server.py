@@ -1,6 +1,6 @@
 """``damaris4py.server``: re-exports the reference's implementation under upstream's name."""
 
-from damaris_ref.scripts.damaris4py_server import (
+from damaris_ref.runtime.scripts.damaris4py_server import (
     clientspernode,
     corespernode,
     getclientcomm,

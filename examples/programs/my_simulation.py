@@ -6,8 +6,8 @@ Written as ``main(damaris, comm)``, so the same code runs both ways:
 
 - under MPI, with the module API ``damaris_ref.damaris``:
   ``mpiexec -n 3 python examples/programs/my_simulation.py`` (2 clients, 1 dedicated core);
-- in one process, every rank a thread with its own ``damaris_ref.api.Damaris`` session:
-  ``damaris_ref.engine.run_in_process(main, 3)``.
+- in one process, every rank a thread with its own ``damaris_ref.runtime.session.Damaris`` session:
+  ``damaris_ref.run_in_process(main, 3)``.
 """
 
 from pathlib import Path

@@ -70,7 +70,7 @@ def save_plot(outcome: EnsembleResult, path: Path) -> bool:
     try:
         import matplotlib
     except ImportError:
-        from damaris_ref.plot_hint import NO_PLOT
+        from damaris_ref.cli.plot_hint import NO_PLOT
 
         print(NO_PLOT)
         return False

@@ -3,7 +3,7 @@
 Each server puts its blocks on its own worker (:meth:`DaskSession.deliver`: copied once into
 shared memory and leased under one key per server and call); only keys, offsets and shapes
 travel to server 0 (over the server communicator), which arranges them on a chunk grid
-(:mod:`damaris_ref.grid`: irregular chunks allowed, gaps and overlaps rejected) and returns
+(:mod:`damaris_ref.core.grid`: irregular chunks allowed, gaps and overlaps rejected) and returns
 the array, each chunk a task reading its block where it lies. Array data never passes through
 the scheduler. Servers hold their blocks until their next call (or until every server
 stops), so server 0 can compute with the array during its script; ``keep=N`` also publishes
@@ -22,13 +22,13 @@ from dask.highlevelgraph import HighLevelGraph
 from dask.typing import Key
 from distributed import Client, Future
 
+from damaris_ref.core.data import parse_block_key
+from damaris_ref.core.errors import DamarisDaskError
+from damaris_ref.core.grid import block_grid
+from damaris_ref.core.polling import sleeping_barrier
 from damaris_ref.dask_bridge.segments import Lease, block_view
 from damaris_ref.dask_bridge.session import current_session
-from damaris_ref.data import parse_block_key
-from damaris_ref.errors import DamarisDaskError
-from damaris_ref.grid import block_grid
-from damaris_ref.polling import sleeping_barrier
-from damaris_ref.transport.mpi_abort import abort_job
+from damaris_ref.launch.job_abort import abort_job
 
 #: seconds a server waits for the other servers at a step of :func:`global_array`: longer
 #: than any analysis should take, since server 0 may still be in its last one; a server that

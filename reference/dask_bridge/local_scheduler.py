@@ -3,7 +3,7 @@
 The demo (and anyone without a cluster) gets a scheduler file to point pyscripts at; the
 scheduler is a child process on the loopback interface, stopped (and waited for) on exit, and
 stopped as well if this process dies first. Its log goes to this module's logger at INFO
-level, shown with ``DAMARIS_LOG_LEVEL=info`` (:mod:`damaris_ref.log_level`); a scheduler that
+level, shown with ``DAMARIS_LOG_LEVEL=info`` (:mod:`damaris_ref.launch.log_level`); a scheduler that
 does not start is reported with the log's tail.
 """
 
@@ -16,8 +16,8 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from damaris_ref import processes
-from damaris_ref.log_level import STARTED_PROCESS_OUTPUT
+from damaris_ref.launch import processes
+from damaris_ref.launch.log_level import STARTED_PROCESS_OUTPUT
 
 logger = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from damaris_ref.errors import DamarisDaskError
-from damaris_ref.file_kinds import file_kind
+from damaris_ref.core.errors import DamarisDaskError
+from damaris_ref.core.file_kinds import file_kind
 
 if TYPE_CHECKING:
     from distributed import Client

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from distributed import Client, Future, get_worker
 
-from damaris_ref.errors import DamarisDaskError
+from damaris_ref.core.errors import DamarisDaskError
 
 #: bytes before the payload; the first 8 hold the generation of the last lease that died
 HEADER = 64

@@ -25,13 +25,13 @@ import distributed.client
 import numpy as np
 from distributed import Client, Future
 
-from damaris_ref.config.model import Config
+from damaris_ref.core.config.model import Config
+from damaris_ref.core.polling import poll_until
 from damaris_ref.dask_bridge import segments
 from damaris_ref.dask_bridge.scheduler_file import SchedulerUnusable, connect_within
+from damaris_ref.dask_bridge.worker_env import threads_per_worker, workers_name
 from damaris_ref.dask_bridge.workers import ServerWorker
-from damaris_ref.polling import poll_until
-from damaris_ref.processes import describe_exit
-from damaris_ref.scripts.environment import threads_per_worker, workers_name
+from damaris_ref.launch.processes import describe_exit
 
 _running: contextvars.ContextVar[DaskSession | None] = contextvars.ContextVar(
     "damaris_dask_session", default=None

@@ -7,7 +7,7 @@ server down with it. Locality is kept anyway: the server sends its blocks straig
 worker on its own node (``scatter(direct=True)``), never through the scheduler.
 
 A worker that is not kept dies with the server, even a killed one (see
-:mod:`damaris_ref.processes`), and its log is streamed to this module's logger at INFO level
+:mod:`damaris_ref.launch.processes`), and its log is streamed to this module's logger at INFO level
 (shown with ``DAMARIS_LOG_LEVEL=info``), with a bounded tail kept for errors. A kept worker
 outlives the server, so its log goes to a temporary file rather than to a pipe the server
 would no longer read.
@@ -24,8 +24,8 @@ from typing import Literal
 
 from distributed import Client, futures_of
 
-from damaris_ref import processes
-from damaris_ref.log_level import STARTED_PROCESS_OUTPUT
+from damaris_ref.launch import processes
+from damaris_ref.launch.log_level import STARTED_PROCESS_OUTPUT
 
 logger = logging.getLogger(__name__)
 

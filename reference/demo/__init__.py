@@ -18,7 +18,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-from damaris_ref.cli_types import INT32_MAX, integer_in, output_folder
+from damaris_ref.core.arg_types import INT32_MAX, integer_in, output_folder
 from damaris_ref.demo.report import print_table, read_checks
 
 RANKS = 6
@@ -117,7 +117,7 @@ def run(options: argparse.Namespace) -> int:
 
 
 def _run_simulation(options: argparse.Namespace, scheduler_file: Path) -> int:
-    from damaris_ref.config import dump_yaml, load_config
+    from damaris_ref.core.config import dump_yaml, load_config
 
     package = resources.files(__package__)
     with resources.as_file(package / "demo.yml") as demo_path:
@@ -139,9 +139,9 @@ def _run_simulation(options: argparse.Namespace, scheduler_file: Path) -> int:
     argv = [str(config_file), "-i", str(options.iterations), "-d", "4", "-r", "-s", "0"]
     if options.in_process:
         return _in_process(argv)
-    from damaris_ref.launcher import LauncherError, run_job
+    from damaris_ref.launch.launcher import LauncherError, run_job
 
-    command = [sys.executable, "-m", "damaris_ref.mpi_runtime", "3dmesh_py_domains", *argv]
+    command = [sys.executable, "-m", "damaris_ref.mocks", "3dmesh_py_domains", *argv]
     try:
         return run_job(RANKS, command, timeout=300)
     except LauncherError as error:
@@ -150,8 +150,8 @@ def _run_simulation(options: argparse.Namespace, scheduler_file: Path) -> int:
 
 
 def _in_process(argv: list[str]) -> int:
-    from damaris_ref.engine import run_in_process
     from damaris_ref.mocks import SIMULATIONS
+    from damaris_ref.runtime.in_process import run_in_process
 
     simulation = SIMULATIONS["3dmesh_py_domains"]
     run_in_process(simulation.rank_main(simulation.parse_args(argv)), RANKS, timeout=300)
@@ -164,7 +164,7 @@ def _plot(checks, out: Path) -> None:
 
         from damaris_ref.demo.plot import plot_demo
     except ImportError:
-        from damaris_ref.plot_hint import NO_PLOT
+        from damaris_ref.cli.plot_hint import NO_PLOT
 
         print(NO_PLOT)
         return

@@ -8,6 +8,7 @@ here; every other public name is loaded on first use.
 
 from __future__ import annotations
 
+from damaris_ref.core.lazy import lazy_attributes
 from damaris_ref.ensemble.codecs import (
     TransportDecodeError,
     codec_names,
@@ -19,7 +20,6 @@ from damaris_ref.ensemble.transport_data import (
     encode_transport_data,
     get_data_from_stdin,
 )
-from damaris_ref.lazy import lazy_attributes
 
 TYPE_CHECKING = False  # stands in for typing.TYPE_CHECKING: typing is not imported at run time
 if TYPE_CHECKING:  # what type checkers see of the names loaded on first use

@@ -14,11 +14,11 @@ import shlex
 import sys
 from pathlib import Path
 
-from damaris_ref.cli_options import add_progress_option
+from damaris_ref.cli.options import add_progress_option
+from damaris_ref.core.errors import DamarisError
+from damaris_ref.core.settings import ENSEMBLE_CODEC
 from damaris_ref.ensemble.codecs import codec_names
 from damaris_ref.ensemble.input_error import EnsembleInputError
-from damaris_ref.environment import ENSEMBLE_CODEC
-from damaris_ref.errors import DamarisError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -14,9 +14,9 @@ import binascii
 import importlib
 import os
 
+from damaris_ref.core.errors import DamarisEnsembleError
+from damaris_ref.core.settings import ENSEMBLE_CODEC, ENSEMBLE_CODECS
 from damaris_ref.ensemble.input_error import EnsembleInputError
-from damaris_ref.environment import ENSEMBLE_CODEC, ENSEMBLE_CODECS
-from damaris_ref.errors import DamarisEnsembleError
 
 TYPE_CHECKING = False  # stands in for typing.TYPE_CHECKING: typing is not imported at run time
 if TYPE_CHECKING:

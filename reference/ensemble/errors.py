@@ -1,17 +1,17 @@
 """Errors raised when a simulation task does not produce a result.
 
 They carry what a user needs to act without re-running by hand: the command, the exit code and
-the tail of stderr (at most :data:`damaris_ref.process_output.TAIL_LINES` lines). They pickle by
-value, so they survive the trip from a Dask worker.
+the tail of stderr (at most :data:`damaris_ref.launch.process_output.TAIL_LINES` lines). They
+pickle by value, so they survive the trip from a Dask worker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from damaris_ref.errors import DamarisEnsembleError
-from damaris_ref.process_output import TAIL_CHARS
-from damaris_ref.processes import describe_exit
+from damaris_ref.core.errors import DamarisEnsembleError
+from damaris_ref.launch.process_output import TAIL_CHARS
+from damaris_ref.launch.processes import describe_exit
 
 
 def tail(text: str, lines: int, chars: int = TAIL_CHARS) -> str:

@@ -3,7 +3,7 @@ modules (codecs, timeouts) can raise it without loading the process-handling one
 
 from __future__ import annotations
 
-from damaris_ref.errors import DamarisEnsembleError
+from damaris_ref.core.errors import DamarisEnsembleError
 
 
 class EnsembleInputError(DamarisEnsembleError, ValueError):

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from damaris_ref.config.errors import ConfigError
-from damaris_ref.config.yaml_tree import parse
+from damaris_ref.core.config.errors import ConfigError
+from damaris_ref.core.config.yaml_tree import parse
 from damaris_ref.ensemble.input_error import EnsembleInputError
 from damaris_ref.ensemble.sweep import grid_shape, iter_grid
 

@@ -1,7 +1,7 @@
 """Run one simulation as a fresh process: parameters to stdin, result from stdout.
 
 No Dask here, so it works inside any Dask worker and without Dask at all. The child is started
-through :mod:`damaris_ref.processes`: a timeout kills it together with everything it started
+through :mod:`damaris_ref.launch.processes`: a timeout kills it together with everything it started
 (``pypresso`` wrappers, ``mpiexec``, grandchildren in sessions of their own), and so does the
 death of this process. Its stderr is streamed to logging line by line, up to a cap, and only
 its tail is kept; a non-zero exit, a timeout or a stdout without a decodable result raise a
@@ -18,7 +18,6 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from damaris_ref import processes
 from damaris_ref.ensemble.codec_protocol import Codec
 from damaris_ref.ensemble.codecs import CODEC_ENV, TransportDecodeError, get_codec
 from damaris_ref.ensemble.errors import (
@@ -30,6 +29,7 @@ from damaris_ref.ensemble.errors import (
 from damaris_ref.ensemble.framing import find_payload
 from damaris_ref.ensemble.input_error import EnsembleInputError
 from damaris_ref.ensemble.timeouts import resolve_timeout
+from damaris_ref.launch import processes
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def run_simulation(
     limit unless ``$DAMARIS_ENSEMBLE_TIMEOUT`` sets one; ``math.inf``: none) kills the child's
     whole tree and raises :class:`SimulationTimeout`; ``env`` replaces the inherited
     environment; each line of stderr is logged at ``stderr_level`` on this module's logger,
-    up to :data:`damaris_ref.process_output.LOG_LINES` lines.
+    up to :data:`damaris_ref.launch.process_output.LOG_LINES` lines.
     """
     codec = get_codec(codec)
     limit = resolve_timeout(timeout)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
+from damaris_ref.core.settings import ENSEMBLE_TIMEOUT
 from damaris_ref.ensemble.input_error import EnsembleInputError
-from damaris_ref.environment import ENSEMBLE_TIMEOUT
 
 #: environment variable holding the default time limit, in seconds (``none``: no limit)
 TIMEOUT_ENV = ENSEMBLE_TIMEOUT.name

@@ -2,7 +2,6 @@
 
     import numpy as np
     from damaris_ref import pdi
-
     pdi.init(Path("3dmesh_py.yml"))            # or the YAML text of the pdi tree, or a mapping
     pdi.event("initialize")
     is_client = np.array([-1], dtype=np.int32)
@@ -21,7 +20,7 @@ The surface is PDI's own (``init``, ``share``, ``expose``, ``multi_expose``, ``e
 (:mod:`damaris_ref.pdi.plugin`), over the project's client API. Only the ``damaris`` plugin
 of the tree does anything; PDI's other plugins are not run.
 
-Under MPI, one session per process drives :mod:`damaris_ref.damaris`. To run a PDI program
+Under MPI, one session per process drives :mod:`damaris_ref.runtime.damaris`. To run a PDI program
 on the in-process engine, call it inside :func:`bound` with the rank's ``Damaris`` object.
 The session lives in a context variable, so each thread-rank has its own.
 """
@@ -38,7 +37,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from damaris_ref.errors import DamarisError
+from damaris_ref.core.errors import DamarisError
 
 from .errors import Error, ServerFinished
 from .plugin import ClientApi, DamarisPlugin, remembered_names
@@ -105,7 +104,7 @@ def init(spec: str | Mapping[str, Any] | PathLike[str]) -> None:
     reference's addition: errors then name the file, and script paths are relative to it)."""
     if _session.get() is not None:
         raise Error("pdi.init called twice: call pdi.finalize() first")
-    from damaris_ref.config.pdi_grammar import load_pdi_text
+    from damaris_ref.core.config.pdi_grammar import load_pdi_text
 
     text, source = _spec_text(spec)
     try:
@@ -117,7 +116,7 @@ def init(spec: str | Mapping[str, Any] | PathLike[str]) -> None:
         raise Error(f"{error}{hint}") from error
     api = _api.get()
     if api is None:
-        from damaris_ref import damaris
+        from damaris_ref.runtime import damaris
 
         api = damaris
     _session.set(_Session(store, DamarisPlugin(pdi_config, api, store)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from damaris_ref.errors import DamarisClientError
+from damaris_ref.core.errors import DamarisClientError
 
 __all__ = ["Error", "ServerFinished"]
 

@@ -29,13 +29,13 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from damaris_ref.config import pdi_expressions
-from damaris_ref.config.errors import did_you_mean, echo, listing
-from damaris_ref.config.expressions import names_in
-from damaris_ref.config.model import Config
-from damaris_ref.config.pdi_grammar import PdiConfig, WriteEntry
-from damaris_ref.data import dtype_of
-from damaris_ref.errors import DamarisClientError
+from damaris_ref.core.config import pdi_expressions
+from damaris_ref.core.config.errors import did_you_mean, echo, listing
+from damaris_ref.core.config.expressions import names_in
+from damaris_ref.core.config.model import Config
+from damaris_ref.core.config.pdi_grammar import PdiConfig, WriteEntry
+from damaris_ref.core.data import dtype_of
+from damaris_ref.core.errors import DamarisClientError
 
 from .errors import Error, ServerFinished
 from .store import DataStore, Shared
@@ -57,7 +57,7 @@ _UNHANDLED = ("damaris_get_iteration", "damaris_signal", "damaris_bind")
 
 
 class ClientApi(Protocol):
-    """The public client API the plugin drives: ``damaris_ref.damaris`` or a ``Damaris``."""
+    """The public client API the plugin drives: ``damaris_ref.runtime.damaris`` or a ``Damaris``."""
 
     def initialize(self, config: Config, comm: Any = None) -> None: ...
     def start(self) -> bool: ...

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from damaris_ref.config.errors import echo, listing
+from damaris_ref.core.config.errors import echo, listing
 
 from .errors import Error
 

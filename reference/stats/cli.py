@@ -21,9 +21,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from damaris_ref.cli_options import add_progress_option
-from damaris_ref.cli_types import output_folder
-from damaris_ref.run_cli import usable_cores
+from damaris_ref.cli.options import add_progress_option
+from damaris_ref.cli.run import usable_cores
+from damaris_ref.core.arg_types import output_folder
 
 if TYPE_CHECKING:  # imported lazily below: `damaris-ref --help` must stay fast
     from distributed import Client
@@ -226,7 +226,7 @@ def _cluster(
 
 def _write_config(options: argparse.Namespace, scheduler_file: Path) -> Path:
     """The embedded configuration with this run's dedicated cores and scheduler file."""
-    from damaris_ref.config import dump_yaml, load_config
+    from damaris_ref.core.config import dump_yaml, load_config
 
     with resources.as_file(resources.files(__package__) / "stats.yml") as path:
         config = load_config(path)
@@ -263,7 +263,7 @@ def _plot(summary: Summary, runs: Sequence[SimulationRun], out: Path) -> None:
     try:
         from damaris_ref.stats.plot import plot_statistics
     except ImportError:
-        from damaris_ref.plot_hint import NO_PLOT
+        from damaris_ref.cli.plot_hint import NO_PLOT
 
         print(NO_PLOT)
         return

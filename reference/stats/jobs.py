@@ -1,10 +1,10 @@
 """Several MPI jobs running at the same time, each logging to its own folder, none left behind.
 
-:func:`damaris_ref.launcher.run_job` runs one job to its end; the statistics workflow needs K
+:func:`damaris_ref.launch.launcher.run_job` runs one job to its end; the statistics workflow needs K
 of them at once while it watches their progress, so this starts them with the launcher's
 command line and environment and, on leaving the ``with`` block for whatever reason, stops
 every job still running with the launcher's teardown (its whole process tree). Each job is
-also stopped if this process dies (see :mod:`damaris_ref.processes`).
+also stopped if this process dies (see :mod:`damaris_ref.launch.processes`).
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from damaris_ref import processes
-from damaris_ref.launcher import build_command, detect_flavour, find_mpiexec, stop_job
-from damaris_ref.process_output import file_tail
+from damaris_ref.launch import processes
+from damaris_ref.launch.launcher import build_command, detect_flavour, find_mpiexec, stop_job
+from damaris_ref.launch.process_output import file_tail
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import dask.array as da
 from dask.typing import Key
 from distributed import Client, Lock, futures_of, wait
 
-from damaris_ref.errors import DamarisDaskError
+from damaris_ref.core.errors import DamarisDaskError
 from damaris_ref.stats import chunked
 
 logger = logging.getLogger(__name__)

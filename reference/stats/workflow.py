@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from damaris_ref.core.polling import poll_until
 from damaris_ref.ensemble.progress import ProgressBar
-from damaris_ref.polling import poll_until
 from damaris_ref.stats.jobs import Job, running_jobs
 
 #: the environment variable naming the folder a simulation's pyscript writes into
@@ -49,7 +49,7 @@ class Ensemble:
         return [
             sys.executable,
             "-m",
-            "damaris_ref.mpi_runtime",
+            "damaris_ref.mocks",
             "stats_3dmesh_dask",
             str(self.config),
             *("-i", str(self.iterations), "-v", str(value), "-d", str(self.domains), "-s", "0"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from damaris_ref.config import ConfigError
+from damaris_ref.core.config import ConfigError
 
 
 def check_error(

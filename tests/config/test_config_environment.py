@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from damaris_ref.config import ConfigError, apply_environment, load_config_text
+from damaris_ref.core.config import ConfigError, apply_environment, load_config_text
 
 YAML = "damaris:\n  architecture: {ranks_per_node: 2}\n"
 XML = '<simulation name="s"><architecture ranks-per-node="2"/></simulation>'

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from damaris_ref.config import ConfigError, load_config
-from damaris_ref.config.upstream_schema import upstream_structure_problems
 from damaris_ref.conformance.cases import case_by_id
+from damaris_ref.core.config import ConfigError, load_config
+from damaris_ref.core.config.upstream_schema import upstream_structure_problems
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: the golden case the example is (5 ranks, 1 dedicated core)

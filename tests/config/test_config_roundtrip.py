@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from damaris_ref.config import (
+from damaris_ref.core.config import (
     Architecture,
     Config,
     Layout,
@@ -26,10 +26,10 @@ from damaris_ref.config import (
     load_config_text,
     pdi_losses,
 )
-from damaris_ref.config.buffer import PAGE
-from damaris_ref.config.evaluation import block_shape
-from damaris_ref.config.upstream_schema import upstream_structure_problems
-from damaris_ref.data import TYPE_NAMES, dtype_of
+from damaris_ref.core.config.buffer import PAGE
+from damaris_ref.core.config.evaluation import block_shape
+from damaris_ref.core.config.upstream_schema import upstream_structure_problems
+from damaris_ref.core.data import TYPE_NAMES, dtype_of
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

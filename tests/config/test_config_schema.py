@@ -7,14 +7,14 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-import damaris_ref.config
-from damaris_ref.config import SCHEMA_PATH, load_schema
+import damaris_ref.core.config
+from damaris_ref.core.config import SCHEMA_PATH, load_schema
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def test_schema_is_a_valid_draft_2020_12_schema_inside_the_package():
-    assert Path(damaris_ref.config.__file__).with_name("schema.json") == SCHEMA_PATH
+    assert Path(damaris_ref.core.config.__file__).with_name("schema.json") == SCHEMA_PATH
     assert SCHEMA_PATH.is_file()
     schema = load_schema()
     assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"

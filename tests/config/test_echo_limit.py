@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from damaris_ref.config import ConfigError, load_config_text
-from damaris_ref.config.errors import ECHO_LIMIT, allowed, echo
+from damaris_ref.core.config import ConfigError, load_config_text
+from damaris_ref.core.config.errors import ECHO_LIMIT, allowed, echo
 
 HUGE = "x" * 1_000_000
 #: a message names a file, a key path and what is allowed besides the echoed values

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 import yaml
 
-from damaris_ref.config import (
+from damaris_ref.core.config import (
     Architecture,
     Config,
     ConfigError,

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from damaris_ref.config import ConfigError, load_config_text, load_schema
-from damaris_ref.config.buffer import PAGE, client_share
-from damaris_ref.config.expressions import MAX_DEPTH
+from damaris_ref.core.config import ConfigError, load_config_text, load_schema
+from damaris_ref.core.config.buffer import PAGE, client_share
+from damaris_ref.core.config.expressions import MAX_DEPTH
 
 FILE = "/cfg/case.yml"
 

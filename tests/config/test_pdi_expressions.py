@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from damaris_ref.config.pdi_expressions import MAX_DEPTH, PdiExpressionError, evaluate, parse
+from damaris_ref.core.config.pdi_expressions import MAX_DEPTH, PdiExpressionError, evaluate, parse
 
 #: PDI's levels, loosest first, as the reader of the plugin's examples meets them
 LEVEL = {"|": 1, "&": 2, "=": 3, "<": 4, ">": 4, "+": 5, "-": 5, "*": 6, "/": 6, "%": 6}

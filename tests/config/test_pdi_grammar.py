@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from damaris_ref.config import ConfigError, load_config_text
-from damaris_ref.config.pdi_grammar import (
+from damaris_ref.core.config import ConfigError, load_config_text
+from damaris_ref.core.config.pdi_grammar import (
     DEFAULT_SIMULATION_NAME,
     ParameterUpdate,
     WriteEntry,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from damaris_ref.config import (
+from damaris_ref.core.config import (
     Architecture,
     Config,
     ConfigError,
@@ -98,7 +98,7 @@ def test_files_without_the_namespace_mean_the_same():
 
 def test_upstream_elements_and_attributes_are_ignored_and_noted_once(caplog):
     text = mutated("</data>", '<mesh name="m2" type="point"/></data>')
-    with caplog.at_level(logging.DEBUG, logger="damaris_ref.config"):
+    with caplog.at_level(logging.DEBUG, logger="damaris_ref.core.config"):
         load(text)
     notes = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
     for what in (

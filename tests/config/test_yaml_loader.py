@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from damaris_ref.config import (
+from damaris_ref.core.config import (
     Architecture,
     ConfigError,
     Layout,

@@ -9,8 +9,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from damaris_ref.config import ConfigError, load_config_text, yaml_tree
-from damaris_ref.config.yaml_tree import MAX_ALIAS_NODES
+from damaris_ref.core.config import ConfigError, load_config_text, yaml_tree
+from damaris_ref.core.config.yaml_tree import MAX_ALIAS_NODES
 
 FILE = "/cfg/bomb.yml"
 
@@ -38,7 +38,7 @@ def no_schema_check(monkeypatch):
     def refuse(section, where):
         raise AssertionError("the schema check ran: the alias bomb was not refused at parse")
 
-    monkeypatch.setattr("damaris_ref.config.build.check_section", refuse)
+    monkeypatch.setattr("damaris_ref.core.config.build.check_section", refuse)
 
 
 @pytest.mark.timeout(20)  # before: 133 s and 5.7 GB, then MemoryError

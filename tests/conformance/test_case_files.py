@@ -10,7 +10,7 @@ from damaris_ref.conformance.cases import CaseError, case_from_mapping, load_cas
 from damaris_ref.conformance.expectations import case_topology, expect
 from damaris_ref.conformance.generate import generated_cases
 from damaris_ref.conformance.impls import InProcessReference, parse_capabilities
-from damaris_ref.topology import LayoutError
+from damaris_ref.core.topology import LayoutError
 
 CASES = load_cases()
 RUNNING = [c for c in CASES if c.expect_error is None]

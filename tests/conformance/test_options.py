@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from damaris_ref.config import ConfigError
 from damaris_ref.conformance import SUITE_VERSION
 from damaris_ref.conformance.cli import environment_arguments, main
+from damaris_ref.core.config import ConfigError
 
 PYTHON = shlex.quote(sys.executable)
 #: the reference in-process, started as a command: a "port" that follows the seed CLI

@@ -15,7 +15,7 @@ from damaris_ref.conformance.cases import load_cases
 from damaris_ref.conformance.checks import golden
 from damaris_ref.conformance.expectations import expect
 from damaris_ref.conformance.runs import Run
-from damaris_ref.data import block_key, iteration_tag
+from damaris_ref.core.data import block_key, iteration_tag
 
 
 def _damaris_data(server: int = 1, sources: tuple[int, ...] = (3,)) -> dict:

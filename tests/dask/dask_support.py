@@ -13,11 +13,11 @@ from typing import Any
 
 from distributed import Client
 
-from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
-from damaris_ref.config.writers import dump_yaml
+from damaris_ref.core.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.core.config.writers import dump_yaml
 from damaris_ref.dask_bridge.local_scheduler import local_scheduler
-from damaris_ref.engine import run_in_process
 from damaris_ref.mocks import SIMULATIONS
+from damaris_ref.runtime.in_process import run_in_process
 
 from processes import live_commands, wait_until
 

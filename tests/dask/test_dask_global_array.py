@@ -24,8 +24,8 @@ from dask_support import (
     write_config,
 )
 
-from damaris_ref.config.model import Architecture, Layout, Variable
-from damaris_ref.data import dtype_of
+from damaris_ref.core.config.model import Architecture, Layout, Variable
+from damaris_ref.core.data import dtype_of
 from damaris_ref.mocks.generic import expected_global, global_shape
 
 ITERATIONS = 3

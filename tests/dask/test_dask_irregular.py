@@ -20,8 +20,15 @@ import numpy as np
 import pytest
 from dask_support import JOB_TIMEOUT, OUT_ENV, SCRIPTS, assert_no_workers_left, unique_name
 
-from damaris_ref.config.model import Architecture, Config, Layout, Parameter, PyScript, Variable
-from damaris_ref.engine import run_in_process
+from damaris_ref.core.config.model import (
+    Architecture,
+    Config,
+    Layout,
+    Parameter,
+    PyScript,
+    Variable,
+)
+from damaris_ref.runtime.in_process import run_in_process
 
 WIDTHS = (1, 4, 2, 3)
 HEIGHTS = (2, 5)

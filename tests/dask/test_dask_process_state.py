@@ -10,8 +10,8 @@ from pathlib import Path
 from dask_support import FIELD, JOB_TIMEOUT, OUT_ENV, SCRIPTS, TWO_SERVERS, dask_config, unique_name
 from process_state import process_state, while_running
 
-from damaris_ref.engine import run_in_process
 from damaris_ref.mocks import SIMULATIONS
+from damaris_ref.runtime.in_process import run_in_process
 
 
 def test_a_dask_run_leaves_the_process_as_it_found_it(scheduler_file: Path, tmp_path, monkeypatch):

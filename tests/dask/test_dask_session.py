@@ -15,7 +15,7 @@ import pytest
 from distributed import Client
 from hostile_services import closed_port, loopback_service
 
-from damaris_ref.config.model import Config, PyScript
+from damaris_ref.core.config.model import Config, PyScript
 from damaris_ref.dask_bridge.session import CLIENT_SEND_INTERVAL, DaskSession
 
 

@@ -20,8 +20,8 @@ from dask_support import own_scheduler, unique_name
 from test_stats_examples import example_config
 
 from damaris4py.dask.damaris_stats import DaskStats
-from damaris_ref import launcher
 from damaris_ref.dask_bridge.workers import ServerWorker
+from damaris_ref.launch import launcher
 
 from processes import finish, start
 
@@ -74,7 +74,7 @@ def test_a_server_that_skips_the_collective_call_ends_the_job(scheduler_file, tm
     script.write_text(SKIPS_A_CALL)
     config = example_config(script, scheduler_file, tmp_path)
     exe = launcher.find_mpiexec()
-    command = [sys.executable, "-m", "damaris_ref.mpi_runtime", "stats_3dmesh_dask"]
+    command = [sys.executable, "-m", "damaris_ref.mocks", "stats_3dmesh_dask"]
     command += [str(config), "-i", "3", "-v", "1", "-d", "4", "-s", "0"]
     launch = launcher.build_command(6, command, mpiexec=exe, flavour=launcher.detect_flavour(exe))
     done = finish(start(launch.argv, dict(launch.env), cwd=tmp_path), 180, time.monotonic())

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from damaris4py.dask.damaris_stats import DaskStats
-from damaris_ref import launcher
+from damaris_ref.launch import launcher
 
 from processes import finish, run_command, start
 
@@ -58,7 +58,7 @@ def test_two_simulations_then_the_reader_print_the_closed_form(
     exe = launcher.find_mpiexec()
     jobs, started = [], time.monotonic()
     for value in (1, 3):  # 4 ranks each: 2 clients of 4 domains, 2 dedicated cores
-        command = [sys.executable, "-m", "damaris_ref.mpi_runtime", "stats_3dmesh_dask"]
+        command = [sys.executable, "-m", "damaris_ref.mocks", "stats_3dmesh_dask"]
         command += [str(config), "-i", "2", "-v", str(value), "-d", "4", "-s", "0"]
         launch = launcher.build_command(
             4, command, mpiexec=exe, flavour=launcher.detect_flavour(exe)

@@ -17,9 +17,9 @@ from dask_support import own_scheduler, unique_name
 from test_stats_examples import NUMBER, example_config
 
 from damaris4py.dask.damaris_stats import DaskStats, StatisticsLost
-from damaris_ref import launcher
 from damaris_ref.dask_bridge.local_scheduler import local_scheduler
 from damaris_ref.dask_bridge.workers import ServerWorker
+from damaris_ref.launch import launcher
 
 from processes import finish, run_command, start
 
@@ -68,7 +68,7 @@ def simulation_then_reader(
     )
     config = example_config(simulation_script, scheduler_file, folder)
     exe = launcher.find_mpiexec()
-    command = [sys.executable, "-m", "damaris_ref.mpi_runtime", "stats_3dmesh_dask"]
+    command = [sys.executable, "-m", "damaris_ref.mocks", "stats_3dmesh_dask"]
     command += [str(config), "-i", "4", "-v", "1", "-d", "4", "-s", "0"]
     launch = launcher.build_command(6, command, mpiexec=exe, flavour=launcher.detect_flavour(exe))
     done = finish(start(launch.argv, dict(launch.env), cwd=folder), 180, time.monotonic())

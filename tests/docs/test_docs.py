@@ -345,11 +345,11 @@ def _clean_pyscript(block: Block) -> None:
 
 PYTHON: dict[str, Run | NotHere | Callable[[Block], None]] = {
     "from pathlib import Path": _same_text_as("examples/programs/my_simulation.py"),
-    "from damaris_ref.engine import run_in_process": Run(
+    "from damaris_ref.runtime.in_process import run_in_process": Run(
         "README.md", MY_SIMULATION_SUMS, MY_SIMULATION_PATTERNS
     ),
     "def main(DD):": _clean_pyscript,
-    "from damaris_ref.config import load_config, load_config_text, dump_yaml, dump_xml, "
+    "from damaris_ref.core.config import load_config, load_config_text, dump_yaml, dump_xml, "
     "ConfigError": Run(
         "docs/config.md", patterns=(r"^damaris:$", r"^  simulation_name: 3dmesh_py$")
     ),
@@ -369,14 +369,14 @@ PYTHON: dict[str, Run | NotHere | Callable[[Block], None]] = {
     "# the calls of the seed's 3dmesh_py.c, in brief (cube is the program's array)": NotHere(
         "an outline; mocks/pdi_mesh3d.py is the whole program, run by the pdi.md command above"
     ),
-    "def main(damaris, comm):  # what damaris_ref.engine.run_in_process calls per rank": NotHere(
+    "def main(damaris, comm):  # what damaris_ref.run_in_process calls per rank": NotHere(
         "my_pdi_program is the reader's; tests/pdi/pdi_runs.py runs programs this way"
     ),
 }
 
 #: the prelude a Python snippet's Run gets (what the page says to have first)
 PRELUDE = {
-    "from damaris_ref.engine import run_in_process": ("examples/programs", ""),
+    "from damaris_ref import run_in_process": ("examples/programs", ""),
     "import sys": ("ensemble", ""),
 }
 

@@ -19,7 +19,7 @@ import pytest
 import dask_espresso as de
 from damaris_ref.ensemble import SimulationFailed, SimulationTimeout, run_simulation
 from damaris_ref.ensemble.timeouts import TIMEOUT_ENV, default_timeout, set_default_timeout
-from damaris_ref.process_output import LOG_LINE_CHARS, LOG_LINES, TAIL_CHARS
+from damaris_ref.launch.process_output import LOG_LINE_CHARS, LOG_LINES, TAIL_CHARS
 
 from processes import all_gone, kill_all, wait_until
 

@@ -44,7 +44,10 @@ def simulation() -> subprocess.Popen:
 def launched(program: str) -> subprocess.Popen:
     """``program`` on 3 ranks through the launcher's ``run_job``."""
     argv = [sys.executable, "-c", program]
-    code = f"import sys; from damaris_ref.launcher import run_job; sys.exit(run_job(3, {argv!r}))"
+    code = (
+        "import sys; from damaris_ref.launch.launcher import run_job; "
+        f"sys.exit(run_job(3, {argv!r}))"
+    )
     command = [sys.executable, "-c", code]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
-from damaris_ref.config.writers import dump_yaml
+from damaris_ref.core.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.core.config.writers import dump_yaml
 from damaris_ref.mocks.generic import block_offsets, expected_global
 
 

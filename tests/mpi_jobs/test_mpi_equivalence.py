@@ -19,17 +19,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
-from damaris_ref.config.writers import dump_yaml
-from damaris_ref.data import dtype_of, reassemble
-from damaris_ref.engine import run_in_process
+from damaris_ref.core.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.core.config.writers import dump_yaml
+from damaris_ref.core.data import dtype_of, reassemble
+from damaris_ref.core.topology import Mode, compute_topology, emulated_nodes
 from damaris_ref.mocks.generic import GENERIC, expected_global, global_shape
-from damaris_ref.topology import Mode, compute_topology, emulated_nodes
+from damaris_ref.runtime.in_process import run_in_process
 
 from recorder import Recorder
 from strategies import EMPTY_SCRIPT
 
-GENERIC_UNDER_MPI = (sys.executable, "-m", "damaris_ref.mpi_runtime", "generic")
+GENERIC_UNDER_MPI = (sys.executable, "-m", "damaris_ref.mocks", "generic")
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
-from damaris_ref.config.writers import dump_yaml
-from damaris_ref.processes import stop_tree
+from damaris_ref.core.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.core.config.writers import dump_yaml
+from damaris_ref.launch.processes import stop_tree
 
 from processes import alive, all_gone, wait_until
 
@@ -123,7 +123,7 @@ ERROR_ON_CLIENT_1_ONLY = textwrap.dedent(
     import sys
     from damaris_ref.mocks import SIMULATIONS
     from damaris_ref.mocks.base import Simulation, SimulationSetupError
-    from damaris_ref.mpi_runtime import run_simulation
+    from damaris_ref import run_mpi_rank
 
     def client_loop(damaris, args):
         ccomm = damaris.client_comm_get()
@@ -132,7 +132,7 @@ ERROR_ON_CLIENT_1_ONLY = textwrap.dedent(
         ccomm.Barrier()
 
     parser = SIMULATIONS["3dmesh_py"].parser
-    sys.exit(run_simulation(Simulation("lonely", parser, client_loop), sys.argv[1:]))
+    sys.exit(run_mpi_rank(Simulation("lonely", parser, client_loop), sys.argv[1:]))
     """
 )
 
@@ -158,7 +158,7 @@ WRONG_SHAPE_ON_CLIENT_1 = textwrap.dedent(
     import numpy as np
     from damaris_ref.mocks import SIMULATIONS
     from damaris_ref.mocks.base import Simulation
-    from damaris_ref.mpi_runtime import run_simulation
+    from damaris_ref import run_mpi_rank
 
     def client_loop(damaris, args):
         ccomm = damaris.client_comm_get()
@@ -169,7 +169,7 @@ WRONG_SHAPE_ON_CLIENT_1 = textwrap.dedent(
         ccomm.Barrier()
 
     parser = SIMULATIONS["3dmesh_py"].parser
-    sys.exit(run_simulation(Simulation("wrong_shape", parser, client_loop), sys.argv[1:]))
+    sys.exit(run_mpi_rank(Simulation("wrong_shape", parser, client_loop), sys.argv[1:]))
     """
 )
 
@@ -203,7 +203,7 @@ def generic_config(folder: Path, script: Path, cores: int, elements: int, buffer
     return path
 
 
-GENERIC = (sys.executable, "-m", "damaris_ref.mpi_runtime", "generic")
+GENERIC = (sys.executable, "-m", "damaris_ref.mocks", "generic")
 
 
 def test_a_script_failing_on_one_server_lets_every_other_iteration_complete(

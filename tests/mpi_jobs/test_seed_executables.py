@@ -82,7 +82,7 @@ def test_3dmesh_py_gives_the_seed_numbers(case, seed_config, run_mpi, console_sc
     assert_seed_numbers(case, job.stdout)
 
 
-@pytest.mark.parametrize("launch", ["damaris-ref run", "python -m damaris_ref.mpi_runtime"])
+@pytest.mark.parametrize("launch", ["damaris-ref run", "python -m damaris_ref.mocks"])
 def test_other_entry_points_give_the_seed_numbers(
     launch, seed_config, run_mpi, run_command, console_script
 ):
@@ -93,9 +93,7 @@ def test_other_entry_points_give_the_seed_numbers(
             [console_script("damaris-ref"), "run", "-n", str(case.np), "3dmesh_py", *args]
         )
     else:
-        job = run_mpi(
-            case.np, [sys.executable, "-m", "damaris_ref.mpi_runtime", "3dmesh_py", *args]
-        )
+        job = run_mpi(case.np, [sys.executable, "-m", "damaris_ref.mocks", "3dmesh_py", *args])
     assert job.returncode == 0, job.describe()
     assert_seed_numbers(case, job.stdout)
 

@@ -63,7 +63,7 @@ def test_a_ctrl_c_of_run_prints_one_line_saying_what_was_stopped():
     stopped = [line for line in stderr.splitlines() if "damaris-ref" in line]
     assert stopped == [
         "damaris-ref: received SIGINT, stopping the MPI job of 5 ranks "
-        f"({sys.executable} -m damaris_ref.mpi_runtime 3dmesh_py "
+        f"({sys.executable} -m damaris_ref.mocks 3dmesh_py "
         f"{Path(DRIVER).resolve().parents[2] / 'examples' / '3dmesh_py_compact.yml'} "
         "-i 600 -v 0 -s 1)"
     ], stderr
@@ -89,7 +89,7 @@ def test_a_buffer_larger_than_dev_shm_is_one_error_line_not_a_sigbus():
 
 ONE_RANK_FAILS = """\
 from mpi4py import MPI
-from damaris_ref.transport.mpi_abort import abort_on_error
+from damaris_ref.launch.job_abort import abort_on_error
 
 with abort_on_error():
     MPI.COMM_WORLD.Barrier()  # every rank has attached the node's segment

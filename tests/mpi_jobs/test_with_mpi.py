@@ -14,9 +14,9 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from damaris_ref.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.core.config.model import Architecture, Config, Layout, PyScript, Variable
+from damaris_ref.core.topology import LayoutError, Mode, Topology, compute_topology, emulated_nodes
 from damaris_ref.mocks.generic import block_offsets, global_shape, region_values
-from damaris_ref.topology import LayoutError, Mode, Topology, compute_topology, emulated_nodes
 
 from strategies import EMPTY_SCRIPT
 
@@ -70,8 +70,8 @@ def comm():
 @pytest.mark.parametrize("layout", LAYOUTS.values(), ids=LAYOUTS.keys())
 def test_a_session_over_comm_world(comm, layout):
     from damaris4py import server as d4p
-    from damaris_ref.api import Damaris
-    from damaris_ref.transport.mpi import MPIBackend
+    from damaris_ref.runtime.session import Damaris
+    from damaris_ref.runtime.transport.mpi import MPIBackend
 
     cores, nodes, ranks_per_node = layout[0], layout[1], layout[2](comm.Get_size())
     topology = expected_topology(comm, cores, nodes, ranks_per_node)
@@ -150,8 +150,8 @@ def _assert_blocks_intact(received: dict, known: list[int], clients: int) -> Non
 
 @pytest.mark.mpi(min_size=4)
 def test_an_impossible_layout_fails_alike_on_every_rank(comm):
-    from damaris_ref.api import Damaris
-    from damaris_ref.transport.mpi import MPIBackend
+    from damaris_ref.runtime.session import Damaris
+    from damaris_ref.runtime.transport.mpi import MPIBackend
 
     damaris = Damaris(MPIBackend(comm))
     with pytest.raises(LayoutError, match="all cores are dedicated"):

@@ -32,7 +32,7 @@ DATA_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "reference": ("damaris_ref", ("py.typed",)),
     "compat/damaris4py": ("damaris4py", ("py.typed",)),
-    "reference/config": ("damaris_ref/config", ("schema.json",)),
+    "reference/core/config": ("damaris_ref/core/config", ("schema.json",)),
     "reference/demo": ("damaris_ref/demo", ("*.yml",)),
     "reference/stats": ("damaris_ref/stats", ("*.yml",)),
 }

@@ -29,7 +29,7 @@ def test_every_shipped_data_file_is_expected_at_its_installed_path():
     expected = release_check.expected_files()
     assert expected["conformance/probe.py"] == "damaris_ref/conformance/probe.py"
     assert expected["conformance/suite.ini"] == "damaris_ref/conformance/suite.ini"
-    assert expected["reference/config/schema.json"] == "damaris_ref/config/schema.json"
+    assert expected["reference/core/config/schema.json"] == "damaris_ref/config/schema.json"
     assert expected["conformance/case.schema.json"] == "damaris_ref/conformance/case.schema.json"
     record_schema = "conformance/probe-record.schema.json"  # ports validate records against it
     assert expected[record_schema] == "damaris_ref/conformance/probe-record.schema.json"
@@ -49,7 +49,7 @@ def test_a_wheel_or_sdist_missing_a_data_file_is_named(tmp_path):
         "damaris_ref/conformance/suite.ini"
     ]
     assert release_check.missing_from_sdist(_sdist(tmp_path / "ok.tar.gz", sources)) == []
-    lacking = [p for p in sources if p != "reference/config/schema.json"]
+    lacking = [p for p in sources if p != "reference/core/config/schema.json"]
     assert release_check.missing_from_sdist(_sdist(tmp_path / "bad.tar.gz", lacking)) == [
-        "reference/config/schema.json"
+        "reference/core/config/schema.json"
     ]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from damaris_ref import pdi
-from damaris_ref.engine import run_in_process
+from damaris_ref.runtime.in_process import run_in_process
 
 from recorder import Recorder
 

@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from damaris_ref import pdi
-from damaris_ref.engine import RankFailed, run_in_process
 from damaris_ref.mocks import SIMULATIONS
+from damaris_ref.runtime.in_process import RankFailed, run_in_process
 
 from pdi_runs import RUN_TIMEOUT, run_pdi
 from pdi_specs import NOOP_SCRIPT, ONE_VARIABLE_SPEC, ROOT, seed_spec

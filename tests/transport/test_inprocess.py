@@ -8,19 +8,19 @@ import time
 import numpy as np
 import pytest
 
-from damaris_ref.config.model import Architecture, Config
-from damaris_ref.data import Block
-from damaris_ref.topology import compute_topology
-from damaris_ref.transport.base import (
+from damaris_ref.core.config.model import Architecture, Config
+from damaris_ref.core.data import Block
+from damaris_ref.core.topology import compute_topology
+from damaris_ref.runtime.transport.base import (
     BlockArrived,
     BufferFullError,
     ClientStopped,
     IterationEnded,
     TransportError,
 )
-from damaris_ref.transport.budget import ByteBudget
-from damaris_ref.transport.inprocess import InProcessWorld
-from damaris_ref.transport.loopback import LoopbackTransport
+from damaris_ref.runtime.transport.budget import ByteBudget
+from damaris_ref.runtime.transport.inprocess import InProcessWorld
+from damaris_ref.runtime.transport.loopback import LoopbackTransport
 
 
 def later(delay: float, action) -> threading.Thread:

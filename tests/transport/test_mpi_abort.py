@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from damaris_ref.transport.mpi_abort import AbortingHooks, abort_on_error, fatal_line
+from damaris_ref.launch.job_abort import AbortingHooks, abort_on_error, fatal_line
 
 from processes import Job, run_mpi
 
@@ -28,7 +28,7 @@ def test_context_manager_aborts_all_four_ranks_when_rank_two_raises():
         4,
         """
         from mpi4py import MPI
-        from damaris_ref.transport.mpi_abort import abort_on_error
+        from damaris_ref.launch.job_abort import abort_on_error
         with abort_on_error():
             comm = MPI.COMM_WORLD
             if comm.rank == 2:
@@ -53,8 +53,8 @@ def test_a_damaris_error_aborts_the_job_with_exactly_one_line():
         3,
         """
         from mpi4py import MPI
-        from damaris_ref.errors import DamarisTransportError
-        from damaris_ref.transport.mpi_abort import abort_on_error
+        from damaris_ref.core.errors import DamarisTransportError
+        from damaris_ref.launch.job_abort import abort_on_error
         with abort_on_error():
             comm = MPI.COMM_WORLD
             if comm.rank == 1:
@@ -75,7 +75,7 @@ def test_installed_hooks_cover_the_main_thread():
         3,
         """
         from mpi4py import MPI
-        from damaris_ref.transport.mpi_abort import AbortingHooks
+        from damaris_ref.launch.job_abort import AbortingHooks
         AbortingHooks().install()
         if MPI.COMM_WORLD.rank == 1:
             raise KeyError("cube_i")
@@ -94,7 +94,7 @@ def test_abort_on_error_covers_other_threads_while_the_block_runs():
         """
         import threading
         from mpi4py import MPI
-        from damaris_ref.transport.mpi_abort import abort_on_error
+        from damaris_ref.launch.job_abort import abort_on_error
         def receiver():
             raise RuntimeError("lost the notice stream")
         with abort_on_error():
@@ -117,7 +117,7 @@ def test_normal_exit_and_exit_zero_do_not_abort():
         """
         import sys
         from mpi4py import MPI
-        from damaris_ref.transport.mpi_abort import abort_on_error
+        from damaris_ref.launch.job_abort import abort_on_error
         with abort_on_error():
             MPI.COMM_WORLD.Barrier()
             print("done", MPI.COMM_WORLD.rank, flush=True)

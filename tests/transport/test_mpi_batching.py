@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 from mpi4py import MPI
 
-from damaris_ref.config.model import Architecture, Config, Layout, Variable
-from damaris_ref.data import Block
-from damaris_ref.topology import compute_topology, emulated_nodes
-from damaris_ref.transport import mpi
-from damaris_ref.transport.base import BlockArrived, ClientStopped, IterationEnded
+from damaris_ref.core.config.model import Architecture, Config, Layout, Variable
+from damaris_ref.core.data import Block
+from damaris_ref.core.topology import compute_topology, emulated_nodes
+from damaris_ref.runtime.transport import mpi
+from damaris_ref.runtime.transport.base import BlockArrived, ClientStopped, IterationEnded
 
 TOPOLOGY = compute_topology(emulated_nodes(2, 0), dedicated_cores=1)  # client 0, server 1
 CLIENT, SERVER = TOPOLOGY.client_ranks[0], TOPOLOGY.server_ranks[0]

@@ -17,8 +17,8 @@ from hypothesis.stateful import (
     rule,
 )
 
-from damaris_ref.transport.base import BufferFullError
-from damaris_ref.transport.shm_allocator import (
+from damaris_ref.runtime.transport.base import BufferFullError
+from damaris_ref.runtime.transport.shm_allocator import (
     NoFreeExtentError,
     SharedBufferError,
     ShmAllocator,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from damaris_ref.transport.mpi import shm_room_problem
+from damaris_ref.runtime.transport.mpi import shm_room_problem
 
 
 def free_bytes(folder: str) -> int:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from damaris_ref.transport.threadcomm import CommAborted, ThreadComm
+from damaris_ref.runtime.transport.threadcomm import CommAborted, ThreadComm
 
 JOIN_TIMEOUT = 5.0
 

@@ -1,6 +1,6 @@
 """``damaris4py.dask.damaris_dask``: re-exports the reference's implementation."""
 
-from damaris_ref.scripts.damaris4py_dask import (
+from damaris_ref.runtime.scripts.damaris4py_dask import (
     return_dask_array,
     return_iteration,
     return_magic_number,

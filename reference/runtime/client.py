@@ -1,0 +1,346 @@
+"""The client side of the Damaris API: parameters, positions, writes, iterations (SPEC §2–§3).
+
+Written once for every transport. It validates what the simulation hands over (variable,
+block number, shape, dtype, offsets) and sends each block to the server the topology names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+
+import numpy as np
+
+from damaris_ref.core import data
+from damaris_ref.core.config.errors import echo
+from damaris_ref.core.config.evaluation import LayoutValueError, block_shape, parameter_problem
+from damaris_ref.core.config.expressions import evaluate_dims, names_in
+from damaris_ref.core.config.model import Config, Layout, Variable
+from damaris_ref.core.errors import DamarisClientError
+from damaris_ref.core.topology import Topology
+from damaris_ref.runtime.transport.base import ClientTransport
+
+__all__ = [
+    "Client",
+    "ClientError",
+    "UnknownNameError",
+    "UnknownParameterError",
+    "UnknownVariableError",
+]
+
+
+class ClientError(DamarisClientError, ValueError):
+    """A client API call with invalid arguments (unknown variable, wrong shape, ...).
+
+    Also a ``ValueError``, as before the common root, for callers that catch that.
+    """
+
+
+class UnknownNameError(ClientError):
+    """A variable or parameter the configuration does not declare.
+
+    Upstream's C API answers these with an error code that its examples ignore, so a
+    simulation may catch this type and go on (the seed executables do, warning once per name).
+    """
+
+    def __init__(self, message: str, name: str):
+        super().__init__(message)
+        self.name = name
+
+
+class UnknownVariableError(UnknownNameError):
+    """A write or position of a variable the configuration does not declare."""
+
+
+class UnknownParameterError(UnknownNameError):
+    """A ``parameter_get``/``parameter_set`` of a parameter the configuration does not declare."""
+
+
+def _keeps_every_value(source: np.dtype, target: np.dtype) -> bool:
+    """Whether every value of ``source`` is exactly a value of ``target``.
+
+    Stricter than NumPy's "safe" casting, which lets int64 become float64 although integers
+    above 2**53 round there; such casts are checked value by value instead.
+    """
+    if source == target:
+        return True
+    if not np.can_cast(source, target, "safe"):
+        return False
+    if source.kind in "iu" and target.kind == "f":
+        value_bits = source.itemsize * 8 - (source.kind == "i")
+        return np.finfo(target).nmant + 1 >= value_bits
+    return True
+
+
+#: what a write of one variable needs: the variable, its block shape and dtype, and the
+#: offsets of a block never placed (all 0)
+_WritePlan = tuple[Variable, tuple[int, ...], np.dtype, tuple[int, ...]]
+
+
+class Client:
+    """One simulation rank's Damaris state."""
+
+    def __init__(
+        self, config: Config, topology: Topology, client_id: int, transport: ClientTransport
+    ):
+        self.config = config
+        self.client_id = client_id
+        self.server = topology.server_for(client_id)
+        self.transport = transport
+        self.iteration = 0
+        self._parameters = {p.name: p.value for p in config.parameters}
+        self._types = {p.name: p.type for p in config.parameters}
+        self._users: dict[str, list[Layout]] | None = None  # parameter -> layouts using it
+        self._dims: dict[str, tuple[int, ...]] = {}
+        self._positions: dict[tuple[str, int], tuple[int, ...]] = {}
+        self._written: set[tuple[str, int]] = set()
+        self._stopped = False
+        # what writes look up instead of checking again: per variable a write plan (made by
+        # its first write), global bounds and the blocks found inside them; parameter_set
+        # clears them with the block shapes above
+        self._domains = config.architecture.domains
+        self._dtypes = {
+            v.name: data.dtype_of(config.layout(v.layout).type) for v in config.variables
+        }
+        self._global_dims: dict[str, tuple[int, ...]] = {}
+        self._inside_global: set[tuple[str, int]] = set()
+        self._plans: dict[str, _WritePlan] = {}
+        self._plan_shapes()
+
+    def _plan_shapes(self) -> None:
+        """Work out every block shape now, so the first iteration's writes find them ready.
+
+        A layout invalid with the current values is left for its write to report.
+        """
+        for variable in self.config.variables:
+            with contextlib.suppress(ClientError):
+                self.variable_shape(variable.name)
+
+    # parameters -------------------------------------------------------------------------
+    def parameter_get(self, name: str) -> int | float:
+        """Current value of parameter ``name``."""
+        self._check_parameter(name)
+        return self._parameters[name]
+
+    def parameter_set(self, name: str, value: int | float) -> None:
+        """Change parameter ``name``, once every layout using it is valid with the new value.
+
+        A value that overflows the parameter's type, or would make a layout divide by zero,
+        overflow, have a dimension <= 0 or a block larger than the buffer, raises ClientError
+        and is not set.
+        """
+        self._check_parameter(name)
+        call = f"parameter_set({name!r}, {echo(value)})"
+        problem = parameter_problem(self._types[name], value)
+        if problem is not None:
+            raise ClientError(f"{call}: {problem}; the value was not set")
+        values = {**self._parameters, name: value}
+        for layout in self._layouts_using(name):
+            try:
+                block_shape(layout, values, self.config.architecture.buffer_size)
+            except LayoutValueError as exc:
+                users = [v.name for v in self.config.variables if v.layout == layout.name]
+                raise ClientError(
+                    f"{call} would make layout {layout.name!r} (of variable(s) "
+                    f"{', '.join(map(repr, users)) or 'none'}) invalid: {exc.key}: {exc}; "
+                    "the value was not set"
+                ) from None
+        self._parameters[name] = value
+        self._dims.clear()
+        self._plans.clear()
+        self._global_dims.clear()
+        self._inside_global.clear()
+        self._plan_shapes()
+
+    def _layouts_using(self, name: str) -> list[Layout]:
+        if self._users is None:
+            self._users = {}
+            for layout in self.config.layouts:
+                for parameter in {
+                    n
+                    for e in layout.dimensions + (layout.global_dimensions or ())
+                    for n in names_in(e)
+                }:
+                    self._users.setdefault(parameter, []).append(layout)
+        return self._users.get(name, [])
+
+    def _check_parameter(self, name: str) -> None:
+        if name not in self._parameters:
+            known = ", ".join(self._parameters) or "none"
+            raise UnknownParameterError(
+                f"unknown parameter {name!r}; known parameters: {known}", name
+            )
+
+    # layouts and positions --------------------------------------------------------------
+    def variable_shape(self, name: str) -> tuple[int, ...]:
+        """The block shape of variable ``name`` with the current parameter values."""
+        variable = self._variable(name)
+        if variable.layout not in self._dims:
+            layout = self.config.layout(variable.layout)
+            try:
+                dims = block_shape(layout, self._parameters, self.config.architecture.buffer_size)
+            except LayoutValueError as exc:
+                raise ClientError(
+                    f"layout {layout.name!r} of variable {name!r}: {exc.key}: {exc}"
+                ) from None
+            self._dims[variable.layout] = dims
+        return self._dims[variable.layout]
+
+    def set_position(self, name: str, offsets) -> None:
+        """Offsets of block 0 of ``name`` in the global array."""
+        self.set_block_position(name, 0, offsets)
+
+    def set_block_position(self, name: str, block: int, offsets) -> None:
+        """Offsets of block ``block`` of ``name`` in the global array (one per dimension)."""
+        key = (name, block)
+        values = tuple(map(int, offsets))
+        if self._positions.get(key) == values:
+            # where it was already, checked then: a layout's rank and the domains never change
+            return
+        self._check_block(name, block)
+        ndim = len(self.variable_shape(name))
+        if len(values) != ndim:
+            raise ClientError(
+                f"set_block_position({name!r}, {block}): {len(values)} offset(s) given, the "
+                f"layout has {ndim} dimension(s)"
+            )
+        if any(o < 0 for o in values):
+            raise ClientError(
+                f"set_block_position({name!r}, {block}): offsets {list(values)} must all be >= 0 "
+                "(they place the block in the global array, which starts at 0)"
+            )
+        self._positions[key] = values
+        self._inside_global.discard(key)
+
+    # writing ----------------------------------------------------------------------------
+    def write(self, name: str, array) -> None:
+        """Write block 0 of ``name`` for the current iteration."""
+        self.write_block(name, 0, array)
+
+    def write_block(self, name: str, block: int, array) -> None:
+        """Copy ``array`` as block ``block`` of ``name`` to this client's server.
+
+        A variable with ``time_varying: false`` is only delivered at iteration 0; later
+        writes of it are accepted and dropped here, so they cost no buffer space.
+        """
+        # the path of every write: one lookup of what the checks found the first time
+        plan = self._plans.get(name)
+        if plan is None or self._stopped or not 0 <= block < self._domains:
+            plan = self._write_plan(name, block)
+        key = (name, block)
+        if key in self._written:
+            raise ClientError(
+                f"block {block} of variable {name!r} was already written in iteration "
+                f"{self.iteration}; each block is written at most once per iteration"
+            )
+        variable, shape, dtype, origin = plan
+        if type(array) is not np.ndarray or array.shape != shape or array.dtype != dtype:
+            array = self._as_layout_array(variable, np.asarray(array))
+        self._written.add(key)
+        if self.iteration and not variable.time_varying:
+            return
+        offsets = self._positions.get(key, origin)
+        if key not in self._inside_global:
+            self._check_inside_global(variable, block, offsets, shape)
+            self._inside_global.add(key)
+        self.transport.send_block(
+            self.server, data.Block(name, self.client_id, block, self.iteration, offsets, array)
+        )
+
+    def _write_plan(self, name: str, block: int) -> _WritePlan:
+        """What a write of ``name`` needs, once every check a write makes before its data
+        passed (the client runs, the variable and block exist, the layout is valid)."""
+        self._check_running()
+        variable = self._variable(name)
+        self._check_block(name, block)
+        shape = self.variable_shape(name)
+        plan = self._plans[name] = (variable, shape, self._dtypes[name], (0,) * len(shape))
+        return plan
+
+    def _check_inside_global(
+        self, variable: Variable, block: int, offsets: tuple[int, ...], shape: tuple[int, ...]
+    ) -> None:
+        """A layout with ``global`` dimensions bounds where its blocks may sit."""
+        layout = self.config.layout(variable.layout)
+        if layout.global_dimensions is None:
+            return
+        whole = self._global_dims.get(layout.name)
+        if whole is None:
+            whole = self._global_dims[layout.name] = evaluate_dims(
+                layout.global_dimensions, self._parameters
+            )
+        if any(o + n > g for o, n, g in zip(offsets, shape, whole, strict=True)):
+            raise ClientError(
+                f"write of variable {variable.name!r} block {block}: a block of shape "
+                f"{list(shape)} at offsets {list(offsets)} reaches past the global array "
+                f"{list(whole)} of layout {layout.name!r} ({','.join(layout.global_dimensions)})"
+            )
+
+    def _as_layout_array(self, variable: Variable, array: np.ndarray) -> np.ndarray:
+        shape = self.variable_shape(variable.name)
+        dtype = self._dtypes[variable.name]
+        if array.size != math.prod(shape):
+            raise ClientError(
+                f"write of variable {variable.name!r}: got {array.size} element(s) with shape "
+                f"{array.shape}, the layout {variable.layout!r} needs shape {shape}"
+            )
+        if _keeps_every_value(array.dtype, dtype):
+            return array.astype(dtype, copy=False).reshape(shape)
+        if not np.can_cast(array.dtype, dtype, "same_kind"):
+            raise ClientError(
+                f"write of variable {variable.name!r}: dtype {array.dtype} cannot be stored "
+                f"as {dtype} (layout {variable.layout!r}) without changing its kind"
+            )
+        if dtype.kind in "iu" and array.dtype.kind in "iu" and array.size:
+            limits = np.iinfo(dtype)
+            low, high = array.min(), array.max()
+            if low < limits.min or high > limits.max:
+                raise ClientError(
+                    f"write of variable {variable.name!r}: values {low}..{high} do not fit "
+                    f"{dtype} (layout {variable.layout!r}, range {limits.min}..{limits.max})"
+                )
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is reported below
+            converted = array.astype(dtype)
+        back = converted.astype(array.dtype)
+        if not np.array_equal(back, array, equal_nan=True):
+            first = int(np.flatnonzero(~((back == array) | (back != back)).ravel())[0])
+            raise ClientError(
+                f"write of variable {variable.name!r}: storing dtype {array.dtype} as {dtype} "
+                f"(layout {variable.layout!r}) would change values, e.g. element {first}: "
+                f"{array.ravel()[first].item()!r} becomes {converted.ravel()[first].item()!r}; "
+                "convert it yourself if that is what you want"
+            )
+        return converted.reshape(shape)
+
+    # iterations -------------------------------------------------------------------------
+    def end_iteration(self) -> None:
+        """Close the current iteration; the server runs its scripts once all its clients did."""
+        self._check_running()
+        self.transport.send_end_iteration(self.server, self.client_id, self.iteration)
+        self.iteration += 1
+        self._written.clear()
+
+    def stop(self) -> None:
+        """Tell the server this client sends nothing more."""
+        self._check_running()
+        self._stopped = True
+        self.transport.send_stop(self.server, self.client_id)
+
+    # checks -----------------------------------------------------------------------------
+    def _variable(self, name: str) -> Variable:
+        try:
+            return self.config.variable(name)
+        except KeyError as exc:
+            raise UnknownVariableError(exc.args[0], name) from None
+
+    def _check_block(self, name: str, block: int) -> None:
+        domains = self.config.architecture.domains
+        if not 0 <= block < domains:
+            raise ClientError(
+                f"block {block} of variable {name!r} is out of range: architecture.domains is "
+                f"{domains}, so valid blocks are 0..{domains - 1}"
+            )
+
+    def _check_running(self) -> None:
+        if self._stopped:
+            raise ClientError("this client already called stop(); no more writes or iterations")

@@ -1,0 +1,82 @@
+"""The transport interface: how a client's blocks and notices reach its server.
+
+A transport moves bytes and notices; it knows nothing of scripts, iterations or Dask. The
+client and server logic (``damaris_ref.runtime.client``, ``damaris_ref.runtime.server``) is
+written once against these two small protocols; the in-process, loopback and MPI transports
+implement them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from damaris_ref.core.data import Block
+from damaris_ref.core.errors import DamarisTransportError
+
+
+class TransportError(DamarisTransportError, RuntimeError):
+    """A transport could not deliver (buffer full, peer gone, timeout).
+
+    Also a ``RuntimeError``, as before the common root, for callers that catch that.
+    """
+
+
+class WorldAborted(TransportError):
+    """Another rank failed and the run is being torn down: a consequence, never the cause."""
+
+
+class BufferFullError(TransportError):
+    """A block does not fit in the node's shared buffer."""
+
+
+@dataclass(slots=True)
+class BlockArrived:
+    """A block reached its server; ``handle`` lets the transport free its memory later.
+
+    Not frozen, for the same reason as :class:`~damaris_ref.core.data.Block` (one per block).
+    """
+
+    block: Block
+    handle: object = None
+
+
+@dataclass(frozen=True)
+class IterationEnded:
+    """Client ``source`` called ``end_iteration`` for ``iteration``."""
+
+    source: int
+    iteration: int
+
+
+@dataclass(frozen=True)
+class ClientStopped:
+    """Client ``source`` called ``stop``; it sends nothing more."""
+
+    source: int
+
+
+Message = BlockArrived | IterationEnded | ClientStopped
+
+
+class ClientTransport(Protocol):
+    """What a client needs: send blocks and notices to a server id."""
+
+    def send_block(self, server: int, block: Block) -> None:
+        """Copy ``block`` towards ``server``; the caller may reuse its array afterwards."""
+
+    def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
+        """Tell ``server`` that ``source`` ended ``iteration``."""
+
+    def send_stop(self, server: int, source: int) -> None:
+        """Tell ``server`` that ``source`` stopped."""
+
+
+class ServerTransport(Protocol):
+    """What a server needs: the next message, and a way to free a block's memory."""
+
+    def receive(self) -> Message:
+        """Block until the next message for this server arrives (raise on timeout/abort)."""
+
+    def release(self, arrived: BlockArrived) -> None:
+        """Free the memory behind a delivered block once scripts no longer need it."""
