@@ -29,7 +29,7 @@ def test_every_shipped_data_file_is_expected_at_its_installed_path():
     expected = release_check.expected_files()
     assert expected["conformance/probe.py"] == "damaris_ref/conformance/probe.py"
     assert expected["conformance/suite.ini"] == "damaris_ref/conformance/suite.ini"
-    assert expected["reference/core/config/schema.json"] == "damaris_ref/config/schema.json"
+    assert expected["reference/core/config/schema.json"] == "damaris_ref/core/config/schema.json"
     assert expected["conformance/case.schema.json"] == "damaris_ref/conformance/case.schema.json"
     record_schema = "conformance/probe-record.schema.json"  # ports validate records against it
     assert expected[record_schema] == "damaris_ref/conformance/probe-record.schema.json"
