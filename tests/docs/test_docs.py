@@ -345,12 +345,11 @@ def _clean_pyscript(block: Block) -> None:
 
 PYTHON: dict[str, Run | NotHere | Callable[[Block], None]] = {
     "from pathlib import Path": _same_text_as("examples/programs/my_simulation.py"),
-    "from damaris_ref.runtime.in_process import run_in_process": Run(
+    "from damaris_ref import run_in_process": Run(
         "README.md", MY_SIMULATION_SUMS, MY_SIMULATION_PATTERNS
     ),
     "def main(DD):": _clean_pyscript,
-    "from damaris_ref.core.config import load_config, load_config_text, dump_yaml, dump_xml, "
-    "ConfigError": Run(
+    "from damaris_ref import load_config, load_config_text, dump_yaml, dump_xml, ConfigError": Run(
         "docs/config.md", patterns=(r"^damaris:$", r"^  simulation_name: 3dmesh_py$")
     ),
     "import numpy as np": NotHere("config.md's bad.py: the check-script transcript below"),
