@@ -6,7 +6,6 @@ import json
 import re
 import sys
 import threading
-import time
 from collections import defaultdict
 from pathlib import Path
 
@@ -20,11 +19,13 @@ from damaris_ref.mocks import SIMULATIONS, SimulationSetupError
 from damaris_ref.runtime.in_process import RankFailed, run_in_process
 from damaris_ref.runtime.session import Damaris, DamarisStateError
 from damaris_ref.runtime.transport.base import WorldAborted
+from damaris_ref.runtime.transport.budget import ByteBudget
 from damaris_ref.runtime.transport.inprocess import InProcessWorld
 from damaris_ref.runtime.transport.threadcomm import ThreadComm
 
 from recorder import Recorder
 from strategies import seed_config
+from waits import GUARD, WatchedCondition, wait_for_event
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_SCRIPT = ROOT / "examples" / "3dmesh_py_short.py"
@@ -40,13 +41,30 @@ def mesh_config(cores: int = 1, script: Path = SEED_SCRIPT, depth: int = 4) -> C
     return seed_config(Architecture(dedicated_cores=cores), (depth, 8, 16), script)
 
 
-def run_mesh(config: Config, world_size: int, *flags: str, observer=None, **options) -> list:
-    """``3dmesh_py CONFIG -i 3 -v 2 -s 0 [flags]`` on ``world_size`` thread-ranks."""
+def run_mesh(
+    config: Config, world_size: int, *flags: str, observer=None, errors=None, **options
+) -> list:
+    """``3dmesh_py CONFIG -i 3 -v 2 -s 0 [flags]`` on ``world_size`` thread-ranks; with an
+    ``errors`` dict, what each rank raised is recorded there (see :func:`ending_errors`)."""
     sim = SIMULATIONS["3dmesh_py"]
     args = sim.parse_args(["in-memory", "-i", "3", "-v", "2", "-s", "0", *flags])
     args.config = config
     options.setdefault("timeout", RUN_TIMEOUT)
-    return run_in_process(sim.rank_main(args), world_size, observer=observer, **options)
+    main = sim.rank_main(args) if errors is None else ending_errors(sim.rank_main(args), errors)
+    return run_in_process(main, world_size, observer=observer, **options)
+
+
+def ending_errors(main, errors: dict[int, BaseException]):
+    """``main`` that also records in ``errors`` what each rank raised."""
+
+    def recorded(damaris: Damaris, comm):
+        try:
+            return main(damaris, comm)
+        except BaseException as error:
+            errors[comm.Get_rank()] = error
+            raise
+
+    return recorded
 
 
 def printed_sums(pattern: re.Pattern, out: str) -> dict[int, list[int]]:
@@ -154,10 +172,11 @@ def test_a_script_failing_on_one_server_does_not_stop_the_run(capsys):
 
 
 def test_a_simulation_error_on_the_clients_is_reported_with_its_rank_in_time():
-    start = time.monotonic()
+    errors: dict[int, BaseException] = {}
     with pytest.raises(RankFailed) as failure:
-        run_mesh(mesh_config(cores=1, depth=2), 5, "-r", timeout=10)
-    assert time.monotonic() - start < 5
+        run_mesh(mesh_config(cores=1, depth=2), 5, "-r", errors=errors, timeout=GUARD)
+    # in time: the server did not wait out its timeout; the clients' failure woke it
+    assert isinstance(errors[4], WorldAborted), errors
     assert failure.value.rank in range(4)
     assert isinstance(failure.value.error, SimulationSetupError)
     assert failure.value.__cause__ is failure.value.error
@@ -179,14 +198,30 @@ def test_one_failing_rank_is_named_and_the_blocked_ranks_are_woken():
             damaris.stop()
         damaris.finalize()
 
-    start = time.monotonic()
+    errors: dict[int, BaseException] = {}
     with pytest.raises(RankFailed, match="rank 2 failed: ValueError: rank two breaks") as failure:
-        run_in_process(main, 5, timeout=10)
-    assert time.monotonic() - start < 5
+        run_in_process(ending_errors(main, errors), 5, timeout=GUARD)
     assert failure.value.rank == 2
+    woken = {rank: error for rank, error in errors.items() if rank != 2}
+    assert sorted(woken) == [0, 1, 3, 4]  # the other clients, in their barrier, and the server
+    assert all(isinstance(error, WorldAborted) for error in woken.values()), woken  # no timeout
 
 
-def test_a_client_waiting_for_buffer_space_is_woken_when_another_rank_fails():
+@pytest.fixture
+def buffer_wait(monkeypatch) -> threading.Event:
+    """Set once a writer waits for space in any node buffer created during the test."""
+    waiting = threading.Event()
+    create = ByteBudget.__init__
+
+    def watched(budget: ByteBudget, name: str, capacity: int) -> None:
+        create(budget, name, capacity)
+        budget._changed = WatchedCondition(waiting)
+
+    monkeypatch.setattr(ByteBudget, "__init__", watched)
+    return waiting
+
+
+def test_a_client_waiting_for_buffer_space_is_woken_when_another_rank_fails(buffer_wait):
     config = Config(
         "stuck",
         Architecture(dedicated_cores=1, buffer_size=2500),
@@ -197,8 +232,8 @@ def test_a_client_waiting_for_buffer_space_is_woken_when_another_rank_fails():
     def main(damaris: Damaris, comm):
         damaris.initialize(config, comm)
         if damaris.start():
-            if comm.Get_rank() == 1:
-                time.sleep(0.2)
+            if comm.Get_rank() == 1:  # once client 0 waits for space
+                wait_for_event(buffer_wait, "a client waiting for buffer space")
                 raise ValueError("client 1 fails before ending iteration 0")
             for _ in range(3):  # the third write waits for space the server never frees
                 damaris.write("v", np.zeros(125))
@@ -206,18 +241,18 @@ def test_a_client_waiting_for_buffer_space_is_woken_when_another_rank_fails():
             damaris.stop()
         damaris.finalize()
 
-    start = time.monotonic()
+    errors: dict[int, BaseException] = {}
     with pytest.raises(RankFailed, match="rank 1 failed: ValueError"):
-        run_in_process(main, 3, timeout=10)
-    assert time.monotonic() - start < 2
+        run_in_process(ending_errors(main, errors), 3, timeout=GUARD)
+    assert isinstance(errors[0], WorldAborted), errors  # the abort woke it, no full buffer
 
 
 def test_an_error_raised_after_the_abort_is_reported_over_the_abort_itself():
     def main(damaris: Damaris, comm):
         if comm.Get_rank() == 0:  # looks like a rank woken up by the abort
             raise WorldAborted("the in-process world was aborted (another rank failed)")
-        if comm.Get_rank() == 2:
-            time.sleep(0.2)
+        if comm.Get_rank() == 2:  # fails once rank 0's error aborted the world
+            wait_for_event(damaris.backend.world.aborted, "the abort")
             raise ValueError("the real cause")
         comm.barrier()
 

@@ -82,10 +82,14 @@ def test_release_is_idempotent_and_a_second_collector_does_not_freeze_again(noth
     first, second = IterationCollector(), IterationCollector()
     first.collect()
     frozen = gc.get_freeze_count()
+    made_since = [[] for _ in range(1000)]  # a second freeze would add these
     second.collect()
-    assert gc.get_freeze_count() == frozen  # nothing moved: the second saw the first's freeze
+    # the second saw the first's freeze: nothing frozen on top, nothing unfrozen; the count may
+    # only fall, by what other threads of the process freed meanwhile
+    assert 0 < gc.get_freeze_count() <= frozen
     second.release()
-    assert gc.get_freeze_count() == frozen
+    assert 0 < gc.get_freeze_count() <= frozen  # it froze nothing, so it thaws nothing
     first.release()
     first.release()
     assert gc.get_freeze_count() == 0
+    assert made_since  # alive until here

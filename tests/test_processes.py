@@ -4,13 +4,11 @@ included), the death of the parent, and use from many threads at once."""
 
 from __future__ import annotations
 
-import itertools
 import logging
 import signal
 import subprocess
 import sys
 import textwrap
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import psutil
@@ -63,45 +61,68 @@ def test_poll_until_returns_the_first_true_value():
     assert poll_until(lambda: next(answers), timeout=5, interval=0.001) == "ready"
 
 
-def test_poll_until_gives_up_at_its_deadline():
-    started = time.monotonic()
-    assert poll_until(lambda: None, timeout=0.3, interval=0.05) is None
-    assert 0.3 <= time.monotonic() - started < 2
+class FakeTime:
+    """Stands in for the ``time`` module of :mod:`damaris_ref.core.polling`: its clock moves only
+    by what is slept and by ``tick`` s at each reading, so a poll runs at once and the same
+    way whatever the machine's load."""
+
+    def __init__(self, tick: float = 0.0) -> None:
+        self.tick = tick
+        self.now = 0.0
+        self.sleeps: list[tuple[float, float]] = []  # (when, how long)
+
+    def monotonic(self) -> float:
+        self.now += self.tick
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append((self.now, seconds))
+        self.now += seconds
 
 
-def test_poll_until_may_look_less_and_less_often():
+@pytest.fixture
+def fake_time(monkeypatch) -> FakeTime:
+    clock = FakeTime()
+    monkeypatch.setattr(polling, "time", clock)
+    return clock
+
+
+def test_poll_until_gives_up_at_its_deadline(fake_time):
     looks: list[float] = []
-    assert not poll_until(lambda: looks.append(time.monotonic()), 0.6, 0.01, max_interval=0.16)
-    gaps = [later - earlier for earlier, later in itertools.pairwise(looks)]
-    assert 5 <= len(looks) < 15 and gaps[-1] > 4 * gaps[0]  # 0.01, 0.02, 0.04, ... 0.16
+    assert poll_until(lambda: looks.append(fake_time.now), timeout=0.3, interval=0.05) is None
+    assert looks[-1] == pytest.approx(0.3)  # a last look at the deadline, none after it
+    assert sum(length for _, length in fake_time.sleeps) == pytest.approx(0.3)
 
 
-def test_poll_until_asks_again_at_once_while_it_spins(monkeypatch):
+def test_poll_until_may_look_less_and_less_often(fake_time):
+    assert not poll_until(lambda: None, 0.6, 0.01, max_interval=0.16)
+    lengths = [length for _, length in fake_time.sleeps]
+    # doubling up to 0.16, then the rest of the 0.6 s
+    assert lengths == pytest.approx([0.01, 0.02, 0.04, 0.08, 0.16, 0.16, 0.13])
+
+
+def test_poll_until_asks_again_at_once_while_it_spins(fake_time):
     """An answer that comes during the spin is taken without a single sleep."""
-    slept: list[float] = []
-    monkeypatch.setattr(polling.time, "sleep", slept.append)
     answers = iter([0] * 50 + ["ready"])
     assert poll_until(lambda: next(answers), timeout=60, interval=30, spin=30) == "ready"
-    assert slept == []
+    assert fake_time.sleeps == []
 
 
-def test_poll_until_sleeps_once_its_spin_is_over(monkeypatch):
-    sleeps: list[tuple[float, float]] = []  # (when, how long)
-    monkeypatch.setattr(polling.time, "sleep", lambda s: sleeps.append((time.monotonic(), s)))
+def test_poll_until_sleeps_once_its_spin_is_over(fake_time):
+    fake_time.tick = 0.001  # each look at the clock takes a millisecond
     calls: list[float] = []
-    started = time.monotonic()
-    assert not poll_until(lambda: calls.append(time.monotonic()), 0.3, 0.05, spin=0.1)
-    assert sleeps, "it never slept after its spin"
-    first_sleep, length = sleeps[0]
-    assert first_sleep - started >= 0.1 and length == 0.05
+    assert not poll_until(lambda: calls.append(fake_time.now), 0.3, 0.05, spin=0.1)
+    assert fake_time.sleeps, "it never slept after its spin"
+    first_sleep, length = fake_time.sleeps[0]
+    assert first_sleep >= 0.1 and length == 0.05
     assert sum(t < first_sleep for t in calls) > 10  # it asked again and again meanwhile
 
 
-def test_poll_until_spins_no_longer_than_its_timeout(monkeypatch):
-    monkeypatch.setattr(polling.time, "sleep", lambda _s: None)
-    started = time.monotonic()
+def test_poll_until_spins_no_longer_than_its_timeout(fake_time):
+    fake_time.tick = 0.001
     assert poll_until(lambda: None, timeout=0.1, interval=0.01, spin=30) is None
-    assert time.monotonic() - started < 5
+    assert fake_time.sleeps == []  # the timeout ended the spin: no sleep came after it
+    assert fake_time.now < 0.1 + 0.01  # it stopped at the timeout, not at the 30 s spin
 
 
 # --- captured output ---------------------------------------------------------------------------
@@ -170,23 +191,36 @@ def test_a_child_not_ready_by_its_deadline_is_stopped():
 # --- stopping the whole tree -------------------------------------------------------------------
 
 
-def test_stop_ends_a_tree_that_obeys_sigterm_without_waiting_out_the_grace():
+@pytest.fixture
+def grace_waits(monkeypatch) -> list[tuple[float, object]]:
+    """(timeout, outcome) of each wait of :mod:`damaris_ref.launch.processes` for processes to end;
+    a false outcome means the wait ran out its timeout."""
+    waits: list[tuple[float, object]] = []
+
+    def recorded(predicate, timeout, *args, **options):
+        outcome = poll_until(predicate, timeout, *args, **options)
+        waits.append((timeout, outcome))
+        return outcome
+
+    monkeypatch.setattr(processes, "poll_until", recorded)
+    return waits
+
+
+def test_stop_ends_a_tree_that_obeys_sigterm_without_waiting_out_the_grace(grace_waits):
     child, pids = start_tree()
     try:
-        started = time.monotonic()
         assert child.stop(grace=30) == -signal.SIGTERM
-        assert time.monotonic() - started < 10
+        assert grace_waits[0] == (30, True)  # the grace wait ended because the tree did
         assert all_gone(pids)
     finally:
         kill_all(pids)
 
 
-def test_stop_kills_what_ignores_sigterm_once_the_grace_is_over():
+def test_stop_kills_what_ignores_sigterm_once_the_grace_is_over(grace_waits):
     child, pids = start_tree(term="ignore-term")
     try:
-        started = time.monotonic()
         assert child.stop(grace=1) == -signal.SIGKILL
-        assert 1 <= time.monotonic() - started < 10
+        assert grace_waits[0] == (1, False)  # killed after the grace ran out, not before
         assert all_gone(pids)
     finally:
         kill_all(pids)

@@ -58,11 +58,9 @@ def test_a_scheduler_that_stops_answering_gives_a_timeout_error(tmp_path):
             for call in (
                 lambda: stats.update(sample, client, lock_timeout=1),
                 lambda: stats.return_count(client, lock_timeout=1),
-            ):
-                started = time.monotonic()
+            ):  # without the scheduler timeout, each call would wait for ever
                 with pytest.raises(TimeoutError, match="scheduler did not answer the request"):
                     call()
-                assert time.monotonic() - started < 10
         finally:
             os.kill(scheduler_pid, signal.SIGCONT)
         worker.stop()

@@ -157,8 +157,8 @@ def test_an_unusable_scheduler_file_is_one_error_line_before_anything_starts(
     job, token = stats("--scheduler-file", str(bad), "--out", str(tmp_path / "out"))
     assert job.returncode == 2, job.stdout + job.stderr
     assert job.stderr.splitlines() == [job.stderr.strip()], job.stderr  # one line
+    # why it failed, not "no scheduler answered within 10 s": neither waited out the check
     assert job.stderr.startswith("damaris-ref stats: error: ") and why in job.stderr
-    assert job.elapsed < 20, f"{job.elapsed:.1f} s"  # neither waits out the 10 s check
     assert_nothing_left(token)
 
 

@@ -47,21 +47,17 @@ def test_every_read_and_update_says_the_statistics_were_lost(tmp_path):
             "get_chunks": lambda: stats.get_chunks(client),
             "update": lambda: stats.update(da.ones((4, 6), chunks=(2, 3)), client, 5),
         }
-        for name, read in reads.items():
-            started = time.monotonic()
+        for read in reads.values():  # a read waiting for the lost data would hang the test
             with pytest.raises(StatisticsLost, match=rf"{LOST}.*4 of their 4 chunks.*{WHY}"):
                 read()
-            assert time.monotonic() - started < 5, name
         stats.reset(client)  # what the error says to do: the statistics start again
         assert stats.return_count(client) == 0
 
 
-def simulation_then_reader(
-    scheduler_file: Path, folder: Path
-) -> tuple[str, float, tuple[int, str, str]]:
+def simulation_then_reader(scheduler_file: Path, folder: Path) -> tuple[str, tuple[int, str, str]]:
     """One stats_3dmesh_dask simulation of the example (6 ranks, -i 4 -v 1 -d 4), then the
-    example reader unchanged: the simulation's stderr, the reader's run time and (exit code,
-    stdout, stderr)."""
+    example reader unchanged: the simulation's stderr and the reader's (exit code, stdout,
+    stderr); a reader still waiting after 90 s fails the test."""
     simulation_script, reader = (
         EXAMPLES / "stats_3dmesh_dask.py",
         EXAMPLES / "programs" / "stats_get_results.py",
@@ -73,17 +69,16 @@ def simulation_then_reader(
     launch = launcher.build_command(6, command, mpiexec=exe, flavour=launcher.detect_flavour(exe))
     done = finish(start(launch.argv, dict(launch.env), cwd=folder), 180, time.monotonic())
     assert done.returncode == 0, done.describe()
-    started = time.monotonic()
     read = run_command([sys.executable, str(reader), "-f", str(scheduler_file)], timeout=90)
-    return done.stderr, time.monotonic() - started, (read.returncode, read.stdout, read.stderr)
+    return done.stderr, (read.returncode, read.stdout, read.stderr)
 
 
 @pytest.mark.timeout(300)
 def test_the_reader_says_so_when_no_worker_outlived_the_simulation(tmp_path):
     with local_scheduler(tmp_path) as scheduler_file:  # a scheduler alone
-        sim_stderr, took, (code, out, err) = simulation_then_reader(scheduler_file, tmp_path)
+        sim_stderr, (code, out, err) = simulation_then_reader(scheduler_file, tmp_path)
     assert sim_stderr.count(SERVER_WARNING) >= 1, sim_stderr
-    assert code == 1 and took < 60, (took, out, err)
+    assert code == 1, (out, err)
     last_line = err.strip().splitlines()[-1]
     assert last_line.startswith("damaris_ref.stats.published.StatisticsLost: damaris_stats: ")
     assert LOST in last_line and WHY in last_line and "docs/stats.md" in last_line, err
@@ -95,7 +90,7 @@ def test_the_reader_prints_count_and_arrays_with_a_standing_worker(tmp_path):
     with own_scheduler(tmp_path) as (scheduler_file, client):
         keeper = ServerWorker.start(client, unique_name("stats-keeper"), 1, keep=False)
         try:
-            sim_stderr, _, (code, out, err) = simulation_then_reader(scheduler_file, tmp_path)
+            sim_stderr, (code, out, err) = simulation_then_reader(scheduler_file, tmp_path)
         finally:
             keeper.stop()
     assert SERVER_WARNING not in sim_stderr, sim_stderr

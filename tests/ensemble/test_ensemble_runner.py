@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import pickle
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -65,10 +64,8 @@ def test_crash_reports_exit_code_command_and_stderr(sim):
 
 def test_timeout_kills_the_child_and_what_it_started(sim, tmp_path):
     pid_file = tmp_path / "pids"
-    start = time.monotonic()
-    with pytest.raises(SimulationTimeout) as caught:
+    with pytest.raises(SimulationTimeout) as caught:  # the child would sleep for 120 s
         run_simulation(sys.executable, sim("sleepy"), {"pid_file": str(pid_file)}, timeout=2)
-    assert time.monotonic() - start < 10
     assert "within 2 s" in str(caught.value)
     assert "about to hang" in caught.value.stderr_tail
     assert caught.value.returncode == -9

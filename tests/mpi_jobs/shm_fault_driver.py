@@ -13,6 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
+
+from damaris_ref.launch.shm_files import MPI_PREFIXES, mapped_files
+
 SHM = Path("/dev/shm")
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 #: a rank program: every rank initialises MPI (MPICH then maps its segment) and waits
@@ -24,13 +28,25 @@ ABORTING = (
 )
 
 
-def wait_for_segment(timeout: float = 60) -> None:
+def attached(job: subprocess.Popen) -> int:
+    """How many processes of ``job``'s tree map a shared-memory file of MPI's."""
+    try:
+        tree = psutil.Process(job.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return 0
+    return sum(
+        any(path.name.startswith(MPI_PREFIXES) for path in mapped_files([process.pid]))
+        for process in tree
+    )
+
+
+def wait_for_ranks(job: subprocess.Popen, ranks: int, timeout: float = 60) -> None:
+    """Return once ``ranks`` processes of ``job`` map a segment of MPI's (every rank attached)."""
     deadline = time.monotonic() + timeout
-    while not any(SHM.iterdir()):
+    while attached(job) < ranks:
         if time.monotonic() > deadline:
-            raise SystemExit("no shared-memory segment appeared")
+            raise SystemExit(f"{ranks} ranks did not attach to a shared-memory segment")
         time.sleep(0.1)
-    time.sleep(1)  # every rank attached
 
 
 def simulation() -> subprocess.Popen:
@@ -62,15 +78,15 @@ def statistics(out: Path) -> subprocess.Popen:
 def main(case: str) -> None:
     if case in ("SIGTERM", "SIGINT"):
         job = simulation()
-        wait_for_segment()
+        wait_for_ranks(job, 5)
         job.send_signal(getattr(signal, case))
     elif case in ("stats SIGTERM", "stats SIGINT"):
         job = statistics(Path(os.environ.get("TMPDIR", "/tmp")) / f"shm-stats-{os.getpid()}")
-        wait_for_segment(timeout=120)
+        wait_for_ranks(job, 3, timeout=120)  # the first simulation's
         job.send_signal(getattr(signal, case.split()[1]))
     elif case == "SIGKILL of a rank":
         job = launched(WAITING)
-        wait_for_segment()
+        wait_for_ranks(job, 3)
         rank = next(
             int(pid)
             for pid in os.listdir("/proc")

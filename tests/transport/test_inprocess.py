@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import threading
-import time
+import types
 
 import numpy as np
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from damaris_ref.core.config.model import Architecture, Config
 from damaris_ref.core.data import Block
 from damaris_ref.core.topology import compute_topology
+from damaris_ref.runtime.transport import inprocess
 from damaris_ref.runtime.transport.base import (
     BlockArrived,
     BufferFullError,
@@ -22,12 +22,14 @@ from damaris_ref.runtime.transport.budget import ByteBudget
 from damaris_ref.runtime.transport.inprocess import InProcessWorld
 from damaris_ref.runtime.transport.loopback import LoopbackTransport
 
+from waits import GUARD, WatchedCondition, WatchedQueue, once
 
-def later(delay: float, action) -> threading.Thread:
-    """Run ``action`` on a thread after ``delay`` seconds."""
-    thread = threading.Thread(target=lambda: (time.sleep(delay), action()), daemon=True)
-    thread.start()
-    return thread
+
+def watched(budget: ByteBudget) -> WatchedCondition:
+    """Make ``budget`` tell when a writer waits for space (its condition is swapped for one that
+    records each wait's timeout)."""
+    budget._changed = condition = WatchedCondition()
+    return condition
 
 
 def int_block(values, source: int = 0, iteration: int = 0) -> Block:
@@ -37,43 +39,47 @@ def int_block(values, source: int = 0, iteration: int = 0) -> Block:
 # ByteBudget ---------------------------------------------------------------------------------
 def test_a_block_larger_than_the_buffer_fails_at_once_naming_buffer_and_size():
     budget = ByteBudget("node-buf", 100)
-    start = time.monotonic()
+    condition = watched(budget)
     with pytest.raises(BufferFullError, match=r"buffer 'node-buf' .*= 100 bytes.* 101 bytes"):
-        budget.acquire(101, timeout=10)
-    assert time.monotonic() - start < 0.5
+        budget.acquire(101, timeout=GUARD)
+    assert condition.timeouts == []  # it never waited for space that could not help
     assert budget.in_use == 0
 
 
 def test_a_waiting_acquire_succeeds_once_another_thread_releases():
     budget = ByteBudget("b", 100)
+    condition = watched(budget)
     budget.acquire(80, timeout=0)
-    releaser = later(0.1, lambda: budget.release(80))
-    budget.acquire(50, timeout=5)
-    releaser.join(1)
+    releaser = once(condition.waiting, lambda: budget.release(80))
+    budget.acquire(50, timeout=GUARD)
+    releaser.join(GUARD)
+    assert condition.woken == [True]  # it waited, and the release woke it
     assert budget.in_use == 50
 
 
 def test_a_waiting_acquire_times_out_with_the_error():
     budget = ByteBudget("b", 100)
+    condition = watched(budget)
     budget.acquire(80, timeout=0)
-    start = time.monotonic()
     with pytest.raises(
         BufferFullError, match=r"no space was freed within 0.2 s \(80 bytes in use\)"
     ):
         budget.acquire(50, timeout=0.2)
-    assert 0.15 < time.monotonic() - start < 1.0
+    # it waited for space, never longer than its timeout
+    assert condition.timeouts, "it did not wait for space"
+    assert all(t is not None and 0 < t <= 0.2 for t in condition.timeouts)
     assert budget.in_use == 80
 
 
 def test_abort_wakes_a_waiting_acquire_with_a_transport_error():
     budget = ByteBudget("b", 100)
+    condition = watched(budget)
     budget.acquire(80, timeout=0)
-    later(0.1, lambda: budget.abort("the run is over"))
-    start = time.monotonic()
+    once(condition.waiting, lambda: budget.abort("the run is over"))
     with pytest.raises(TransportError, match="buffer 'b': the run is over") as error:
-        budget.acquire(50, timeout=30)
+        budget.acquire(50, timeout=GUARD)
     assert not isinstance(error.value, BufferFullError)
-    assert time.monotonic() - start < 1.0
+    assert condition.woken == [True]  # the abort woke it, not its timeout
     with pytest.raises(TransportError, match="the run is over"):
         budget.acquire(1, timeout=0)  # even when it would fit
 
@@ -118,51 +124,72 @@ def test_release_gives_the_bytes_back_to_the_node_buffer(world):
     assert budget.in_use == 0
 
 
-def test_a_client_waits_for_the_server_to_free_space(world):
+def test_a_client_waits_for_the_server_to_free_space():
+    world = InProcessWorld(3, timeout=GUARD)
     client, server = transports(world)
+    condition = watched(world.budget(0, CONFIG))
     client.send_block(0, int_block(range(16)))
-    releaser = later(0.1, lambda: server.release(server.receive()))
+    releaser = once(condition.waiting, lambda: server.release(server.receive()))
     client.send_block(0, int_block(range(16), iteration=1))
-    releaser.join(1)
+    releaser.join(GUARD)
+    assert condition.woken == [True]  # it waited, and the release woke it
     assert server.receive().block.iteration == 1
 
 
 def test_a_full_node_buffer_fails_after_the_world_timeout(world):
     client, _ = transports(world)
+    condition = watched(world.budget(0, CONFIG))
     client.send_block(0, int_block(range(16)))
-    start = time.monotonic()
     with pytest.raises(BufferFullError, match=r"buffer 'shm'.*64 bytes.*within 0.3 s"):
         client.send_block(0, int_block(range(1)))
-    assert 0.25 < time.monotonic() - start < 1.0
+    # it waited for space, never longer than the world's timeout
+    assert condition.timeouts, "it did not wait for space"
+    assert all(t is not None and 0 < t <= 0.3 for t in condition.timeouts)
 
 
-def test_server_receive_times_out_with_a_transport_error(world):
+class SteppingClock:
+    """A monotonic clock that moves ``step`` s each time it is read: each empty look at the
+    inbox seems to take that long, whatever the machine's load."""
+
+    def __init__(self, step: float) -> None:
+        self.step = step
+        self.readings: list[float] = []
+
+    def monotonic(self) -> float:
+        self.readings.append(len(self.readings) * self.step)
+        return self.readings[-1]
+
+
+def test_server_receive_times_out_with_a_transport_error(world, monkeypatch):
+    clock = SteppingClock(0.04)
+    monkeypatch.setattr(inprocess, "time", types.SimpleNamespace(monotonic=clock.monotonic))
     _, server = transports(world)
-    start = time.monotonic()
     with pytest.raises(TransportError, match=r"waited 0.3 s without any message"):
         server.receive()
-    assert time.monotonic() - start < 1.0
+    # it gave up at its first look past the 0.3 s deadline, not before and not later
+    started, *looks = clock.readings
+    assert looks[-1] - started > 0.3 >= looks[-2] - started
 
 
 def test_abort_wakes_a_waiting_server():
-    world = InProcessWorld(3, timeout=30)
+    world = InProcessWorld(3, timeout=GUARD)
+    world.inboxes[2] = inbox = WatchedQueue()
     _, server = transports(world)
-    later(0.1, world.abort)
-    start = time.monotonic()
-    with pytest.raises(TransportError, match="aborted"):
+    once(inbox.reading, world.abort)
+    with pytest.raises(TransportError, match="aborted"):  # not "waited ... without any message"
         server.receive()
-    assert time.monotonic() - start < 1.0
 
 
 def test_abort_wakes_a_client_waiting_for_buffer_space():
-    world = InProcessWorld(3, timeout=30)
+    world = InProcessWorld(3, timeout=GUARD)
     client, _ = transports(world)
+    condition = watched(world.budget(0, CONFIG))
     client.send_block(0, int_block(range(16)))  # fills the buffer; nobody will free it
-    later(0.1, world.abort)
-    start = time.monotonic()
-    with pytest.raises(TransportError, match="aborted"):
+    once(condition.waiting, world.abort)
+    with pytest.raises(TransportError, match="aborted") as error:
         client.send_block(0, int_block(range(1)))
-    assert time.monotonic() - start < 1.0
+    assert not isinstance(error.value, BufferFullError)
+    assert condition.woken == [True]  # the abort woke it, not its timeout
 
 
 def test_clients_cannot_post_to_an_aborted_world(world):
@@ -214,11 +241,11 @@ def test_loopback_delivers_copies_at_once_and_finishes_on_stop(loopback):
 
 
 def test_loopback_fails_at_once_when_unreleased_blocks_fill_its_buffer(loopback):
+    condition = watched(loopback.budget)
     loopback.send_block(0, int_block(range(8)))  # 32 bytes
-    start = time.monotonic()
     with pytest.raises(BufferFullError, match="buffer 'local'"):
         loopback.send_block(0, int_block(range(1)))
-    assert time.monotonic() - start < 0.5
+    assert set(condition.timeouts) <= {0}  # it gave nobody time to free space
     loopback.release(loopback.handler.messages[0])
     loopback.send_block(0, int_block(range(8)))
 

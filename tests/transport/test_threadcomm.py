@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from damaris_ref.runtime.transport.threadcomm import CommAborted, ThreadComm
+from damaris_ref.core.polling import poll_until
+from damaris_ref.runtime.transport.threadcomm import CommAborted, CommWorldAborted, ThreadComm
 
-JOIN_TIMEOUT = 5.0
+from waits import GUARD
 
 
 def on_threads(comms: list[ThreadComm], function: Callable[[ThreadComm], Any]) -> list[Any]:
@@ -28,13 +28,22 @@ def on_threads(comms: list[ThreadComm], function: Callable[[ThreadComm], Any]) -
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join(JOIN_TIMEOUT)
+        thread.join(GUARD)
         assert not thread.is_alive(), "a rank is still blocked in a collective"
     return results
 
 
-def run(size: int, function: Callable[[ThreadComm], Any], timeout: float = 5.0) -> list[Any]:
+def run(size: int, function: Callable[[ThreadComm], Any], timeout: float = GUARD) -> list[Any]:
     return on_threads(ThreadComm.world(size, timeout), function)
+
+
+def until_waiting(comm: ThreadComm, count: int, size: int | None = None) -> None:
+    """Return once ``count`` ranks wait in a collective of ``comm`` or, given ``size``, of the
+    communicator of that size split from its world (read from the barrier they share)."""
+    groups = comm._registry if size is not None else [comm._group]
+    (group,) = [g for g in groups if size is None or g.size == size]
+    waiting = lambda: group.barrier.n_waiting == count  # noqa: E731
+    assert poll_until(waiting, GUARD, 0.001), f"{count} ranks never waited in a collective"
 
 
 def test_rank_and_size():
@@ -81,8 +90,8 @@ def test_barrier_waits_for_every_rank():
     arrived = []
 
     def late_rank_first(comm: ThreadComm) -> int:
-        if comm.rank == 0:
-            time.sleep(0.1)
+        if comm.rank == 0:  # arrives once the others wait for it
+            until_waiting(comm, 2)
         arrived.append(comm.rank)
         comm.barrier()
         return len(arrived)
@@ -120,36 +129,39 @@ def test_split_with_negative_color_returns_none():
     assert run(3, split) == [2, None, 2]
 
 
-def test_abort_all_wakes_a_waiting_collective_within_a_second():
-    comms = ThreadComm.world(3, timeout=30)
+def test_abort_all_wakes_a_waiting_collective():
+    comms = ThreadComm.world(3, timeout=GUARD)
 
     def wait_or_abort(comm: ThreadComm):
         if comm.rank == 0:
-            time.sleep(0.2)
+            until_waiting(comm, 2)
             ThreadComm.abort_all(comms)
-            return time.monotonic()
-        comm.barrier()
+        else:
+            comm.barrier()
 
-    start = time.monotonic()
     _, *waiting = on_threads(comms, wait_or_abort)
-    assert all(isinstance(error, CommAborted) for error in waiting)
-    assert "aborted" in str(waiting[0])
-    assert time.monotonic() - start < 1.2
+    # woken by the abort, not by the collective's timeout ("did not join within")
+    assert all(isinstance(error, CommWorldAborted) for error in waiting), waiting
+    assert "aborted: another rank failed" in str(waiting[0])
 
 
 def test_abort_all_reaches_split_communicators():
-    comms = ThreadComm.world(3, timeout=30)
+    comms = ThreadComm.world(3, timeout=GUARD)
+    absent_left = threading.Event()
 
     def split_then_wait(comm: ThreadComm):
         sub = comm.Split(0 if comm.rank < 2 else 1, comm.rank)
         if comm.rank == 0:
             sub.barrier()  # rank 1 never joins it
-        elif comm.rank == 2:
-            time.sleep(0.2)
+        elif comm.rank == 1:
+            absent_left.set()
+        else:  # once rank 0 waits in the split communicator and rank 1 is out of the split
+            until_waiting(comm, 1, size=2)
+            assert absent_left.wait(GUARD)
             ThreadComm.abort_all(comms)
 
     waiting, absent, aborter = on_threads(comms, split_then_wait)
-    assert isinstance(waiting, CommAborted)
+    assert isinstance(waiting, CommWorldAborted), waiting  # the abort woke it, no timeout
     assert absent is None and aborter is None
 
 
