@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from damaris_ref.config.expressions import evaluate_dims, names_in
 from damaris_ref.config.model import Config, Layout, Variable
 from damaris_ref.errors import DamarisClientError
 from damaris_ref.topology import Topology
-from damaris_ref.transport.base import ClientTransport
+from damaris_ref.transport.base import BlockPart, ClientTransport
 
 __all__ = [
     "Client",
@@ -236,23 +237,117 @@ class Client:
         variable, shape, dtype, origin = plan
         if type(array) is not np.ndarray or array.shape != shape or array.dtype != dtype:
             array = self._as_layout_array(variable, np.asarray(array))
-        self._written.add(key)
         if self.iteration and not variable.time_varying:
+            self._written.add(key)
             return
         offsets = self._positions.get(key, origin)
         if key not in self._inside_global:
             self._check_inside_global(variable, block, offsets, shape)
             self._inside_global.add(key)
+        self._written.add(key)
         self.transport.send_block(
             self.server, data.Block(name, self.client_id, block, self.iteration, offsets, array)
         )
 
-    def _write_plan(self, name: str, block: int) -> _WritePlan:
+    def write_blocks(
+        self, name: str, blocks: Mapping[int, object] | Iterable[tuple[int, object]]
+    ) -> None:
+        """Write many blocks of ``name`` for the current iteration in one call.
+
+        ``blocks`` maps block numbers to arrays (``{block: array}``) or is an iterable of
+        ``(block, array)`` pairs; each block goes where ``set_block_position`` put it, as with
+        :meth:`write_block`, and the result is that of the same ``write_block`` calls in the
+        same order. It costs one lookup of the variable's write plan, one piece of buffer and
+        one batch of notices. Every block is checked before any is copied: a block that
+        ``write_block`` would refuse (or that appears twice) raises ClientError naming it, and
+        no block of the call is written.
+        """
+        plan = self._plans.get(name)
+        if plan is None or self._stopped:
+            plan = self._write_plan(name)
+        items = blocks.items() if isinstance(blocks, Mapping) else blocks
+        written = self._written
+        try:
+            keys, parts = self._batch(plan, items)
+            before = len(written)
+            written.update(keys)
+            if len(written) - before < len(keys):  # none was written before: one came twice
+                written.difference_update(keys)
+                twice = next(b for i, (_, b) in enumerate(keys) if (name, b) in keys[:i])
+                raise ClientError(
+                    f"block {twice} is written twice in this call; each block is written at "
+                    "most once per iteration"
+                )
+        except ClientError as exc:
+            raise ClientError(
+                f"write_blocks({name!r}): {exc}; no block of this call was written"
+            ) from None
+        if parts:
+            self.transport.send_blocks(self.server, name, self.client_id, self.iteration, parts)
+
+    def _batch(
+        self, plan: _WritePlan, items: Iterable[tuple[int, object]]
+    ) -> tuple[list[tuple[str, int]], list[BlockPart]]:
+        """The keys a ``write_blocks`` call marks written and the blocks it sends, once each
+        passed the checks of :meth:`write_block` but the one for a block given twice (without
+        marking or sending anything)."""
+        variable, shape, dtype, origin = plan
+        name = variable.name
+        dropped = bool(self.iteration) and not variable.time_varying
+        written, positions, inside, domains = (
+            self._written,
+            self._positions,
+            self._inside_global,
+            self._domains,
+        )
+        ndarray = np.ndarray
+        keys: list[tuple[str, int]] = []
+        parts: list[BlockPart] = []
+        for item in items:
+            try:
+                block, array = item
+            except (TypeError, ValueError):
+                what = f"a {type(item).__name__}"
+                if isinstance(item, tuple | list):
+                    what += f" of {len(item)} item(s)"
+                raise ClientError(
+                    f"item {len(keys)} is {what}, not a (block, array) pair (pass "
+                    "{block: array, ...} or [(block, array), ...])"
+                ) from None
+            if not 0 <= block < domains:
+                self._check_block(name, block)
+            key = (name, block)
+            if key in written:
+                raise ClientError(
+                    f"block {block} is written earlier in this iteration; each block is "
+                    "written at most once per iteration"
+                )
+            keys.append(key)
+            if (
+                type(array) is not ndarray
+                or array.shape != shape
+                or (array.dtype is not dtype and array.dtype != dtype)
+            ):
+                try:
+                    array = self._as_layout_array(variable, np.asarray(array))
+                except ClientError as exc:
+                    raise ClientError(f"block {block}: {exc}") from None
+            if dropped:
+                continue
+            offsets = positions.get(key, origin)
+            if key not in inside:
+                self._check_inside_global(variable, block, offsets, shape)
+                inside.add(key)
+            parts.append((block, offsets, array))
+        return keys, parts
+
+    def _write_plan(self, name: str, block: int | None = None) -> _WritePlan:
         """What a write of ``name`` needs, once every check a write makes before its data
-        passed (the client runs, the variable and block exist, the layout is valid)."""
+        passed (the client runs, the variable and ``block`` exist, the layout is valid)."""
         self._check_running()
         variable = self._variable(name)
-        self._check_block(name, block)
+        if block is not None:
+            self._check_block(name, block)
         shape = self.variable_shape(name)
         plan = self._plans[name] = (variable, shape, self._dtypes[name], (0,) * len(shape))
         return plan
