@@ -50,6 +50,7 @@ from damaris_ref.transport.base import (
     Message,
 )
 from damaris_ref.transport.budget import buffer_full_message
+from damaris_ref.transport.prefault import prefault
 from damaris_ref.transport.shm_allocator import NoFreeExtentError, ShmAllocator
 
 TAG_TO_SERVER = 71
@@ -243,7 +244,7 @@ class MPIClientTransport:
             buffer, _unit = window.Shared_query(node_comm.Get_rank())
             # mpi4py's stubs declare the buffer protocol of MPI.buffer on Python 3.12+ only
             self.memory = np.frombuffer(buffer, dtype=np.uint8)  # type: ignore[call-overload]
-            self.memory.fill(0)  # fault the pages in now, not during the first iteration
+            prefault(self.memory)  # now, not during the first iteration
             self._bytes = self.memory.data
             if self.memory.size >= 64:
                 self.allocator = ShmAllocator(
