@@ -326,7 +326,7 @@ class MPIClientTransport:
         if allocator is None or count == 1:
             return [self._allocate(nbytes)]
         step = allocator.reserved_size(nbytes)
-        if step * count >= TAKE_BACK_FROM:
+        if nbytes >= TAKE_BACK_FROM:  # as for one block: small ones leave it to end_iteration
             self._collect_releases()
         runs: list[tuple[int, int]] = []  # (start, blocks)
         try:
