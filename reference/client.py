@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
 import numpy as np
@@ -276,7 +276,7 @@ class Client:
             written.update(keys)
             if len(written) - before < len(keys):  # none was written before: one came twice
                 written.difference_update(keys)
-                twice = next(b for i, b in enumerate(keys) if b in keys[:i])
+                twice = next(b for b, n in Counter(keys).items() if n > 1)
                 raise ClientError(
                     f"block {twice} is written twice in this call; each block is written at "
                     "most once per iteration"
@@ -286,7 +286,11 @@ class Client:
                 f"write_blocks({name!r}): {exc}; no block of this call was written"
             ) from None
         if parts:
-            self.transport.send_blocks(self.server, name, self.client_id, self.iteration, parts)
+            try:
+                self.transport.send_blocks(self.server, name, self.client_id, self.iteration, parts)
+            except BaseException:  # the transport wrote none of them (a full buffer)
+                written.difference_update(keys)
+                raise
 
     def _batch(
         self, plan: _WritePlan, items: Iterable[tuple[int, object]]

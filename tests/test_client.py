@@ -12,6 +12,7 @@ from damaris_ref.client import Client, ClientError, UnknownParameterError, Unkno
 from damaris_ref.config.model import Architecture, Config, Layout, Parameter, Variable
 from damaris_ref.data import Block
 from damaris_ref.topology import compute_topology
+from damaris_ref.transport.base import BufferFullError
 
 
 @dataclass
@@ -507,3 +508,16 @@ def test_write_blocks_with_no_block_sends_nothing_but_still_checks_the_variable(
     client.stop()
     with pytest.raises(ClientError, match=r"already called stop\(\)"):
         client.write_blocks("field", {0: grid()})
+
+
+def test_a_batch_the_transport_cannot_hold_leaves_its_blocks_unwritten():
+    class FullTransport(RecordingTransport):
+        def send_blocks(self, *args) -> None:
+            raise BufferFullError("buffer 'buffer' ... cannot hold")
+
+    client = many_client(FullTransport())
+    with pytest.raises(BufferFullError):
+        client.write_blocks("field", {0: grid(), 1: grid()})
+    client.transport = RecordingTransport()
+    client.write_blocks("field", {0: grid(), 1: grid()})  # not marked written by the failure
+    assert [b.block for b in client.transport.blocks] == [0, 1]

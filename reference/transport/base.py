@@ -73,8 +73,9 @@ class ClientTransport(Protocol):
     def send_blocks(
         self, server: int, variable: str, source: int, iteration: int, parts: list[BlockPart]
     ) -> None:
-        """Copy many blocks of one variable towards ``server``, in order, as one piece of
-        buffer where it fits: all of them or, when the buffer cannot hold them, none."""
+        """Copy many blocks (at least one) of one variable, all of one dtype and shape,
+        towards ``server``, in order, as one piece of buffer where it fits: all of them or,
+        when the buffer cannot hold them, none."""
 
     def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
         """Tell ``server`` that ``source`` ended ``iteration``."""

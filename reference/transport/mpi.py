@@ -10,7 +10,8 @@ grows past :data:`NOTICE_BATCH` or before the client waits for space, with one m
 an iteration's scripts ran, sends each client the locations it may reuse in one message. A
 client whose slice is full waits (up to ``DAMARIS_BUFFER_WAIT`` seconds, default 60) for its
 server to free space: running ahead of the server is normal and temporary; a block larger
-than the slice fails at once.
+than the slice fails at once. The blocks of one ``write_blocks`` call share one allocation,
+which the client frees once the server has handed back the last of them.
 
 Across nodes (dedicated nodes): each notice goes at once, followed by the block itself as a
 buffer ``Send`` (no pickling of array data).
