@@ -6,6 +6,9 @@
 2. The same config as upstream XML: the loader against a bare ``expat`` parse.
 3. The 9 x 9 alias bomb (572 bytes, 9**9 nodes expanded): how long until it is refused.
 
+Each load is printed as a ratio to its bare parse (the floor) and written to JSON
+(``--json``, default ``out/bench_config_load/bench_config_load.json``).
+
     python benchmarks/bench_config_load.py [--megabytes 10] [--repeat 3]
 """
 
@@ -18,6 +21,7 @@ from pathlib import Path
 from xml.parsers import expat
 
 import yaml
+from floors import FloorReport, add_output_options, json_path
 
 from damaris_ref.core.config import (
     Architecture,
@@ -101,7 +105,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--megabytes", type=float, default=10.0)
     parser.add_argument("--repeat", type=int, default=3)
+    add_output_options(parser, "bench_config_load")
     args = parser.parse_args()
+    report = FloorReport("bench_config_load")
+    table = []
     config = generated(args.megabytes)
     texts = {"yaml": dump_yaml(config), "xml": dump_xml(config)}
     baselines = {
@@ -118,8 +125,13 @@ def main() -> None:
         print(
             f"{fmt:<6} {len(text) / 1e6:5.1f} {load:7.2f} {name:<24} {base:7.2f} {load / base:6.2f}"
         )
+        table.append({"format": fmt, "bytes": len(text), "load_s": load, "parse_s": base})
+        report.add(f"load_config_text, {fmt}", load, name, base, unit="s")
     bomb = alias_bomb()
-    print(f"9 x 9 alias bomb ({len(bomb)} bytes): refused in {refusal_seconds(bomb) * 1e3:.1f} ms")
+    refused = refusal_seconds(bomb)
+    print(f"9 x 9 alias bomb ({len(bomb)} bytes): refused in {refused * 1e3:.1f} ms")
+    table.append({"format": "alias bomb", "bytes": len(bomb), "refused_s": refused})
+    report.finish(json_path(args, "bench_config_load"), table, vars(args))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,9 @@ Both are reported as a ratio to ``numpy.sum`` of the same amount of data in one 
 small (KiB) and large (256 MiB) iterations. The two ways alternate which goes first. Beside
 them, **dask floor**: summing the bridge's array once it is persisted on the workers, what
 Dask alone costs with the data already in place, which no way of delivering blocks can beat.
-The last lines compare the medians with the goals (a small iteration within 15 ms, a large
-one within 2x ``numpy.sum``).
+The ratio lines give each way against the dask floor and against ``numpy.sum`` (the goals: the
+bridge within 1.3x the dask floor for a small iteration, 1.15x for a large one), and go to
+JSON with the table (``--json``, default ``out/bench_dask/bench_dask.json``).
 
 It runs the ``generic`` mock under ``mpiexec`` (4 ranks: 2 clients, 2 dedicated servers as 2
 emulated nodes) with a local scheduler, because what is measured is data leaving separate
@@ -44,6 +45,8 @@ CLIENTS = 2
 COLUMNS = 1024
 #: seconds any rank of one benchmark run may wait
 RUN_TIMEOUT = 240.0
+#: the most the bridge may cost over the dask floor, per case
+GOALS = {"small": 1.3, "large": 1.15}
 
 
 # --- the pyscript side (runs on every server) -----------------------------------------------
@@ -171,8 +174,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--large-mib", type=int, default=256, help="total data per iteration")
     parser.add_argument("--iterations", type=int, default=5, help="large-case iterations")
     parser.add_argument("--small-iterations", type=int, default=20, help="small-case iterations")
+    from floors import FloorReport, add_output_options, json_path  # not on a server's path
+
+    add_output_options(parser, "bench_dask")
     args = parser.parse_args(argv)
     from damaris_ref.dask_bridge.local_scheduler import local_scheduler
+
+    report = FloorReport("bench_dask")
+    table = []
 
     large_rows = args.large_mib * 2**20 // (CLIENTS * COLUMNS * 8)
     cases = [("small", 1, args.small_iterations), ("large", large_rows, args.iterations)]
@@ -184,7 +193,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(header)
     print("-" * len(header))
-    medians = {}
     with tempfile.TemporaryDirectory() as tmp, local_scheduler(Path(tmp)) as scheduler_file:
         for label, rows, iterations in cases:
             records = run_case(scheduler_file, rows, iterations, Path(tmp))[1:]
@@ -196,18 +204,27 @@ def main(argv: list[str] | None = None) -> int:
                 statistics.median(r[way] for r in records)
                 for way in ("bridge", "upstream", "floor")
             )
-            medians[label] = (baseline, bridge, upstream)
             print(
                 f"{label:<6} {_size(total):>9} {baseline * 1e3:>10.3f} {bridge * 1e3:>9.1f} "
                 f"{bridge / baseline:>8.0f} {upstream * 1e3:>9.1f} {upstream / baseline:>8.0f} "
                 f"{upstream / bridge:>16.2f} {floor * 1e3:>11.1f}"
             )
-    (_, small, _), (baseline, large, upstream) = medians["small"], medians["large"]
-    print(f"\nsmall iteration: {small * 1e3:.1f} ms (goal: at most 15 ms)")
-    print(
-        f"large iteration: {large / baseline:.2f}x numpy.sum (goal: at most 2x); "
-        f"the upstream way: {upstream / baseline:.1f}x"
-    )
+            ms = {"numpy_sum": baseline, "bridge": bridge, "upstream": upstream, "floor": floor}
+            table.append({"case": label, "bytes": total} | {k: v * 1e3 for k, v in ms.items()})
+            goal = GOALS[label]
+            for way, value in (("bridge", bridge), ("upstream", upstream)):
+                what = f"{label} {_size(total)}, {way}"
+                report.add(
+                    what,
+                    value * 1e3,
+                    "dask floor",
+                    floor * 1e3,
+                    goal=goal if way == "bridge" else None,
+                )
+                report.add(what, value * 1e3, "numpy.sum", baseline * 1e3)
+            report.add(f"{label}, dask floor", floor * 1e3, "numpy.sum", baseline * 1e3)
+    print()
+    report.finish(json_path(args, "bench_dask"), table, vars(args))
     return 0
 
 

@@ -11,7 +11,9 @@ counts everything a block adds: the simulation's own loop, the client's write, t
 the server's bookkeeping, ``DamarisData`` and the release. Wall times are medians of
 ``--repeat`` runs of each, alternating, and include starting ``mpiexec`` and Python (the same
 for both, so the difference cancels them). Upstream's figure on the same machine was about
-10 µs per block write.
+10 µs per block write. The ratio line gives the ``-d 4096`` job against the ``-d 1`` job (the
+floor: the same job and bytes in one block per client), and goes to JSON with the figures
+(``--json``, default ``out/bench_domains/bench_domains.json``).
 
     python benchmarks/bench_domains.py [--repeat 3] [--domains 4096] [--out out/bench_domains]
 """
@@ -19,7 +21,6 @@ for both, so the difference cancels them). Upstream's figure on the same machine
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import subprocess
@@ -29,6 +30,7 @@ import time
 from pathlib import Path
 
 import yaml
+from floors import FloorReport, add_output_options, json_path
 
 from damaris_ref.launch.launcher import build_command, detect_flavour, find_mpiexec
 
@@ -42,7 +44,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs of each domain count")
     parser.add_argument("--domains", type=int, default=4096, help="domains of the large run")
-    parser.add_argument("--out", type=Path, default=Path("out/bench_domains"))
+    add_output_options(parser, "bench_domains")
     return parser.parse_args(argv)
 
 
@@ -117,10 +119,10 @@ def main(argv: list[str]) -> int:
         f"-d 1 {result['median_d1']:.2f} s, -d {d} {result[f'median_d{d}']:.2f} s "
         f"(medians of {args.repeat})"
     )
-    print(f"cost per block write: {result['us_per_block_write']:.1f} us (goal <= 20 us)")
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "bench_domains.json").write_text(json.dumps(result, indent=2))
-    print(f"written: {args.out / 'bench_domains.json'}")
+    print(f"cost per block write: {result['us_per_block_write']:.1f} us (goal <= 12 us)")
+    report = FloorReport("bench_domains")
+    report.add(f"-d {d} job", result[f"median_d{d}"], "-d 1 job", result["median_d1"], unit="s")
+    report.finish(json_path(args, "bench_domains"), result, vars(args))
     return 0
 
 

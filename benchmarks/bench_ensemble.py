@@ -5,12 +5,18 @@
    one (child helper imports Dask; pickle + base64; the parent decodes stdout as is).
 2. Encode + decode throughput of a 100 MiB float64 array for the pickle and the safe codec.
 
+Floors, measured in the same run: starting as many bare interpreters (``python -c pass``) for
+the tasks, and a ``base64`` round trip of the array's raw bytes for the codecs. The ratio
+lines give each against its floor and go to JSON with the tables (``--json``, default
+``out/bench_ensemble/bench_ensemble.json``).
+
     python benchmarks/bench_ensemble.py [--tasks 200] [--repeat 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import subprocess
 import sys
@@ -20,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from floors import FloorReport, add_output_options, json_path
 
 from damaris_ref.ensemble import get_codec, open_client, run_ensemble
 
@@ -107,7 +114,10 @@ def process_start_floor(n_tasks: int, concurrency: int) -> float:
     return time.perf_counter() - start_time
 
 
-def bench_tasks(n_tasks: int, repeat: int, threads_per_worker: int, processes: bool) -> None:
+def bench_tasks(
+    report: FloorReport, n_tasks: int, repeat: int, threads_per_worker: int, processes: bool
+) -> list[dict]:
+    """Tasks through both runners against the process-start floor; the table's rows."""
     params = [{"task": i, "label": f"echo-{i}"} for i in range(n_tasks)]
     warmup = params[:4]
     candidate, baseline = [], []
@@ -140,12 +150,25 @@ def bench_tasks(n_tasks: int, repeat: int, threads_per_worker: int, processes: b
         print(
             f"{name:<38} {seconds:8.2f} {n_tasks / seconds:9.1f} {best_baseline / seconds:11.1f}x"
         )
+    for name, seconds in rows[:2]:
+        report.add(f"{n_tasks} tasks, {name}", seconds, "bare interpreters", floor, unit="s")
+    return [{"runner": name, "seconds": seconds, "tasks": n_tasks} for name, seconds in rows]
 
 
-def bench_codecs(mebibytes: int) -> None:
+def base64_round_trip_seconds(array: np.ndarray) -> float:
+    """The codecs' floor: the array's raw bytes to base64 text and back, nothing else."""
+    start = time.perf_counter()
+    base64.b64decode(base64.b64encode(array.tobytes()).decode("ascii"))
+    return time.perf_counter() - start
+
+
+def bench_codecs(report: FloorReport, mebibytes: int) -> list[dict]:
+    """Both codecs' round trips against the base64 floor; the table's rows."""
     array = np.random.default_rng(0).standard_normal(mebibytes * 2**20 // 8)
     print(f"\nencode + decode of a {mebibytes} MiB float64 array (to and from base64 text)")
     print(f"{'codec':<8} {'encode s':>9} {'decode s':>9} {'MiB/s (round trip)':>19}")
+    floor = base64_round_trip_seconds(array)
+    rows = []
     for name in ("pickle", "safe"):
         codec = get_codec(name)
         start = time.perf_counter()
@@ -159,6 +182,11 @@ def bench_codecs(mebibytes: int) -> None:
             f"{mebibytes / (decoded - start):19.0f}"
         )
         del text, back
+        report.add(
+            f"{name} codec round trip", decoded - start, "base64 of raw bytes", floor, unit="s"
+        )
+        rows.append({"codec": name, "encode_s": encoded - start, "decode_s": decoded - encoded})
+    return rows
 
 
 def main() -> None:
@@ -168,9 +196,13 @@ def main() -> None:
     parser.add_argument("--threads-per-worker", type=int, default=2)
     parser.add_argument("--processes", action="store_true", help="worker processes, not threads")
     parser.add_argument("--mebibytes", type=int, default=100)
+    add_output_options(parser, "bench_ensemble")
     args = parser.parse_args()
-    bench_tasks(args.tasks, args.repeat, args.threads_per_worker, args.processes)
-    bench_codecs(args.mebibytes)
+    report = FloorReport("bench_ensemble")
+    tasks = bench_tasks(report, args.tasks, args.repeat, args.threads_per_worker, args.processes)
+    codecs = bench_codecs(report, args.mebibytes)
+    print()
+    report.finish(json_path(args, "bench_ensemble"), {"tasks": tasks, "codecs": codecs}, vars(args))
 
 
 if __name__ == "__main__":

@@ -10,36 +10,47 @@ On one node, one client and one dedicated-core server (2 ranks), for blocks of 4
   pickles blocks would cost the client); ``Send`` buffer: ``comm.Send`` of its bytes (what
   dedicated nodes use across nodes). Both measured outside the Damaris session.
 
-Then many small blocks: ``--many`` writes of 4 KiB in one iteration (``write_block`` of blocks
-0..N-1 of one variable), against the same number of ``np.copyto`` of 4 KiB into distinct
-slices of one preallocated buffer; first iteration and warm median, and ``end_iteration``
-(which sends the iteration's notices) on its own.
+Then many small blocks: ``--many`` writes of 4 KiB in one iteration, as many ``write_block``
+calls (blocks 0..N-1 of one variable) and, in the next iteration, as one ``write_blocks``
+call, each against the same number of ``np.copyto`` of 4 KiB into distinct slices of one
+preallocated buffer; first iteration and warm median, and ``end_iteration`` (which sends the
+iteration's notices) on its own. After each of these iterations the client pauses
+(``MANY_PAUSE``), so that its server has handed the iteration back and is idle while the next
+one is timed: on 2 cores a server still filing 1,000 blocks takes turns with the client on
+its core, which says nothing about the client's own cost.
 
 Each write sample is taken right after its copyto sample, so a loaded machine slows both alike.
+On a machine busier than its cores, the second of two back-to-back timings is the likelier to
+lose the core to another process, which the wall clock counts: ``--clock cpu`` times writes
+and copies by the client's CPU time instead.
 
-Every cost is reported in milliseconds and as a ratio to its ``copyto``; the tables are printed
-and written as CSV and JSON under ``--out``. Run it plainly (it starts its own ``mpiexec`` with
-2 ranks through the project's launcher) or under ``mpiexec -n 2`` yourself:
+Every cost is reported in milliseconds and as a ratio to its ``copyto`` (the floor), and the
+first iteration also against the warm write; the tables are printed and written as CSV, the
+ratios as JSON (``--json``), under ``--out``. Run it plainly (it starts its own ``mpiexec``
+with 2 ranks through the project's launcher) or under ``mpiexec -n 2`` yourself:
 
     python benchmarks/bench_mpi_write.py [--sizes 4k,64k,1m,16m,256m] [--many 1000] [--repeat 5]
+        [--clock wall|cpu]
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import json
 import os
-import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from floors import FloorReport, add_output_options, json_path
 
+BENCHMARK = "bench_mpi_write"
 KIB, MIB = 1 << 10, 1 << 20
 SMALL = 4 * KIB  # the block size of the many-writes row
+MANY_PAUSE = 0.02  # seconds between the many-writes iterations (the server's turn)
 CLIENT, SERVER = 0, 1
 TAG_PICKLED, TAG_BUFFER = 11, 12
 #: variables MPICH's and Open MPI's launchers give their ranks
@@ -52,8 +63,16 @@ MANY_COLUMNS = (
     "write_first_ms",
     "write_warm_ms",
     "end_iteration_ms",
+    "copyto_batch_ms",
+    "write_blocks_first_ms",
+    "write_blocks_warm_ms",
+    "end_iteration_batch_ms",
 )
 UNITS = {"k": KIB, "m": MIB, "g": 1 << 30}
+#: how writes and their copies are timed: the wall clock, or the client thread's CPU time,
+#: which leaves out the time a busy machine's scheduler keeps the client off its core (nothing
+#: timed waits for the server, but a 256 MiB write that waits for space)
+CLOCKS: dict[str, Callable[[], float]] = {"wall": time.perf_counter, "cpu": time.thread_time}
 
 
 def parse_size(text: str) -> int:
@@ -84,7 +103,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--many", type=int, default=1000, help="4 KiB writes of the many-writes row (0: none)"
     )
     parser.add_argument("--repeat", type=int, default=5, help="timed repeats per size (median)")
-    parser.add_argument("--out", type=Path, default=Path("out/bench_mpi_write"))
+    parser.add_argument(
+        "--clock",
+        choices=sorted(CLOCKS),
+        default="wall",
+        help="time writes and copies by the wall clock (default) or by the client's CPU time",
+    )
+    add_output_options(parser, BENCHMARK)
     return parser.parse_args(argv)
 
 
@@ -129,8 +154,8 @@ def bench_config(sizes: list[int], many: int, repeat: int):
     blocks of ``small``; room for two iterations of the largest."""
     from damaris_ref.core.config.model import Architecture, Config, Layout, Variable
 
-    # the many-writes row never waits for the server: room for all its iterations
-    size = 2 * max(sizes, default=0) + (4 * repeat + 1) * many * SMALL + 4 * MIB
+    # the many-writes rows never wait for the server: room for all their iterations
+    size = 2 * max(sizes, default=0) + 2 * (4 * repeat + 1) * many * SMALL + 4 * MIB
     return Config(
         "bench_mpi_write",
         Architecture(dedicated_cores=1, domains=max(1, many), buffer_size=size),
@@ -142,7 +167,9 @@ def bench_config(sizes: list[int], many: int, repeat: int):
     )
 
 
-def time_writes(comm, blocks: dict[int, np.ndarray], many: int, repeat: int) -> dict:
+def time_writes(
+    comm, blocks: dict[int, np.ndarray], many: int, repeat: int, clock: Callable[[], float]
+) -> dict:
     """Client-side ms of ``Damaris.write`` and of its ``np.copyto`` baseline, sample by sample
     in turn so that both see the same machine load.
 
@@ -162,11 +189,11 @@ def time_writes(comm, blocks: dict[int, np.ndarray], many: int, repeat: int) -> 
             target = np.ones_like(block)
             copies, writes = [], []
             for _ in range(samples_for(size, repeat) + 1):
-                start = time.perf_counter()
+                start = clock()
                 np.copyto(target, block)
-                middle = time.perf_counter()
+                middle = clock()
                 damaris.write(f"b{size}", block)
-                writes.append(time.perf_counter() - middle)
+                writes.append(clock() - middle)
                 copies.append(middle - start)
                 damaris.end_iteration()
             result["sizes"][size] = {
@@ -175,81 +202,121 @@ def time_writes(comm, blocks: dict[int, np.ndarray], many: int, repeat: int) -> 
                 "write_warm_ms": median_ms(writes[1:]),
             }
         if many:
-            result["many"] = time_many_writes(damaris, many, repeat)
+            result["many"] = time_many_writes(damaris, many, repeat, clock)
         damaris.stop()
     damaris.finalize()
     return result
 
 
-def time_many_writes(damaris, many: int, repeat: int) -> dict[str, float]:
-    """``many`` 4 KiB writes per iteration against as many copies, in turn."""
+def time_many_writes(
+    damaris, many: int, repeat: int, clock: Callable[[], float]
+) -> dict[str, float]:
+    """``many`` 4 KiB writes per iteration against as many copies, in turn: one iteration of
+    ``write_block`` calls, then one ``write_blocks`` call in the next."""
     small = np.random.default_rng(1).random(SMALL // 8)
     buffer = np.ones(many * (SMALL // 8))
     slices = [buffer[i * (SMALL // 8) : (i + 1) * (SMALL // 8)] for i in range(many)]
-    copies, writes, ends = [], [], []
-    for _ in range(4 * repeat + 1):
-        start = time.perf_counter()
-        for part in slices:
-            np.copyto(part, small)
-        middle = time.perf_counter()
+    pairs = [(block, small) for block in range(many)]
+    samples: dict[str, list[float]] = {
+        k: [] for k in ("copies", "writes", "ends", "batch_copies", "batches", "batch_ends")
+    }
+
+    def one_by_one() -> None:
         for block in range(many):
             damaris.write_block("small", block, small)
-        written = time.perf_counter()
-        damaris.end_iteration()
-        copies.append(middle - start)
-        writes.append(written - middle)
-        ends.append(time.perf_counter() - written)
+
+    for _ in range(4 * repeat + 1):
+        for write, prefix in (
+            (one_by_one, ""),
+            (lambda: damaris.write_blocks("small", pairs), "batch_"),
+        ):
+            start = clock()
+            for part in slices:
+                np.copyto(part, small)
+            middle = clock()
+            write()
+            written = clock()
+            damaris.end_iteration()
+            samples[f"{prefix}copies"].append(middle - start)
+            samples["batches" if prefix else "writes"].append(written - middle)
+            samples[f"{prefix}ends"].append(clock() - written)
+            time.sleep(MANY_PAUSE)
     return {
-        "copyto_ms": median_ms(copies[1:]),
-        "write_first_ms": writes[0] * 1e3,
-        "write_warm_ms": median_ms(writes[1:]),
-        "end_iteration_ms": median_ms(ends[1:]),
+        "copyto_ms": median_ms(samples["copies"][1:]),
+        "write_first_ms": samples["writes"][0] * 1e3,
+        "write_warm_ms": median_ms(samples["writes"][1:]),
+        "end_iteration_ms": median_ms(samples["ends"][1:]),
+        "copyto_batch_ms": median_ms(samples["batch_copies"][1:]),
+        "write_blocks_first_ms": samples["batches"][0] * 1e3,
+        "write_blocks_warm_ms": median_ms(samples["batches"][1:]),
+        "end_iteration_batch_ms": median_ms(samples["batch_ends"][1:]),
     }
 
 
-def print_tables(rows: list[dict], many_row: dict | None) -> None:
-    """The tables, every cost in ms and as a ratio to its copyto baseline."""
-    print(
-        f"{'block':>8} {'copyto ms':>10} {'write warm':>18} {'write first':>18} "
-        f"{'send (pickle)':>18} {'Send (buffer)':>18}"
-    )
+def print_table(rows: list[dict]) -> None:
+    """The table of one block per iteration, every cost in ms."""
+    columns = ("write_warm_ms", "write_first_ms", "send_ms", "Send_ms")
+    print(f"{'block':>8} {'copyto ms':>10} " + " ".join(f"{c:>15}" for c in columns))
     for row in rows:
-        base = row["copyto_ms"]
-        cells = [
-            f"{row[c]:8.4f} ({row[c] / base:5.2f}x)"
-            for c in ("write_warm_ms", "write_first_ms", "send_ms", "Send_ms")
-        ]
-        label = size_label(row["bytes"])
-        print(f"{label:>8} {base:10.4f} " + " ".join(f"{c:>18}" for c in cells))
-    if many_row:
-        base = many_row["copyto_ms"]
-        print(
-            f"\n{many_row['writes']} writes of {size_label(many_row['bytes_each'])} in one "
-            f"iteration: copyto {base:.3f} ms, write warm {many_row['write_warm_ms']:.3f} ms "
-            f"({many_row['write_warm_ms'] / base:.2f}x), first iteration "
-            f"{many_row['write_first_ms']:.3f} ms ({many_row['write_first_ms'] / base:.2f}x); "
-            f"then end_iteration {many_row['end_iteration_ms']:.3f} ms"
+        cells = " ".join(f"{row[c]:15.4f}" for c in columns)
+        print(f"{size_label(row['bytes']):>8} {row['copyto_ms']:10.4f} {cells}")
+
+
+#: the goals of the write path, as ratios to the floor of the same run
+GOAL_MANY = 1.5  # write_blocks of many small blocks / as many copies
+GOAL_FIRST = 1.3  # first iteration / warm write, at 1 MiB and 16 MiB
+
+
+def add_ratios(report: FloorReport, rows: list[dict], many_row: dict | None) -> None:
+    """Every write against its copyto floor, the first iteration also against the warm write."""
+    for row in rows:
+        label, floor = size_label(row["bytes"]), row["copyto_ms"]
+        for column, what in (
+            ("write_warm_ms", "write, warm"),
+            ("write_first_ms", "write, 1st iteration"),
+            ("send_ms", "comm.send (pickle)"),
+            ("Send_ms", "comm.Send (buffer)"),
+        ):
+            report.add(f"{what}, {label}", row[column], f"copyto, {label}", floor)
+        goal = GOAL_FIRST if row["bytes"] in (MIB, 16 * MIB) else None
+        report.add(
+            f"write, 1st iteration, {label}",
+            row["write_first_ms"],
+            "write, warm",
+            row["write_warm_ms"],
+            goal=goal,
         )
+    if many_row:
+        n, label = many_row["writes"], size_label(many_row["bytes_each"])
+        copies = f"{n} copyto of {label}"
+        for column, floor, what, goal in (
+            ("write_warm_ms", "copyto_ms", f"{n} write_block", None),
+            ("write_first_ms", "copyto_ms", f"{n} write_block, 1st iteration", None),
+            ("end_iteration_ms", "copyto_ms", f"end_iteration after {n} write_block", None),
+            ("write_blocks_warm_ms", "copyto_batch_ms", f"write_blocks of {n}", GOAL_MANY),
+            ("write_blocks_first_ms", "copyto_batch_ms", f"write_blocks of {n}, 1st", None),
+            ("end_iteration_batch_ms", "copyto_batch_ms", "end_iteration after it", None),
+        ):
+            report.add(what, many_row[column], copies, many_row[floor], goal=goal)
 
 
-def report(rows: list[dict], many_row: dict | None, out: Path, meta: dict) -> None:
-    """Print the tables and write them as CSV and JSON."""
-    print_tables(rows, many_row)
+def report(rows: list[dict], many_row: dict | None, args: argparse.Namespace, meta: dict) -> None:
+    """Print the table and the ratio lines; write the tables as CSV, everything as JSON."""
+    print_table(rows)
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
     with (out / "bench_mpi_write.csv").open("w", newline="") as stream:
         writer = csv.DictWriter(stream, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-    written = [out / "bench_mpi_write.csv", out / "bench_mpi_write.json"]
     if many_row:
         with (out / "bench_mpi_write_many.csv").open("w", newline="") as stream:
             writer = csv.DictWriter(stream, fieldnames=MANY_COLUMNS)
             writer.writeheader()
             writer.writerow(many_row)
-        written.append(out / "bench_mpi_write_many.csv")
-    document = {**meta, "rows": rows, "many": many_row}
-    (out / "bench_mpi_write.json").write_text(json.dumps(document, indent=2))
-    print("written: " + ", ".join(map(str, written)))
+    ratios = FloorReport(BENCHMARK)
+    add_ratios(ratios, rows, many_row)
+    ratios.finish(json_path(args, BENCHMARK), {"rows": rows, "many": many_row}, meta)
 
 
 def run_rank(args: argparse.Namespace) -> None:
@@ -262,7 +329,7 @@ def run_rank(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(0)
     blocks = {s: rng.random(s // 8) for s in args.sizes}  # touched: no page faults later
     sends = time_sends(comm, blocks, args.repeat)
-    writes = time_writes(comm, blocks, args.many, args.repeat)
+    writes = time_writes(comm, blocks, args.many, args.repeat, CLOCKS[args.clock])
     if comm.Get_rank() != CLIENT:
         return
     rows = [
@@ -271,13 +338,10 @@ def run_rank(args: argparse.Namespace) -> None:
     many_row = {"writes": args.many, "bytes_each": SMALL} | writes["many"] if args.many else None
     meta = {
         "repeat": args.repeat,
+        "clock": args.clock,
         "mpi": MPI.Get_library_version().splitlines()[0].strip(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "machine": platform.machine(),
-        "cpus": os.cpu_count(),
     }
-    report(rows, many_row, args.out, meta)
+    report(rows, many_row, args, meta)
 
 
 def main(argv: list[str]) -> int:

@@ -8,13 +8,16 @@ the server's record before the next one. Two paths, through the public API only:
 - **mpi**: the server's pyscript receives ``DamarisData`` and checks it holds every block;
   the cost is from ``t0`` to the start of the script;
 - **dask**: the pyscript builds ``global_array(...)`` and computes ``.sum()`` with a local
-  Dask scheduler (one worker); the cost is from ``t0`` to the sum, which is checked.
+  Dask scheduler (one worker); the cost is from ``t0`` to the sum, which is checked. Its
+  floor, in the same script: the same array persisted on the worker and summed again (the
+  same graph on data already in worker memory); a ratio line per cell gives the cost over it.
 
 The cost of a cell is the median over its iterations after a warm-up one. The table goes to
-CSV and JSON, the plot (per-iteration cost against blocks, one line per path and size) to a
-PNG, under ``--out``. The linearity figure is the cost per block at 4096 blocks divided by the
-cost per block at 256 (at the smallest size, where blocks, not bytes, are the cost): at most
-1 when the cost grows linearly with a fixed part, about 16 if it grew with the square.
+CSV, the ratios and the table to JSON (``--json``), the plot (per-iteration cost against
+blocks, one line per path and size) to a PNG, under ``--out``. The linearity figure is the
+cost per block at 4096 blocks divided by the cost per block at 256 (at the smallest size,
+where blocks, not bytes, are the cost): at most 1 when the cost grows linearly with a fixed
+part, about 16 if it grew with the square.
 
     python benchmarks/bench_scaling.py [--full] [--paths mpi,dask] [--out out/bench_scaling]
 
@@ -36,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from floors import FloorReport, add_output_options, json_path
 
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 BLOCKS = (1, 16, 256, 4096)
@@ -57,19 +61,29 @@ def server_script(damaris_data: dict) -> None:
 
     data = damaris_data["iteration_data"]
     field = data["field"]
-    total = None
+    total = floor = None
     if damaris_data["dask_env"]["dask_scheduler_file"]:
+        from distributed import wait
+
         from damaris4py.server import getservercomm
         from damaris_ref.dask_bridge import global_array
 
-        total = int(global_array(damaris_data, "field", getservercomm()).sum().compute())
+        array = global_array(damaris_data, "field", getservercomm())
+        total = int(array.sum().compute())
     elapsed = time.perf_counter() - float(data["t0"]["numpy_data"]["P0_B0"][0])
+    if total is not None:  # the floor: the same sum once the data is in worker memory
+        persisted = array.persist()
+        wait(persisted, timeout=60)
+        started = time.perf_counter()
+        int(persisted.sum().compute())
+        floor = time.perf_counter() - started
     record = {
         "iteration": data["iteration"],
         "blocks": len(field["sort_list"]),
         "bytes": sum(a.nbytes for a in field["numpy_data"].values()),
         "seconds": elapsed,
         "sum": total,
+        "floor_seconds": floor,
     }
     with open(os.environ["DAMARIS_SCALING_OUT"], "a") as out:  # OUT_ENV
         out.write(json.dumps(record) + "\n")
@@ -184,7 +198,10 @@ def summarise(path: str, cells: list[tuple[int, int]], iterations: int, found: l
             raise SystemExit(f"bench_scaling: wrong Dask sums in cell {blocks}x{nbytes}: {mine}")
         median = statistics.median(r["seconds"] for r in mine[1:])
         row = {"path": path, "blocks": blocks, "bytes": nbytes, "iterations": iterations}
-        rows.append(row | {"median_ms": median * 1e3, "per_block_us": median / blocks * 1e6})
+        row |= {"median_ms": median * 1e3, "per_block_us": median / blocks * 1e6}
+        if path == "dask":
+            row["floor_ms"] = statistics.median(r["floor_seconds"] for r in mine[1:]) * 1e3
+        rows.append(row)
     return rows
 
 
@@ -235,8 +252,9 @@ def size_label(nbytes: int) -> str:
     return f"{nbytes} B"
 
 
-def report(rows: list[dict], out: Path) -> None:
-    """Print the table and the linearity figures; write CSV, JSON and the PNG."""
+def report(rows: list[dict], out: Path, record: Path) -> None:
+    """Print the table, the linearity figures and the ratios to the dask floor; write CSV,
+    the PNG and the JSON."""
     print(f"{'path':<5} {'blocks':>6} {'per iteration':>14} {'cost ms':>10} {'us per block':>13}")
     for r in rows:
         print(
@@ -248,16 +266,17 @@ def report(rows: list[dict], out: Path) -> None:
         print(f"linearity ({path}): cost per block at 4096 / at 256 blocks = {value:.2f}")
     out.mkdir(parents=True, exist_ok=True)
     with (out / "bench_scaling.csv").open("w", newline="") as stream:
-        writer = csv.DictWriter(stream, fieldnames=COLUMNS)
+        writer = csv.DictWriter(stream, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
-    document = {"rows": rows, "linearity": figures, "cpus": os.cpu_count()}
-    (out / "bench_scaling.json").write_text(json.dumps(document, indent=2))
     plot(rows, out / "bench_scaling.png")
-    print(
-        f"written: {out / 'bench_scaling.csv'}, {out / 'bench_scaling.json'}, "
-        f"{out / 'bench_scaling.png'}"
-    )
+    print(f"written: {out / 'bench_scaling.csv'}, {out / 'bench_scaling.png'}")
+    ratios = FloorReport("bench_scaling")
+    for r in rows:
+        if r["path"] == "dask":
+            what = f"dask, {r['blocks']} blocks, {size_label(r['bytes'])}"
+            ratios.add(what, r["median_ms"], "dask floor (data in worker memory)", r["floor_ms"])
+    ratios.finish(record, {"rows": rows, "linearity": figures})
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -265,7 +284,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--full", action="store_true", help="16 KiB to 1 GiB per iteration")
     parser.add_argument("--paths", default="mpi,dask", help="mpi, dask or both (default)")
     parser.add_argument("--iterations", type=int, default=2, help="timed iterations per cell")
-    parser.add_argument("--out", type=Path, default=Path("out/bench_scaling"))
+    add_output_options(parser, "bench_scaling")
     # the simulation side, given by the driver to the ranks it starts
     parser.add_argument("--simulate", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--cells", help=argparse.SUPPRESS)
@@ -285,7 +304,7 @@ def main(argv: list[str]) -> int:
     with tempfile.TemporaryDirectory(prefix="bench_scaling_") as tmp:
         for path in args.paths.split(","):
             rows += run_path(path, cells, args.iterations, Path(tmp))
-    report(rows, args.out)
+    report(rows, args.out, json_path(args, "bench_scaling"))
     return 0
 
 

@@ -21,6 +21,11 @@ upstream way's growing graphs (and the CPU they take) do not slow ours down. Rep
 median of each ten, the ratios to update 1, and the time to read the mean back
 (``return_mean`` and compute it) after update 500.
 
+The floor, measured in the same run: the same Welford update in NumPy, in one process, on
+the same field already in memory (what no shared, locked, published update can beat). The
+ratio lines give every reported update of both ways against it, and go to JSON with the table
+(``--json``, default ``out/bench_stats/bench_stats.json``).
+
     python benchmarks/bench_stats.py [--side 32]
 """
 
@@ -36,6 +41,7 @@ from collections.abc import Callable
 import dask.array as da
 import numpy as np
 from distributed import Client, LocalCluster, Lock
+from floors import FloorReport, add_output_options, json_path
 
 from damaris4py.dask.damaris_stats import DaskStats
 
@@ -146,10 +152,27 @@ def measure(
     return {n: statistics.median(t) for n, t in times.items()}, read
 
 
+def numpy_update_seconds(side: int) -> float:
+    """The floor: median seconds of one Welford update of a side**3 field in NumPy."""
+    rng = np.random.default_rng(0)
+    mean, m2 = rng.normal(1e8, 1.0, (side,) * 3), np.zeros((side,) * 3)
+    times = []
+    for count in range(1, REPEATS + 1):
+        x = rng.normal(1e8, 1.0, (side,) * 3)
+        started = time.perf_counter()
+        delta = x - mean
+        mean = mean + delta / count
+        m2 = m2 + delta * (x - mean)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--side", type=int, default=32, help="field side (side**3 doubles)")
+    add_output_options(parser, "bench_stats")
     args = parser.parse_args(argv)
+    report, table = FloorReport("bench_stats"), []
     logging.getLogger("distributed").setLevel(logging.ERROR)  # clusters' teardown chatter
     tag = uuid.uuid4().hex[:8]
     makers = {
@@ -173,7 +196,13 @@ def main(argv: list[str] | None = None) -> int:
             + f"{read * 1e3:>10.0f}",
             flush=True,
         )
-    print("\n(read: return_mean and compute, after update 500)")
+        floor = numpy_update_seconds(args.side)
+        for n in REPORTED:
+            report.add(f"{name}, update {n}", medians[n] * 1e3, "numpy update", floor * 1e3)
+        table.append({"way": name, "read_ms": read * 1e3, "numpy_update_ms": floor * 1e3})
+        table[-1] |= {f"update_{n}_ms": medians[n] * 1e3 for n in REPORTED}
+    print("\n(read: return_mean and compute, after update 500)\n")
+    report.finish(json_path(args, "bench_stats"), table, vars(args))
     return 0
 
 

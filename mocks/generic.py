@@ -87,6 +87,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-s", dest="sleep", type=sleep_seconds, default=0.0, help="sleep per iteration"
     )
+    parser.add_argument(
+        "-b",
+        dest="batch",
+        action="store_true",
+        help="write each variable's blocks with one write_blocks call (the same data)",
+    )
     return parser
 
 
@@ -106,12 +112,16 @@ def _client_loop(damaris: Any, args: argparse.Namespace) -> None:
             local = damaris.variable_shape(variable.name)
             dtype = dtype_of(config.layout(variable.layout).type)
             whole = global_shape(local, clients, domains)
+            blocks = {}
             for block in range(domains):
                 offsets = block_offsets(local, source, block, domains)
                 damaris.set_block_position(variable.name, block, offsets)
-                damaris.write_block(
-                    variable.name, block, region_values(dtype, whole, offsets, local, iteration)
-                )
+                blocks[block] = region_values(dtype, whole, offsets, local, iteration)
+            if args.batch:
+                damaris.write_blocks(variable.name, blocks)
+            else:
+                for block, values in blocks.items():
+                    damaris.write_block(variable.name, block, values)
         damaris.end_iteration()
         if args.sleep > 0:
             time.sleep(args.sleep)

@@ -17,6 +17,7 @@ from damaris_ref.runtime.client import (
     UnknownParameterError,
     UnknownVariableError,
 )
+from damaris_ref.runtime.transport.base import BufferFullError
 
 
 @dataclass
@@ -28,6 +29,15 @@ class RecordingTransport:
     def send_block(self, server: int, block: Block) -> None:
         self.calls.append(("block", server, block))
 
+    def send_blocks(
+        self, server: int, variable: str, source: int, iteration: int, parts: list
+    ) -> None:
+        blocks = [
+            Block(variable, source, block, iteration, offsets, array)
+            for block, offsets, array in parts
+        ]
+        self.calls.append(("blocks", server, blocks))
+
     def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
         self.calls.append(("end", server, source, iteration))
 
@@ -36,7 +46,14 @@ class RecordingTransport:
 
     @property
     def blocks(self) -> list[Block]:
-        return [call[2] for call in self.calls if call[0] == "block"]
+        """Every block sent, by write_block or write_blocks, in order."""
+        sent: list[Block] = []
+        for call in self.calls:
+            if call[0] == "block":
+                sent.append(call[2])
+            elif call[0] == "blocks":
+                sent.extend(call[2])
+        return sent
 
 
 CONFIG = Config(
@@ -396,3 +413,116 @@ def test_an_array_of_the_exact_dtype_and_shape_is_sent_as_it_is(client, transpor
     client.write("field", values)
     (block,) = transport.blocks
     assert block.data is values
+
+
+# many blocks in one call --------------------------------------------------------------------
+def many_client(transport, domains: int = 6, global_dims=None) -> Client:
+    """Client 3 (server 1) of a config whose 'field' has ``domains`` blocks of (4, 3) ints."""
+    config = dataclasses.replace(
+        CONFIG,
+        architecture=Architecture(domains=domains, dedicated_cores=2),
+        layouts=(Layout("grid", "int", ("rows", "cols"), global_dims), CONFIG.layouts[1]),
+    )
+    return Client(config, compute_topology([0] * 6, dedicated_cores=2), 3, transport)
+
+
+def sent(transport) -> list[tuple]:
+    return [
+        (b.variable, b.block, b.iteration, b.offsets, b.data.tolist()) for b in transport.blocks
+    ]
+
+
+@pytest.mark.parametrize("form", [dict, list, iter], ids=["mapping", "pairs", "iterator"])
+def test_write_blocks_sends_what_the_same_write_block_calls_send_in_one_call(transport, form):
+    one_by_one = many_client(RecordingTransport())
+    batched = many_client(transport)
+    blocks = [(4, grid(4)), (0, np.arange(12, dtype=np.int16)), (2, [[2] * 3] * 4)]
+    for client in (one_by_one, batched):
+        client.set_block_position("field", 4, (8, 3))
+        client.set_block_position("field", 2, (4, 0))
+    for block, array in blocks:
+        one_by_one.write_block("field", block, array)
+    batched.write_blocks("field", form(blocks))
+    assert sent(transport) == sent(one_by_one.transport)
+    assert [call[:2] for call in transport.calls] == [("blocks", 1)]  # one call to the server
+    assert all(b.data.dtype == np.int32 and b.data.shape == (4, 3) for b in transport.blocks)
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ((6, grid()), r"block 6 of variable 'field' is out of range: .* valid blocks are 0\.\.5"),
+        ((1, grid()), r"block 1 is written twice in this call"),
+        ((3, grid(shape=(2, 3))), r"block 3: .*got 6 element\(s\).*needs shape \(4, 3\)"),
+        ((3, grid(dtype=np.float64)), r"block 3: .*dtype float64 cannot be stored as int32"),
+        ((3, 4, grid()), r"item 2 is a tuple of 3 item\(s\), not a \(block, array\) pair"),
+        (None, r"item 2 is a NoneType, not a \(block, array\) pair"),
+    ],
+    ids=["out-of-range", "twice", "shape", "dtype", "triple", "not-a-pair"],
+)
+def test_a_refused_block_names_variable_and_block_and_writes_nothing_of_the_call(
+    transport, bad, message
+):
+    client = many_client(transport)
+    with pytest.raises(ClientError, match=message) as raised:
+        client.write_blocks("field", [(0, grid()), (1, grid()), bad])
+    assert str(raised.value).startswith("write_blocks('field'): ")
+    assert str(raised.value).endswith("; no block of this call was written")
+    assert transport.calls == []
+    client.write_block("field", 0, grid())  # not marked written either
+    client.write_block("field", 1, grid())
+
+
+def test_a_block_written_earlier_in_the_iteration_is_refused_by_write_blocks(transport):
+    client = many_client(transport)
+    client.write_block("field", 2, grid())
+    with pytest.raises(ClientError, match=r"block 2 is written earlier in this iteration"):
+        client.write_blocks("field", {1: grid(), 2: grid()})
+    client.write_block("field", 1, grid())
+    assert [b.block for b in transport.blocks] == [2, 1]
+
+
+def test_write_blocks_refuses_a_block_placed_past_the_global_array(transport):
+    client = many_client(transport, global_dims=("rows*2", "cols"))
+    client.set_block_position("field", 5, (8, 0))
+    with pytest.raises(ClientError, match=r"block 5: a block of shape \[4, 3\] .* reaches past"):
+        client.write_blocks("field", {0: grid(), 5: grid()})
+    assert transport.calls == []
+
+
+def test_write_blocks_of_a_static_variable_sends_only_at_iteration_zero(transport):
+    client = many_client(transport)
+    for _ in range(2):
+        client.write_blocks("mesh", {0: np.zeros(12), 1: np.ones(12)})
+        client.end_iteration()
+    assert [(b.variable, b.block, b.iteration) for b in transport.blocks] == [
+        ("mesh", 0, 0),
+        ("mesh", 1, 0),
+    ]
+    client.write_blocks("mesh", {0: np.zeros(12)})
+    with pytest.raises(ClientError, match="block 0 is written earlier"):  # still checked
+        client.write_blocks("mesh", {0: np.zeros(12)})
+
+
+def test_write_blocks_with_no_block_sends_nothing_but_still_checks_the_variable(transport):
+    client = many_client(transport)
+    client.write_blocks("field", {})
+    assert transport.calls == []
+    with pytest.raises(UnknownVariableError, match="no variable named 'ghost'"):
+        client.write_blocks("ghost", {})
+    client.stop()
+    with pytest.raises(ClientError, match=r"already called stop\(\)"):
+        client.write_blocks("field", {0: grid()})
+
+
+def test_a_batch_the_transport_cannot_hold_leaves_its_blocks_unwritten():
+    class FullTransport(RecordingTransport):
+        def send_blocks(self, *args) -> None:
+            raise BufferFullError("buffer 'buffer' ... cannot hold")
+
+    client = many_client(FullTransport())
+    with pytest.raises(BufferFullError):
+        client.write_blocks("field", {0: grid(), 1: grid()})
+    client.transport = RecordingTransport()
+    client.write_blocks("field", {0: grid(), 1: grid()})  # not marked written by the failure
+    assert [b.block for b in client.transport.blocks] == [0, 1]

@@ -28,7 +28,7 @@ from strategies import configs, core_layouts, is_valid
 
 def run_generic(config, world_size: int, iterations: int) -> Recorder:
     recorder = Recorder()
-    args = argparse.Namespace(config=config, iterations=iterations, sleep=0.0)
+    args = argparse.Namespace(config=config, iterations=iterations, sleep=0.0, batch=False)
     run_in_process(GENERIC.rank_main(args), world_size, observer=recorder.observe, timeout=30)
     return recorder
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -18,7 +20,7 @@ from damaris_ref.core.config.expressions import evaluate_dims, names_in
 from damaris_ref.core.config.model import Config, Layout, Variable
 from damaris_ref.core.errors import DamarisClientError
 from damaris_ref.core.topology import Topology
-from damaris_ref.runtime.transport.base import ClientTransport
+from damaris_ref.runtime.transport.base import BlockPart, ClientTransport
 
 __all__ = [
     "Client",
@@ -92,8 +94,9 @@ class Client:
         self._types = {p.name: p.type for p in config.parameters}
         self._users: dict[str, list[Layout]] | None = None  # parameter -> layouts using it
         self._dims: dict[str, tuple[int, ...]] = {}
-        self._positions: dict[tuple[str, int], tuple[int, ...]] = {}
-        self._written: set[tuple[str, int]] = set()
+        # per variable, keyed by block number: positions set, blocks written this iteration
+        self._positions: defaultdict[str, dict[int, tuple[int, ...]]] = defaultdict(dict)
+        self._written: defaultdict[str, set[int]] = defaultdict(set)
         self._stopped = False
         # what writes look up instead of checking again: per variable a write plan (made by
         # its first write), global bounds and the blocks found inside them; parameter_set
@@ -103,7 +106,7 @@ class Client:
             v.name: data.dtype_of(config.layout(v.layout).type) for v in config.variables
         }
         self._global_dims: dict[str, tuple[int, ...]] = {}
-        self._inside_global: set[tuple[str, int]] = set()
+        self._inside_global: defaultdict[str, set[int]] = defaultdict(set)
         self._plans: dict[str, _WritePlan] = {}
         self._plan_shapes()
 
@@ -192,9 +195,9 @@ class Client:
 
     def set_block_position(self, name: str, block: int, offsets) -> None:
         """Offsets of block ``block`` of ``name`` in the global array (one per dimension)."""
-        key = (name, block)
         values = tuple(map(int, offsets))
-        if self._positions.get(key) == values:
+        placed = self._positions.get(name)
+        if placed is not None and placed.get(block) == values:
             # where it was already, checked then: a layout's rank and the domains never change
             return
         self._check_block(name, block)
@@ -209,8 +212,8 @@ class Client:
                 f"set_block_position({name!r}, {block}): offsets {list(values)} must all be >= 0 "
                 "(they place the block in the global array, which starts at 0)"
             )
-        self._positions[key] = values
-        self._inside_global.discard(key)
+        self._positions[name][block] = values
+        self._inside_global[name].discard(block)
 
     # writing ----------------------------------------------------------------------------
     def write(self, name: str, array) -> None:
@@ -227,8 +230,8 @@ class Client:
         plan = self._plans.get(name)
         if plan is None or self._stopped or not 0 <= block < self._domains:
             plan = self._write_plan(name, block)
-        key = (name, block)
-        if key in self._written:
+        written = self._written[name]
+        if block in written:
             raise ClientError(
                 f"block {block} of variable {name!r} was already written in iteration "
                 f"{self.iteration}; each block is written at most once per iteration"
@@ -236,23 +239,122 @@ class Client:
         variable, shape, dtype, origin = plan
         if type(array) is not np.ndarray or array.shape != shape or array.dtype != dtype:
             array = self._as_layout_array(variable, np.asarray(array))
-        self._written.add(key)
         if self.iteration and not variable.time_varying:
+            written.add(block)
             return
-        offsets = self._positions.get(key, origin)
-        if key not in self._inside_global:
+        offsets = self._positions[name].get(block, origin)
+        inside = self._inside_global[name]
+        if block not in inside:
             self._check_inside_global(variable, block, offsets, shape)
-            self._inside_global.add(key)
+            inside.add(block)
+        written.add(block)
         self.transport.send_block(
             self.server, data.Block(name, self.client_id, block, self.iteration, offsets, array)
         )
 
-    def _write_plan(self, name: str, block: int) -> _WritePlan:
+    def write_blocks(
+        self, name: str, blocks: Mapping[int, object] | Iterable[tuple[int, object]]
+    ) -> None:
+        """Write many blocks of ``name`` for the current iteration in one call.
+
+        ``blocks`` maps block numbers to arrays (``{block: array}``) or is an iterable of
+        ``(block, array)`` pairs; each block goes where ``set_block_position`` put it, as with
+        :meth:`write_block`, and the result is that of the same ``write_block`` calls in the
+        same order. It costs one lookup of the variable's write plan, one piece of buffer and
+        one batch of notices. Every block is checked before any is copied: a block that
+        ``write_block`` would refuse (or that appears twice) raises ClientError naming it, and
+        no block of the call is written.
+        """
+        plan = self._plans.get(name)
+        if plan is None or self._stopped:
+            plan = self._write_plan(name)
+        items = blocks.items() if isinstance(blocks, Mapping) else blocks
+        written = self._written[name]
+        try:
+            keys, parts = self._batch(plan, items)
+            before = len(written)
+            written.update(keys)
+            if len(written) - before < len(keys):  # none was written before: one came twice
+                written.difference_update(keys)
+                twice = next(b for b, n in Counter(keys).items() if n > 1)
+                raise ClientError(
+                    f"block {twice} is written twice in this call; each block is written at "
+                    "most once per iteration"
+                )
+        except ClientError as exc:
+            raise ClientError(
+                f"write_blocks({name!r}): {exc}; no block of this call was written"
+            ) from None
+        if parts:
+            try:
+                self.transport.send_blocks(self.server, name, self.client_id, self.iteration, parts)
+            except BaseException:  # the transport wrote none of them (a full buffer)
+                written.difference_update(keys)
+                raise
+
+    def _batch(
+        self, plan: _WritePlan, items: Iterable[tuple[int, object]]
+    ) -> tuple[list[int], list[BlockPart]]:
+        """The blocks a ``write_blocks`` call marks written and the blocks it sends, once each
+        passed the checks of :meth:`write_block` but the one for a block given twice (without
+        marking or sending anything)."""
+        variable, shape, dtype, origin = plan
+        name = variable.name
+        dropped = bool(self.iteration) and not variable.time_varying
+        bounded = self.config.layout(variable.layout).global_dimensions is not None
+        written, positions, inside, domains = (
+            self._written[name],
+            self._positions[name],
+            self._inside_global[name],
+            self._domains,
+        )
+        ndarray = np.ndarray
+        keys: list[int] = []
+        parts: list[BlockPart] = []
+        for item in items:
+            try:
+                block, array = item
+            except (TypeError, ValueError):
+                what = f"a {type(item).__name__}"
+                if isinstance(item, tuple | list):
+                    what += f" of {len(item)} item(s)"
+                raise ClientError(
+                    f"item {len(keys)} is {what}, not a (block, array) pair (pass "
+                    "{block: array, ...} or [(block, array), ...])"
+                ) from None
+            if not 0 <= block < domains:
+                self._check_block(name, block)
+            if block in written:
+                raise ClientError(
+                    f"block {block} is written earlier in this iteration; each block is "
+                    "written at most once per iteration"
+                )
+            keys.append(block)
+            if (
+                type(array) is not ndarray
+                or array.shape != shape
+                or (array.dtype is not dtype and array.dtype != dtype)
+            ):
+                try:
+                    array = self._as_layout_array(variable, np.asarray(array))
+                except ClientError as exc:
+                    raise ClientError(f"block {block}: {exc}") from None
+            if dropped:
+                continue
+            offsets = positions.get(block, origin)
+            if bounded and block not in inside:
+                self._check_inside_global(variable, block, offsets, shape)
+                inside.add(block)
+            parts.append((block, offsets, array))
+        return keys, parts
+
+    def _write_plan(self, name: str, block: int | None = None) -> _WritePlan:
         """What a write of ``name`` needs, once every check a write makes before its data
-        passed (the client runs, the variable and block exist, the layout is valid)."""
+        passed (the client runs, the variable and ``block`` exist, the layout is valid)."""
         self._check_running()
         variable = self._variable(name)
-        self._check_block(name, block)
+        if block is not None:
+            self._check_block(name, block)
         shape = self.variable_shape(name)
         plan = self._plans[name] = (variable, shape, self._dtypes[name], (0,) * len(shape))
         return plan

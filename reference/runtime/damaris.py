@@ -16,6 +16,7 @@ waiting; ``finalize`` puts the process's exception hooks back as they were.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,7 @@ __all__ = [
     "stop",
     "write",
     "write_block",
+    "write_blocks",
 ]
 
 #: this process's session and the exception hooks it holds installed, between initialize
@@ -102,6 +104,12 @@ def write(name: str, array) -> None:
 def write_block(name: str, block: int, array) -> None:
     """Write one block of a variable for the current iteration."""
     _current().write_block(name, block, array)
+
+
+def write_blocks(name: str, blocks: Mapping[int, Any] | Iterable[tuple[int, Any]]) -> None:
+    """Write many blocks of a variable for the current iteration, as ``{block: array}`` or
+    ``(block, array)`` pairs (reference extension); no block is written if one is refused."""
+    _current().write_blocks(name, blocks)
 
 
 def end_iteration() -> None:

@@ -2,7 +2,8 @@
 
 ``initialize`` / ``start`` / ``parameter_get`` / ``parameter_set`` / ``set_position`` /
 ``set_block_position`` / ``write`` / ``write_block`` / ``end_iteration`` / ``stop`` /
-``finalize``. One :class:`Damaris` object per rank; what differs between the in-process engine
+``finalize``, and ``write_blocks`` (many blocks of one variable in one call, a reference
+extension). One :class:`Damaris` object per rank; what differs between the in-process engine
 and MPI is only the *backend* (communicators, node detection, transports). The server side
 (transport, :class:`~damaris_ref.runtime.server.Server`, Dask session) is
 :class:`~damaris_ref.runtime.server_role.ServerRole`.
@@ -10,6 +11,7 @@ and MPI is only the *backend* (communicators, node detection, transports). The s
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from contextvars import Token
 from pathlib import Path
 from typing import Any, Protocol, TextIO
@@ -193,6 +195,13 @@ class Damaris:
         """Write one block of a variable for the current iteration."""
         # a started client is the common case: checked first, it costs one attribute
         (self._client or self._require_client()).write_block(name, block, array)
+
+    def write_blocks(
+        self, name: str, blocks: Mapping[int, Any] | Iterable[tuple[int, Any]]
+    ) -> None:
+        """Write many blocks of a variable for the current iteration, as ``{block: array}`` or
+        ``(block, array)`` pairs (reference extension); no block is written if one is refused."""
+        (self._client or self._require_client()).write_blocks(name, blocks)
 
     def end_iteration(self) -> None:
         """Close the current iteration; a server runs its scripts once all its clients did."""

@@ -6,7 +6,9 @@ must agree on which servers run at which iterations, DamarisData's keys and ``da
 (apart from the magic number), every ``sort_list`` (apart from the magic part of the tag),
 every block and per-server sum; and the blocks of all servers must rebuild the expected
 global array. The sample covers shared memory (dedicated cores), emulated nodes, dedicated
-nodes (blocks sent across nodes), standalone ranks, domains and every dtype family.
+nodes (blocks sent across nodes), standalone ranks, domains and every dtype family; the
+``batch`` cases write each variable's blocks with one ``write_blocks`` call under MPI, against
+``write_block`` calls in-process.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Case:
     iterations: int = 3
     frequency: int = 1
     last_is_static: bool = False
+    batch: bool = False  # under MPI, write_blocks instead of write_block
 
     def config(self, script: Path) -> Config:
         """The configuration of this case, with ``script`` as its only pyscript."""
@@ -87,6 +90,16 @@ CASES = {
         4, nodes=1, ranks_per_node=2, types=("int", "double"), iterations=2, last_is_static=True
     ),
     "standalone-float-domains2-freq2": Case(3, domains=2, types=("float",), frequency=2),
+    "core1-domains5-batch": Case(3, cores=1, domains=5, types=("double",), batch=True),
+    "node1-2nodes-domains3-static-batch": Case(
+        4,
+        nodes=1,
+        ranks_per_node=2,
+        domains=3,
+        types=("int", "short"),
+        last_is_static=True,
+        batch=True,
+    ),
     "core1-2nodes-long-domains2": Case(
         8,
         cores=1,
@@ -108,14 +121,20 @@ def without_magic(sort_list: list) -> list:
 def test_mpi_run_matches_the_in_process_engine(case, tmp_path, run_mpi, recording):
     recorder = Recorder()
     in_process = case.config(EMPTY_SCRIPT)
-    args = argparse.Namespace(config=in_process, iterations=case.iterations, sleep=0.0)
+    args = argparse.Namespace(config=in_process, iterations=case.iterations, sleep=0.0, batch=False)
     run_in_process(GENERIC.rank_main(args), case.ranks, observer=recorder.observe, timeout=30)
 
     config_file = tmp_path / "equivalence.yml"
     config_file.write_text(dump_yaml(case.config(recording.script)))
     job = run_mpi(
         case.ranks,
-        [*GENERIC_UNDER_MPI, str(config_file), "-i", str(case.iterations)],
+        [
+            *GENERIC_UNDER_MPI,
+            str(config_file),
+            "-i",
+            str(case.iterations),
+            *(["-b"] if case.batch else []),
+        ],
         env=recording.env(),
     )
     assert job.returncode == 0, job.describe()

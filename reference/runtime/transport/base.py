@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 from damaris_ref.core.data import Block
 from damaris_ref.core.errors import DamarisTransportError
 
@@ -58,12 +60,23 @@ class ClientStopped:
 
 Message = BlockArrived | IterationEnded | ClientStopped
 
+#: one block of a :meth:`ClientTransport.send_blocks` batch: (block number, offsets, array of
+#: the layout's dtype and shape)
+BlockPart = tuple[int, tuple[int, ...], np.ndarray]
+
 
 class ClientTransport(Protocol):
     """What a client needs: send blocks and notices to a server id."""
 
     def send_block(self, server: int, block: Block) -> None:
         """Copy ``block`` towards ``server``; the caller may reuse its array afterwards."""
+
+    def send_blocks(
+        self, server: int, variable: str, source: int, iteration: int, parts: list[BlockPart]
+    ) -> None:
+        """Copy many blocks (at least one) of one variable, all of one dtype and shape,
+        towards ``server``, in order, as one piece of buffer where it fits: all of them or,
+        when the buffer cannot hold them, none."""
 
     def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
         """Tell ``server`` that ``source`` ended ``iteration``."""

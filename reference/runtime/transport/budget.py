@@ -46,6 +46,23 @@ class ByteBudget:
                 raise self._full(nbytes, f"no space was freed within {timeout:g} s")
             self.in_use += nbytes
 
+    def acquire_all(self, sizes: list[int], timeout: float) -> None:
+        """Reserve one block of each of ``sizes`` bytes, all or none: their sum at once when
+        the buffer can hold it, otherwise one after the other as single writes would (giving
+        back what was reserved if one fails)."""
+        total = sum(sizes)
+        if total <= self.capacity:
+            self.acquire(total, timeout)
+            return
+        taken = 0
+        try:
+            for nbytes in sizes:
+                self.acquire(nbytes, timeout)
+                taken += nbytes
+        except BaseException:
+            self.release(taken)
+            raise
+
     def _full(self, nbytes: int, why: str) -> BufferFullError:
         return BufferFullError(
             buffer_full_message(self.name, self.capacity, nbytes, self.in_use, why)

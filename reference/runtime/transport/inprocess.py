@@ -18,6 +18,7 @@ from damaris_ref.core.data import Block, new_magic_number
 from damaris_ref.core.topology import Topology, emulated_nodes
 from damaris_ref.runtime.transport.base import (
     BlockArrived,
+    BlockPart,
     ClientStopped,
     IterationEnded,
     Message,
@@ -120,6 +121,17 @@ class InProcessClientTransport:
         budget = self.world.budget(node, self.config)
         budget.acquire(block.data.nbytes, self.world.timeout)
         self._post(server, BlockArrived(replace(block, data=block.data.copy()), budget))
+
+    def send_blocks(
+        self, server: int, variable: str, source: int, iteration: int, parts: list[BlockPart]
+    ) -> None:
+        """Reserve buffer space for every block at once, then post a copy of each in order."""
+        node = self.topology.node_of_rank[self.topology.server_ranks[server]]
+        budget = self.world.budget(node, self.config)
+        budget.acquire_all([array.nbytes for _, _, array in parts], self.world.timeout)
+        for block, offsets, array in parts:
+            copy = Block(variable, source, block, iteration, offsets, array.copy())
+            self._post(server, BlockArrived(copy, budget))
 
     def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
         """Post the notice behind this client's blocks of ``iteration``."""

@@ -10,7 +10,13 @@ from dataclasses import replace
 from typing import Protocol, cast
 
 from damaris_ref.core.data import Block
-from damaris_ref.runtime.transport.base import BlockArrived, ClientStopped, IterationEnded, Message
+from damaris_ref.runtime.transport.base import (
+    BlockArrived,
+    BlockPart,
+    ClientStopped,
+    IterationEnded,
+    Message,
+)
 from damaris_ref.runtime.transport.budget import ByteBudget
 
 
@@ -40,6 +46,15 @@ class LoopbackTransport:
         """Copy the block into this rank's buffer and hand it over (no waiting: nobody frees)."""
         self.budget.acquire(block.data.nbytes, timeout=0)
         self._deliver(BlockArrived(replace(block, data=block.data.copy()), block.data.nbytes))
+
+    def send_blocks(
+        self, server: int, variable: str, source: int, iteration: int, parts: list[BlockPart]
+    ) -> None:
+        """Reserve room for every block at once, then hand over a copy of each in order."""
+        self.budget.acquire_all([array.nbytes for _, _, array in parts], timeout=0)
+        for block, offsets, array in parts:
+            copy = Block(variable, source, block, iteration, offsets, array.copy())
+            self._deliver(BlockArrived(copy, array.nbytes))
 
     def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
         """Runs this rank's scripts for ``iteration``."""

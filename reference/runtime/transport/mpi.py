@@ -10,7 +10,8 @@ grows past :data:`NOTICE_BATCH` or before the client waits for space, with one m
 an iteration's scripts ran, sends each client the locations it may reuse in one message. A
 client whose slice is full waits (up to ``DAMARIS_BUFFER_WAIT`` seconds, default 60) for its
 server to free space: running ahead of the server is normal and temporary; a block larger
-than the slice fails at once.
+than the slice fails at once. The blocks of one ``write_blocks`` call share one allocation,
+which the client frees once the server has handed back the last of them.
 
 Across nodes (dedicated nodes): each notice goes at once, followed by the block itself as a
 buffer ``Send`` (no pickling of array data).
@@ -22,6 +23,7 @@ order the client issued them.
 
 from __future__ import annotations
 
+import bisect
 import math
 import os
 import pickle
@@ -42,12 +44,14 @@ from damaris_ref.core.settings import BUFFER_WAIT
 from damaris_ref.core.topology import Mode, Topology, emulated_nodes
 from damaris_ref.runtime.transport.base import (
     BlockArrived,
+    BlockPart,
     BufferFullError,
     ClientStopped,
     IterationEnded,
     Message,
 )
 from damaris_ref.runtime.transport.budget import buffer_full_message
+from damaris_ref.runtime.transport.prefault import prefault
 from damaris_ref.runtime.transport.shm_allocator import NoFreeExtentError, ShmAllocator
 
 TAG_TO_SERVER = 71
@@ -232,12 +236,16 @@ class MPIClientTransport:
         self.memory = np.empty(0, dtype=np.uint8)  # this client's slice, when it has one
         self._pending: list[Notice] = []
         self._copiers: dict[np.dtype, _Copier] = {}
+        # blocks of one write_blocks call share one allocation (a run): the starts of the
+        # runs, ascending, and per start its end and the blocks not handed back yet
+        self._run_starts: list[int] = []
+        self._runs: dict[int, list[int]] = {}
         self._status = MPI.Status()
         if window is not None:
             buffer, _unit = window.Shared_query(node_comm.Get_rank())
             # mpi4py's stubs declare the buffer protocol of MPI.buffer on Python 3.12+ only
             self.memory = np.frombuffer(buffer, dtype=np.uint8)  # type: ignore[call-overload]
-            self.memory.fill(0)  # fault the pages in now, not during the first iteration
+            prefault(self.memory)  # now, not during the first iteration
             self._bytes = self.memory.data
             if self.memory.size >= 64:
                 self.allocator = ShmAllocator(
@@ -269,6 +277,104 @@ class MPIClientTransport:
         self._pending.append(self._notice(block, dtype_str, array.shape, location))
         if len(self._pending) >= NOTICE_BATCH:
             self._flush()
+
+    def send_blocks(
+        self, server: int, variable: str, source: int, iteration: int, parts: list[BlockPart]
+    ) -> None:
+        """Copy blocks of one variable (one dtype and shape) into one piece of the slice and
+        queue their notices; across nodes, send their notices as one message and then each
+        block's bytes. Nothing is copied unless room for every block was found."""
+        if self.window is None:
+            arrays = [np.ascontiguousarray(array) for _, _, array in parts]
+            self.comm.send(
+                [
+                    (variable, source, block, iteration, offsets, a.dtype.str, a.shape, -1)
+                    for (block, offsets, _), a in zip(parts, arrays, strict=True)
+                ],
+                self.server_rank,
+                TAG_TO_SERVER,
+            )
+            for array in arrays:
+                self.comm.Send(array.reshape(-1).view(np.uint8), self.server_rank, TAG_TO_SERVER)
+            return
+        first = parts[0][2]
+        dtype_str, typed, itemsize = self._copiers.get(first.dtype) or self._copier(first.dtype)
+        nbytes, size, shape = first.nbytes, first.size, first.shape
+        locations = self._allocate_many(nbytes, len(parts))
+        pending = self._pending
+        notice = pending.append
+        if nbytes and typed is not None:  # the copy of send_block, in the same loop
+            flat = len(shape) == 1
+            for (block, offsets, array), location in zip(parts, locations, strict=True):
+                start = location // itemsize
+                typed[start : start + size] = array if flat else array.ravel()  # type: ignore[call-overload]
+                notice((variable, source, block, iteration, offsets, dtype_str, shape, location))
+        else:
+            for (block, offsets, array), location in zip(parts, locations, strict=True):
+                if nbytes:
+                    raw = np.ascontiguousarray(array).data.cast("B")
+                    self._bytes[location : location + nbytes] = raw
+                notice((variable, source, block, iteration, offsets, dtype_str, shape, location))
+        if len(pending) >= NOTICE_BATCH:
+            self._flush()
+
+    def _allocate_many(self, nbytes: int, count: int) -> list[int]:
+        """Locations of ``count`` blocks of ``nbytes`` each: one allocation for them all when
+        the slice has that much room in one piece, otherwise the two halves apart, down to
+        one block, which waits for space as a single write does. When one fails, what the
+        others took is given back."""
+        allocator = self.allocator
+        if allocator is None or count == 1:
+            return [self._allocate(nbytes)]
+        step = allocator.reserved_size(nbytes)
+        if nbytes >= TAKE_BACK_FROM:  # as for one block: small ones leave it to end_iteration
+            self._collect_releases()
+        runs: list[tuple[int, int]] = []  # (start, blocks)
+        try:
+            self._allocate_runs(nbytes, step, count, runs)
+        except BaseException:
+            for start, _ in runs:
+                allocator.free(start)
+            raise
+        locations: list[int] = []
+        for start, blocks in runs:
+            run = range(start, start + step * blocks, step)
+            locations.extend(run)
+            if blocks > 1:
+                bisect.insort(self._run_starts, start)
+                self._runs[start] = [start + step * blocks, blocks]
+        return locations
+
+    def _allocate_runs(
+        self, nbytes: int, step: int, count: int, runs: list[tuple[int, int]]
+    ) -> None:
+        """Append to ``runs`` allocations for ``count`` blocks, in block order."""
+        allocator = cast(ShmAllocator, self.allocator)
+        try:
+            runs.append((allocator.allocate(step * count), count))
+            return
+        except NoFreeExtentError:
+            if count == 1:
+                runs.append((self._allocate(nbytes), 1))
+                return
+        half = count // 2
+        self._allocate_runs(nbytes, step, half, runs)
+        self._allocate_runs(nbytes, step, count - half, runs)
+
+    def _free(self, location: int) -> None:
+        """Take back one block's location: a block of a run frees the run with the last of
+        its blocks."""
+        allocator = cast(ShmAllocator, self.allocator)
+        starts = self._run_starts
+        index = bisect.bisect_right(starts, location) - 1
+        run = self._runs[starts[index]] if index >= 0 else None
+        if run is None or location >= run[0]:
+            allocator.free(location)
+            return
+        run[1] -= 1
+        if not run[1]:
+            allocator.free(starts[index])
+            del self._runs[starts[index]], starts[index]
 
     def _copier(self, dtype: np.dtype) -> _Copier:
         """How blocks of ``dtype`` are copied into the slice: its dtype string, and the whole
@@ -378,8 +484,12 @@ class MPIClientTransport:
                 return True
             if self.allocator is None:  # only locations it handed out come back
                 raise RuntimeError(f"server released {message} to a client without a slice")
-            for location in message:
-                self.allocator.free(location)
+            if self._runs:
+                for location in message:
+                    self._free(location)
+            else:
+                for location in message:
+                    self.allocator.free(location)
         return False
 
     def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
