@@ -17,11 +17,10 @@ import string
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 from damaris_ref.conformance import probe
 from damaris_ref.conformance.cases import CAPABILITIES, Case, write_config
@@ -271,11 +270,10 @@ class InProcessReference(Implementation):
         returncode: int | None = 0
         started = time.monotonic()
         seams = mutation_seams(self.mutation) if self.mutation else DEFAULT_SEAMS
-        records_variable = {probe.DIR_VARIABLE: str(records_dir)}  # the probe reads it
         with (
             contextlib.redirect_stdout(out),
             contextlib.redirect_stderr(err),
-            mock.patch.dict(os.environ, records_variable),
+            _environment_variable(probe.DIR_VARIABLE, str(records_dir)),
         ):
             try:
                 run_in_process(simulation.rank_main(args), case.np, timeout=timeout, seams=seams)
@@ -294,6 +292,22 @@ class InProcessReference(Implementation):
             seconds=time.monotonic() - started,
             timeout=timeout,
         )
+
+
+@contextlib.contextmanager
+def _environment_variable(name: str, value: str) -> Iterator[None]:
+    """Set ``name`` in this process's environment for the block, then restore what was there
+    (its old value, or its absence): the probe, run here by a server thread, reads it from
+    the environment as it does under a port's executables."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = before
 
 
 def make_implementation(

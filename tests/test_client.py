@@ -157,8 +157,8 @@ def test_a_write_after_parameter_set_is_checked_against_the_new_shape(client, tr
 def test_parameter_set_refuses_a_value_that_breaks_a_layout_or_overflows_its_type(
     client, name, value, fragments
 ):
-    """Before, the value was taken and the run failed later, at some write, with no parameter
-    named (or an int32 parameter silently held 2**40)."""
+    """Taken unchecked, the value would make the run fail later, at some write, with no
+    parameter named (or an int32 parameter would silently hold 2**40)."""
     old = client.parameter_get(name)
     with pytest.raises(ClientError) as caught:
         client.parameter_set(name, value)

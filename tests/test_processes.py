@@ -165,6 +165,26 @@ def test_stdout_and_stderr_may_share_the_log_and_a_file_gives_its_tail(tmp_path)
         assert to_file.output_tail() == "in a file"
 
 
+# --- exit statuses -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "ending",
+    ["import sys; sys.exit(3)", "import os, signal; os.kill(os.getpid(), signal.SIGTERM)"],
+    ids=["exit-code", "signal"],
+)
+def test_shell_status_is_what_a_shell_reports_for_the_same_process(ending):
+    ours = processes.shell_status(subprocess.run([sys.executable, "-c", ending]).returncode)
+    shell = subprocess.run(["sh", "-c", '"$0" -c "$1"; exit $?', sys.executable, ending])
+    assert ours == shell.returncode
+
+
+def test_signal_status_is_what_a_shell_reports_for_that_signal():
+    ending = "import os, signal; os.kill(os.getpid(), signal.SIGINT)"
+    shell = subprocess.run(["sh", "-c", '"$0" -c "$1"; exit $?', sys.executable, ending])
+    assert processes.signal_status(signal.SIGINT) == shell.returncode
+
+
 # --- waiting until ready -----------------------------------------------------------------------
 
 

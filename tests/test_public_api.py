@@ -32,8 +32,10 @@ PURE_CORE = (
     "damaris_ref.core.grid",
 )
 HEAVY = ("mpi4py", "dask", "distributed")
-#: subpackages installed from folders of their own (pyproject's package-dir), which walking
-#: ``damaris_ref``'s folder does not find
+#: subpackages installed from folders of their own (pyproject's package-dir). In an editable
+#: install, the development setup, ``damaris_ref.__path__`` is ``reference/`` alone and these
+#: are found by setuptools' import hook, which ``pkgutil`` does not consult; walking an
+#: installed wheel finds them too, and the set below counts them once
 FOLDER_PACKAGES = ("damaris_ref.mocks", "damaris_ref.conformance")
 
 

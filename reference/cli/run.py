@@ -112,6 +112,7 @@ def run(options: argparse.Namespace) -> int:
             f"use at most {RANKS_PER_CORE * cores}, or add --oversubscribe to start them anyway"
         )
     from damaris_ref.launch.launcher import LauncherError, detect_flavour, find_mpiexec, run_job
+    from damaris_ref.launch.processes import signal_status
 
     command = [sys.executable, "-m", "damaris_ref.mocks", options.simulation, *options.args]
     try:
@@ -119,7 +120,8 @@ def run(options: argparse.Namespace) -> int:
         status = run_job(options.ranks, command, timeout=options.timeout, mpiexec=mpiexec)
     except LauncherError as error:
         return _fail(str(error))
-    stopped_here = status - 128 in (signal.SIGINT, signal.SIGTERM)  # the launcher said so
+    # the launcher's status for a job it stopped because it received SIGINT or SIGTERM
+    stopped_here = status in {signal_status(s) for s in (signal.SIGINT, signal.SIGTERM)}
     if status != 0 and not stopped_here:  # a system mpiexec before the venv's: a usual surprise
         print(
             f"damaris-ref run: the MPI job failed (exit status {status}) under {mpiexec} "

@@ -26,7 +26,7 @@ import numpy as np
 from distributed import Client, Future
 
 from damaris_ref.core.config.model import Config
-from damaris_ref.core.polling import poll_until
+from damaris_ref.core.polling import PROCESS_POLL, poll_until
 from damaris_ref.dask_bridge import segments
 from damaris_ref.dask_bridge.scheduler_file import SchedulerUnusable, connect_within
 from damaris_ref.dask_bridge.worker_env import threads_per_worker, workers_name
@@ -203,7 +203,7 @@ class DaskSession:
             except segments.SlotLost:
                 # the scheduler lost the worker before its end reached this process (a killed
                 # process takes a moment to go): say how it ended, as above, once it has
-                poll_until(lambda: child.poll() is not None, WORKER_END_GRACE, 0.05)
+                poll_until(lambda: child.poll() is not None, WORKER_END_GRACE, PROCESS_POLL)
                 ended = child.poll()
                 if ended is None:
                     raise

@@ -3,8 +3,10 @@
 Decision: the worker is a child process of the server (``python -m
 distributed.cli.dask_worker``), not a thread inside it. ``keep_workers: yes`` needs a worker
 that outlives the simulation, and a crashing or memory-hungry analysis must not take the
-server down with it. Locality is kept anyway: the server sends its blocks straight to its own
-worker on its own node (``scatter(direct=True)``), never through the scheduler.
+server down with it. Locality is kept anyway: the server hands its blocks to its own worker on
+its own node, never through the scheduler, copied into shared memory the worker maps and leased
+to it (:mod:`damaris_ref.dask_bridge.segments`), or, where shared memory is unavailable, sent
+over the worker's socket (``scatter(direct=True)``).
 
 A worker that is not kept dies with the server, even a killed one (see
 :mod:`damaris_ref.launch.processes`), and its log is streamed to this module's logger at INFO level

@@ -22,6 +22,8 @@ from damaris_ref.core.arg_types import INT32_MAX, integer_in, output_folder
 from damaris_ref.demo.report import print_table, read_checks
 
 RANKS = 6
+#: seconds the demo's run may take before it is stopped as stuck
+RUN_TIMEOUT = 300
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -143,7 +145,7 @@ def _run_simulation(options: argparse.Namespace, scheduler_file: Path) -> int:
 
     command = [sys.executable, "-m", "damaris_ref.mocks", "3dmesh_py_domains", *argv]
     try:
-        return run_job(RANKS, command, timeout=300)
+        return run_job(RANKS, command, timeout=RUN_TIMEOUT)
     except LauncherError as error:
         print(f"damaris-ref demo: {error}", file=sys.stderr)
         return 1
@@ -154,7 +156,7 @@ def _in_process(argv: list[str]) -> int:
     from damaris_ref.runtime.in_process import run_in_process
 
     simulation = SIMULATIONS["3dmesh_py_domains"]
-    run_in_process(simulation.rank_main(simulation.parse_args(argv)), RANKS, timeout=300)
+    run_in_process(simulation.rank_main(simulation.parse_args(argv)), RANKS, timeout=RUN_TIMEOUT)
     return 0
 
 

@@ -6,18 +6,19 @@ report from every rank. Instead each rank ends its run as far as it can (a clien
 server it stops, so the servers finish), then all ranks agree on the outcome through one
 non-blocking reduction on a communicator of their own: when every rank takes part, the lowest
 failing rank prints the one line and every rank exits with status 1. A rank whose peers do not
-all arrive within the deadline has met a real fault and aborts the job as before.
+all arrive within the deadline has met a real fault and aborts the job with ``MPI_Abort``.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from damaris_ref.core.polling import MPI_WAIT_FIRST, MPI_WAIT_MOST, poll_until
 from damaris_ref.core.settings import SHARED_ERROR_DEADLINE
 from damaris_ref.launch.job_abort import abort_job, fatal_line
 
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 #: environment variable: seconds a failed rank waits for the others before aborting
 DEADLINE_VARIABLE = SHARED_ERROR_DEADLINE.name
 DEFAULT_DEADLINE = SHARED_ERROR_DEADLINE.default
-_POLL = 0.01
 
 
 def deadline_seconds(environ: Mapping[str, str] | None = None) -> float:
@@ -65,8 +65,8 @@ def agree_and_exit_status(status_comm: MPI.Comm, error: BaseException | None) ->
     mine = np.array([rank if error is not None else size], dtype=np.int64)
     lowest = np.empty_like(mine)
     request = status_comm.Iallreduce(mine, lowest, op=MPI.MIN)
-    while not request.Test():  # polling keeps this rank's other threads (and signals) going
-        time.sleep(_POLL)
+    # polling, not Wait: this rank's other threads (and signal handlers) keep running
+    poll_until(request.Test, math.inf, MPI_WAIT_FIRST, MPI_WAIT_MOST)
     if int(lowest[0]) == size:
         return 0
     if int(lowest[0]) == rank and error is not None:

@@ -219,11 +219,11 @@ def run_job(
         # SIGTERM even for a Ctrl-C: SIGINT would raise KeyboardInterrupt in every rank, and
         # each would print its traceback and abort (57 lines for one Ctrl-C)
         stop_job(job, signal.SIGTERM, grace)
-        return 128 + received.signum
+        return processes.signal_status(received.signum)
     except BaseException:
         stop_job(job, signal.SIGKILL, 0.0)
         raise
-    return 128 - returncode if returncode < 0 else returncode
+    return processes.shell_status(returncode)
 
 
 class _ForwardedSignal(BaseException):

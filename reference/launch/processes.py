@@ -44,7 +44,7 @@ from typing import IO, Literal, TypeVar
 import psutil
 
 from damaris_ref.core.errors import DamarisRunError
-from damaris_ref.core.polling import poll_until
+from damaris_ref.core.polling import PROCESS_POLL, poll_until
 from damaris_ref.launch.process_output import OutputLog, OutputReader, file_tail
 from damaris_ref.launch.shm_files import SharedMemoryWatch
 
@@ -57,6 +57,8 @@ __all__ = [
     "become_subreaper",
     "describe_exit",
     "find_tagged",
+    "shell_status",
+    "signal_status",
     "start",
     "stop_processes",
     "stop_tree",
@@ -71,12 +73,21 @@ TREE_ENV = "DAMARIS_REF_PROCESS_TREE"
 DEFAULT_GRACE = 5.0
 #: seconds to wait for a captured stream's last bytes once its process has ended
 DRAIN_SECONDS = 5.0
-#: seconds between two looks at a process tree while it is given time to end
-_STOP_POLL = 0.1
 _PR_SET_CHILD_SUBREAPER = 36
 
 Target = int | IO[bytes] | None
 Captured = Literal["log"]
+
+
+def signal_status(signum: int) -> int:
+    """The exit status a shell reports for a process ended by signal ``signum``: 128 + signum."""
+    return 128 + signum
+
+
+def shell_status(returncode: int) -> int:
+    """A ``Popen`` return code as a shell reports it: ``-N`` (ended by signal N) becomes
+    ``128 + N``; an exit code stays as it is."""
+    return signal_status(-returncode) if returncode < 0 else returncode
 
 
 def describe_exit(returncode: int) -> str:
@@ -148,7 +159,7 @@ class Child:
 
         # a signal may interrupt the wait (a Ctrl-C raising in the main thread): the watch then
         # stays, so that the stop that follows still removes the files
-        poll_until(tree_ended, DEFAULT_GRACE, _STOP_POLL)
+        poll_until(tree_ended, DEFAULT_GRACE, PROCESS_POLL)
         self._shared_memory = None
         watch.finish()
 
@@ -181,7 +192,7 @@ class Child:
                 answers.append(value)
             return bool(value) or self.poll() is not None
 
-        if poll_until(answered, timeout, 0.1) and answers:
+        if poll_until(answered, timeout, PROCESS_POLL) and answers:
             return answers[0]
         ended = self.poll()
         self.stop()
@@ -424,14 +435,14 @@ def stop_processes(
             return False
         return not any(map(_running, members))
 
-    if signum == signal.SIGKILL or not poll_until(ended, grace, _STOP_POLL):
+    if signum == signal.SIGKILL or not poll_until(ended, grace, PROCESS_POLL):
         members.update(find())
         _signal_all(members, signal.SIGKILL, child)
     if child is not None:
         child.wait()  # SIGKILLed if still running: it ends now
     # make sure the rest is gone too (a zombie is: its parent, perhaps init, reaps it)
     others = [m for m in members if child is None or m.pid != child.pid]
-    poll_until(lambda: not any(map(_running, others)), DRAIN_SECONDS, _STOP_POLL)
+    poll_until(lambda: not any(map(_running, others)), DRAIN_SECONDS, PROCESS_POLL)
     _reap_adopted(others)
 
 

@@ -21,6 +21,7 @@ from damaris_ref.runtime.server import Observer
 from damaris_ref.runtime.session import Damaris
 from damaris_ref.runtime.transport.base import WorldAborted
 from damaris_ref.runtime.transport.inprocess import InProcessWorld
+from damaris_ref.runtime.transport.threadcomm import DEFAULT_TIMEOUT
 
 __all__ = ["RankFailed", "RankMain", "run_in_process"]
 
@@ -45,7 +46,7 @@ def run_in_process(
     world_size: int,
     *,
     observer: Observer | None = None,
-    timeout: float = 60.0,
+    timeout: float = DEFAULT_TIMEOUT,
     magic: str | None = None,
     seams: Seams = DEFAULT_SEAMS,
     stderr: TextIO | None = None,

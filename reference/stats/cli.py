@@ -246,9 +246,10 @@ def _write_config(options: argparse.Namespace, scheduler_file: Path) -> Path:
 def _terminate_as_exit() -> Iterator[None]:
     """SIGTERM and Ctrl-C end the command through every clean-up, nothing left running, with
     exit status ``128 + signal`` and no traceback."""
+    from damaris_ref.launch.processes import signal_status
 
     def handler(signum: int, _frame: object) -> None:
-        raise SystemExit(128 + signum)
+        raise SystemExit(signal_status(signum))
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

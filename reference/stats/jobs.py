@@ -33,7 +33,7 @@ class Job:
     def returncode(self) -> int | None:
         """The exit code once it ended (``128 + signal`` if a signal ended it), else None."""
         code = self.process.poll()
-        return code if code is None or code >= 0 else 128 - code
+        return None if code is None else processes.shell_status(code)
 
     def stderr_tail(self, lines: int = 5) -> str:
         """The last lines the job wrote on stderr (read from the file's end only)."""

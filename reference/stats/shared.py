@@ -38,8 +38,18 @@ from damaris_ref.stats.local import DaskStats as LocalStats
 from damaris_ref.stats.moments import Moments
 from damaris_ref.stats.published import SCHEDULER_TIMEOUT, StatisticsLost
 
-__all__ = ["COMPUTE_TIMEOUT", "SCHEDULER_TIMEOUT", "DaskStats", "StatisticsLost", "Summary"]
+__all__ = [
+    "COMPUTE_TIMEOUT",
+    "LOCK_TIMEOUT",
+    "SCHEDULER_TIMEOUT",
+    "DaskStats",
+    "StatisticsLost",
+    "Summary",
+]
 
+#: seconds a call waits for the statistics' lock by default: upstream's signature, which
+#: simulations written for upstream call without the argument (spec §4)
+LOCK_TIMEOUT = 60.0
 #: seconds an update may spend computing the new statistics, once it holds the lock
 COMPUTE_TIMEOUT = 300.0
 
@@ -88,7 +98,7 @@ class DaskStats(BlockHelpers):
         self.scheduler_timeout = scheduler_timeout
         self._names = published.DatasetNames(unique_name_str)
 
-    def update(self, newValue: da.Array, client: Client, lock_timeout: float = 60) -> int:
+    def update(self, newValue: da.Array, client: Client, lock_timeout: float = LOCK_TIMEOUT) -> int:
         """Add ``newValue`` as one more sample of every element; return the new count."""
         return self._combine(
             client,
@@ -97,12 +107,14 @@ class DaskStats(BlockHelpers):
             lambda now: (now.count + 1, chunked.add(now.state, now.count, newValue)),
         )
 
-    def update_batch(self, samples: da.Array, client: Client, lock_timeout: float = 60) -> int:
+    def update_batch(
+        self, samples: da.Array, client: Client, lock_timeout: float = LOCK_TIMEOUT
+    ) -> int:
         """Add every sample of ``samples`` (stacked along axis 0) in one locked step."""
         batch = chunked.of_batch(samples)
         return self._merge_state(client, lock_timeout, len(samples), batch)
 
-    def merge(self, other: LocalStats, client: Client, lock_timeout: float = 60) -> int:
+    def merge(self, other: LocalStats, client: Client, lock_timeout: float = LOCK_TIMEOUT) -> int:
         """Add the samples a ``damaris_stats_nolock.DaskStats`` gathered, in one locked step."""
         if other.count == 0 or other.state is None:
             return self.return_count(client, lock_timeout)
@@ -139,21 +151,21 @@ class DaskStats(BlockHelpers):
         with self._locked(client, lock_timeout):
             return published.read(client, self._names, self.scheduler_timeout)
 
-    def return_count(self, client: Client, lock_timeout: float = 60) -> int:
+    def return_count(self, client: Client, lock_timeout: float = LOCK_TIMEOUT) -> int:
         """The number of samples so far; 0 when nothing has been published."""
         now = self._read(client, lock_timeout)
         return 0 if now is None else now.count
 
-    def return_mean(self, client: Client, lock_timeout: float = 60) -> da.Array:
+    def return_mean(self, client: Client, lock_timeout: float = LOCK_TIMEOUT) -> da.Array:
         """The mean per element, persisted; NaN while there are fewer than two samples."""
         return self._mean(client, self._read(client, lock_timeout))
 
-    def return_variance(self, client: Client, lock_timeout: float = 60) -> da.Array:
+    def return_variance(self, client: Client, lock_timeout: float = LOCK_TIMEOUT) -> da.Array:
         """The sample variance per element, persisted; NaN while fewer than two samples."""
         return self._variance(client, self._read(client, lock_timeout))
 
     def return_mean_var_tuple(
-        self, client: Client, lock_timeout: float = 60
+        self, client: Client, lock_timeout: float = LOCK_TIMEOUT
     ) -> tuple[da.Array, da.Array]:
         """``(mean, variance)`` of the same update (one locked read)."""
         now = self._read(client, lock_timeout)
@@ -181,12 +193,12 @@ class DaskStats(BlockHelpers):
             raise KeyError(f"Dataset not found: {self.unique_name_str}_chunks_tup")
         return published.chunks_tuple(now.state.ndim)
 
-    def reset(self, client: Client, lock_timeout: float = 60) -> None:
+    def reset(self, client: Client, lock_timeout: float = LOCK_TIMEOUT) -> None:
         """Forget every sample: the statistics start again from the next update."""
         with self._locked(client, lock_timeout):
             published.unpublish(client, self._names, self.scheduler_timeout)
 
-    def summary(self, client: Client, lock_timeout: float = 60) -> Summary:
+    def summary(self, client: Client, lock_timeout: float = LOCK_TIMEOUT) -> Summary:
         """Count, mean, variance, min and max as NumPy arrays, all of the same update."""
         now = self._read(client, lock_timeout)
         if now is None:

@@ -13,14 +13,13 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from damaris_ref.core.polling import poll_until
+from damaris_ref.core.polling import PROCESS_POLL, poll_until
 from damaris_ref.ensemble.progress import ProgressBar
 from damaris_ref.stats.jobs import Job, running_jobs
 
 #: the environment variable naming the folder a simulation's pyscript writes into
 OUT_ENV = "DAMARIS_STATS_OUT"
 UPDATES = "updates.jsonl"
-POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ def run_ensemble(
                         bar.update(failed=True)
             return len(ended) == len(started)
 
-        poll_until(all_ended, timeout, POLL_SECONDS)
+        poll_until(all_ended, timeout, PROCESS_POLL)
         for value in started.keys() - ended.keys():
             ended[value] = None
             for _ in range(ensemble.iterations - seen[value]):

@@ -1,6 +1,6 @@
 """A bad value is echoed cut to about 200 characters, wherever a message echoes one.
 
-Before, a 1 MB value gave a 1 MB message (and a 50 MB one, 50 MB).
+Without the cut, a 1 MB value gives a 1 MB message (and a 50 MB one, 50 MB).
 """
 
 from __future__ import annotations

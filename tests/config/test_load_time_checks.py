@@ -1,8 +1,8 @@
 """Checks made when a config is loaded rather than mid-run: every layout evaluated against the
 initial parameter values, parameter values within their type, and the buffer's size and split.
 
-Before, each of these configs loaded and failed later: at the first write, with no file or key,
-or as an OverflowError from the MPI allocation, or with "slice of 0 bytes" on every write.
+Unchecked at load, each of these configs would fail later: at the first write, with no file or
+key, or as an OverflowError from the MPI allocation, or with "slice of 0 bytes" on every write.
 """
 
 from __future__ import annotations

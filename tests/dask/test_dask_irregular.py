@@ -89,8 +89,8 @@ def test_blocks_of_different_sizes_give_irregular_chunks(
     try:
         with dask.config.set(scheduler=None):
             run_in_process(lambda d, c: irregular_rank(d, c, config), 6, timeout=JOB_TIMEOUT)
-            # the servers' Dask clients were the library's own: no default client was left
-            # behind (it used to be a closed one, on which a plain compute hung)
+            # the servers' Dask clients were the library's own: no default client is left
+            # behind (a closed one would make the plain compute below hang)
             assert distributed.client._get_global_client() is None
             assert dask.config.get("scheduler", None) is None
             assert dask.array.ones(4, chunks=2).sum().compute() == 4

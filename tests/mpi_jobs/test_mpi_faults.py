@@ -234,8 +234,9 @@ def test_a_block_larger_than_a_clients_slice_names_the_buffer_and_its_size(
 def test_a_buffer_leaving_a_client_less_than_a_page_ends_the_job_at_start_with_one_line(
     seed_config, run_mpi, console_script
 ):
-    """Before, each of the 4 clients got 8192 // 4 rounded down to pages = 0 bytes, and every
-    write failed with a slice of 0 bytes; the host's client count is known only at run time."""
+    """Each of the 4 clients would get 8192 // 4 rounded down to pages = 0 bytes, and every
+    write would fail with a slice of 0 bytes; the host's client count is known only at run
+    time, so the job ends there, at its start."""
     before = shared_memory_files()
     job = seed_job(run_mpi, console_script, 5, seed_config(buffer_size=8192, WIDTH=8))
     assert_ended_cleanly(

@@ -26,8 +26,10 @@ from damaris_ref.runtime.transport.base import (
     WorldAborted,
 )
 from damaris_ref.runtime.transport.budget import ByteBudget
-from damaris_ref.runtime.transport.threadcomm import ThreadComm
+from damaris_ref.runtime.transport.threadcomm import DEFAULT_TIMEOUT, ThreadComm
 
+#: a server waiting for a message wakes this often to see whether the world was aborted (a
+#: message itself wakes it at once)
 _POLL = 0.05
 _ABORTED = "the in-process world was aborted (another rank failed)"
 
@@ -35,7 +37,7 @@ _ABORTED = "the in-process world was aborted (another rank failed)"
 class InProcessWorld:
     """Shared state of one in-process run: communicators, inboxes, node buffers, abort flag."""
 
-    def __init__(self, size: int, timeout: float = 60.0, magic: str | None = None):
+    def __init__(self, size: int, timeout: float = DEFAULT_TIMEOUT, magic: str | None = None):
         self.size = size
         self.timeout = timeout
         self.magic = magic or new_magic_number()

@@ -39,7 +39,7 @@ from damaris_ref.core.config.buffer import PAGE, client_share, share_problem
 from damaris_ref.core.config.errors import ConfigError
 from damaris_ref.core.config.model import Config
 from damaris_ref.core.data import Block, new_magic_number
-from damaris_ref.core.polling import poll_until
+from damaris_ref.core.polling import MPI_WAIT_FIRST, MPI_WAIT_MOST, poll_until
 from damaris_ref.core.settings import BUFFER_WAIT
 from damaris_ref.core.topology import Mode, Topology, emulated_nodes
 from damaris_ref.runtime.transport.base import (
@@ -58,9 +58,6 @@ TAG_TO_SERVER = 71
 TAG_RELEASE = 72
 TAG_DONE = 73
 BUFFER_WAIT_VARIABLE = BUFFER_WAIT.name
-#: a waiting rank sleeps this long at first, doubling up to the second: an idle rank costs
-#: about 1.4% of a core, and a client waiting for space hears of it within 2 ms
-_POLL_MIN, _POLL_MAX = 0.00005, 0.002
 #: a server asks again at once for this long before it starts sleeping: a client writing
 #: iteration after iteration hears back within microseconds, so its next block goes where its
 #: last one was (still in cache); 1 ms per iteration is nothing to a simulation's step
@@ -106,7 +103,7 @@ def _shared(window: MPI.Win | None) -> MPI.Win:
 def _poll(ready: Callable[[], object], timeout: float = math.inf, spin: float = 0.0) -> object:
     """Wait for ``ready()`` with a growing sleep (kind to oversubscribed cores), after
     ``spin`` s of asking at once."""
-    return poll_until(ready, timeout, _POLL_MIN, _POLL_MAX, spin)
+    return poll_until(ready, timeout, MPI_WAIT_FIRST, MPI_WAIT_MOST, spin)
 
 
 #: where MPI libraries keep a node's shared memory (MPICH's segments are files here)

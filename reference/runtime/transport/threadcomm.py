@@ -16,6 +16,8 @@ from typing import Any
 
 from damaris_ref.runtime.transport.base import TransportError, WorldAborted
 
+#: seconds any wait of an in-process run may last before it fails: far longer than a healthy
+#: run waits, short enough that a rank stuck for good fails its run within a minute
 DEFAULT_TIMEOUT = 60.0
 
 _OPS: dict[str, Callable[[Any, Any], Any]] = {
