@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import jsonschema
+import jsonschema_rs
 import numpy as np
 
 from damaris_ref.conformance import probe
+from damaris_ref.core.config.schema import surely_valid
 from damaris_ref.core.errors import DamarisConformanceError
 
 SCHEMA_PATH = Path(__file__).parent / "probe-record.schema.json"
@@ -167,6 +169,11 @@ def _validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(record_schema())
 
 
+@cache
+def _fast_validator() -> Any:
+    return jsonschema_rs.Draft202012Validator(record_schema())
+
+
 def validate(data: Any, source: str) -> None:
     """Raise :class:`RecordError` naming the first field of ``data`` that breaks the schema."""
     if not isinstance(data, dict) or data.get("probe_format") != probe.PROBE_FORMAT:
@@ -175,6 +182,8 @@ def validate(data: Any, source: str) -> None:
             f"probe record {source} has format {found!r}, this suite reads "
             f"{probe.PROBE_FORMAT}: use the probe.py shipped with it"
         )
+    if surely_valid(_fast_validator(), data):  # compiled: every record of a run is checked
+        return
     error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"

@@ -1,24 +1,34 @@
-"""Shared test settings: hypothesis profiles (``--hypothesis-profile=ci`` runs more examples),
-and a check that no test leaves global Dask state behind."""
+"""Shared test settings: the Hypothesis profile ``HYPOTHESIS_PROFILE`` names (see
+``profiles.py``), and a check that no test leaves global Dask state behind."""
 
-import os
+import gc
 from collections.abc import Iterator
 
 import dask
 import distributed
 import pytest
-from hypothesis import HealthCheck, settings
 from process_state import default_dask_client
 
-settings.register_profile(
-    "ci",
-    max_examples=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    print_blob=True,
-)
-settings.register_profile("dev", max_examples=40, deadline=None, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+import profiles
+
+profiles.load()
+
+
+@pytest.fixture(scope="module")
+def frozen_heap() -> Iterator[None]:
+    """Freeze what the test process holds for a module of many in-process runs, then thaw it.
+
+    A server collects garbage after every script run (spec §3); with this process's heap
+    frozen, those collections walk only what a run makes, not the test session's modules and
+    Hypothesis's state, so an example costs its run and not a full walk of the process.
+    """
+    if gc.get_freeze_count():  # frozen by someone else, who thaws it
+        yield
+        return
+    gc.collect()
+    gc.freeze()
+    yield
+    gc.unfreeze()
 
 
 #: Dask's scheduler setting as the session found it (Dask reads it from its config files)

@@ -25,6 +25,8 @@ from damaris_ref.runtime.in_process import RankFailed, run_in_process
 from recorder import Recorder
 from strategies import configs, core_layouts, is_valid
 
+pytestmark = pytest.mark.usefixtures("frozen_heap")
+
 
 def run_generic(config, world_size: int, iterations: int) -> Recorder:
     recorder = Recorder()

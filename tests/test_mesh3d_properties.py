@@ -11,6 +11,7 @@ import contextlib
 import io
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -23,6 +24,8 @@ from damaris_ref.runtime.in_process import run_in_process
 
 from recorder import Recorder
 from strategies import core_layouts, seed_config
+
+pytestmark = pytest.mark.usefixtures("frozen_heap")
 
 
 def expected_cube(iteration: int, clients: int, domains: int, shape: tuple, rank_only: bool):

@@ -31,6 +31,8 @@ from damaris_ref.core.config.evaluation import block_shape
 from damaris_ref.core.config.upstream_schema import upstream_structure_problems
 from damaris_ref.core.data import TYPE_NAMES, dtype_of
 
+from profiles import examples
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 identifiers = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,7}", fullmatch=True)
@@ -171,13 +173,13 @@ def configs(draw) -> Config:
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(configs())
 def test_yaml_round_trip(config):
     assert load_config_text(dump_yaml(config), "yaml", environ={}) == config
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(configs())
 def test_xml_round_trip(config):
     assert load_config_text(dump_xml(config), "xml", environ={}) == config
@@ -209,7 +211,7 @@ def in_pdi_reach(config: Config) -> Config:
     return dataclasses.replace(config, architecture=arch, pyscripts=scripts, variables=variables)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(configs().map(in_pdi_reach))
 def test_every_form_written_loads_into_the_same_config(config):
     assert pdi_losses(config) == []
@@ -217,7 +219,7 @@ def test_every_form_written_loads_into_the_same_config(config):
         assert load_config_text(dump(config), "yaml" if dump is not dump_xml else "xml") == config
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=examples(20), deadline=None)
 @given(configs())
 def test_the_pdi_form_names_what_it_fixes_and_keeps_the_rest(config):
     try:
@@ -241,7 +243,7 @@ def test_the_pdi_form_is_headed_by_the_plugin_version_it_is_written_for():
     assert "keep_workers_: 'no'" in text and "- parameter:" in text and "- dataset:" in text
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40), deadline=None)
 @given(configs())
 def test_written_xml_passes_upstreams_structural_rules(config):
     """Upstream refuses to start on XML without <placement/> or with children out of order."""

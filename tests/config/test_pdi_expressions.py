@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 
 from damaris_ref.core.config.pdi_expressions import MAX_DEPTH, PdiExpressionError, evaluate, parse
 
+from profiles import examples
+
 #: PDI's levels, loosest first, as the reader of the plugin's examples meets them
 LEVEL = {"|": 1, "&": 2, "=": 3, "<": 4, ">": 4, "+": 5, "-": 5, "*": 6, "/": 6, "%": 6}
 VALUES = {"iter": 3, "frequency": 2, "dsize": np.array([22, 14], dtype=np.int32), "n": -7}
@@ -81,13 +83,13 @@ trees = nonzero_divisors(
 )
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(trees)
 def test_a_parenthesised_expression_computes_what_c_would(tree):
     assert evaluate(text(tree, minimal=False), VALUES) == model(tree)
 
 
-@settings(max_examples=400)
+@settings(max_examples=examples(400))
 @given(trees)
 def test_pdi_precedence_and_left_association_make_parentheses_unneeded(tree):
     assert evaluate(text(tree, minimal=True), VALUES) == model(tree)

@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from damaris_ref.core.config import ConfigError, load_config_text, yaml_tree
 from damaris_ref.core.config.yaml_tree import MAX_ALIAS_NODES
 
+from profiles import examples
+
 FILE = "/cfg/bomb.yml"
 
 
@@ -128,7 +130,7 @@ documents = st.recursive(
 )
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100), deadline=None)
 @given(documents, st.booleans())
 def test_the_fast_construction_equals_safe_load_on_any_dumped_document(document, flow):
     text = yaml.safe_dump(document, default_flow_style=flow, allow_unicode=True)

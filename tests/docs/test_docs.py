@@ -164,6 +164,9 @@ SHELL: dict[str, Run | NotHere] = {
     "python3 tasks.py demo": NotHere("tox -e demo is this command; tests/dask/test_demo.py"),
     "python3 tasks.py test": NotHere("it is CI itself (.ci/run runs exactly this)"),
     "python3 tasks.py test -e py -- -k topology": NotHere("tasks.py test, with tox arguments"),
+    "HYPOTHESIS_PROFILE=thorough python3 tasks.py test -e py": NotHere(
+        "tasks.py test -e py with more Hypothesis examples (tests/profiles.py)"
+    ),
     'pip install ".[mpich]"': NotHere("tox -e package installs the built wheel this way"),
     "URL=$(git remote get-url origin)": NotHere("needs a clone with a remote"),
     'pip install "damaris-reference[mpich] @ git+$URL"': NotHere(

@@ -23,6 +23,8 @@ from damaris_ref.ensemble import TransportDecodeError, get_codec, set_default_co
 from damaris_ref.ensemble.codecs import CODEC_ENV, default_codec_name
 from damaris_ref.ensemble.safe_codec import MAGIC, MAX_NODES
 
+from profiles import examples
+
 pytestmark = pytest.mark.timeout(120)
 
 CODECS = ["pickle", "safe"]
@@ -119,7 +121,7 @@ def assert_same(expected, actual, path="value"):
 
 
 @pytest.mark.parametrize("name", CODECS)
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=NESTED)
 def test_round_trip_is_exact(name, value):
     codec = get_codec(name)
@@ -128,7 +130,7 @@ def test_round_trip_is_exact(name, value):
     assert_same(value, codec.decode(text))
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60), deadline=None)
 @given(array=arrays())
 def test_safe_codec_keeps_dtype_byte_order_and_memory_order(array):
     back = de.decode_transport_data(de.encode_transport_data(array, "safe"), "safe")

@@ -141,18 +141,19 @@ def _fast_validator() -> Any:
     return jsonschema_rs.Draft202012Validator(_section_schema())
 
 
-def _surely_valid(section: Any) -> bool:
-    """True when the compiled validator accepts ``section``; False when it refuses or cannot
-    convert a value (a YAML date, an integer beyond 64 bits), and jsonschema decides."""
+def surely_valid(validator: Any, value: Any) -> bool:
+    """True when the compiled ``jsonschema_rs`` ``validator`` accepts ``value``; False when it
+    refuses or cannot convert a value (a YAML date, an integer beyond 64 bits), and
+    ``jsonschema`` has to decide and word the error."""
     try:
-        return bool(_fast_validator().is_valid(section))
+        return bool(validator.is_valid(value))
     except (ValueError, TypeError, OverflowError):
         return False
 
 
 def check_section(section: Any, where: Locator) -> None:
     """Raise a located :class:`ConfigError` for the most relevant schema violation, if any."""
-    if not _surely_valid(section):
+    if not surely_valid(_fast_validator(), section):
         _section().check(section, where)
 
 

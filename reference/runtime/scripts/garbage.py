@@ -13,6 +13,8 @@ cycle of it. Objects frozen that later become cyclic garbage are freed when the 
 from __future__ import annotations
 
 import gc
+import threading
+import weakref
 
 __all__ = ["IterationCollector"]
 
@@ -20,19 +22,39 @@ __all__ = ["IterationCollector"]
 class IterationCollector:
     """One server's collections after its script runs (see the module's docstring).
 
-    It freezes only when nothing else has (``gc.get_freeze_count() == 0``), so it never thaws
-    objects someone else froze, and of several servers in one process only the first freezes.
+    At its first collection it freezes only when nothing else has, so it never thaws objects
+    someone else froze, and of several servers in one process only the first freezes. First
+    collections take turns, so that of servers starting together only the first walks
+    everything; the others see its freeze without asking ``gc.get_freeze_count()``, which walks
+    every frozen object. The choice is made once, for the same reason.
     """
+
+    #: one first collection at a time in the process (the servers of an in-process run)
+    _first_collection = threading.Lock()
+    #: the collector whose freeze may be in place (weak: a forgotten one holds nothing)
+    _freezer: weakref.ref[IterationCollector] | None = None
 
     def __init__(self) -> None:
         self._froze = False
+        self._decided = False
 
     def collect(self) -> None:
-        """Collect everything; the first time, freeze what survives."""
-        gc.collect()
-        if not self._froze and gc.get_freeze_count() == 0:
-            gc.freeze()
-            self._froze = True
+        """Collect everything; the first time, freeze what survives unless something is."""
+        if self._decided:
+            gc.collect()
+            return
+        with self._first_collection:
+            gc.collect()
+            self._decided = True
+            if not self._another_froze() and gc.get_freeze_count() == 0:
+                gc.freeze()
+                self._froze = True
+                IterationCollector._freezer = weakref.ref(self)
+
+    @classmethod
+    def _another_froze(cls) -> bool:
+        freezer = cls._freezer() if cls._freezer else None
+        return freezer is not None and freezer._froze
 
     def release(self) -> None:
         """Hand what this collector froze back to the garbage collector (idempotent)."""
