@@ -79,7 +79,7 @@ def global_array(
         names = [block_key_name(simulation, magic, variable, iteration, *i) for i in ids]
         try:
             delivery = session.deliver(scheduler_file, key, names, blocks)
-            offsets = [offsets for _tag, _key, offsets in entry["sort_list"]]
+            offsets = [where for _tag, _key, where in entry["sort_list"]]
             part = ServerBlocks.of(ids, offsets, blocks, delivery.sources)
         except Exception as failed:  # raised below by every server: none may skip the gather
             error = failed
