@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from damaris_ref.dask_bridge import assembly, chunks
+from damaris_ref.dask_bridge import assembly, chunks, global_array
 from damaris_ref.dask_bridge.assembly import chunked_array
 from damaris_ref.dask_bridge.chunks import ServerBlocks, plan_chunks, tiled_box
 from damaris_ref.dask_bridge.keys import BlockId
@@ -126,6 +126,7 @@ def test_servers_whose_blocks_tile_a_box_give_one_chunk_each(data: st.DataObject
         for sizes, cut in zip(holding.chunks, holding.cuts, strict=True)
     )
     assert array.chunks == expected
+    assert plan_chunks(parts, per_server=False).chunks == holding.chunks
 
 
 @given(st.data())
@@ -205,3 +206,8 @@ def test_blocks_of_several_dtypes_on_one_server_are_refused() -> None:
     blocks = [np.zeros(2, dtype=np.int32), np.zeros(2, dtype=np.float64)]
     with pytest.raises(ValueError, match=r"several dtypes: \['<f8', '<i4'\]"):
         ServerBlocks.of([BlockId(0, 0), BlockId(0, 1)], [[0], [2]], blocks, [("k", 0)] * 2)
+
+
+def test_an_unknown_chunking_is_refused_naming_the_valid_ones() -> None:
+    with pytest.raises(ValueError, match=r"chunks='brick'; use 'server' or 'block'"):
+        global_array({}, "field", None, chunks="brick")  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ raises the same :class:`DaskBridgeError`; a server that never comes ends the job
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import dask.array as da
 from distributed import Client, Future
@@ -51,12 +51,18 @@ def global_array(
     client: Client | None = None,
     *,
     keep: int = 0,
+    chunks: Literal["server", "block"] = "server",
 ) -> da.Array | None:
     """Collective over ``server_comm``: the global array on server 0, None on the others.
 
     ``client`` (default: this server's session client) is the one the returned array is
-    bound to. Raises a clear error when this pyscript has no working scheduler.
+    bound to. ``chunks="server"`` gives one chunk per server where the blocks of every server
+    tile a box, ``"block"`` one chunk per block always (upstream's form, which per-chunk
+    results such as block averages depend on). Raises a clear error when this pyscript has no
+    working scheduler.
     """
+    if chunks not in ("server", "block"):
+        raise ValueError(f"global_array({variable!r}): chunks={chunks!r}; use 'server' or 'block'")
     env, it = damaris_data["damaris_env"], damaris_data["iteration_data"]
     scheduler_file = damaris_data["dask_env"]["dask_scheduler_file"]
     session = current_session()
@@ -96,7 +102,7 @@ def global_array(
             try:
                 parts = [part for part, _, _ in gathered if part is not None]
                 name = array_name(simulation, magic, variable, iteration)
-                result = _build(parts, bound, variable, name)
+                result = _build(parts, bound, variable, name, per_server=chunks == "server")
                 if keep > 0:
                     publish(bound, result, (simulation, magic, variable), iteration, keep)
             except Exception as failed:
@@ -148,11 +154,13 @@ def _describe(error: Exception | None, where: str) -> str | None:
     return None if error is None else f"{where}: {type(error).__name__}: {error}"
 
 
-def _build(parts: list[ServerBlocks], client: Client, variable: str, name: str) -> da.Array:
-    """The array of the servers' ``parts``, its tasks reading each server's blocks through
-    ``client``."""
+def _build(
+    parts: list[ServerBlocks], client: Client, variable: str, name: str, per_server: bool
+) -> da.Array:
+    """The array of the servers' ``parts`` (one chunk per server if ``per_server`` and their
+    boxes allow), its tasks reading each server's blocks through ``client``."""
     if not parts:
         raise ValueError(f"variable {variable!r} has no blocks on any server this iteration")
     keys = {key for part in parts for key in part.keys}
     futures: dict[str, Future] = {key: Future(key, client) for key in keys}
-    return chunked_array(name, plan_chunks(parts), parts, futures)
+    return chunked_array(name, plan_chunks(parts, per_server), parts, futures)

@@ -140,11 +140,12 @@ class ChunkPlan:
     cells: dict[tuple[int, ...], Chunk]
 
 
-def plan_chunks(parts: Sequence[ServerBlocks]) -> ChunkPlan:
+def plan_chunks(parts: Sequence[ServerBlocks], per_server: bool = True) -> ChunkPlan:
     """The chunks of the global array that ``parts`` (one per server holding blocks) tile
-    from the origin: each server's box where they have one and the boxes form a grid, else
-    one chunk per block. GridError, naming blocks, if the blocks tile no grid."""
-    if any(part.box is not None for part in parts):
+    from the origin: if ``per_server``, each server's box where they have one and the boxes
+    form a grid; else, or if they do not, one chunk per block. GridError, naming blocks, if
+    the blocks tile no grid."""
+    if per_server and any(part.box is not None for part in parts):
         units: list[Chunk] = []
         for index, part in enumerate(parts):
             if part.box is not None:
