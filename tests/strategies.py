@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,3 +92,30 @@ def seed_config(
     (DEPTH, HEIGHT, WIDTH) cube and any architecture; its one pyscript is called MyPyAction,
     as in examples/3dmesh_py_compact.yml."""
     return cases.seed_config(architecture, shape, PyScript("MyPyAction", script))
+
+
+@st.composite
+def grid_tilings(
+    draw, at_origin: bool = False
+) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...], list[tuple]]:
+    """(origin, chunks per axis, blocks) of a random 1-3-D grid of blocks ``(id, offsets,
+    shape)`` in random order; the grid starts at 0 on every axis if ``at_origin``."""
+    ndim = draw(st.integers(1, 3))
+    origin = tuple(0 if at_origin else draw(st.integers(0, 20)) for _ in range(ndim))
+    chunks = tuple(
+        tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=4))) for _ in range(ndim)
+    )
+    blocks = [
+        (
+            f"b{index}",
+            cell_offsets(origin, chunks, index),
+            [chunks[d][i] for d, i in enumerate(index)],
+        )
+        for index in itertools.product(*(range(len(c)) for c in chunks))
+    ]
+    return origin, chunks, draw(st.permutations(blocks))
+
+
+def cell_offsets(origin, chunks, index) -> list[int]:
+    """Where the cell at ``index`` of a grid of ``chunks`` starting at ``origin`` begins."""
+    return [origin[d] + sum(chunks[d][:i]) for d, i in enumerate(index)]

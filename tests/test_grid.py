@@ -4,36 +4,14 @@ its chunk grid; gaps, overlaps and tilings that are not a grid raise a GridError
 
 from __future__ import annotations
 
-import itertools
-
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from damaris_ref.core.grid import GridError, block_grid
 
-
-@st.composite
-def tilings(draw) -> tuple[tuple[int, ...], tuple[tuple[int, ...], ...], list[tuple]]:
-    """(origin, chunks per axis, blocks) of a random 1-3-D grid, blocks in random order."""
-    ndim = draw(st.integers(1, 3))
-    origin = tuple(draw(st.integers(0, 20)) for _ in range(ndim))
-    chunks = tuple(
-        tuple(draw(st.lists(st.integers(1, 5), min_size=1, max_size=4))) for _ in range(ndim)
-    )
-    blocks = [
-        (
-            f"b{index}",
-            _cell_offsets(origin, chunks, index),
-            [chunks[d][i] for d, i in enumerate(index)],
-        )
-        for index in itertools.product(*(range(len(c)) for c in chunks))
-    ]
-    return origin, chunks, draw(st.permutations(blocks))
-
-
-def _cell_offsets(origin, chunks, index) -> list[int]:
-    return [origin[d] + sum(chunks[d][:i]) for d, i in enumerate(index)]
+from strategies import cell_offsets
+from strategies import grid_tilings as tilings
 
 
 def _box(blocks) -> tuple[list[int], list[int]]:
@@ -51,7 +29,7 @@ def test_any_order_of_a_tiling_gives_back_its_grid(tiling) -> None:
     assert grid.chunks == chunks
     assert grid.shape == tuple(sum(c) for c in chunks)
     for index, ident in grid.cells.items():
-        offsets = _cell_offsets(origin, chunks, index)
+        offsets = cell_offsets(origin, chunks, index)
         assert next(b for b in blocks if b[0] == ident)[1] == offsets
 
 

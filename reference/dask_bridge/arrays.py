@@ -1,32 +1,33 @@
-"""The global ``dask.array`` of a variable, built from every server's blocks by offsets.
+"""The collective call that builds the global ``dask.array`` of a variable from every
+server's blocks, by offsets.
 
 Each server puts its blocks on its own worker (:meth:`DaskSession.deliver`: copied once into
-shared memory and leased under one key per server and call); only keys, offsets and shapes
-travel to server 0 (over the server communicator), which arranges them on a chunk grid
-(:mod:`damaris_ref.core.grid`: irregular chunks allowed, gaps and overlaps rejected) and returns
-the array, each chunk a task reading its block where it lies. Array data never passes through
-the scheduler. Servers hold their blocks until their next call (or until every server
-stops), so server 0 can compute with the array during its script; ``keep=N`` also publishes
-the array as a named dataset for N script runs, for analysis clients outside the simulation
-(:func:`iteration_array`).
+shared memory and leased under one key per server and call) and finds the box they tile;
+only keys, offsets, shapes and that box travel to server 0 (over the server communicator),
+which plans the chunks (:mod:`~damaris_ref.dask_bridge.chunks`: one per server where the
+boxes make a grid, else one per block) and returns the array, each chunk a task on the
+worker where its blocks lie (:mod:`~damaris_ref.dask_bridge.assembly`). Array data never
+passes through the scheduler. Servers hold their blocks until their next call (or until
+every server stops), so server 0 can compute with the array during its script; ``keep=N``
+also publishes the array as a named dataset for N script runs
+(:mod:`~damaris_ref.dask_bridge.published`). If any server fails its part, every server
+raises the same :class:`DaskBridgeError`; a server that never comes ends the job.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal
 
 import dask.array as da
-import numpy as np
-from dask.highlevelgraph import HighLevelGraph
-from dask.typing import Key
 from distributed import Client, Future
 
 from damaris_ref.core.data import parse_block_key
 from damaris_ref.core.errors import DamarisDaskError
-from damaris_ref.core.grid import block_grid
 from damaris_ref.core.polling import sleeping_barrier
-from damaris_ref.dask_bridge.segments import Lease, block_view
+from damaris_ref.dask_bridge.assembly import chunked_array
+from damaris_ref.dask_bridge.chunks import ServerBlocks, plan_chunks
+from damaris_ref.dask_bridge.keys import BlockId, array_name, block_key_name, segment_key
+from damaris_ref.dask_bridge.published import publish
 from damaris_ref.dask_bridge.session import current_session
 from damaris_ref.launch.job_abort import abort_job
 
@@ -43,29 +44,6 @@ class DaskBridgeError(DamarisDaskError, RuntimeError):
     """
 
 
-def block_key_name(
-    simulation: str, magic: str, variable: str, iteration: int, source: int, block: int
-) -> str:
-    """The name of one block: unique per run, variable, iteration, source and block (its
-    Dask key where blocks are scattered rather than shared)."""
-    return f"damaris-{simulation}-{magic}-{variable}-i{iteration}-P{source}-B{block}"
-
-
-def array_name(simulation: str, magic: str, variable: str, iteration: int) -> str:
-    """The name of a global array: its chunks are the keys ``(name, i, j, ...)``."""
-    return f"damaris-{simulation}-{magic}-{variable}-i{iteration}"
-
-
-def segment_key(simulation: str, magic: str, variable: str, iteration: int, server: int) -> str:
-    """The Dask key of the blocks one server delivered to its worker for one call."""
-    return f"{array_name(simulation, magic, variable, iteration)}-S{server}"
-
-
-def dataset_name(simulation: str, magic: str, variable: str, iteration: int) -> str:
-    """Name under which a kept iteration's global array is published on the scheduler."""
-    return f"damaris/{simulation}/{magic}/{variable}/{iteration}"
-
-
 def global_array(
     damaris_data: dict,
     variable: str,
@@ -73,12 +51,18 @@ def global_array(
     client: Client | None = None,
     *,
     keep: int = 0,
+    chunks: Literal["server", "block"] = "server",
 ) -> da.Array | None:
     """Collective over ``server_comm``: the global array on server 0, None on the others.
 
     ``client`` (default: this server's session client) is the one the returned array is
-    bound to. Raises a clear error when this pyscript has no working scheduler.
+    bound to. ``chunks="server"`` gives one chunk per server where the blocks of every server
+    tile a box, ``"block"`` one chunk per block always (upstream's form, which per-chunk
+    results such as block averages depend on). Raises a clear error when this pyscript has no
+    working scheduler.
     """
+    if chunks not in ("server", "block"):
+        raise ValueError(f"global_array({variable!r}): chunks={chunks!r}; use 'server' or 'block'")
     env, it = damaris_data["damaris_env"], damaris_data["iteration_data"]
     scheduler_file = damaris_data["dask_env"]["dask_scheduler_file"]
     session = current_session()
@@ -93,27 +77,22 @@ def global_array(
         it["iteration"],
     )
     entry = it.get(variable, {"numpy_data": {}, "sort_list": []})
-    names, blocks = [], []
-    for _tag, key, _offsets in entry["sort_list"]:
-        names.append(block_key_name(simulation, magic, variable, iteration, *parse_block_key(key)))
-        blocks.append(entry["numpy_data"][key])
-    delivery, error = None, None
+    ids = [BlockId(*parse_block_key(key)) for _tag, key, _offsets in entry["sort_list"]]
+    blocks = [entry["numpy_data"][key] for _tag, key, _offsets in entry["sort_list"]]
+    delivery, part, error = None, None, None
     if blocks:
         key = segment_key(simulation, magic, variable, iteration, session.server_id)
+        names = [block_key_name(simulation, magic, variable, iteration, *i) for i in ids]
         try:
             delivery = session.deliver(scheduler_file, key, names, blocks)
+            offsets = [where for _tag, _key, where in entry["sort_list"]]
+            part = ServerBlocks.of(ids, offsets, blocks, delivery.sources)
         except Exception as failed:  # raised below by every server: none may skip the gather
             error = failed
-    placed = []
-    if delivery is not None:
-        for name, (_tag, _key, offsets), array, source in zip(
-            names, entry["sort_list"], blocks, delivery.sources, strict=True
-        ):
-            placed.append((name, tuple(offsets), array.shape, array.dtype.str, source))
     sending = f"server {session.server_id} sending its blocks to worker {session.worker_name!r}"
     where = f"global_array({variable!r}) at iteration {iteration}"
     _join(server_comm, where)  # server 0 may still be busy with its last analysis
-    gathered = server_comm.gather((placed, _describe(error, sending), iteration), root=0)
+    gathered = server_comm.gather((part, _describe(error, sending), iteration), root=0)
     result, failures = None, None
     if server_comm.Get_rank() == 0:
         _check_same_call(server_comm, gathered, where)
@@ -121,14 +100,11 @@ def global_array(
         if not failures:
             bound = client or session.client(scheduler_file)
             try:
-                result = _assemble(
-                    [p for part, _, _ in gathered for p in part],
-                    bound,
-                    variable,
-                    array_name(simulation, magic, variable, iteration),
-                )
+                parts = [part for part, _, _ in gathered if part is not None]
+                name = array_name(simulation, magic, variable, iteration)
+                result = _build(parts, bound, variable, name, per_server=chunks == "server")
                 if keep > 0:
-                    _publish(bound, result, (simulation, magic, variable), iteration, keep)
+                    publish(bound, result, (simulation, magic, variable), iteration, keep)
             except Exception as failed:
                 error = failed
                 failures = [_describe(failed, "server 0 building the array")]
@@ -178,95 +154,13 @@ def _describe(error: Exception | None, where: str) -> str | None:
     return None if error is None else f"{where}: {type(error).__name__}: {error}"
 
 
-def _assemble(placed: list[tuple], client: Client, variable: str, name: str) -> da.Array:
-    """The array whose chunk at each grid cell reads its block at ``(key, byte offset)``."""
-    if not placed:
-        raise ValueError(f"variable {variable!r} has no blocks on any server this iteration")
-    dtypes = {p[3] for p in placed}
-    if len(dtypes) != 1:
-        raise ValueError(f"variable {variable!r} has blocks of several dtypes: {sorted(dtypes)}")
-    dtype = dtypes.pop()
-    grid = block_grid(
-        [(block, offsets, shape) for block, offsets, shape, _, _ in placed],
-        origin=(0,) * len(placed[0][1]),
-    )
-    by_name = {p[0]: p for p in placed}
-    futures: dict[str, Future[Lease]] = {
-        key: Future(key, client) for key in {p[4][0] for p in placed}
-    }
-    tasks: dict[Key, tuple[Any, ...]] = {}
-    for index, block in grid.cells.items():
-        _, _, shape, _, (key, offset) = by_name[block]
-        tasks[(name, *index)] = (block_view, futures[key], offset, shape, dtype)
-    graph = HighLevelGraph.from_collections(name, tasks, dependencies=())
-    return da.Array(graph, name, grid.chunks, dtype=np.dtype(dtype))
-
-
-def _publish(
-    client: Client, array: da.Array, run: tuple[str, str, str], iteration: int, keep: int
-) -> None:
-    """Publish ``array`` and unpublish this run's arrays of the variable beyond the newest
-    ``keep`` (the scheduler's list of datasets is the only record of them)."""
-    client.publish_dataset(array, name=dataset_name(*run, iteration), override=True)
-    simulation, magic, variable = run
-    published = sorted(
-        (int(it), name)
-        for name, _sim, _magic, var, it in _kept(client, simulation, magic)
-        if var == variable
-    )
-    for _, name in published[:-keep]:
-        client.unpublish_dataset(name)
-
-
-def _kept(
-    client: Client, simulation: str | None, magic: str | None
-) -> Iterator[tuple[str, str, str, str, str]]:
-    """``(name, simulation, magic, variable, iteration)`` of every dataset ``global_array(...,
-    keep=N)`` published on ``client``'s scheduler, of the given simulation and run if named."""
-    for name in client.list_datasets():
-        parts = str(name).split("/")
-        if len(parts) == 5 and parts[0] == "damaris":
-            _, sim, run_magic, variable, iteration = parts
-            if simulation in (None, sim) and magic in (None, run_magic):
-                yield str(name), sim, run_magic, variable, iteration
-
-
-def iteration_array(
-    client: Client,
-    variable: str,
-    iteration: int,
-    simulation: str | None = None,
-    magic: str | None = None,
+def _build(
+    parts: list[ServerBlocks], client: Client, variable: str, name: str, per_server: bool
 ) -> da.Array:
-    """From any client of the scheduler: the kept global array of ``variable`` at ``iteration``.
-
-    ``simulation``/``magic`` narrow the search; by default the newest run that published it.
-    """
-    candidates = [
-        (int(run_magic), name)
-        for name, _sim, run_magic, var, it in _kept(client, simulation, magic)
-        if var == variable and it == str(iteration)
-    ]
-    if not candidates:
-        raise KeyError(
-            f"no kept global array of {variable!r} at iteration {iteration} on this scheduler "
-            "(the pyscript must call global_array(..., keep=N) and the iteration must be among "
-            "the last N)"
-        )
-    return client.get_dataset(max(candidates)[1])
-
-
-def release_kept(
-    client: Client, simulation: str | None = None, magic: str | None = None
-) -> list[str]:
-    """Unpublish the arrays ``global_array(..., keep=N)`` kept on the scheduler (of one
-    simulation and run if named) and return their dataset names.
-
-    A kept array holds its blocks on the workers for as long as it is published, and Dask
-    retires no worker holding data that is still wanted: call this once the analysis is done,
-    then ``client.retire_workers(...)`` can stop workers kept with ``keep_workers: yes``.
-    """
-    names = sorted(name for name, *_ in _kept(client, simulation, magic))
-    for name in names:
-        client.unpublish_dataset(name)
-    return names
+    """The array of the servers' ``parts`` (one chunk per server if ``per_server`` and their
+    boxes allow), its tasks reading each server's blocks through ``client``."""
+    if not parts:
+        raise ValueError(f"variable {variable!r} has no blocks on any server this iteration")
+    keys = {key for part in parts for key in part.keys}
+    futures: dict[str, Future] = {key: Future(key, client) for key in keys}
+    return chunked_array(name, plan_chunks(parts, per_server), parts, futures)

@@ -72,11 +72,42 @@ CASES = {
 }
 
 
+#: 8 domains on each of 4 clients, two clients per server: each server holds 16 blocks of each
+#: variable, and they tile a box of the global array (a band of rows, or a stretch in 1-D)
+TILED = Case(
+    6,
+    Architecture(domains=8, dedicated_cores=1, ranks_per_node=3),
+    4,
+    2,
+    (("int", (2, 3)), ("double", (5,))),
+)
+
+
 @pytest.mark.timeout(90)
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_global_array_is_what_clients_wrote_and_blocks_stay_on_their_server(
     case: Case, scheduler_file: Path, dask_client, tmp_path: Path
 ) -> None:
+    _run_and_check(case, scheduler_file, dask_client, tmp_path)
+
+
+@pytest.mark.timeout(90)
+def test_blocks_that_tile_a_box_on_each_server_give_one_chunk_per_server(
+    scheduler_file: Path, dask_client, tmp_path: Path
+) -> None:
+    out = _run_and_check(TILED, scheduler_file, dask_client, tmp_path)
+    for iteration in range(ITERATIONS):
+        chunks = json.loads((out / f"chunks_I{iteration}.json").read_text())
+        for index in range(len(TILED.variables)):
+            summary = json.loads((out / f"v{index}_I{iteration}.json").read_text())
+            assert summary["tasks"] == TILED.servers, summary
+            reads = sorted(reads for _chunk, (reads,), _holders in chunks[f"v{index}"])
+            assert [key.rsplit("-", 1)[1] for key in reads] == ["S0", "S1"], reads
+
+
+def _run_and_check(case: Case, scheduler_file: Path, dask_client, tmp_path: Path) -> Path:
+    """Run ``case`` with ``dask_dump_global.py``; check the arrays and where their blocks and
+    chunks lie; return the folder with what the script recorded."""
     name = unique_name("prop")
     layouts = tuple(
         Layout(f"l{i}", type_name, tuple(map(str, shape)))
@@ -109,6 +140,7 @@ def test_global_array_is_what_clients_wrote_and_blocks_stay_on_their_server(
 
     _assert_blocks_on_their_server(out, name, case)
     assert_no_workers_left(dask_client, name)
+    return out
 
 
 def _assert_blocks_on_their_server(out: Path, simulation: str, case: Case) -> None:

@@ -4,8 +4,9 @@ Into ``$DAMARIS_TEST_OUT``: each server writes ``placement_S<server>_I<iteration
 variable, how many blocks it received and the names of the workers holding the key they were
 delivered under, read before anything is computed), and server 0 writes
 ``<variable>_I<iteration>.npy`` (the computed array), ``<variable>_I<iteration>.json`` (the
-dask sum, dtype and chunks) and ``chunks_I<iteration>.json`` (per variable, for each chunk
-once persisted: the key it reads and the workers holding the chunk).
+dask sum, dtype, chunks and the number of tasks in the array's graph) and
+``chunks_I<iteration>.json`` (per variable, for each chunk once persisted: the key it reads and
+the workers holding the chunk).
 """
 
 
@@ -78,6 +79,7 @@ def main(damaris_data):
             "sum": array.sum().compute().item(),
             "dtype": array.dtype.str,
             "chunks": [list(c) for c in array.chunks],
+            "tasks": len(array.__dask_graph__()),
         }
         (out / f"{variable}_I{iteration}.json").write_text(json.dumps(summary))
 

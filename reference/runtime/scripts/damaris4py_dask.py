@@ -54,12 +54,13 @@ def return_dask_array(
 ) -> Any:
     """The global ``dask.array`` of ``variable`` on server 0, None on the others (collective).
 
-    Built by offsets from every server's blocks (any arrival order, irregular chunks); see
-    :func:`damaris_ref.dask_bridge.global_array`.
+    Built by offsets from every server's blocks (any arrival order, irregular chunks), one
+    chunk per block as upstream's: per-chunk results of upstream scripts (the statistics
+    example's block averages) depend on it; see :func:`damaris_ref.dask_bridge.global_array`.
     """
     from damaris_ref.dask_bridge import global_array
 
-    array = global_array(damaris_data, variable, server_comm, client)
+    array = global_array(damaris_data, variable, server_comm, client, chunks="block")
     if print_array_component and array is not None:
         print(f"global {variable}: shape {array.shape}, chunks {array.chunks}", flush=True)
     return array

@@ -1,0 +1,181 @@
+"""Which blocks make each chunk of a global array: one chunk per server where the blocks it
+holds tile a box, one chunk per block elsewhere.
+
+Every chunk of a ``dask.array`` is a task, and at thousands of blocks per server the tasks,
+not the bytes, are what a global array costs. So where the blocks one server holds for a
+variable tile a box of the global array on a grid (the usual domain decomposition), and the
+servers' boxes form a grid, each box is one chunk, assembled on that server's worker from its
+blocks. Otherwise every block is a chunk of its own, placed by its offsets
+(:func:`damaris_ref.core.grid.block_grid`, whose errors name the blocks). The array's values are
+the same either way; only its chunks differ.
+
+Each server describes its own blocks and finds their box (:meth:`ServerBlocks.of`, in NumPy
+arrays: a server may hold thousands), so server 0 only arranges one box per server. This
+module is pure: no Dask, no MPI.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from damaris_ref.core.grid import GridError, block_grid
+from damaris_ref.dask_bridge.keys import BlockId
+
+#: a server's blocks averaging more bytes than this stay chunks of their own: assembling them
+#: copies every byte once more, which at this size costs more than the tasks it saves
+MERGE_BLOCK_BYTES = 4 << 20
+
+#: a box of the global array: its offsets and its shape
+Box = tuple[tuple[int, ...], tuple[int, ...]]
+
+
+@dataclass(frozen=True, eq=False)
+class ServerBlocks:
+    """One server's blocks of one variable, one row per block: ``ids`` (source, block),
+    ``offsets`` and ``shapes`` in the global array, and ``reads``, where its worker reads it
+    (index into ``keys``, the Dask keys; byte offset there); ``box``, the box they tile if
+    they are to make one chunk."""
+
+    dtype: str
+    ids: np.ndarray
+    offsets: np.ndarray
+    shapes: np.ndarray
+    keys: tuple[str, ...]
+    reads: np.ndarray
+    box: Box | None
+
+    @classmethod
+    def of(
+        cls,
+        ids: Sequence[BlockId],
+        offsets: Sequence[Sequence[int]],
+        blocks: Sequence[np.ndarray],
+        reads: Sequence[tuple[str, int]],
+    ) -> ServerBlocks:
+        """Describe ``blocks`` (at least one) and find their box. ValueError if they are of
+        several dtypes, GridError if not all of one dimension."""
+        kinds = {block.dtype for block in blocks}
+        if len(kinds) > 1:
+            raise ValueError(
+                f"this server's blocks are of several dtypes: {sorted(k.str for k in kinds)}"
+            )
+        count, ndim = len(blocks), blocks[0].ndim
+        if {len(where) for where in offsets} | {block.ndim for block in blocks} != {ndim}:
+            # the grid says which block and how
+            block_grid([(i, o, b.shape) for i, o, b in zip(ids, offsets, blocks, strict=True)])
+        keys = tuple(dict.fromkeys(key for key, _ in reads))
+        column = {key: index for index, key in enumerate(keys)}
+        places = _table(offsets, count, ndim)
+        shapes = _table((block.shape for block in blocks), count, ndim)
+        nbytes = int(shapes.prod(axis=1).sum()) * blocks[0].itemsize
+        box = None
+        if count > 1 and nbytes <= MERGE_BLOCK_BYTES * count:
+            box = tiled_box(places, shapes)
+        return cls(
+            blocks[0].dtype.str,
+            _table(ids, count, 2),
+            places,
+            shapes,
+            keys,
+            _table(((column[key], offset) for key, offset in reads), count, 2),
+            box,
+        )
+
+    def block_id(self, row: int) -> BlockId:
+        """The id of the block in ``row``."""
+        source, block = self.ids[row].tolist()
+        return BlockId(source, block)
+
+
+def _table(rows: Iterable[Iterable[int]], count: int, width: int) -> np.ndarray:
+    """``count`` rows of ``width`` integers as an array."""
+    values = itertools.chain.from_iterable(rows)
+    return np.fromiter(values, dtype=np.int64, count=count * width).reshape(count, width)
+
+
+def tiled_box(offsets: np.ndarray, shapes: np.ndarray) -> Box | None:
+    """The box that blocks at ``offsets`` (one row each) of ``shapes`` tile exactly, each one
+    cell of a grid; None if they leave a gap, overlap, or do not line up."""
+    if (shapes <= 0).any():
+        return None
+    ends = offsets + shapes
+    cells, counts = [], []
+    for axis in range(offsets.shape[1]):
+        edges = np.unique(np.concatenate((offsets[:, axis], ends[:, axis])))
+        first = np.searchsorted(edges, offsets[:, axis])
+        if (np.searchsorted(edges, ends[:, axis]) != first + 1).any():
+            return None  # a block spans a boundary another block has along this axis
+        cells.append(first)
+        counts.append(len(edges) - 1)
+    if math.prod(counts) != len(offsets):
+        return None  # more cells than blocks: a gap, or blocks that overlap
+    if len(np.unique(np.ravel_multi_index(cells, counts))) != len(offsets):
+        return None  # two blocks in one cell
+    low, high = offsets.min(axis=0), ends.max(axis=0)
+    return tuple(low.tolist()), tuple((high - low).tolist())
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One chunk of the global array: blocks of one server (``part``, an index into the
+    servers' :class:`ServerBlocks`; ``rows``, its blocks), filling the box at ``origin`` of
+    ``shape``."""
+
+    part: int
+    rows: tuple[int, ...]
+    origin: tuple[int, ...]
+    shape: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ChunkPlan:
+    """``chunks[d]``, the chunk sizes along axis ``d``; ``cells[index]``, the chunk there."""
+
+    chunks: tuple[tuple[int, ...], ...]
+    cells: dict[tuple[int, ...], Chunk]
+
+
+def plan_chunks(parts: Sequence[ServerBlocks], per_server: bool = True) -> ChunkPlan:
+    """The chunks of the global array that ``parts`` (one per server holding blocks) tile
+    from the origin: if ``per_server``, each server's box where they have one and the boxes
+    form a grid; else, or if they do not, one chunk per block. GridError, naming blocks, if
+    the blocks tile no grid."""
+    if per_server and any(part.box is not None for part in parts):
+        units: list[Chunk] = []
+        for index, part in enumerate(parts):
+            if part.box is not None:
+                units.append(Chunk(index, tuple(range(len(part.ids))), *part.box))
+            else:
+                units += _single_blocks(index, part)
+        try:
+            return _arranged(units, list(range(len(units))))
+        except GridError:
+            pass  # the boxes make no grid with the rest: one chunk per block, below
+    singles = [unit for index, part in enumerate(parts) for unit in _single_blocks(index, part)]
+    return _arranged(singles, [parts[unit.part].block_id(unit.rows[0]) for unit in singles])
+
+
+def _single_blocks(index: int, part: ServerBlocks) -> list[Chunk]:
+    return [
+        Chunk(index, (row,), tuple(offsets), tuple(shape))
+        for row, (offsets, shape) in enumerate(
+            zip(part.offsets.tolist(), part.shapes.tolist(), strict=True)
+        )
+    ]
+
+
+def _arranged(units: list[Chunk], ids: Sequence[Hashable]) -> ChunkPlan:
+    """``units`` on the grid of their boxes, from the origin; ``ids`` name them in errors."""
+    if not units:
+        raise GridError("no blocks to arrange")
+    grid = block_grid(
+        [(ident, unit.origin, unit.shape) for ident, unit in zip(ids, units, strict=True)],
+        origin=(0,) * len(units[0].origin),
+    )
+    by_id = dict(zip(ids, units, strict=True))
+    return ChunkPlan(grid.chunks, {cell: by_id[ident] for cell, ident in grid.cells.items()})
