@@ -10,13 +10,13 @@ import pytest
 
 from damaris_ref.core.config.model import Architecture, Config
 from damaris_ref.core.data import Block
+from damaris_ref.core.errors import RunError
 from damaris_ref.core.topology import compute_topology
 from damaris_ref.runtime.transport.base import (
     BlockArrived,
     BufferFullError,
     ClientStopped,
     IterationEnded,
-    TransportError,
 )
 from damaris_ref.runtime.transport.budget import ByteBudget
 from damaris_ref.runtime.transport.inprocess import InProcessWorld
@@ -70,11 +70,11 @@ def test_abort_wakes_a_waiting_acquire_with_a_transport_error():
     budget.acquire(80, timeout=0)
     later(0.1, lambda: budget.abort("the run is over"))
     start = time.monotonic()
-    with pytest.raises(TransportError, match="buffer 'b': the run is over") as error:
+    with pytest.raises(RunError, match="buffer 'b': the run is over") as error:
         budget.acquire(50, timeout=30)
     assert not isinstance(error.value, BufferFullError)
     assert time.monotonic() - start < 1.0
-    with pytest.raises(TransportError, match="the run is over"):
+    with pytest.raises(RunError, match="the run is over"):
         budget.acquire(1, timeout=0)  # even when it would fit
 
 
@@ -139,7 +139,7 @@ def test_a_full_node_buffer_fails_after_the_world_timeout(world):
 def test_server_receive_times_out_with_a_transport_error(world):
     _, server = transports(world)
     start = time.monotonic()
-    with pytest.raises(TransportError, match=r"waited 0.3 s without any message"):
+    with pytest.raises(RunError, match=r"waited 0.3 s without any message"):
         server.receive()
     assert time.monotonic() - start < 1.0
 
@@ -149,7 +149,7 @@ def test_abort_wakes_a_waiting_server():
     _, server = transports(world)
     later(0.1, world.abort)
     start = time.monotonic()
-    with pytest.raises(TransportError, match="aborted"):
+    with pytest.raises(RunError, match="aborted"):
         server.receive()
     assert time.monotonic() - start < 1.0
 
@@ -160,7 +160,7 @@ def test_abort_wakes_a_client_waiting_for_buffer_space():
     client.send_block(0, int_block(range(16)))  # fills the buffer; nobody will free it
     later(0.1, world.abort)
     start = time.monotonic()
-    with pytest.raises(TransportError, match="aborted"):
+    with pytest.raises(RunError, match="aborted"):
         client.send_block(0, int_block(range(1)))
     assert time.monotonic() - start < 1.0
 
@@ -168,7 +168,7 @@ def test_abort_wakes_a_client_waiting_for_buffer_space():
 def test_clients_cannot_post_to_an_aborted_world(world):
     client, _ = transports(world)
     world.abort()
-    with pytest.raises(TransportError, match="aborted"):
+    with pytest.raises(RunError, match="aborted"):
         client.send_end_iteration(0, 0, 0)
 
 

@@ -48,7 +48,7 @@ from damaris_ref.runtime.transport.base import (
     Message,
 )
 from damaris_ref.runtime.transport.budget import buffer_full_message
-from damaris_ref.runtime.transport.shm_allocator import NoFreeExtentError, ShmAllocator
+from damaris_ref.runtime.transport.shm_allocator import ShmAllocator
 
 TAG_TO_SERVER = 71
 TAG_RELEASE = 72
@@ -322,7 +322,7 @@ class MPIClientTransport:
             return None
         try:
             location = self.allocator.allocate(len(payload))
-        except NoFreeExtentError:
+        except BufferFullError:  # no room right now
             return None
         self._bytes[location : location + len(payload)] = payload
         return StoredNotices(location, len(payload))
@@ -335,7 +335,7 @@ class MPIClientTransport:
                 self._collect_releases()
             try:
                 return allocator.allocate(nbytes)
-            except NoFreeExtentError:
+            except BufferFullError:  # no room right now
                 pass
         arch = self.config.architecture
         if allocator is None or allocator.reserved_size(nbytes) > allocator.capacity:
