@@ -99,9 +99,9 @@ def run_ensemble(
 ) -> EnsembleResult:
     """Run ``executable script`` once per parameter set on ``client``'s cluster.
 
-        ``codec`` and ``timeout`` (each simulation's limit) are resolved here, so the defaults
-        chosen in this process apply on remote workers too; ``retries`` re-runs a failed task up
-        to that many more times; ``progress`` draws a bar on stderr while tasks run (None: only
+    ``codec`` and ``timeout`` (each simulation's limit) are resolved here, so the defaults
+    chosen in this process apply on remote workers too; ``retries`` re-runs a failed task up
+    to that many more times; ``progress`` draws a bar on stderr while tasks run (None: only
     when stderr is a terminal).
     """
     if retries < 0:
