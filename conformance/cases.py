@@ -26,7 +26,7 @@ from damaris_ref.core.config.model import (
     PyScript,
     Variable,
 )
-from damaris_ref.core.errors import DamarisConformanceError
+from damaris_ref.core.errors import ConformanceError
 
 CASES_DIR = Path(__file__).parent / "cases"
 #: the cases of specification §6 "Golden numbers", observed on upstream Damaris
@@ -82,13 +82,6 @@ def seed_type(variable: str) -> str:
     """The config type name of a seed variable (``cube_i`` -> ``int``)."""
     layout = SEED_VARIABLES[variable][0]
     return next(x.type for x in SEED_LAYOUTS if x.name == layout)
-
-
-class CaseError(DamarisConformanceError, ValueError):
-    """A case file that does not follow the schema or contradicts itself.
-
-    Also a ``ValueError``, as before the common root, for callers that catch that.
-    """
 
 
 @dataclass(frozen=True)
@@ -281,7 +274,7 @@ def case_from_mapping(data: Any, source: str = "<case>") -> Case:
     error = jsonschema.exceptions.best_match(validator.iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise CaseError(f"{source}: {where}: {error.message}")
+        raise ConformanceError(f"{source}: {where}: {error.message}")
     dedicated = data.get("dedicated", {})
     case = Case(
         id=data["id"],
@@ -304,7 +297,7 @@ def case_from_mapping(data: Any, source: str = "<case>") -> Case:
         expect_error=data.get("expect_error"),
     )
     if case.domains > 1 and case.simulation != "3dmesh_py_domains":
-        raise CaseError(f"{source}: domains: only 3dmesh_py_domains takes -d")
+        raise ConformanceError(f"{source}: domains: only 3dmesh_py_domains takes -d")
     return case
 
 
@@ -312,7 +305,7 @@ def case_by_id(case_id: str, directory: Path = CASES_DIR) -> Case:
     """The case ``case_id`` of the case files (how tests take golden numbers, as ports do)."""
     cases = {case.id: case for case in load_cases(directory)}
     if case_id not in cases:
-        raise CaseError(f"no case {case_id!r} in {directory}; known: {', '.join(cases)}")
+        raise ConformanceError(f"no case {case_id!r} in {directory}; known: {', '.join(cases)}")
     return cases[case_id]
 
 
@@ -322,7 +315,7 @@ def load_cases(directory: Path = CASES_DIR) -> list[Case]:
     for path in sorted(directory.glob("*.yaml")):
         for case in load_case_file(path):
             if case.id in cases:
-                raise CaseError(f"{path.name}: duplicate case id {case.id!r}")
+                raise ConformanceError(f"{path.name}: duplicate case id {case.id!r}")
             cases[case.id] = case
     return list(cases.values())
 
@@ -339,5 +332,5 @@ def _documents(path: Path) -> Iterator[Any]:
     """A case file holds a list of cases."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, list):
-        raise CaseError(f"{path.name}: a case file holds a YAML list of cases")
+        raise ConformanceError(f"{path.name}: a case file holds a YAML list of cases")
     yield from data

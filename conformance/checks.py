@@ -22,11 +22,11 @@ from damaris_ref.core.data import (
     DAMARIS_DATA_KEYS,
     DAMARIS_ENV_KEYS,
     DASK_ENV_KEYS,
-    ReassemblyError,
     iteration_tag,
     parse_block_key,
     reassemble,
 )
+from damaris_ref.core.errors import UsageError
 from damaris_ref.core.output_lines import client_totals
 
 _ENTRY_KEYS = ("numpy_data", "sort_list", "type_string")
@@ -274,7 +274,7 @@ def _tiling_error(
     origin = None if shape is None else (0,) * len(shape)
     try:
         reassemble(marks, origin=origin, shape=shape)
-    except ReassemblyError as error:
+    except UsageError as error:  # the boxes do not tile
         return str(error)
     return None
 

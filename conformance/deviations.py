@@ -39,24 +39,18 @@ from damaris_ref.conformance.cases import Case
 from damaris_ref.core.config.errors import ConfigError
 from damaris_ref.core.config.schema import JsonSchema
 from damaris_ref.core.config.yaml_tree import YamlLocator, parse
-from damaris_ref.core.errors import DamarisConformanceError
+from damaris_ref.core.errors import ConformanceError
 
 DEVIATIONS_DIR = Path(__file__).parent / "deviations"
 #: the JSON Schema every deviations file follows (shipped for ports to validate theirs)
 SCHEMA_PATH = Path(__file__).with_name("deviations.schema.json")
 
 
-class DeviationsError(DamarisConformanceError, ValueError):
-    """A deviations file that cannot be used (names the file, entry and key).
-
-    Also a ``ValueError``, as before the common root, for callers that catch that.
-    """
-
-
-class KnownDeviation(DamarisConformanceError, AssertionError):
+class KnownDeviation(ConformanceError, AssertionError):
     """Raised by a check whose every difference a known deviation explains.
 
-    Also a ``AssertionError``, so pytest reports it as a failed check.
+    A class of its own because the suite reports it as known, not as a failure; also an
+    ``AssertionError``, so pytest reports it as a failed check.
     """
 
 
@@ -120,7 +114,7 @@ def resolve(name_or_path: str) -> Path:
     if path.is_file():
         return path
     names = ", ".join(sorted(p.stem for p in DEVIATIONS_DIR.glob("*.yaml")))
-    raise DeviationsError(
+    raise ConformanceError(
         f"no deviations file {name_or_path!r}: give a path or a shipped name ({names})"
     )
 
@@ -144,7 +138,7 @@ def load_deviations(name_or_path: str | None) -> Deviations:
             _entry(raw, path.name, index, where) for index, raw in enumerate(document["deviations"])
         )
     except ConfigError as error:
-        raise DeviationsError(str(error)) from None
+        raise ConformanceError(str(error)) from None
     return Deviations(str(document.get("port", path.stem)), entries)
 
 

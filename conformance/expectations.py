@@ -82,7 +82,7 @@ class Expectation:
 
 
 def case_topology(case: Case) -> Topology:
-    """The routing table of the case (raises ``LayoutError`` for an impossible layout)."""
+    """The routing table of the case (a ``ConfigError`` for an impossible layout)."""
     return compute_topology(
         emulated_nodes(case.np, case.ranks_per_node), case.dedicated_cores, case.dedicated_nodes
     )

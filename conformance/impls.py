@@ -26,7 +26,7 @@ from damaris_ref.conformance import probe
 from damaris_ref.conformance.cases import CAPABILITIES, Case, write_config
 from damaris_ref.conformance.record import load_records
 from damaris_ref.conformance.runs import Run, read_bounded
-from damaris_ref.core.errors import DamarisConformanceError
+from damaris_ref.core.errors import ConformanceError
 from damaris_ref.launch import processes
 
 #: what a port's template may use; the first three are required
@@ -36,13 +36,6 @@ SEED_ARGS = {
     "3dmesh_py": "{config} -i {iterations} -v 2 {r} -s 0",
     "3dmesh_py_domains": "{config} -i {iterations} -d {domains} {r} -s 0",
 }
-
-
-class TemplateError(DamarisConformanceError, ValueError):
-    """A command template the suite cannot use.
-
-    Also a ``ValueError``, as before the common root, for callers that catch that.
-    """
 
 
 @dataclass(frozen=True)
@@ -59,13 +52,13 @@ class CommandTemplate:
         fields = self.fields
         unknown = fields - set(TEMPLATE_FIELDS)
         if unknown:
-            raise TemplateError(
+            raise ConformanceError(
                 f"unknown placeholder(s) {', '.join(sorted(unknown))} in {self.text!r}; "
                 f"allowed: {', '.join('{' + f + '}' for f in TEMPLATE_FIELDS)}"
             )
         missing = {"np", "config", "iterations"} - fields
         if missing:
-            raise TemplateError(
+            raise ConformanceError(
                 f"the command template {self.text!r} lacks "
                 + ", ".join("{" + f + "}" for f in sorted(missing))
             )
@@ -76,7 +69,7 @@ class CommandTemplate:
         try:
             parsed = list(string.Formatter().parse(self.text))
         except ValueError as error:
-            raise TemplateError(
+            raise ConformanceError(
                 f"cannot parse the command template {self.text!r}: {error}"
             ) from None
         return {name for _, name, _, _ in parsed if name is not None}
@@ -320,7 +313,7 @@ def make_implementation(
 ) -> Implementation:
     """Build the implementation the options name (a command template wins over ``impl``)."""
     if mutation and (command or impl != "reference"):
-        raise TemplateError("--mutation only applies to --impl reference (a suite self-test)")
+        raise ConformanceError("--mutation only applies to --impl reference (a suite self-test)")
     if command:
         templates = {"3dmesh_py": CommandTemplate(command)}
         if command_domains:
@@ -330,7 +323,7 @@ def make_implementation(
         return InProcessReference(capabilities, config_format, mutation)
     if impl == "reference-mpi":
         return _reference_mpi(capabilities, config_format)
-    raise TemplateError(
+    raise ConformanceError(
         f"unknown implementation {impl!r}: use --impl reference, --impl reference-mpi "
         "or --impl-cmd TEMPLATE"
     )
@@ -342,7 +335,7 @@ def parse_capabilities(declared: str, without: str) -> frozenset[str]:
     removed = _names(without)
     unknown = (chosen | removed) - set(CAPABILITIES)
     if unknown:
-        raise TemplateError(
+        raise ConformanceError(
             f"unknown capability {', '.join(sorted(unknown))}; known: {', '.join(CAPABILITIES)}"
         )
     return frozenset(chosen - removed)

@@ -37,7 +37,7 @@ from damaris_ref.conformance.mutations import CONFIG_MUTATIONS
 from damaris_ref.conformance.options import OPTIONS, environment_name
 from damaris_ref.conformance.report import Report
 from damaris_ref.conformance.runs import Run
-from damaris_ref.core.errors import DamarisConformanceError
+from damaris_ref.core.errors import ConformanceError
 from damaris_ref.core.output_lines import client_totals
 
 #: failure messages list this many differences before counting the rest
@@ -246,7 +246,7 @@ def pytest_configure(config: pytest.Config) -> None:
             option("mutation"),
         )
         deviations = load_deviations(option("deviations"))
-    except DamarisConformanceError as error:  # a TemplateError or DeviationsError
+    except ConformanceError as error:  # a command template or deviations file
         raise pytest.UsageError(str(error)) from None
     workdir = option("workdir")
     config.stash[_SUITE] = suite = Suite(

@@ -22,17 +22,11 @@ import numpy as np
 
 from damaris_ref.conformance import probe
 from damaris_ref.core.config.schema import surely_valid
-from damaris_ref.core.errors import DamarisConformanceError
+from damaris_ref.core.errors import ConformanceError
 
 SCHEMA_PATH = Path(__file__).parent / "probe-record.schema.json"
 
 Scalar = str | int | float | bool | None
-
-
-class RecordError(DamarisConformanceError, ValueError):
-    """A record that cannot be read: not JSON, another format, or against the schema.
-
-    Also a ``ValueError``, like the suite's other input errors."""
 
 
 @dataclass(frozen=True)
@@ -175,10 +169,10 @@ def _fast_validator() -> Any:
 
 
 def validate(data: Any, source: str) -> None:
-    """Raise :class:`RecordError` naming the first field of ``data`` that breaks the schema."""
+    """Raise :class:`ConformanceError` naming the first field of ``data`` that breaks the schema."""
     if not isinstance(data, dict) or data.get("probe_format") != probe.PROBE_FORMAT:
         found = data.get("probe_format") if isinstance(data, dict) else type(data).__name__
-        raise RecordError(
+        raise ConformanceError(
             f"probe record {source} has format {found!r}, this suite reads "
             f"{probe.PROBE_FORMAT}: use the probe.py shipped with it"
         )
@@ -187,7 +181,7 @@ def validate(data: Any, source: str) -> None:
     error = jsonschema.exceptions.best_match(_validator().iter_errors(data))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
-        raise RecordError(
+        raise ConformanceError(
             f"probe record {source}: {where}: {error.message} (see probe-record.schema.json)"
         )
 
@@ -197,11 +191,11 @@ def parse(
 ) -> RunRecord:
     """Validate ``data`` (a decoded record) and build its :class:`RunRecord`.
 
-    A record of a probe that failed raises :class:`RecordError` with the probe's traceback.
+    A record of a probe that failed raises :class:`ConformanceError` with the probe's traceback.
     """
     validate(data, source)
     if "probe_error" in data:
-        raise RecordError(f"the probe failed inside the port: {data['probe_error']}")
+        raise ConformanceError(f"the probe failed inside the port: {data['probe_error']}")
     helpers = data.get("damaris4py")
     execution = data.get("execution")
     return RunRecord(
@@ -269,7 +263,7 @@ def read(path: Path) -> RunRecord:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise RecordError(f"probe record {path.name} is unreadable: {error}") from error
+        raise ConformanceError(f"probe record {path.name} is unreadable: {error}") from error
     arrays = None
     if isinstance(data, dict) and isinstance(data.get("blocks_file"), str):
         arrays = _arrays(path.parent / data["blocks_file"])
@@ -282,7 +276,7 @@ def _arrays(path: Path) -> dict[str, dict[str, np.ndarray]]:
         with np.load(path) as saved:
             return nest_arrays({name: saved[name] for name in saved.files})
     except (OSError, ValueError) as error:
-        raise RecordError(f"blocks file {path.name} is unreadable: {error}") from error
+        raise ConformanceError(f"blocks file {path.name} is unreadable: {error}") from error
 
 
 def nest_arrays(flat: Mapping[str, np.ndarray]) -> dict[str, dict[str, np.ndarray]]:
@@ -301,7 +295,7 @@ def load_records(directory: Path) -> tuple[list[RunRecord], list[str]]:
     for path in _record_files(directory):
         try:
             records.append(read(path))
-        except RecordError as error:
+        except ConformanceError as error:
             problems.append(str(error))
     return records, problems
 

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from damaris_ref.conformance.cases import case_by_id
 from damaris_ref.conformance.cli import main as suite_main
-from damaris_ref.core.errors import DamarisConformanceError
+from damaris_ref.core.errors import ConformanceError
 from damaris_ref.core.output_lines import client_totals, server_sums
 from damaris_ref.dask_bridge.local_scheduler import local_scheduler
 from damaris_ref.launch.launcher import (
@@ -52,20 +52,13 @@ UNSUPPORTED = "emulated-nodes,dedicated-nodes"
 EXAMPLE_TIMEOUT = 300.0
 
 
-class UpstreamSetupError(DamarisConformanceError, RuntimeError):
-    """A missing or unusable upstream build (names the variable and what it should hold).
-
-    Also a ``RuntimeError``, as before the common root, for callers that catch that.
-    """
-
-
 def _folder(variable: str, environ: Mapping[str, str], must_hold: str) -> Path:
     value = environ.get(variable)
     if not value:
-        raise UpstreamSetupError(f"{variable} is not set: it names a folder holding {must_hold}")
+        raise ConformanceError(f"{variable} is not set: it names a folder holding {must_hold}")
     folder = Path(value)
     if not (folder / must_hold).exists():
-        raise UpstreamSetupError(f"{variable}={value}: no {must_hold} there")
+        raise ConformanceError(f"{variable}={value}: no {must_hold} there")
     return folder
 
 
@@ -169,7 +162,7 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         options = suite_arguments(environ)
-    except UpstreamSetupError as error:
+    except ConformanceError as error:
         print(f"damaris-ref upstream: {error}", file=sys.stderr)
         return 2
     status = suite_main([*options, *args])

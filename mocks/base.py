@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TextIO
 
 from damaris_ref import UnknownNameError
-from damaris_ref.core.errors import DamarisClientError
+from damaris_ref.core.errors import UsageError
 
 
-class SimulationSetupError(DamarisClientError, ValueError):
-    """Arguments or a world size a mock simulation cannot run with (also a ``ValueError``)."""
+class SimulationSetupError(UsageError):
+    """Arguments or a world size a mock simulation cannot run with.
+
+    A class of its own because every rank meets it alike: an MPI rank ends the job with one
+    line and status 1 on it, where a usage error on one rank aborts the job at once."""
 
 
 @dataclass(frozen=True)

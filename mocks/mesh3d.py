@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from damaris_ref import UnknownParameterError
+from damaris_ref import UnknownNameError
 from damaris_ref.core.arg_types import INT32_MAX, integer_in, sleep_seconds
 from damaris_ref.mocks.base import Simulation, SimulationSetupError, UndeclaredNames
 
@@ -129,7 +129,7 @@ def _mesh_loop(damaris: Any, args: argparse.Namespace) -> None:
     size, rank = ccomm.Get_size(), ccomm.Get_rank()
     names = UndeclaredNames("3dmesh_py", report=rank == 0)
     width, height, depth = _cube_dimensions(damaris, size, 1)
-    with contextlib.suppress(UnknownParameterError):
+    with contextlib.suppress(UnknownNameError):
         damaris.parameter_get("whd_layout")  # read by upstream's executable; value unused
     names.call(damaris.parameter_set, "size", size)
     shape = (depth // size, height, width)

@@ -22,7 +22,6 @@ __version__ = "0.1.0"
 TYPE_CHECKING = False  # stands in for typing.TYPE_CHECKING: typing is not imported at run time
 if TYPE_CHECKING:  # what type checkers see of the names loaded on first use
     from damaris_ref.core.config import Config as Config
-    from damaris_ref.core.config import ConfigError as ConfigError
     from damaris_ref.core.config import dump_xml as dump_xml
     from damaris_ref.core.config import dump_yaml as dump_yaml
     from damaris_ref.core.config import load_config as load_config
@@ -34,6 +33,8 @@ if TYPE_CHECKING:  # what type checkers see of the names loaded on first use
     from damaris_ref.core.data import parse_block_key as parse_block_key
     from damaris_ref.core.data import reassemble as reassemble
     from damaris_ref.core.data import reassemble_entry as reassemble_entry
+    from damaris_ref.core.errors import ConfigError as ConfigError
+    from damaris_ref.core.errors import ConformanceError as ConformanceError
     from damaris_ref.core.errors import DamarisClientError as DamarisClientError
     from damaris_ref.core.errors import DamarisConfigError as DamarisConfigError
     from damaris_ref.core.errors import DamarisConformanceError as DamarisConformanceError
@@ -44,6 +45,10 @@ if TYPE_CHECKING:  # what type checkers see of the names loaded on first use
     from damaris_ref.core.errors import DamarisRunError as DamarisRunError
     from damaris_ref.core.errors import DamarisScriptError as DamarisScriptError
     from damaris_ref.core.errors import DamarisTransportError as DamarisTransportError
+    from damaris_ref.core.errors import DaskError as DaskError
+    from damaris_ref.core.errors import RunError as RunError
+    from damaris_ref.core.errors import ScriptError as ScriptError
+    from damaris_ref.core.errors import UsageError as UsageError
     from damaris_ref.core.grid import BlockGrid as BlockGrid
     from damaris_ref.core.grid import GridError as GridError
     from damaris_ref.core.grid import block_grid as block_grid
@@ -75,17 +80,12 @@ _LAZY = {
     # the client API a simulation calls, and the in-process engine that runs it without MPI
     "damaris": "damaris_ref.runtime.damaris",
     "Damaris": "damaris_ref.runtime.session",
-    "DamarisStateError": "damaris_ref.runtime.session",
-    "ClientError": "damaris_ref.runtime.client",
     "UnknownNameError": "damaris_ref.runtime.client",
-    "UnknownVariableError": "damaris_ref.runtime.client",
-    "UnknownParameterError": "damaris_ref.runtime.client",
     "run_in_process": "damaris_ref.runtime.in_process",
     "RankFailed": "damaris_ref.runtime.in_process",
     "run_mpi_rank": "damaris_ref.runtime.rank_main",
     # configuration
     "Config": "damaris_ref.core.config",
-    "ConfigError": "damaris_ref.core.config",
     "load_config": "damaris_ref.core.config",
     "load_config_text": "damaris_ref.core.config",
     "dump_yaml": "damaris_ref.core.config",
@@ -93,7 +93,6 @@ _LAZY = {
     # routing: who is a client, who a server, which server owns which client (spec §1)
     "Topology": "damaris_ref.core.topology",
     "Mode": "damaris_ref.core.topology",
-    "LayoutError": "damaris_ref.core.topology",
     "compute_topology": "damaris_ref.core.topology",
     "world_size_for": "damaris_ref.core.topology",
     # blocks, their keys and tags in DamarisData, and reassembly (spec §3)
@@ -103,16 +102,35 @@ _LAZY = {
     "iteration_tag": "damaris_ref.core.data",
     "reassemble": "damaris_ref.core.data",
     "reassemble_entry": "damaris_ref.core.data",
-    "ReassemblyError": "damaris_ref.core.data",
     "block_grid": "damaris_ref.core.grid",
     "BlockGrid": "damaris_ref.core.grid",
-    "GridError": "damaris_ref.core.grid",
     # the Dask bridge, from a pyscript (spec §4-§5)
     "global_array": "damaris_ref.dask_bridge",
     "iteration_array": "damaris_ref.dask_bridge",
     "release_kept": "damaris_ref.dask_bridge",
-    # the error root: a command prints these as one line; one class per area under it
+    # the error family: a command prints these as one line; catch the member that says what
+    # to do next (docs/architecture.md, "Errors")
     "DamarisError": "damaris_ref.core.errors",
+    "ConfigError": "damaris_ref.core.errors",
+    "UsageError": "damaris_ref.core.errors",
+    "RunError": "damaris_ref.core.errors",
+    "ScriptError": "damaris_ref.core.errors",
+    "DaskError": "damaris_ref.core.errors",
+    "ConformanceError": "damaris_ref.core.errors",
+    # ensembles of short simulations on Dask
+    "run_ensemble": "damaris_ref.ensemble",
+    "parameter_grid": "damaris_ref.ensemble",
+    "run_simulation": "damaris_ref.ensemble",
+    "EnsembleResult": "damaris_ref.ensemble",
+    # the earlier names of errors now in the family: deprecated aliases, kept for one release
+    # (docs/api.rst lists what each is now)
+    "ClientError": "damaris_ref.runtime.client",
+    "UnknownVariableError": "damaris_ref.runtime.client",
+    "UnknownParameterError": "damaris_ref.runtime.client",
+    "DamarisStateError": "damaris_ref.runtime.session",
+    "LayoutError": "damaris_ref.core.topology",
+    "ReassemblyError": "damaris_ref.core.data",
+    "GridError": "damaris_ref.core.grid",
     "DamarisConfigError": "damaris_ref.core.errors",
     "DamarisLayoutError": "damaris_ref.core.errors",
     "DamarisClientError": "damaris_ref.core.errors",
@@ -122,11 +140,6 @@ _LAZY = {
     "DamarisEnsembleError": "damaris_ref.core.errors",
     "DamarisRunError": "damaris_ref.core.errors",
     "DamarisConformanceError": "damaris_ref.core.errors",
-    # ensembles of short simulations on Dask
-    "run_ensemble": "damaris_ref.ensemble",
-    "parameter_grid": "damaris_ref.ensemble",
-    "run_simulation": "damaris_ref.ensemble",
-    "EnsembleResult": "damaris_ref.ensemble",
 }
 
 __all__ = ["__version__", *_LAZY]

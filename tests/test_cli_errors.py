@@ -61,10 +61,10 @@ def test_a_bug_in_a_rank_propagates_with_the_ranks_traceback(monkeypatch):
 
 def test_a_damaris_error_from_any_subcommand_is_one_line(monkeypatch, capsys):
     from damaris_ref.cli import run as run_cli
-    from damaris_ref.launch.launcher import MpiexecNotFoundError
+    from damaris_ref.core.errors import RunError
 
     def no_mpiexec(_options):
-        raise MpiexecNotFoundError("no mpiexec found")
+        raise RunError("no mpiexec found")
 
     monkeypatch.setattr(run_cli, "run", no_mpiexec)
     assert main(["run", "-n", "2", "3dmesh_py", str(EXAMPLES / "3dmesh_py_compact.yml")]) == 1

@@ -16,11 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from damaris_ref.core.errors import RunError
 from damaris_ref.launch import launcher
 from damaris_ref.launch.launcher import (
-    JobTimeoutError,
-    LauncherError,
-    MpiexecNotFoundError,
     MpiFlavour,
     build_command,
     detect_flavour,
@@ -100,7 +98,7 @@ def test_flavour_from_version_text(text, flavour):
 
 
 def test_unknown_flavour_is_a_clear_error():
-    with pytest.raises(LauncherError, match=r"Some Other MPI 1\.0.*DAMARIS_MPIEXEC"):
+    with pytest.raises(RunError, match=r"Some Other MPI 1\.0.*DAMARIS_MPIEXEC"):
         flavour_from_version_text("Some Other MPI 1.0\n")
 
 
@@ -152,7 +150,7 @@ def test_find_mpiexec_prefers_the_environment_variable(tmp_path, monkeypatch):
     monkeypatch.setenv("DAMARIS_MPIEXEC", str(exe))
     assert find_mpiexec() == str(exe)
     monkeypatch.setenv("DAMARIS_MPIEXEC", str(tmp_path / "missing"))
-    with pytest.raises(MpiexecNotFoundError, match="DAMARIS_MPIEXEC"):
+    with pytest.raises(RunError, match="DAMARIS_MPIEXEC"):
         find_mpiexec()
 
 
@@ -163,7 +161,7 @@ def test_find_mpiexec_looks_beside_python_then_on_path(tmp_path, monkeypatch):
     monkeypatch.delenv("DAMARIS_MPIEXEC", raising=False)
     monkeypatch.setattr(launcher.sys, "executable", str(venv_bin / "python"))
     monkeypatch.setenv("PATH", str(path_bin))
-    with pytest.raises(MpiexecNotFoundError, match=r"the mpich wheel \(`pip install mpich`\)"):
+    with pytest.raises(RunError, match=r"the mpich wheel \(`pip install mpich`\)"):
         find_mpiexec()
     on_path = fake_mpiexec(path_bin, HYDRA_VERSION)
     assert find_mpiexec() == str(on_path)
@@ -245,7 +243,7 @@ def test_returns_the_job_exit_code():
 def test_timeout_stops_even_ranks_that_ignore_sigterm(tmp_path):
     marker = f"damaris-test-{uuid.uuid4().hex}"
     argv = [sys.executable, "-c", SLEEPING_RANK, str(tmp_path), marker, "ignore-term"]
-    with pytest.raises(JobTimeoutError, match="within 2 s") as info:  # the ranks sleep 120 s
+    with pytest.raises(RunError, match="within 2 s") as info:  # the ranks sleep 120 s
         run_job(2, argv, timeout=2, grace=1)
     assert info.value.timeout == 2
     assert len(list(tmp_path.iterdir())) == 2  # both ranks had really started
@@ -275,7 +273,7 @@ def test_teardown_reaches_ranks_a_stubborn_launcher_left_behind(tmp_path):
     ready.mkdir()
     marker = f"damaris-test-{uuid.uuid4().hex}"
     argv = [sys.executable, "-c", SLEEPING_RANK, str(ready), marker, "ignore-term"]
-    with pytest.raises(JobTimeoutError):
+    with pytest.raises(RunError):
         run_job(3, argv, timeout=2, grace=0.5, mpiexec=str(fake))
     assert len(list(ready.iterdir())) == 3
     assert_none_left(marker)

@@ -12,6 +12,7 @@ import pytest
 from process_state import process_state
 
 from damaris_ref.core.config.model import Architecture
+from damaris_ref.core.errors import UsageError
 from damaris_ref.mocks import SIMULATIONS
 from damaris_ref.runtime.in_process import run_in_process
 from damaris_ref.runtime.scripts import context, damaris4py_server
@@ -24,7 +25,7 @@ SCRIPTS = Path(__file__).parent / "scripts"
 
 
 def assert_no_rank_context() -> None:
-    with pytest.raises(RuntimeError, match="need a running Damaris rank"):
+    with pytest.raises(UsageError, match="need a running Damaris rank"):
         damaris4py_server.getservercomm()
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from damaris_ref.core.config.model import PyScript
+from damaris_ref.core.errors import ScriptError
 from damaris_ref.runtime.scripts.runner import ScriptRunner, main_namespace
 
 SCRIPTS = Path(__file__).parent / "scripts"
@@ -228,7 +229,7 @@ def test_the_runner_keeps_working_after_a_failure(tmp_path):
 def test_a_missing_file_names_the_pyscript_and_the_path(tmp_path):
     missing = tmp_path / "nowhere" / "analysis.py"
     runner, _ = runner_for(missing, name="MyPyAction")
-    with pytest.raises(FileNotFoundError, match=r"pyscript 'MyPyAction'.*analysis\.py"):
+    with pytest.raises(ScriptError, match=r"pyscript 'MyPyAction'.*analysis\.py"):
         runner.run({}, 0, 0)
 
 

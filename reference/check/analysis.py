@@ -33,8 +33,8 @@ a file cannot be analysed, so a CI job can run it over every pyscript. Finding k
   ``G`` at the top level too, and Damaris puts it in ``L``.
 * ``syntax-error``: the script does not compile (a coding cookie Python refuses included).
 
-A file that cannot be analysed raises :class:`CannotAnalyse` with the reason: it is not a
-regular file (a FIFO would block, ``/dev/zero`` never ends), is larger than
+A file that cannot be analysed raises :class:`~damaris_ref.core.errors.ScriptError` with the
+reason: it is not a regular file (a FIFO would block, ``/dev/zero`` never ends), is larger than
 :data:`MAX_SCRIPT_BYTES`, cannot be read or decoded, or Python itself cannot compile it (too
 deeply nested). Syntax nested as deeply as Python compiles is analysed, on a thread with room
 for it.
@@ -61,7 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
-from damaris_ref.core.errors import DamarisScriptError
+from damaris_ref.core.errors import ScriptError
 from damaris_ref.core.file_kinds import file_kind
 
 __all__ = ["MAX_SCRIPT_BYTES", "CannotAnalyse", "Finding", "check_file", "check_source"]
@@ -90,8 +90,8 @@ _COMPREHENSION_NAMES = {
 }
 
 
-class CannotAnalyse(DamarisScriptError):
-    """A file the checker cannot give findings for; the message says why."""
+#: the earlier name of this module's error: a deprecated alias, kept for one release
+CannotAnalyse = ScriptError
 
 
 @dataclass(frozen=True)
@@ -427,8 +427,8 @@ def _has_future_annotations(tree: ast.Module) -> bool:
 def check_source(source: str, filename: str) -> list[Finding]:
     """Return the findings for one script's ``source``, ordered by position.
 
-    Raises :class:`CannotAnalyse` when Python itself cannot compile ``source`` for want of
-    memory or depth (it could not run it either).
+    Raises :class:`~damaris_ref.core.errors.ScriptError` when Python itself cannot compile
+    ``source`` for want of memory or depth (it could not run it either).
     """
     try:
         compile(source, filename, "exec", dont_inherit=True)  # also the errors ast misses
@@ -439,7 +439,7 @@ def check_source(source: str, filename: str) -> list[Finding]:
         message = getattr(error, "msg", None) or str(error)
         return [Finding(filename, line, col, "", SYNTAX_ERROR, f"syntax error: {message}")]
     except (MemoryError, RecursionError) as error:
-        raise CannotAnalyse(
+        raise ScriptError(
             f"Python cannot compile it ({type(error).__name__}: nested too deeply)"
         ) from None
     return _with_room_to_recurse(lambda: _findings(tree, filename))
@@ -472,7 +472,7 @@ def _with_room_to_recurse(work: Callable[[], _T]) -> _T:
         threading.stack_size(stack)
     if failure:
         if isinstance(failure[0], RecursionError | MemoryError):
-            raise CannotAnalyse(f"nested too deeply to analyse ({type(failure[0]).__name__})")
+            raise ScriptError(f"nested too deeply to analyse ({type(failure[0]).__name__})")
         raise failure[0]
     return outcome[0]
 
@@ -523,28 +523,28 @@ def _findings(tree: ast.Module, filename: str) -> list[Finding]:
 def check_file(path: str | Path) -> list[Finding]:
     """Read ``path`` (honouring a coding cookie) and return its findings.
 
-    Raises :class:`CannotAnalyse` for a file that is not regular, too large, unreadable, not
-    text, or that Python cannot compile; it is refused before being opened when its kind or
-    size is wrong, so a FIFO or ``/dev/zero`` never blocks or fills memory.
+    Raises :class:`~damaris_ref.core.errors.ScriptError` for a file that is not regular, too large,
+    unreadable, not text, or that Python cannot compile; it is refused before being opened when its
+    kind or size is wrong, so a FIFO or ``/dev/zero`` never blocks or fills memory.
     """
     try:
         status = os.stat(path)
         if not stat.S_ISREG(status.st_mode):
-            raise CannotAnalyse(f"not a regular file ({file_kind(status.st_mode)})")
+            raise ScriptError(f"not a regular file ({file_kind(status.st_mode)})")
         if status.st_size > MAX_SCRIPT_BYTES:
-            raise CannotAnalyse(
+            raise ScriptError(
                 f"{status.st_size} bytes; allowed: at most {MAX_SCRIPT_BYTES} for a script"
             )
         data = Path(path).read_bytes()
     except OSError as error:
-        raise CannotAnalyse(f"cannot read it: {error.strerror or error}") from None
+        raise ScriptError(f"cannot read it: {error.strerror or error}") from None
     try:
         source = importlib.util.decode_source(data)
     except (SyntaxError, LookupError) as error:  # a bad coding cookie, or one naming no text
         message = error.msg if isinstance(error, SyntaxError) else _encoding_problem(data)
         return [Finding(str(path), 1, 1, "", SYNTAX_ERROR, f"syntax error: {message}")]
     except UnicodeDecodeError as error:
-        raise CannotAnalyse(f"not text in its encoding ({error.reason})") from None
+        raise ScriptError(f"not text in its encoding ({error.reason})") from None
     return check_source(source, str(path))
 
 

@@ -17,7 +17,7 @@ import os
 import sys
 from pathlib import Path
 
-from damaris_ref.core.errors import DamarisError
+from damaris_ref.core.errors import DamarisError, ScriptError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(options: argparse.Namespace) -> int:
     """Check every file; return 2 if one could not be analysed, else 1 on findings, else 0."""
-    from damaris_ref.check.analysis import CannotAnalyse, check_file
+    from damaris_ref.check.analysis import check_file
 
     try:
         paths = _paths(options.files, options.config)
@@ -55,7 +55,7 @@ def run(options: argparse.Namespace) -> int:
     for path in paths:
         try:
             results = check_file(path)
-        except CannotAnalyse as reason:
+        except ScriptError as reason:
             print(f"damaris-ref check-script: cannot analyse {path}: {reason}", file=sys.stderr)
             unanalysed += 1
             continue

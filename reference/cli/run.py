@@ -16,7 +16,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from damaris_ref.core.arg_types import positive_seconds
-from damaris_ref.core.errors import DamarisError
+from damaris_ref.core.errors import DamarisError, RunError
 from damaris_ref.mocks import SIMULATIONS, Simulation
 
 if TYPE_CHECKING:
@@ -97,7 +97,7 @@ def run(options: argparse.Namespace) -> int:
             architecture = _architecture(args.config, pdi_program)
             if options.clients is not None:
                 options.ranks = _ranks_for_clients(architecture, options.clients)
-        except DamarisError as error:  # a ConfigError or LayoutError
+        except DamarisError as error:  # a ConfigError: a bad config, or an impossible layout
             return _fail(str(error))
     if options.clients is not None:
         print(f"damaris-ref run: {options.clients} clients -> {options.ranks} ranks", flush=True)
@@ -111,14 +111,14 @@ def run(options: argparse.Namespace) -> int:
             f"{options.ranks} ranks on {cores} core(s) is more than {RANKS_PER_CORE} per core; "
             f"use at most {RANKS_PER_CORE * cores}, or add --oversubscribe to start them anyway"
         )
-    from damaris_ref.launch.launcher import LauncherError, detect_flavour, find_mpiexec, run_job
+    from damaris_ref.launch.launcher import detect_flavour, find_mpiexec, run_job
     from damaris_ref.launch.processes import signal_status
 
     command = [sys.executable, "-m", "damaris_ref.mocks", options.simulation, *options.args]
     try:
         mpiexec = find_mpiexec()
         status = run_job(options.ranks, command, timeout=options.timeout, mpiexec=mpiexec)
-    except LauncherError as error:
+    except RunError as error:
         return _fail(str(error))
     # the launcher's status for a job it stopped because it received SIGINT or SIGTERM
     stopped_here = status in {signal_status(s) for s in (signal.SIGINT, signal.SIGTERM)}

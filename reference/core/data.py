@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
-from damaris_ref.core.errors import DamarisLayoutError
+from damaris_ref.core.errors import UsageError
 
 if TYPE_CHECKING:
     from damaris_ref.core.topology import Topology
@@ -269,11 +269,8 @@ def damaris_data(
     )
 
 
-class ReassemblyError(DamarisLayoutError, ValueError):
-    """Blocks that do not tile a box: a gap, an overlap or inconsistent dimensions.
-
-    Also a ``ValueError``, as before the common root, for callers that catch that.
-    """
+#: the earlier name of this error: a deprecated alias, kept for one release
+ReassemblyError = UsageError
 
 
 def reassemble(
@@ -284,17 +281,17 @@ def reassemble(
     """Place each ``(offsets, array)`` at its offsets and return the covered box.
 
     The box starts at ``origin`` (default: the smallest offsets) and has ``shape`` (default:
-    up to the largest block end). Any cell covered twice or never raises
-    :class:`ReassemblyError` naming the cell, so a wrong routing can never pass as a
-    plausible array. Arrival order does not matter.
+    up to the largest block end). Any cell covered twice or never raises a
+    :class:`~damaris_ref.core.errors.UsageError` naming the cell, so a wrong routing can never
+    pass as a plausible array. Arrival order does not matter.
     """
     items = [(tuple(int(o) for o in offsets), np.asarray(a)) for offsets, a in pieces]
     if not items:
-        raise ReassemblyError("no blocks to reassemble")
+        raise UsageError("no blocks to reassemble")
     ndim = items[0][1].ndim
     for offsets, array in items:
         if len(offsets) != ndim or array.ndim != ndim:
-            raise ReassemblyError(
+            raise UsageError(
                 f"block at offsets {list(offsets)} with shape {array.shape} does not have "
                 f"{ndim} dimensions like the first block"
             )
@@ -304,24 +301,24 @@ def reassemble(
         else tuple(min(o[d] for o, _ in items) for d in range(ndim))
     )
     if len(low) != ndim:
-        raise ReassemblyError(f"box origin {list(low)} does not have {ndim} dimensions")
+        raise UsageError(f"box origin {list(low)} does not have {ndim} dimensions")
     if shape is None:
         shape = tuple(max(o[d] + a.shape[d] for o, a in items) - low[d] for d in range(ndim))
     if len(shape) != ndim:
-        raise ReassemblyError(f"box shape {list(shape)} does not have {ndim} dimensions")
+        raise UsageError(f"box shape {list(shape)} does not have {ndim} dimensions")
     result = np.empty(tuple(shape), dtype=np.result_type(*(a.dtype for _, a in items)))
     covered = np.zeros(tuple(shape), dtype=np.uint8)
     for offsets, array in items:
         start = tuple(o - lo for o, lo in zip(offsets, low, strict=True))
         if any(s < 0 or s + n > m for s, n, m in zip(start, array.shape, shape, strict=True)):
-            raise ReassemblyError(
+            raise UsageError(
                 f"block at offsets {list(offsets)} with shape {array.shape} lies outside the "
                 f"box at {list(low)} of shape {list(shape)}"
             )
         region = tuple(slice(s, s + n) for s, n in zip(start, array.shape, strict=True))
         if covered[region].any():
             cell = np.argwhere(covered[region])[0] + np.array(start) + np.array(low)
-            raise ReassemblyError(
+            raise UsageError(
                 f"overlap: block at offsets {list(offsets)} covers cell {cell.tolist()} "
                 "already covered by another block"
             )
@@ -329,7 +326,7 @@ def reassemble(
         result[region] = array
     if not covered.all():
         cell = np.argwhere(covered == 0)[0] + np.array(low)
-        raise ReassemblyError(f"gap: cell {cell.tolist()} is covered by no block")
+        raise UsageError(f"gap: cell {cell.tolist()} is covered by no block")
     return result
 
 

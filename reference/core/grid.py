@@ -13,7 +13,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from damaris_ref.core.errors import DamarisLayoutError
+from damaris_ref.core.errors import UsageError
 
 __all__ = ["BlockGrid", "BlockId", "GridError", "block_grid"]
 
@@ -21,11 +21,8 @@ __all__ = ["BlockGrid", "BlockId", "GridError", "block_grid"]
 BlockId = TypeVar("BlockId", bound=Hashable)
 
 
-class GridError(DamarisLayoutError, ValueError):
-    """Blocks that do not form a gap-free, overlap-free rectilinear grid.
-
-    Also a ``ValueError``, as before the common root, for callers that catch that.
-    """
+#: the earlier name of this error: a deprecated alias, kept for one release
+GridError = UsageError
 
 
 @dataclass(frozen=True)
@@ -52,16 +49,16 @@ def block_grid(
     are every block's start and end; a block must span exactly one interval per axis.
     """
     if not blocks:
-        raise GridError("no blocks to arrange")
+        raise UsageError("no blocks to arrange")
     ndim = len(blocks[0][1])
     for ident, offsets, shape in blocks:
         if len(offsets) != ndim or len(shape) != ndim:
-            raise GridError(
+            raise UsageError(
                 f"block {ident} has offsets {list(offsets)} and shape {list(shape)}; "
                 f"expected {ndim} dimension(s) like the first block"
             )
         if any(n <= 0 for n in shape):
-            raise GridError(f"block {ident} has an empty shape {list(shape)}")
+            raise UsageError(f"block {ident} has an empty shape {list(shape)}")
     low = (
         tuple(origin)
         if origin is not None
@@ -82,7 +79,7 @@ def block_grid(
         for d in range(ndim):
             start = positions[d][offsets[d]]
             if offsets[d] < low[d] or edges[d][start + 1] != offsets[d] + shape[d]:
-                raise GridError(
+                raise UsageError(
                     f"block {ident} at offsets {list(offsets)} with shape {list(shape)} does not "
                     f"fit one cell of the grid along axis {d} (boundaries {edges[d]}): blocks "
                     "must tile a rectilinear grid"
@@ -90,7 +87,7 @@ def block_grid(
             index.append(start)
         cell = tuple(index)
         if cell in cells:
-            raise GridError(
+            raise UsageError(
                 f"overlap: blocks {cells[cell]} and {ident} both cover the cell at offsets "
                 f"{[edges[d][i] for d, i in enumerate(cell)]}"
             )
@@ -98,7 +95,7 @@ def block_grid(
     counts = [len(e) - 1 for e in edges]
     for cell in itertools.product(*(range(n) for n in counts)):
         if cell not in cells:
-            raise GridError(
+            raise UsageError(
                 f"gap: no block covers the cell at offsets "
                 f"{[edges[d][i] for d, i in enumerate(cell)]}"
             )

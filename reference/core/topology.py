@@ -22,14 +22,10 @@ __all__ = [
     "world_size_for",
 ]
 
-from damaris_ref.core.errors import DamarisLayoutError
+from damaris_ref.core.errors import ConfigError
 
-
-class LayoutError(DamarisLayoutError, ValueError):
-    """An impossible core layout (the documented errors of spec §1).
-
-    Also a ``ValueError``, as before the common root, for callers that catch that.
-    """
+#: the earlier name of this error: a deprecated alias, kept for one release
+LayoutError = ConfigError
 
 
 class Mode(StrEnum):
@@ -132,13 +128,13 @@ def emulated_nodes(world_size: int, ranks_per_node: int) -> tuple[int, ...]:
     ``ranks_per_node == 0`` means one node holding every rank (a single real host).
     """
     if world_size <= 0:
-        raise LayoutError(f"world size must be positive, got {world_size}")
+        raise ConfigError(f"world size must be positive, got {world_size}")
     if ranks_per_node < 0:
-        raise LayoutError(f"ranks_per_node must be >= 0 (0 = real hosts), got {ranks_per_node}")
+        raise ConfigError(f"ranks_per_node must be >= 0 (0 = real hosts), got {ranks_per_node}")
     if ranks_per_node == 0:
         return (0,) * world_size
     if world_size % ranks_per_node:
-        raise LayoutError(
+        raise ConfigError(
             f"world size {world_size} is not a multiple of ranks_per_node {ranks_per_node}: "
             "every node must hold the same number of ranks"
         )
@@ -157,20 +153,21 @@ class _Machine(TypedDict):
 def compute_topology(
     node_of_rank: Sequence[int], dedicated_cores: int = 0, dedicated_nodes: int = 0
 ) -> Topology:
-    """Route every world rank per spec §1; raise :class:`LayoutError` for impossible layouts.
+    """Route every world rank per spec §1; an impossible layout raises a
+    :class:`~damaris_ref.core.errors.ConfigError`.
 
     ``node_of_rank[r]`` identifies the node (host) of world rank ``r``; ids may be any integers,
     nodes are numbered by first appearance. Dedicated nodes win when both counts are positive.
     """
     if dedicated_cores < 0 or dedicated_nodes < 0:
-        raise LayoutError(
+        raise ConfigError(
             f"dedicated cores and nodes must be >= 0, got core={dedicated_cores} "
             f"node={dedicated_nodes}"
         )
     members = _node_members(node_of_rank)
     sizes = {len(ranks) for ranks in members}
     if len(sizes) != 1:
-        raise LayoutError(
+        raise ConfigError(
             "every node must hold the same number of ranks, got "
             + ", ".join(f"node {n}: {len(r)}" for n, r in enumerate(members))
         )
@@ -200,12 +197,12 @@ def _dedicated_cores(members: list[list[int]], d: int, common: _Machine) -> Topo
     cores_per_node = common["cores_per_node"]
     clients_per_node = cores_per_node - d
     if clients_per_node <= 0:
-        raise LayoutError(
+        raise ConfigError(
             f"all cores are dedicated: {d} dedicated core(s) but only {cores_per_node} "
             "rank(s) per node; use fewer dedicated cores or more ranks per node"
         )
     if clients_per_node % d:
-        raise LayoutError(
+        raise ConfigError(
             f"dedicated cores must divide clients per node: {d} dedicated core(s) and "
             f"{clients_per_node} client(s) per node ({cores_per_node} ranks per node)"
         )
@@ -231,12 +228,12 @@ def _dedicated_nodes(members: list[list[int]], n: int, common: _Machine) -> Topo
     number_of_nodes = common["number_of_nodes"]
     client_nodes = number_of_nodes - n
     if client_nodes <= 0:
-        raise LayoutError(
+        raise ConfigError(
             f"all nodes are dedicated: {n} dedicated node(s) but only {number_of_nodes} "
             "node(s); use fewer dedicated nodes or more nodes"
         )
     if client_nodes % n:
-        raise LayoutError(
+        raise ConfigError(
             f"dedicated nodes must divide client nodes: {n} dedicated node(s) and "
             f"{client_nodes} client node(s) ({number_of_nodes} nodes in all)"
         )
@@ -256,7 +253,7 @@ def _dedicated_nodes(members: list[list[int]], n: int, common: _Machine) -> Topo
 def _node_members(node_of_rank: Sequence[int]) -> list[list[int]]:
     """World ranks of each node, nodes in order of first appearance, ranks ascending."""
     if not node_of_rank:
-        raise LayoutError("world size must be positive, got 0")
+        raise ConfigError("world size must be positive, got 0")
     members: dict[int, list[int]] = {}
     for rank, node in enumerate(node_of_rank):
         members.setdefault(node, []).append(rank)
@@ -273,14 +270,15 @@ def world_size_for(
 ) -> int:
     """How many world ranks give ``clients`` clients with this architecture (inverse of spec §1).
 
-    ``ranks_per_node == 0`` means one host. Raises :class:`LayoutError` when no world size
-    gives exactly that many clients; the result always passes :func:`compute_topology`.
+    ``ranks_per_node == 0`` means one host. Raises a
+    :class:`~damaris_ref.core.errors.ConfigError` when no world size gives exactly that many
+    clients; the result always passes :func:`compute_topology`.
     """
     if clients <= 0:
-        raise LayoutError(f"the number of clients must be positive, got {clients}")
+        raise ConfigError(f"the number of clients must be positive, got {clients}")
     if dedicated_nodes > 0:
         if ranks_per_node <= 0 or clients % ranks_per_node:
-            raise LayoutError(
+            raise ConfigError(
                 f"{clients} clients do not fill whole nodes of ranks_per_node={ranks_per_node}; "
                 "dedicated nodes need node emulation (ranks_per_node > 0) and full client nodes"
             )
@@ -288,7 +286,7 @@ def world_size_for(
     elif dedicated_cores > 0:
         per_node = ranks_per_node - dedicated_cores if ranks_per_node else clients
         if per_node <= 0 or clients % per_node:
-            raise LayoutError(
+            raise ConfigError(
                 f"{clients} clients do not fill whole nodes of {per_node} client(s) each "
                 f"(ranks_per_node={ranks_per_node}, {dedicated_cores} dedicated core(s))"
             )
@@ -298,5 +296,5 @@ def world_size_for(
     nodes = emulated_nodes(size, ranks_per_node) if ranks_per_node else (0,) * size
     topology = compute_topology(nodes, dedicated_cores, dedicated_nodes)
     if topology.client_count != clients:
-        raise LayoutError(f"no world size gives exactly {clients} clients with this layout")
+        raise ConfigError(f"no world size gives exactly {clients} clients with this layout")
     return size

@@ -11,7 +11,7 @@ passes through the scheduler. Servers hold their blocks until their next call (o
 every server stops), so server 0 can compute with the array during its script; ``keep=N``
 also publishes the array as a named dataset for N script runs
 (:mod:`~damaris_ref.dask_bridge.published`). If any server fails its part, every server
-raises the same :class:`DaskBridgeError`; a server that never comes ends the job.
+raises the same :class:`~damaris_ref.core.errors.DaskError`; a server that never comes ends the job.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import dask.array as da
 from distributed import Client, Future
 
 from damaris_ref.core.data import parse_block_key
-from damaris_ref.core.errors import DamarisDaskError
+from damaris_ref.core.errors import DaskError
 from damaris_ref.core.polling import sleeping_barrier
 from damaris_ref.dask_bridge.assembly import chunked_array
 from damaris_ref.dask_bridge.chunks import ServerBlocks, plan_chunks
@@ -37,11 +37,8 @@ from damaris_ref.launch.job_abort import abort_job
 SERVERS_TIMEOUT = 600.0
 
 
-class DaskBridgeError(DamarisDaskError, RuntimeError):
-    """A collective bridge call failed on some server; every server raises it alike.
-
-    Also a ``RuntimeError``, as before the common root, for callers that catch that.
-    """
+#: the earlier name of the bridge's error: a deprecated alias, kept for one release
+DaskBridgeError = DaskError
 
 
 def global_array(
@@ -67,7 +64,7 @@ def global_array(
     scheduler_file = damaris_data["dask_env"]["dask_scheduler_file"]
     session = current_session()
     if not scheduler_file or session is None:
-        raise RuntimeError(
+        raise DaskError(
             f"global_array({variable!r}) needs Dask: this pyscript's scheduler_file is empty "
             "or no scheduler answered (see the warning printed at start-up)"
         )
@@ -114,7 +111,7 @@ def global_array(
     failures = server_comm.bcast(failures, root=0)
     session.hold(scheduler_file, variable, delivery)
     if failures:
-        raise DaskBridgeError(
+        raise DaskError(
             f"global_array({variable!r}) failed at iteration {iteration}: " + "; ".join(failures)
         ) from error
     return result
@@ -144,7 +141,7 @@ def _check_same_call(server_comm: Any, gathered: list, where: str) -> None:
 def _broken(server_comm: Any, why: str) -> None:
     """The servers' calls no longer match: no later call can, so the job ends (MPI) or this
     server raises (the in-process engine, whose threads cannot be aborted)."""
-    error = DaskBridgeError(why)
+    error = DaskError(why)
     if hasattr(server_comm, "Abort"):
         abort_job(error, show_traceback=False)
     raise error

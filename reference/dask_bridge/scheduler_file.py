@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from damaris_ref.core.errors import DamarisDaskError
+from damaris_ref.core.errors import DaskError
 from damaris_ref.core.file_kinds import file_kind
 
 if TYPE_CHECKING:
@@ -31,8 +31,11 @@ MAX_FILE_BYTES = 1 << 20
 COMMAND_TIMEOUT = 10.0
 
 
-class SchedulerUnusable(DamarisDaskError):
-    """A scheduler file that cannot be read, or no Dask scheduler answering at its address."""
+class SchedulerUnusable(DaskError):
+    """A scheduler file that cannot be read, or no Dask scheduler answering at its address.
+
+    A class of its own because its callers go on without Dask (with a warning) or refuse to
+    start, where other Dask errors end the run."""
 
 
 def read_address(path: Path) -> str:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from distributed import Client, Future, get_worker
 
-from damaris_ref.core.errors import DamarisDaskError
+from damaris_ref.core.errors import DaskError
 
 #: bytes before the payload; the first 8 hold the generation of the last lease that died
 HEADER = 64
@@ -42,10 +42,11 @@ OVERSIZE = 4
 MAP_TIMEOUT = 60.0
 
 
-class SharedMemoryUnavailable(DamarisDaskError, OSError):
+class SharedMemoryUnavailable(DaskError, OSError):
     """The worker could not map a slot (no ``/proc``, another user...): use another way.
 
-    Also an ``OSError``: it is one, raised where mapping the memory failed."""
+    A class of its own because the session catches it to send blocks another way; also an
+    ``OSError``: it is one, raised where mapping the memory failed."""
 
 
 def supported() -> bool:
@@ -65,9 +66,10 @@ def layout(blocks: Sequence[np.ndarray]) -> tuple[list[int], int]:
 # --- worker side: runs in the worker process ---------------------------------------------
 
 
-class SlotLost(DamarisDaskError, RuntimeError):
+class SlotLost(DaskError):
     """A slot's task ran again on another worker: its worker died, and what the slot held is
-    gone with it (its server may have reused the memory since)."""
+    gone with it (its server may have reused the memory since). A class of its own because
+    the session catches it to deliver the blocks again."""
 
 
 class WorkerSlot:

@@ -26,6 +26,7 @@ from typing import Literal
 
 from distributed import Client, futures_of
 
+from damaris_ref.core.errors import DaskError
 from damaris_ref.launch import processes
 from damaris_ref.launch.log_level import STARTED_PROCESS_OUTPUT
 
@@ -81,10 +82,10 @@ class ServerWorker:
 
     @classmethod
     def start(cls, client: Client, name: str, nthreads: int, keep: bool) -> ServerWorker:
-        """Launch the worker and wait until the scheduler lists it (RuntimeError otherwise)."""
+        """Launch the worker and wait until the scheduler lists it (a DaskError otherwise)."""
         scheduler = None if client.scheduler is None else client.scheduler.address
         if not isinstance(scheduler, str):
-            raise RuntimeError(f"Dask worker {name!r}: the client is connected to no scheduler")
+            raise DaskError(f"Dask worker {name!r}: the client is connected to no scheduler")
         command = [
             sys.executable,
             "-m",

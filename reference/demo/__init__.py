@@ -141,12 +141,13 @@ def _run_simulation(options: argparse.Namespace, scheduler_file: Path) -> int:
     argv = [str(config_file), "-i", str(options.iterations), "-d", "4", "-r", "-s", "0"]
     if options.in_process:
         return _in_process(argv)
-    from damaris_ref.launch.launcher import LauncherError, run_job
+    from damaris_ref.core.errors import RunError
+    from damaris_ref.launch.launcher import run_job
 
     command = [sys.executable, "-m", "damaris_ref.mocks", "3dmesh_py_domains", *argv]
     try:
         return run_job(RANKS, command, timeout=RUN_TIMEOUT)
-    except LauncherError as error:
+    except RunError as error:
         print(f"damaris-ref demo: {error}", file=sys.stderr)
         return 1
 

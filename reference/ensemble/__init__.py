@@ -41,11 +41,7 @@ if TYPE_CHECKING:  # what type checkers see of the names loaded on first use
 #: public names loaded on first use -> the module defining them
 _LAZY = {
     "Codec": "damaris_ref.ensemble.codec_protocol",
-    "EnsembleInputError": "damaris_ref.ensemble.input_error",
     "SimulationError": "damaris_ref.ensemble.errors",
-    "SimulationFailed": "damaris_ref.ensemble.errors",
-    "SimulationOutputError": "damaris_ref.ensemble.errors",
-    "SimulationTimeout": "damaris_ref.ensemble.errors",
     "run_simulation": "damaris_ref.ensemble.runner",
     "set_default_timeout": "damaris_ref.ensemble.timeouts",
     "dask_espresso_task": "damaris_ref.ensemble.tasks",
@@ -54,6 +50,11 @@ _LAZY = {
     "parameter_grid": "damaris_ref.ensemble.sweep",
     "EnsembleResult": "damaris_ref.ensemble.sweep",
     "TaskFailure": "damaris_ref.ensemble.sweep",
+    # earlier names of errors: deprecated aliases, kept for one release (docs/api.rst)
+    "EnsembleInputError": "damaris_ref.ensemble.input_error",
+    "SimulationFailed": "damaris_ref.ensemble.errors",
+    "SimulationOutputError": "damaris_ref.ensemble.errors",
+    "SimulationTimeout": "damaris_ref.ensemble.errors",
 }
 
 __all__ = [

@@ -15,10 +15,9 @@ import sys
 from pathlib import Path
 
 from damaris_ref.cli.options import add_progress_option
-from damaris_ref.core.errors import DamarisError
+from damaris_ref.core.errors import DamarisError, UsageError
 from damaris_ref.core.settings import ENSEMBLE_CODEC
 from damaris_ref.ensemble.codecs import codec_names
-from damaris_ref.ensemble.input_error import EnsembleInputError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -109,12 +108,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         param_sets = build_param_sets(args.param, args.params_file)
         if not Path(args.script).is_file():
-            raise EnsembleInputError(f"script {args.script!r} does not exist")
+            raise UsageError(f"script {args.script!r} does not exist")
         executable = [sys.executable] if args.executable is None else shlex.split(args.executable)
         if not executable:
-            raise EnsembleInputError(
-                "--executable is empty; give a program such as python or pypresso"
-            )
+            raise UsageError("--executable is empty; give a program such as python or pypresso")
     except DamarisError as exc:
         print(f"damaris-ref ensemble: {exc}", file=sys.stderr)
         return 2

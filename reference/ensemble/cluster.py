@@ -14,7 +14,7 @@ from contextlib import ExitStack, contextmanager
 
 from distributed import Client, LocalCluster
 
-from damaris_ref.ensemble.input_error import EnsembleInputError
+from damaris_ref.core.errors import UsageError
 from damaris_ref.ensemble.quiet_logs import WORKER_LOGGER, not_heartbeat_failure
 
 #: tasks per core running at once in the embedded cluster (each mostly waits on a child)
@@ -38,10 +38,10 @@ def open_client(
     ``processes=True``, as separate worker processes.
     """
     if scheduler and scheduler_file:
-        raise EnsembleInputError("give either a scheduler address or a scheduler file, not both")
+        raise UsageError("give either a scheduler address or a scheduler file, not both")
     if scheduler or scheduler_file:
         if n_workers is not None or threads_per_worker is not None:
-            raise EnsembleInputError(
+            raise UsageError(
                 "n_workers/threads_per_worker configure the embedded cluster only; "
                 "size an external cluster where its workers are started"
             )
@@ -54,7 +54,7 @@ def open_client(
         return
     for name, value in (("n_workers", n_workers), ("threads_per_worker", threads_per_worker)):
         if value is not None and value < 1:
-            raise EnsembleInputError(f"{name} must be at least 1, got {value}")
+            raise UsageError(f"{name} must be at least 1, got {value}")
     worker_log = logging.getLogger(WORKER_LOGGER)
     with ExitStack() as closing:
         # last of all, once the cluster is closed: its heartbeats are over

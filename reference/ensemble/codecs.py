@@ -14,9 +14,8 @@ import binascii
 import importlib
 import os
 
-from damaris_ref.core.errors import DamarisEnsembleError
+from damaris_ref.core.errors import UsageError
 from damaris_ref.core.settings import ENSEMBLE_CODEC, ENSEMBLE_CODECS
-from damaris_ref.ensemble.input_error import EnsembleInputError
 
 TYPE_CHECKING = False  # stands in for typing.TYPE_CHECKING: typing is not imported at run time
 if TYPE_CHECKING:
@@ -30,11 +29,11 @@ DEFAULT_CODEC = "pickle"
 _CODEC_MODULES = {name: f"damaris_ref.ensemble.{name}_codec" for name in ENSEMBLE_CODECS}
 
 
-class TransportDecodeError(DamarisEnsembleError, ValueError):
+class TransportDecodeError(UsageError):
     """Text handed to a codec is not a payload that codec wrote.
 
-    Also a ``ValueError``, as before the common root, for callers that catch that.
-    """
+    A class of its own because the runner catches it to report a simulation's output it
+    cannot decode, where a codec's other errors are bugs of the codec."""
 
 
 def encode_base64(raw: bytes) -> str:
@@ -77,7 +76,7 @@ def get_codec(codec: str | Codec | None = None) -> Codec:
     try:
         module_name = _CODEC_MODULES[codec]
     except KeyError:
-        raise EnsembleInputError(
+        raise UsageError(
             f"unknown codec {codec!r}; valid codecs: {', '.join(_CODEC_MODULES)}"
         ) from None
     codec_object: Codec = importlib.import_module(module_name).CODEC

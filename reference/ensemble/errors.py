@@ -1,15 +1,15 @@
-"""Errors raised when a simulation task does not produce a result.
+"""The error of a simulation task that did not produce a result.
 
-They carry what a user needs to act without re-running by hand: the command, the exit code and
-the tail of stderr (at most :data:`damaris_ref.launch.process_output.TAIL_LINES` lines). They
-pickle by value, so they survive the trip from a Dask worker.
+It carries what a user needs to act without re-running by hand: the command, the exit code and
+the tail of stderr (at most :data:`damaris_ref.launch.process_output.TAIL_LINES` lines). It
+pickles by value, so it survives the trip from a Dask worker.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from damaris_ref.core.errors import DamarisEnsembleError
+from damaris_ref.core.errors import RunError
 from damaris_ref.launch.process_output import TAIL_CHARS
 from damaris_ref.launch.processes import describe_exit
 
@@ -20,55 +20,52 @@ def tail(text: str, lines: int, chars: int = TAIL_CHARS) -> str:
     return kept[-chars:]
 
 
-class SimulationError(DamarisEnsembleError, RuntimeError):
+class SimulationError(RunError):
     """A simulation process did not deliver a decodable result.
 
-    Also a ``RuntimeError``, as before the common root, for callers that catch that.
+    ``kind`` says how: ``"failed"`` (a non-zero exit status, or killed by a signal),
+    ``"timeout"`` (ran past its time limit and was killed) or ``"output"`` (exited normally,
+    but its stdout held no decodable result); ``reason``, ``command``, ``returncode`` and
+    ``stderr_tail`` say the rest. A class of its own because it pickles by value from a Dask
+    worker, and a sweep's caller can tell one failed task from a failed sweep.
     """
 
     def __init__(
         self,
         reason: str,
         *,
+        kind: str,
         command: Sequence[str],
         returncode: int | None,
         stderr_tail: str = "",
     ) -> None:
-        self.reason = reason
-        self.command = list(command)
-        self.returncode = returncode
-        self.stderr_tail = stderr_tail
-        message = f"{reason}\n  command: {' '.join(self.command)}"
+        message = f"{reason}\n  command: {' '.join(command)}"
         if returncode is not None:
             message += f"\n  {describe_exit(returncode)}"
         if stderr_tail:
             message += "\n  stderr (tail):\n    " + stderr_tail.replace("\n", "\n    ")
-        super().__init__(message)
+        super().__init__(message, command=command)
+        self.reason = reason
+        self.kind = kind
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
 
     def __reduce__(self) -> tuple[object, tuple[object, ...]]:
         return (
             _rebuild,
-            (type(self), self.reason, self.command, self.returncode, self.stderr_tail),
+            (self.reason, self.kind, self.command, self.returncode, self.stderr_tail),
         )
 
 
 def _rebuild(
-    cls: type[SimulationError],
-    reason: str,
-    command: Sequence[str],
-    returncode: int | None,
-    stderr_tail: str,
+    reason: str, kind: str, command: Sequence[str], returncode: int | None, stderr_tail: str
 ) -> SimulationError:
-    return cls(reason, command=command, returncode=returncode, stderr_tail=stderr_tail)
+    return SimulationError(
+        reason, kind=kind, command=command, returncode=returncode, stderr_tail=stderr_tail
+    )
 
 
-class SimulationFailed(SimulationError):
-    """The simulation exited with a non-zero status (or was killed by a signal)."""
-
-
-class SimulationTimeout(SimulationError):
-    """The simulation ran longer than its timeout and was killed."""
-
-
-class SimulationOutputError(SimulationError):
-    """The simulation exited normally but its stdout held no decodable result."""
+#: the earlier names of the three kinds: deprecated aliases, kept for one release
+SimulationFailed = SimulationError
+SimulationTimeout = SimulationError
+SimulationOutputError = SimulationError

@@ -21,7 +21,7 @@ from typing import Any
 
 from damaris_ref.core.config.errors import ConfigError
 from damaris_ref.core.config.yaml_tree import parse
-from damaris_ref.ensemble.input_error import EnsembleInputError
+from damaris_ref.core.errors import UsageError
 from damaris_ref.ensemble.sweep import grid_shape, iter_grid
 
 #: the most simulations one ensemble may run (each is a Dask task and a process)
@@ -48,15 +48,13 @@ def parse_param_option(option: str) -> tuple[str, list[Any]]:
     name, sep, values = option.partition("=")
     name = name.strip()
     if not sep or not name.isidentifier():
-        raise EnsembleInputError(
+        raise UsageError(
             f"--param {option!r} is invalid; expected NAME=VALUE[,VALUE...], "
             "e.g. volume_fraction=0.1,0.2"
         )
     items = values.split(",")
     if any(not item.strip() for item in items):
-        raise EnsembleInputError(
-            f"--param {option!r} has an empty value; separate values with commas"
-        )
+        raise UsageError(f"--param {option!r} has an empty value; separate values with commas")
     return name, [parse_value(item) for item in items]
 
 
@@ -69,7 +67,7 @@ def _read_params_file(
     try:
         content = _parsed(path)
     except (OSError, ValueError) as exc:  # unreadable, or not JSON/YAML (both ValueErrors)
-        raise EnsembleInputError(f"--params-file {str(path)!r}: {exc}") from None
+        raise UsageError(f"--params-file {str(path)!r}: {exc}") from None
     if isinstance(content, Mapping):
         grid = {
             str(name): value if isinstance(value, list) else [value]
@@ -78,7 +76,7 @@ def _read_params_file(
         return [{}], grid
     if isinstance(content, list) and all(isinstance(item, Mapping) for item in content):
         return [dict(item) for item in content], {}
-    raise EnsembleInputError(
+    raise UsageError(
         f"{path}: expected a mapping of name -> value(s) or a list of mappings, "
         f"got {type(content).__name__}"
     )
@@ -109,16 +107,14 @@ def build_param_sets(
     for option in options:
         name, values = parse_param_option(option)
         if name in grid:
-            raise EnsembleInputError(
-                f"--param {name} is given twice; list all its values in one option"
-            )
+            raise UsageError(f"--param {name} is given twice; list all its values in one option")
         grid[name] = values
     base, file_grid = _read_params_file(params_file) if params_file else ([{}], {})
     factors = [len(base)] if len(base) != 1 else []
     factors += [*grid_shape(file_grid), *grid_shape(grid)]
     size = math.prod(factors)
     if size > MAX_PARAM_SETS:
-        raise EnsembleInputError(
+        raise UsageError(
             f"the parameters span {size} sets ({' x '.join(map(str, factors))}); allowed: at "
             f"most {MAX_PARAM_SETS} simulations per ensemble: split the sweep into "
             "smaller ones"
@@ -130,7 +126,5 @@ def build_param_sets(
         for combo in iter_grid(grid)
     ]
     if sets == [{}]:
-        raise EnsembleInputError(
-            "no parameters given; use --param NAME=VALUES or --params-file FILE"
-        )
+        raise UsageError("no parameters given; use --param NAME=VALUES or --params-file FILE")
     return sets

@@ -18,16 +18,11 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from damaris_ref.core.errors import UsageError
 from damaris_ref.ensemble.codec_protocol import Codec
 from damaris_ref.ensemble.codecs import CODEC_ENV, TransportDecodeError, get_codec
-from damaris_ref.ensemble.errors import (
-    SimulationFailed,
-    SimulationOutputError,
-    SimulationTimeout,
-    tail,
-)
+from damaris_ref.ensemble.errors import SimulationError, tail
 from damaris_ref.ensemble.framing import find_payload
-from damaris_ref.ensemble.input_error import EnsembleInputError
 from damaris_ref.ensemble.timeouts import resolve_timeout
 from damaris_ref.launch import processes
 
@@ -46,9 +41,7 @@ def build_command(executable: Executable, script: str | os.PathLike[str]) -> lis
     else:
         prefix = [os.fspath(part) for part in executable]
     if not prefix or not prefix[0]:
-        raise EnsembleInputError(
-            "executable must name a program, e.g. sys.executable or 'pypresso'"
-        )
+        raise UsageError("executable must name a program, e.g. sys.executable or 'pypresso'")
     return [*prefix, os.fspath(script)]
 
 
@@ -65,11 +58,11 @@ def run_simulation(
 ) -> Any:
     """Run ``executable script`` with ``params`` on stdin and return the decoded result.
 
-    ``timeout`` (seconds; None: the default of :mod:`~damaris_ref.ensemble.timeouts`, no
-    limit unless ``$DAMARIS_ENSEMBLE_TIMEOUT`` sets one; ``math.inf``: none) kills the child's
-    whole tree and raises :class:`SimulationTimeout`; ``env`` replaces the inherited
-    environment; each line of stderr is logged at ``stderr_level`` on this module's logger,
-    up to :data:`damaris_ref.launch.process_output.LOG_LINES` lines.
+    ``timeout`` (seconds; None: the default of :mod:`~damaris_ref.ensemble.timeouts`, no limit
+    unless ``$DAMARIS_ENSEMBLE_TIMEOUT`` sets one; ``math.inf``: none) kills the child's whole tree
+    and raises a :class:`~damaris_ref.ensemble.errors.SimulationError` of ``kind`` ``"timeout"``;
+    ``env`` replaces the inherited environment; each line of stderr is logged at ``stderr_level`` on
+    this module's logger, up to :data:`damaris_ref.launch.process_output.LOG_LINES` lines.
     """
     codec = get_codec(codec)
     limit = resolve_timeout(timeout)
@@ -91,8 +84,9 @@ def run_simulation(
         stdout, _ = child.popen.communicate(payload, None if math.isinf(limit) else limit)
     except subprocess.TimeoutExpired:
         child.stop(signal.SIGKILL, 0)
-        raise SimulationTimeout(
+        raise SimulationError(
             f"simulation did not finish within {limit:g} s and was killed",
+            kind="timeout",
             command=command,
             returncode=child.returncode,
             stderr_tail=child.output_tail(),
@@ -105,18 +99,20 @@ def run_simulation(
     child.drain()
     stderr_tail = child.output_tail()
     if child.returncode != 0:
-        raise SimulationFailed(
+        raise SimulationError(
             "simulation failed",
+            kind="failed",
             command=command,
             returncode=child.returncode,
             stderr_tail=stderr_tail,
         )
     line = find_payload(stdout, codec)
     if line is None:
-        raise SimulationOutputError(
+        raise SimulationError(
             f"simulation printed no {codec.name}-codec result line "
             "(print(encode_transport_data(result)) must be its last output line); "
             f"stdout tail: {tail(stdout.decode(errors='replace'), _STDOUT_TAIL_LINES)!r}",
+            kind="output",
             command=command,
             returncode=child.returncode,
             stderr_tail=stderr_tail,
@@ -124,8 +120,9 @@ def run_simulation(
     try:
         return codec.decode(line)
     except TransportDecodeError as exc:
-        raise SimulationOutputError(
+        raise SimulationError(
             f"simulation result could not be decoded by the {codec.name} codec: {exc}",
+            kind="output",
             command=command,
             returncode=child.returncode,
             stderr_tail=stderr_tail,

@@ -15,9 +15,9 @@ from typing import Any
 
 from distributed import Client, as_completed
 
+from damaris_ref.core.errors import UsageError
 from damaris_ref.ensemble.codec_protocol import Codec
 from damaris_ref.ensemble.codecs import get_codec
-from damaris_ref.ensemble.input_error import EnsembleInputError
 from damaris_ref.ensemble.progress import ProgressBar
 from damaris_ref.ensemble.runner import Executable, run_simulation
 from damaris_ref.ensemble.timeouts import resolve_timeout
@@ -75,7 +75,7 @@ def grid_shape(values: Mapping[str, Sequence[Any]]) -> tuple[int, ...]:
         if isinstance(options, str | bytes) or not isinstance(options, Sequence):
             raise TypeError(f"values for {name!r} must be a list of values, got {options!r}")
         if not options:
-            raise EnsembleInputError(f"no values given for {name!r}")
+            raise UsageError(f"no values given for {name!r}")
     return tuple(len(options) for options in values.values())
 
 
@@ -99,13 +99,13 @@ def run_ensemble(
 ) -> EnsembleResult:
     """Run ``executable script`` once per parameter set on ``client``'s cluster.
 
-        ``codec`` and ``timeout`` (each simulation's limit) are resolved here, so the defaults
-        chosen in this process apply on remote workers too; ``retries`` re-runs a failed task up
-        to that many more times; ``progress`` draws a bar on stderr while tasks run (None: only
+    ``codec`` and ``timeout`` (each simulation's limit) are resolved here, so the defaults
+    chosen in this process apply on remote workers too; ``retries`` re-runs a failed task up
+    to that many more times; ``progress`` draws a bar on stderr while tasks run (None: only
     when stderr is a terminal).
     """
     if retries < 0:
-        raise EnsembleInputError(f"retries must be 0 or more, got {retries}")
+        raise UsageError(f"retries must be 0 or more, got {retries}")
     codec_name = get_codec(codec).name
     limit = resolve_timeout(timeout)
     params = [dict(p) for p in param_sets]

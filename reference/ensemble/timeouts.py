@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
+from damaris_ref.core.errors import UsageError
 from damaris_ref.core.settings import ENSEMBLE_TIMEOUT
-from damaris_ref.ensemble.input_error import EnsembleInputError
 
 #: environment variable holding the default time limit, in seconds (``none``: no limit)
 TIMEOUT_ENV = ENSEMBLE_TIMEOUT.name
@@ -38,5 +38,5 @@ def resolve_timeout(timeout: float | None) -> float:
 
 def _checked(seconds: float) -> float:
     if not seconds > 0:  # also refuses NaN
-        raise EnsembleInputError(f"timeout must be a positive number of seconds, got {seconds!r}")
+        raise UsageError(f"timeout must be a positive number of seconds, got {seconds!r}")
     return seconds

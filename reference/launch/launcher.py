@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from damaris_ref.core.errors import DamarisRunError
+from damaris_ref.core.errors import RunError
 from damaris_ref.launch import processes
 
 #: environment variable naming the mpiexec to use (a path or a name looked up in PATH)
@@ -37,28 +37,6 @@ OPEN_MPI_ROOT_ENV = {"OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONF
 #: keeps Open MPI's UCX one-sided component away from shared-memory windows: without a UCX
 #: device (containers, laptops) it prints an "Error:" line on every rank at Allocate_shared
 OPEN_MPI_ENV = {"OMPI_MCA_osc": "^ucx"}
-
-
-class LauncherError(DamarisRunError, RuntimeError):
-    """The MPI job could not be started or did not end on its own.
-
-    Also a ``RuntimeError``, as before the common root, for callers that catch that.
-    """
-
-
-class MpiexecNotFoundError(LauncherError):
-    """No usable ``mpiexec`` on this machine."""
-
-
-class JobTimeoutError(LauncherError):
-    """The job ran past its timeout and was stopped."""
-
-    def __init__(self, timeout: float, argv: Sequence[str]) -> None:
-        self.timeout = timeout
-        self.argv = list(argv)
-        super().__init__(
-            f"MPI job did not finish within {timeout:g} s and was stopped: {' '.join(argv)}"
-        )
 
 
 class MpiFlavour(enum.StrEnum):
@@ -88,7 +66,7 @@ def find_mpiexec() -> str:
     if chosen:
         found = shutil.which(chosen)
         if found is None:
-            raise MpiexecNotFoundError(
+            raise RunError(
                 f"{MPIEXEC_ENV}={chosen!r} is not an executable file or a command on PATH"
             )
         return found
@@ -98,7 +76,7 @@ def find_mpiexec() -> str:
         return str(beside)
     found = shutil.which("mpiexec")
     if found is None:
-        raise MpiexecNotFoundError(
+        raise RunError(
             "no mpiexec found (looked at $DAMARIS_MPIEXEC, beside "
             f"{sys.executable} and on PATH); install an MPI library, for example "
             "the mpich wheel (`pip install mpich`), or set DAMARIS_MPIEXEC"
@@ -113,7 +91,7 @@ def flavour_from_version_text(text: str) -> MpiFlavour:
     if any(mark in text for mark in ("HYDRA", "Hydra", "MPICH")):
         return MpiFlavour.MPICH
     first = text.strip().splitlines()[0] if text.strip() else "(no output)"
-    raise LauncherError(
+    raise RunError(
         f"cannot tell which MPI this mpiexec belongs to (its --version says: {first}); "
         "supported are MPICH/Hydra and Open MPI, choose one with DAMARIS_MPIEXEC"
     )
@@ -127,7 +105,7 @@ def detect_flavour(mpiexec: str) -> MpiFlavour:
             [mpiexec, "--version"], capture_output=True, text=True, timeout=30, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise LauncherError(f"could not run {mpiexec} --version: {exc}") from exc
+        raise RunError(f"could not run {mpiexec} --version: {exc}") from exc
     return flavour_from_version_text(done.stdout + done.stderr)
 
 
@@ -189,14 +167,14 @@ def run_job(
 ) -> int:
     """Run ``command`` on ``nranks`` ranks and return the job's exit code.
 
-    The job runs in a session of its own. SIGINT or SIGTERM received meanwhile (when called
-    from the main thread) stops it with SIGTERM and one line saying so; after a timeout it
-    gets SIGTERM too. Either way it
-    is SIGKILLed if anything of it is still alive ``grace`` seconds later; if this process
-    dies, the job is stopped all the same (see :mod:`damaris_ref.launch.processes`). A job ended
-    by a forwarded signal returns ``128 + signal``; a timeout raises :class:`JobTimeoutError` once
-    the job is gone. ``env`` replaces ``os.environ`` as the base environment; its variables
-    win over the launcher's defaults (:attr:`LaunchCommand.env`).
+    The job runs in a session of its own. SIGINT or SIGTERM received meanwhile (when called from the
+    main thread) stops it with SIGTERM and one line saying so; after a timeout it gets SIGTERM too.
+    Either way it is SIGKILLed if anything of it is still alive ``grace`` seconds later; if this
+    process dies, the job is stopped all the same (see :mod:`damaris_ref.launch.processes`). A job
+    ended by a forwarded signal returns ``128 + signal``; a timeout raises a
+    :class:`~damaris_ref.core.errors.RunError` (its ``timeout`` set) once the job is gone. ``env``
+    replaces ``os.environ`` as the base environment; its variables win over the launcher's defaults
+    (:attr:`LaunchCommand.env`).
     """
     exe = mpiexec or find_mpiexec()
     launch = build_command(nranks, command, mpiexec=exe, flavour=detect_flavour(exe))
@@ -208,7 +186,11 @@ def run_job(
     except subprocess.TimeoutExpired:
         stop_job(job, signal.SIGTERM, grace)
         assert timeout is not None  # only a timeout makes wait() raise this
-        raise JobTimeoutError(timeout, launch.argv) from None
+        raise RunError(
+            f"MPI job did not finish within {timeout:g} s and was stopped: {' '.join(launch.argv)}",
+            command=launch.argv,
+            timeout=timeout,
+        ) from None
     except _ForwardedSignal as received:
         print(
             f"damaris-ref: received {signal.Signals(received.signum).name}, stopping the MPI job "

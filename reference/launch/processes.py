@@ -43,7 +43,7 @@ from typing import IO, Literal, TypeVar
 
 import psutil
 
-from damaris_ref.core.errors import DamarisRunError
+from damaris_ref.core.errors import RunError
 from damaris_ref.core.polling import PROCESS_POLL, poll_until
 from damaris_ref.launch.process_output import OutputLog, OutputReader, file_tail
 from damaris_ref.launch.shm_files import SharedMemoryWatch
@@ -101,11 +101,8 @@ def describe_exit(returncode: int) -> str:
     return f"exit code {returncode}"
 
 
-class ProcessError(DamarisRunError, RuntimeError):
-    """A child did not become ready: it ended first, or its deadline passed.
-
-    Also a ``RuntimeError``, as before the common root, for callers that catch that.
-    """
+#: the earlier name of this module's error: a deprecated alias, kept for one release
+ProcessError = RunError
 
 
 class Child:
@@ -182,7 +179,7 @@ class Child:
         """Poll ``ready()`` until it returns a true value and return that value.
 
         If the child ends first, or ``timeout`` s pass, stop its tree and raise
-        :class:`ProcessError` saying which, with the tail of its output.
+        :class:`~damaris_ref.core.errors.RunError` saying which, with the tail of its output.
         """
         answers: list[T] = []
 
@@ -199,7 +196,7 @@ class Child:
         why = f"ended ({describe_exit(ended)})" if ended is not None else ""
         message = f"{self.label} did not start: it {why or f'was not ready within {timeout:g} s'}"
         detail = self.output_tail()
-        raise ProcessError(f"{message}:\n{detail}" if detail else message)
+        raise RunError(f"{message}:\n{detail}" if detail else message)
 
     def stop(self, signum: int = signal.SIGTERM, grace: float = DEFAULT_GRACE) -> int:
         """Stop the child and its whole tree (see :func:`stop_tree`); return its exit status."""

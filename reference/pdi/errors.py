@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from damaris_ref.core.errors import DamarisClientError
+from damaris_ref.core.errors import UsageError
 
 __all__ = ["Error", "ServerFinished"]
 
 
-class Error(DamarisClientError, RuntimeError):
+class Error(UsageError, RuntimeError):
     """What ``pdi.Error`` is: a call PDI or its Damaris plugin cannot do, said in one line.
 
-    Also a ``RuntimeError``, as PDI's own ``pdi.Error`` is an ``Exception`` a caller catches.
+    A class of its own because PDI's Python module names it; also a ``RuntimeError``, as
+    PDI's own ``pdi.Error`` is an ``Exception`` a caller catches.
     """
 
 

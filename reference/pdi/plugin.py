@@ -35,7 +35,7 @@ from damaris_ref.core.config.expressions import names_in
 from damaris_ref.core.config.model import Config
 from damaris_ref.core.config.pdi_grammar import PdiConfig, WriteEntry
 from damaris_ref.core.data import dtype_of
-from damaris_ref.core.errors import DamarisClientError
+from damaris_ref.core.errors import ConfigError, UsageError
 
 from .errors import Error, ServerFinished
 from .store import DataStore, Shared
@@ -284,7 +284,7 @@ class DamarisPlugin:
             if dtype_of(self._parameter_types.get(parameter, "int")).kind in "iu":
                 return expression.evaluate_int(values, f"parameter {parameter!r}")
             return float(expression.evaluate(values))
-        except pdi_expressions.PdiExpressionError as error:
+        except ConfigError as error:
             raise Error(f"parameter {parameter!r}: {error}") from None
 
     def _write_entry(self, entry: WriteEntry, item: Shared) -> None:
@@ -436,13 +436,13 @@ class DamarisPlugin:
     def _evaluate(self, text: str, values: dict[str, Any], what: str) -> int | float:
         try:
             return pdi_expressions.parse(text).evaluate(values)
-        except pdi_expressions.PdiExpressionError as error:
+        except ConfigError as error:
             raise Error(f"{what}: {error}") from None
 
     def _evaluate_int(self, text: str, values: dict[str, Any], what: str) -> int:
         try:
             return pdi_expressions.parse(text).evaluate_int(values, what)
-        except pdi_expressions.PdiExpressionError as error:
+        except ConfigError as error:
             raise Error(f"{what}: {error}") from None
 
     @staticmethod
@@ -450,5 +450,5 @@ class DamarisPlugin:
         """A client call; its misuse errors become one ``pdi.Error`` naming the PDI call."""
         try:
             return method(*args)
-        except DamarisClientError as error:
+        except UsageError as error:
             raise Error(f"{what}: {error}") from error

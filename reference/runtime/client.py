@@ -15,10 +15,10 @@ import numpy as np
 
 from damaris_ref.core import data
 from damaris_ref.core.config.errors import echo
-from damaris_ref.core.config.evaluation import LayoutValueError, block_shape, parameter_problem
+from damaris_ref.core.config.evaluation import block_shape, parameter_problem
 from damaris_ref.core.config.expressions import evaluate_dims, names_in
 from damaris_ref.core.config.model import Config, Layout, Variable
-from damaris_ref.core.errors import DamarisClientError
+from damaris_ref.core.errors import ConfigError, UsageError
 from damaris_ref.core.topology import Topology
 from damaris_ref.runtime.transport.base import BlockPart, ClientTransport
 
@@ -31,31 +31,25 @@ __all__ = [
 ]
 
 
-class ClientError(DamarisClientError, ValueError):
-    """A client API call with invalid arguments (unknown variable, wrong shape, ...).
+class UnknownNameError(UsageError):
+    """A variable or parameter the configuration does not declare: ``name``, and ``kind``
+    (``"variable"`` or ``"parameter"``).
 
-    Also a ``ValueError``, as before the common root, for callers that catch that.
+    A class of its own because upstream's C API answers these with an error code that its
+    examples ignore, so a simulation may catch this type and go on (the seed executables do,
+    warning once per name).
     """
 
-
-class UnknownNameError(ClientError):
-    """A variable or parameter the configuration does not declare.
-
-    Upstream's C API answers these with an error code that its examples ignore, so a
-    simulation may catch this type and go on (the seed executables do, warning once per name).
-    """
-
-    def __init__(self, message: str, name: str):
+    def __init__(self, message: str, name: str, kind: str) -> None:
         super().__init__(message)
         self.name = name
+        self.kind = kind
 
 
-class UnknownVariableError(UnknownNameError):
-    """A write or position of a variable the configuration does not declare."""
-
-
-class UnknownParameterError(UnknownNameError):
-    """A ``parameter_get``/``parameter_set`` of a parameter the configuration does not declare."""
+#: the earlier names of these errors: deprecated aliases, kept for one release
+ClientError = UsageError
+UnknownVariableError = UnknownNameError
+UnknownParameterError = UnknownNameError
 
 
 def _keeps_every_value(source: np.dtype, target: np.dtype) -> bool:
@@ -116,7 +110,7 @@ class Client:
         A layout invalid with the current values is left for its write to report.
         """
         for variable in self.config.variables:
-            with contextlib.suppress(ClientError):
+            with contextlib.suppress(UsageError):
                 self.variable_shape(variable.name)
 
     # parameters -------------------------------------------------------------------------
@@ -129,21 +123,21 @@ class Client:
         """Change parameter ``name``, once every layout using it is valid with the new value.
 
         A value that overflows the parameter's type, or would make a layout divide by zero,
-        overflow, have a dimension <= 0 or a block larger than the buffer, raises ClientError
+        overflow, have a dimension <= 0 or a block larger than the buffer, raises UsageError
         and is not set.
         """
         self._check_parameter(name)
         call = f"parameter_set({name!r}, {echo(value)})"
         problem = parameter_problem(self._types[name], value)
         if problem is not None:
-            raise ClientError(f"{call}: {problem}; the value was not set")
+            raise UsageError(f"{call}: {problem}; the value was not set")
         values = {**self._parameters, name: value}
         for layout in self._layouts_using(name):
             try:
                 block_shape(layout, values, self.config.architecture.buffer_size)
-            except LayoutValueError as exc:
+            except ConfigError as exc:
                 users = [v.name for v in self.config.variables if v.layout == layout.name]
-                raise ClientError(
+                raise UsageError(
                     f"{call} would make layout {layout.name!r} (of variable(s) "
                     f"{', '.join(map(repr, users)) or 'none'}) invalid: {exc.key}: {exc}; "
                     "the value was not set"
@@ -170,8 +164,8 @@ class Client:
     def _check_parameter(self, name: str) -> None:
         if name not in self._parameters:
             known = ", ".join(self._parameters) or "none"
-            raise UnknownParameterError(
-                f"unknown parameter {name!r}; known parameters: {known}", name
+            raise UnknownNameError(
+                f"unknown parameter {name!r}; known parameters: {known}", name, "parameter"
             )
 
     # layouts and positions --------------------------------------------------------------
@@ -182,8 +176,8 @@ class Client:
             layout = self.config.layout(variable.layout)
             try:
                 dims = block_shape(layout, self._parameters, self.config.architecture.buffer_size)
-            except LayoutValueError as exc:
-                raise ClientError(
+            except ConfigError as exc:
+                raise UsageError(
                     f"layout {layout.name!r} of variable {name!r}: {exc.key}: {exc}"
                 ) from None
             self._dims[variable.layout] = dims
@@ -203,12 +197,12 @@ class Client:
         self._check_block(name, block)
         ndim = len(self.variable_shape(name))
         if len(values) != ndim:
-            raise ClientError(
+            raise UsageError(
                 f"set_block_position({name!r}, {block}): {len(values)} offset(s) given, the "
                 f"layout has {ndim} dimension(s)"
             )
         if any(o < 0 for o in values):
-            raise ClientError(
+            raise UsageError(
                 f"set_block_position({name!r}, {block}): offsets {list(values)} must all be >= 0 "
                 "(they place the block in the global array, which starts at 0)"
             )
@@ -232,7 +226,7 @@ class Client:
             plan = self._write_plan(name, block)
         written = self._written[name]
         if block in written:
-            raise ClientError(
+            raise UsageError(
                 f"block {block} of variable {name!r} was already written in iteration "
                 f"{self.iteration}; each block is written at most once per iteration"
             )
@@ -372,7 +366,7 @@ class Client:
                 layout.global_dimensions, self._parameters
             )
         if any(o + n > g for o, n, g in zip(offsets, shape, whole, strict=True)):
-            raise ClientError(
+            raise UsageError(
                 f"write of variable {variable.name!r} block {block}: a block of shape "
                 f"{list(shape)} at offsets {list(offsets)} reaches past the global array "
                 f"{list(whole)} of layout {layout.name!r} ({','.join(layout.global_dimensions)})"
@@ -382,14 +376,14 @@ class Client:
         shape = self.variable_shape(variable.name)
         dtype = self._dtypes[variable.name]
         if array.size != math.prod(shape):
-            raise ClientError(
+            raise UsageError(
                 f"write of variable {variable.name!r}: got {array.size} element(s) with shape "
                 f"{array.shape}, the layout {variable.layout!r} needs shape {shape}"
             )
         if _keeps_every_value(array.dtype, dtype):
             return array.astype(dtype, copy=False).reshape(shape)
         if not np.can_cast(array.dtype, dtype, "same_kind"):
-            raise ClientError(
+            raise UsageError(
                 f"write of variable {variable.name!r}: dtype {array.dtype} cannot be stored "
                 f"as {dtype} (layout {variable.layout!r}) without changing its kind"
             )
@@ -397,7 +391,7 @@ class Client:
             limits = np.iinfo(dtype)
             low, high = array.min(), array.max()
             if low < limits.min or high > limits.max:
-                raise ClientError(
+                raise UsageError(
                     f"write of variable {variable.name!r}: values {low}..{high} do not fit "
                     f"{dtype} (layout {variable.layout!r}, range {limits.min}..{limits.max})"
                 )
@@ -406,7 +400,7 @@ class Client:
         back = converted.astype(array.dtype)
         if not np.array_equal(back, array, equal_nan=True):
             first = int(np.flatnonzero(~((back == array) | (back != back)).ravel())[0])
-            raise ClientError(
+            raise UsageError(
                 f"write of variable {variable.name!r}: storing dtype {array.dtype} as {dtype} "
                 f"(layout {variable.layout!r}) would change values, e.g. element {first}: "
                 f"{array.ravel()[first].item()!r} becomes {converted.ravel()[first].item()!r}; "
@@ -433,16 +427,16 @@ class Client:
         try:
             return self.config.variable(name)
         except KeyError as exc:
-            raise UnknownVariableError(exc.args[0], name) from None
+            raise UnknownNameError(exc.args[0], name, "variable") from None
 
     def _check_block(self, name: str, block: int) -> None:
         domains = self.config.architecture.domains
         if not 0 <= block < domains:
-            raise ClientError(
+            raise UsageError(
                 f"block {block} of variable {name!r} is out of range: architecture.domains is "
                 f"{domains}, so valid blocks are 0..{domains - 1}"
             )
 
     def _check_running(self) -> None:
         if self._stopped:
-            raise ClientError("this client already called stop(); no more writes or iterations")
+            raise UsageError("this client already called stop(); no more writes or iterations")

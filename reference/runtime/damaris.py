@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from damaris_ref.core.config.model import Config
+from damaris_ref.core.errors import UsageError
 from damaris_ref.launch.job_abort import AbortingHooks
-from damaris_ref.runtime.session import Damaris, DamarisStateError
+from damaris_ref.runtime.session import Damaris
 
 __all__ = [
     "client_comm_get",
@@ -47,7 +48,7 @@ _session: tuple[Damaris, AbortingHooks] | None = None
 
 def _current() -> Damaris:
     if _session is None:
-        raise DamarisStateError("call damaris.initialize(config, comm) first")
+        raise UsageError("call damaris.initialize(config, comm) first")
     return _session[0]
 
 

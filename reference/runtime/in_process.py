@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from damaris_ref.core.errors import DamarisRunError
+from damaris_ref.core.errors import RunError
 from damaris_ref.runtime.seams import DEFAULT_SEAMS, Seams
 from damaris_ref.runtime.server import Observer
 from damaris_ref.runtime.session import Damaris
@@ -29,10 +29,11 @@ __all__ = ["RankFailed", "RankMain", "run_in_process"]
 RankMain = Callable[[Damaris, Any], Any]
 
 
-class RankFailed(DamarisRunError, RuntimeError):
-    """A rank of an in-process run raised; ``__cause__`` is its original exception.
+class RankFailed(RunError):
+    """A rank of an in-process run raised: ``rank``, and ``error`` its original exception.
 
-    Also a ``RuntimeError``, as before the common root, for callers that catch that.
+    A class of its own because a command handles it apart: when ``error`` is a bug (not a
+    :class:`~damaris_ref.core.errors.DamarisError`), it re-raises ``error`` with its traceback.
     """
 
     def __init__(self, rank: int, error: BaseException):

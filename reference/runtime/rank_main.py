@@ -36,9 +36,8 @@ def run_mpi_rank(program: RankProgram, argv: Sequence[str]) -> int:
     exit status."""
     from mpi4py import MPI
 
-    from damaris_ref.core.config import ConfigError
+    from damaris_ref.core.errors import ConfigError
     from damaris_ref.core.settings import SHARED_ERROR_DEADLINE, check_run_settings
-    from damaris_ref.core.topology import LayoutError
     from damaris_ref.launch.exit_status import (
         abort_unless_done_within,
         agree_and_exit_status,
@@ -57,7 +56,6 @@ def run_mpi_rank(program: RankProgram, argv: Sequence[str]) -> int:
     damaris = Damaris(MPIBackend(comm))
     shared_errors: tuple[type[BaseException], ...] = (
         ConfigError,
-        LayoutError,
         *program.shared_errors,
     )
     try:
@@ -88,9 +86,9 @@ def _parse_once(program: RankProgram, argv: Sequence[str], rank: int) -> Any:
 def _end_run(damaris: Any) -> None:
     """After a shared error, end this rank's part so that the others can finish: a client
     that started tells its server it stops, and the transports are released."""
-    from damaris_ref.runtime.session import DamarisStateError
+    from damaris_ref.core.errors import UsageError
 
-    with contextlib.suppress(DamarisStateError):
+    with contextlib.suppress(UsageError):  # it had not started
         damaris.stop()
     if damaris.config is not None:
         damaris.finalize()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 from damaris_ref.core.config.model import Config
-from damaris_ref.core.errors import DamarisClientError
+from damaris_ref.core.errors import UsageError
 from damaris_ref.core.settings import check_run_settings
 from damaris_ref.core.topology import Mode, Topology
 from damaris_ref.runtime.client import Client
@@ -57,11 +57,8 @@ class Backend(Protocol):
         """Release what the transports hold (collective)."""
 
 
-class DamarisStateError(DamarisClientError, RuntimeError):
-    """An API call in the wrong state (e.g. ``write`` before ``start``, or on a server).
-
-    Also a ``RuntimeError``, as before the common root, for callers that catch that.
-    """
+#: the earlier name of this error: a deprecated alias, kept for one release
+DamarisStateError = UsageError
 
 
 class Damaris:
@@ -98,7 +95,7 @@ class Damaris:
         From here to :meth:`finalize`, ``damaris4py`` queries in this thread answer for this rank.
         """
         if comm is not None and comm is not self.backend.world_comm:
-            raise DamarisStateError("initialize: comm must be this backend's world communicator")
+            raise UsageError("initialize: comm must be this backend's world communicator")
         check_run_settings()  # before the roles split, so a bad one fails every rank alike
         if not isinstance(config, Config):
             from damaris_ref.core.config import load_config
@@ -224,17 +221,17 @@ class Damaris:
 
     def _require_context(self) -> context.RankContext:
         if self._context is None:
-            raise DamarisStateError("call initialize(config, comm) first")
+            raise UsageError("call initialize(config, comm) first")
         return self._context
 
     def _require_client_context(self) -> context.RankContext:
         ctx = self._require_context()
         if not ctx.is_client:
-            raise DamarisStateError("this call is for client ranks; start() returned False here")
+            raise UsageError("this call is for client ranks; start() returned False here")
         return ctx
 
     def _require_client(self) -> Client:
         self._require_client_context()
         if self._client is None:
-            raise DamarisStateError("call start() before writing (it returns True on clients)")
+            raise UsageError("call start() before writing (it returns True on clients)")
         return self._client

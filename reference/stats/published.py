@@ -28,7 +28,7 @@ import dask.array as da
 from dask.typing import Key
 from distributed import Client, Lock, futures_of, wait
 
-from damaris_ref.core.errors import DamarisDaskError
+from damaris_ref.core.errors import DaskError
 from damaris_ref.stats import chunked
 
 logger = logging.getLogger(__name__)
@@ -38,8 +38,11 @@ logger = logging.getLogger(__name__)
 SCHEDULER_TIMEOUT = 30.0
 
 
-class StatisticsLost(DamarisDaskError, RuntimeError):
-    """The published statistics are held by no worker any more: nothing can read them."""
+class StatisticsLost(DaskError):
+    """The published statistics are held by no worker any more: nothing can read them.
+
+    A class of its own because a script catches it to reset the statistics
+    (``damaris4py.dask.damaris_stats`` exports it for that)."""
 
 
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ def check_held(
     keys = [future.key for future in futures_of(state)]
     scheduler = client.scheduler
     if scheduler is None:
-        raise RuntimeError("damaris_stats: the client is connected to no scheduler")
+        raise DaskError("damaris_stats: the client is connected to no scheduler")
     with answered("where the statistics are", timeout):
         holders = client.sync(scheduler.who_has, keys=keys, callback_timeout=timeout)
     lost = len(keys) - sum(1 for workers in holders.values() if workers)
@@ -143,7 +146,7 @@ def persist(client: Client, state: da.Array, timeout: float | None) -> da.Array:
     for future in futures_of(persisted):
         if future.status != "finished":
             error = future.exception() if future.status == "error" else None
-            raise RuntimeError(
+            raise DaskError(
                 f"computing the statistics failed ({future.status}) on chunk {future.key}"
             ) from error
     return persisted

@@ -14,14 +14,15 @@ def main(damaris_data):
 
     from damaris4py.dask import damaris_dask, damaris_stats
     from damaris4py.server import getservercomm
+    from damaris_ref.core.errors import DaskError
     from damaris_ref.dask_bridge import current_session
 
     scheduler_file = damaris_dask.return_scheduler_filename(damaris_data)
     if not scheduler_file:
-        raise RuntimeError("no Dask scheduler answered at start-up: no statistics to update")
+        raise DaskError("no Dask scheduler answered at start-up: no statistics to update")
     session = current_session()
     if session is None:
-        raise RuntimeError("no Dask session: this pyscript runs on a Damaris server only")
+        raise DaskError("no Dask session: this pyscript runs on a Damaris server only")
     client = session.client(scheduler_file)
     cube = damaris_dask.return_dask_array(damaris_data, client, "cube_d", getservercomm())
     if cube is None:  # only server 0 gets the array

@@ -6,11 +6,11 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 
-from damaris_ref.conformance.cases import CaseError, case_from_mapping, load_cases
+from damaris_ref.conformance.cases import case_from_mapping, load_cases
 from damaris_ref.conformance.expectations import case_topology, expect
 from damaris_ref.conformance.generate import generated_cases
 from damaris_ref.conformance.impls import InProcessReference, parse_capabilities
-from damaris_ref.core.topology import LayoutError
+from damaris_ref.core.errors import ConfigError, ConformanceError
 
 CASES = load_cases()
 RUNNING = [c for c in CASES if c.expect_error is None]
@@ -46,7 +46,7 @@ def test_golden_facts_agree_with_the_model(case):
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.expect_error], ids=lambda c: c.id)
 def test_error_cases_are_errors_of_the_model(case):
-    with pytest.raises((LayoutError, ValueError)):
+    with pytest.raises((ConfigError, ValueError)):
         expect(case)
 
 
@@ -74,7 +74,7 @@ def test_a_bad_case_is_rejected_with_its_location(change, message):
         "parameters": {"WIDTH": 4, "HEIGHT": 2, "DEPTH": 4},
         "iterations": 1,
     } | change
-    with pytest.raises(CaseError, match=message):
+    with pytest.raises(ConformanceError, match=message):
         case_from_mapping(data, "bad.yaml[0]")
 
 

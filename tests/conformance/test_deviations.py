@@ -12,11 +12,11 @@ import yaml
 from damaris_ref.conformance.cases import CAPABILITIES, load_cases
 from damaris_ref.conformance.checks import CHECKS
 from damaris_ref.conformance.deviations import (
-    DeviationsError,
     deviations_schema,
     load_deviations,
     resolve,
 )
+from damaris_ref.core.errors import ConformanceError
 
 CASE = "seed-6ranks-2cores-r"
 ROUTING = f"test_port.py::test_case[{CASE}/routing]"
@@ -73,7 +73,7 @@ def test_an_entry_applies_only_where_it_says():
     ],
 )
 def test_a_bad_file_names_the_entry_and_the_key(tmp_path, body, error):
-    with pytest.raises(DeviationsError, match=error) as caught:
+    with pytest.raises(ConformanceError, match=error) as caught:
         load_deviations(str(write(tmp_path, body)))
     assert "deviations.yaml" in str(caught.value)
 
@@ -101,7 +101,7 @@ def test_a_value_of_the_wrong_type_is_refused_at_its_line(tmp_path, key, value):
     lines[1] = "  - " + lines[1].lstrip()
     path = tmp_path / "deviations.yaml"
     path.write_text("\n".join(lines) + "\n")
-    with pytest.raises(DeviationsError) as caught:
+    with pytest.raises(ConformanceError) as caught:
         load_deviations(str(path))
     line = 2 + list(entry).index(key)
     message = str(caught.value)
@@ -112,7 +112,7 @@ def test_a_value_of_the_wrong_type_is_refused_at_its_line(tmp_path, key, value):
 def test_a_file_that_is_not_utf8_is_refused_with_its_name(tmp_path):
     path = tmp_path / "deviations.yaml"
     path.write_bytes("deviations: []\nport: caf\u00e9\n".encode("latin-1"))
-    with pytest.raises(DeviationsError, match="not UTF-8") as caught:
+    with pytest.raises(ConformanceError, match="not UTF-8") as caught:
         load_deviations(str(path))
     assert str(caught.value).startswith(f"{path}:2: ")
 
@@ -151,7 +151,7 @@ def test_a_messages_string_is_no_list_of_letters_that_explains_a_broken_port(run
 
 
 def test_an_unknown_name_lists_the_shipped_files():
-    with pytest.raises(DeviationsError, match=r"upstream-1\.7\.1"):
+    with pytest.raises(ConformanceError, match=r"upstream-1\.7\.1"):
         load_deviations("no-such-port")
 
 

@@ -16,6 +16,7 @@ from damaris_ref.conformance.checks import golden
 from damaris_ref.conformance.expectations import expect
 from damaris_ref.conformance.runs import Run
 from damaris_ref.core.data import block_key, iteration_tag
+from damaris_ref.core.errors import ConformanceError
 
 
 def _damaris_data(server: int = 1, sources: tuple[int, ...] = (3,)) -> dict:
@@ -83,7 +84,7 @@ def test_the_writer_keeps_blocks_in_an_npz_beside_the_record(tmp_path: Path):
 def test_a_malformed_record_is_refused_naming_the_field(change, message):
     data = json.loads(json.dumps(probe.observe(_damaris_data())))
     change(data)
-    with pytest.raises(record.RecordError, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(ConformanceError, match=message.replace("(", r"\(").replace(")", r"\)")):
         record.parse(data, "bad.json")
 
 

@@ -202,7 +202,7 @@ def test_a_worker_killed_mid_run_fails_that_iteration_and_the_run_finishes(
         header = f"[damaris-ref] server {server} iteration 1: pyscript 'probe'"
         assert header in done.stderr, done.stderr
         reason = (
-            rf"^\[S{server} I1\] \S*DaskBridgeError: global_array\('field'\) failed at "
+            rf"^\[S{server} I1\] \S*DaskError: global_array\('field'\) failed at "
             rf"iteration 1: server 1 sending its blocks to worker '{name}_\d+_1'"
         )
         assert re.search(reason, done.stderr, re.MULTILINE), done.stderr

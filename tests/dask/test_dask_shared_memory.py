@@ -176,7 +176,7 @@ def test_a_worker_killed_with_sigkill_leaves_no_segment_and_the_run_goes_on(
     assert "[damaris-ref] server 0 iteration 1: pyscript 'probe'" in done.stderr  # its sum failed
     for server in (0, 1):  # next iteration: every server says which worker is gone
         assert re.search(
-            rf"^\[S{server} I2\] \S*DaskBridgeError: .* server 1 sending its blocks to worker "
+            rf"^\[S{server} I2\] \S*DaskError: .* server 1 sending its blocks to worker "
             rf"'{name}_\d+_1': RuntimeError: the worker process ended \(killed by signal SIGKILL",
             done.stderr,
             re.M,
@@ -194,7 +194,7 @@ def test_an_analysis_that_crashes_a_worker_is_reported_and_the_servers_go_on(
     assert "[damaris-ref] server 0 iteration 1: pyscript 'probe'" in done.stderr
     for server in (0, 1):  # the servers survived the analysis and report the dead worker
         assert re.search(
-            rf"^\[S{server} I2\] \S*DaskBridgeError: .* server 1 sending its blocks to worker "
+            rf"^\[S{server} I2\] \S*DaskError: .* server 1 sending its blocks to worker "
             rf"'{name}_\d+_1': RuntimeError: the worker process ended \(exit code 3\)",
             done.stderr,
             re.M,

@@ -78,7 +78,7 @@ def test_a_server_that_skips_the_collective_call_ends_the_job(scheduler_file, tm
     done = finish(start(launch.argv, dict(launch.env), cwd=tmp_path), 180, time.monotonic())
     assert done.returncode != 0, done.describe()
     assert any(
-        "DaskBridgeError: global_array('cube_d') at iteration 0: the servers are in calls of "
+        "DaskError: global_array('cube_d') at iteration 0: the servers are in calls of "
         "different iterations ([0, 1], by server)" in line
         for line in done.fatal_lines
     ), done.describe()

@@ -17,7 +17,7 @@ import psutil
 import pytest
 
 import dask_espresso as de
-from damaris_ref.ensemble import SimulationFailed, SimulationTimeout, run_simulation
+from damaris_ref.ensemble import SimulationError, run_simulation
 from damaris_ref.ensemble.timeouts import TIMEOUT_ENV, default_timeout, set_default_timeout
 from damaris_ref.launch.process_output import LOG_LINE_CHARS, LOG_LINES, TAIL_CHARS
 
@@ -64,8 +64,9 @@ def test_a_timeout_kills_a_grandchild_in_a_session_of_its_own(sim, tmp_path):
     pid_file = tmp_path / "pids"
     params = {"pid_file": str(pid_file), "own_session": True}
     try:
-        with pytest.raises(SimulationTimeout, match="within 2 s"):
+        with pytest.raises(SimulationError, match="within 2 s") as caught:
             run_simulation(sys.executable, sim("sleepy"), params, timeout=2)
+        assert caught.value.kind == "timeout"
         assert all_gone(task_pids(pid_file), timeout=10)
     finally:
         kill_all(task_pids(pid_file))
@@ -107,9 +108,10 @@ def test_50_mb_of_stderr_cost_little_memory_and_a_capped_number_of_records(
     with (
         caplog.at_level(logging.WARNING, logger=RUNNER_LOGGER),
         PeakRss() as rss,
-        pytest.raises(SimulationFailed) as caught,
+        pytest.raises(SimulationError) as caught,
     ):
         run_simulation(sys.executable, sim("loud_stderr"), params, timeout=60)
+    assert caught.value.kind == "failed"
     assert rss.growth < 20 * 2**20, f"RSS grew by {rss.growth / 2**20:.0f} MiB"
     records = [r.getMessage() for r in caplog.records if r.name == RUNNER_LOGGER]
     assert len(records) <= LOG_LINES + 1
@@ -133,8 +135,9 @@ def test_dask_espresso_task_takes_its_timeout_from_the_environment(sim, tmp_path
     monkeypatch.setenv(TIMEOUT_ENV, "1.5")
     task = de.dask_espresso_task(sys.executable, sim("sleepy"), pid_file=str(pid_file))
     try:
-        with pytest.raises(SimulationTimeout, match=r"within 1\.5 s"):
+        with pytest.raises(SimulationError, match=r"within 1\.5 s") as caught:
             task.compute(scheduler="sync")
+        assert caught.value.kind == "timeout"
         assert all_gone(task_pids(pid_file), timeout=10)
     finally:
         kill_all(task_pids(pid_file))

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from damaris_ref.ensemble import SimulationFailed, run_simulation
+from damaris_ref.ensemble import SimulationError, run_simulation
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -81,7 +81,8 @@ def test_bad_parameters_name_the_key_and_the_valid_values(lj, params, message):
 
 def test_bad_parameters_reach_the_user_through_the_runner(request):
     script = request.config.rootpath / "mocks" / "lj_pressure.py"
-    with pytest.raises(SimulationFailed, match=r"volume_fraction=0\.9 is invalid"):
+    with pytest.raises(SimulationError, match=r"volume_fraction=0\.9 is invalid") as caught:
         run_simulation(
             sys.executable, script, {"n_particles": 10, "volume_fraction": 0.9, "n_steps": 100}
         )
+    assert caught.value.kind == "failed"

@@ -11,9 +11,6 @@ import pytest
 
 import dask_espresso as de
 from damaris_ref.ensemble import (
-    SimulationFailed,
-    SimulationOutputError,
-    SimulationTimeout,
     get_codec,
     run_simulation,
 )
@@ -34,8 +31,9 @@ def test_dask_espresso_task_is_lazy(sim, tmp_path):
     flag = tmp_path / "created"
     task = de.dask_espresso_task(sys.executable, sim("flaky"), flag=str(flag))
     assert not flag.exists()  # nothing ran yet
-    with pytest.raises(SimulationFailed):
+    with pytest.raises(SimulationError) as caught:
         task.compute()
+    assert caught.value.kind == "failed"
     assert flag.exists()
 
 
@@ -53,9 +51,10 @@ def test_arrays_travel_both_ways(sim, codec):
 
 
 def test_crash_reports_exit_code_command_and_stderr(sim):
-    with pytest.raises(SimulationFailed) as caught:
+    with pytest.raises(SimulationError) as caught:
         run_simulation(sys.executable, sim("crash"), {"dt": 0.1}, timeout=30)
     error = caught.value
+    assert error.kind == "failed"
     assert error.returncode == 3
     assert error.command == [sys.executable, sim("crash")]
     assert "fatal: cannot converge with {'dt': 0.1}" in error.stderr_tail
@@ -64,8 +63,9 @@ def test_crash_reports_exit_code_command_and_stderr(sim):
 
 def test_timeout_kills_the_child_and_what_it_started(sim, tmp_path):
     pid_file = tmp_path / "pids"
-    with pytest.raises(SimulationTimeout) as caught:  # the child would sleep for 120 s
+    with pytest.raises(SimulationError) as caught:  # the child would sleep for 120 s
         run_simulation(sys.executable, sim("sleepy"), {"pid_file": str(pid_file)}, timeout=2)
+    assert caught.value.kind == "timeout"
     assert "within 2 s" in str(caught.value)
     assert "about to hang" in caught.value.stderr_tail
     assert caught.value.returncode == -9
@@ -73,19 +73,22 @@ def test_timeout_kills_the_child_and_what_it_started(sim, tmp_path):
 
 
 def test_output_without_a_result_line_is_an_error_quoting_stdout(sim):
-    with pytest.raises(SimulationOutputError, match="printed no pickle-codec result") as caught:
+    with pytest.raises(SimulationError, match="printed no pickle-codec result") as caught:
         run_simulation(sys.executable, sim("garbage"), {}, timeout=30)
+    assert caught.value.kind == "output"
     assert "bye" in str(caught.value) and caught.value.returncode == 0
 
 
 def test_a_cut_result_line_is_an_error_not_garbage(sim):
-    with pytest.raises(SimulationOutputError, match="could not be decoded"):
+    with pytest.raises(SimulationError, match="could not be decoded") as caught:
         run_simulation(sys.executable, sim("corrupt"), {}, timeout=30)
+    assert caught.value.kind == "output"
 
 
 def test_a_crafted_safe_payload_fails_with_the_command_and_exit_code(sim):
-    with pytest.raises(SimulationOutputError, match="could not be decoded by the safe") as caught:
+    with pytest.raises(SimulationError, match="could not be decoded by the safe") as caught:
         run_simulation(sys.executable, sim("crafted_safe"), {}, codec="safe", timeout=30)
+    assert caught.value.kind == "output"
     assert caught.value.returncode == 0
     assert caught.value.command[-1].endswith("crafted_safe.py")
 
@@ -103,10 +106,11 @@ def test_plain_upstream_base64_line_is_accepted(sim):
 
 def test_safe_codec_never_unpickles_what_the_child_prints(sim, tmp_path):
     marker = tmp_path / "owned"
-    with pytest.raises(SimulationOutputError):
+    with pytest.raises(SimulationError) as caught:
         run_simulation(
             sys.executable, sim("malicious"), {"marker": str(marker)}, codec="safe", timeout=30
         )
+    assert caught.value.kind == "output"
     assert not marker.exists()
     # the same output through the trusted codec does run code: the safe run was a real refusal
     run_simulation(sys.executable, sim("malicious"), {"marker": str(marker)}, timeout=30)
@@ -123,12 +127,17 @@ def test_stderr_is_forwarded_to_logging(sim, caplog):
 
 
 def test_errors_survive_pickling_with_their_details():
-    error = SimulationFailed(
-        "simulation failed", command=["py", "s.py"], returncode=2, stderr_tail="boom"
+    error = SimulationError(
+        "simulation failed", kind="failed", command=["py", "s.py"], returncode=2, stderr_tail="boom"
     )
     back = pickle.loads(pickle.dumps(error))
-    assert type(back) is SimulationFailed and isinstance(back, SimulationError)
-    assert (back.command, back.returncode, back.stderr_tail) == (["py", "s.py"], 2, "boom")
+    assert type(back) is SimulationError
+    assert (back.kind, back.command, back.returncode, back.stderr_tail) == (
+        "failed",
+        ["py", "s.py"],
+        2,
+        "boom",
+    )
     assert str(back) == str(error)
 
 

@@ -76,7 +76,7 @@ def assert_ended_cleanly(job, pattern: str, shm_before: set[str]) -> None:
 def test_an_invalid_layout_ends_the_job_with_one_line(seed_config, run_mpi, console_script):
     before = shared_memory_files()
     job = seed_job(run_mpi, console_script, 7, seed_config(cores=2))
-    assert_ended_cleanly(job, r"rank 0: LayoutError: dedicated cores must divide clients", before)
+    assert_ended_cleanly(job, r"rank 0: ConfigError: dedicated cores must divide clients", before)
 
 
 def test_an_invalid_config_ends_the_job_with_one_line(seed_config, run_mpi, console_script):
@@ -181,7 +181,7 @@ def test_an_error_outside_the_script_on_one_rank_aborts_with_its_rank_in_one_lin
     job = run_mpi(5, command, timeout=2 * PROMPT)
     assert_aborted(
         job,
-        r"rank 1: ClientError: write of variable 'cube_i': got 64 element\(s\)",
+        r"rank 1: UsageError: write of variable 'cube_i': got 64 element\(s\)",
         once=True,
     )
     assert "Traceback" not in job.stderr, job.describe()

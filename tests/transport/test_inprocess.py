@@ -9,6 +9,7 @@ import pytest
 
 from damaris_ref.core.config.model import Architecture, Config
 from damaris_ref.core.data import Block
+from damaris_ref.core.errors import RunError
 from damaris_ref.core.topology import compute_topology
 from damaris_ref.runtime.transport import inprocess
 from damaris_ref.runtime.transport.base import (
@@ -16,7 +17,6 @@ from damaris_ref.runtime.transport.base import (
     BufferFullError,
     ClientStopped,
     IterationEnded,
-    TransportError,
 )
 from damaris_ref.runtime.transport.budget import ByteBudget
 from damaris_ref.runtime.transport.inprocess import InProcessWorld
@@ -76,11 +76,11 @@ def test_abort_wakes_a_waiting_acquire_with_a_transport_error():
     condition = watched(budget)
     budget.acquire(80, timeout=0)
     once(condition.waiting, lambda: budget.abort("the run is over"))
-    with pytest.raises(TransportError, match="buffer 'b': the run is over") as error:
+    with pytest.raises(RunError, match="buffer 'b': the run is over") as error:
         budget.acquire(50, timeout=GUARD)
     assert not isinstance(error.value, BufferFullError)
     assert condition.woken == [True]  # the abort woke it, not its timeout
-    with pytest.raises(TransportError, match="the run is over"):
+    with pytest.raises(RunError, match="the run is over"):
         budget.acquire(1, timeout=0)  # even when it would fit
 
 
@@ -164,7 +164,7 @@ def test_server_receive_times_out_with_a_transport_error(world, monkeypatch):
     clock = SteppingClock(0.04)
     monkeypatch.setattr(inprocess, "time", types.SimpleNamespace(monotonic=clock.monotonic))
     _, server = transports(world)
-    with pytest.raises(TransportError, match=r"waited 0.3 s without any message"):
+    with pytest.raises(RunError, match=r"waited 0.3 s without any message"):
         server.receive()
     # it gave up at its first look past the 0.3 s deadline, not before and not later
     started, *looks = clock.readings
@@ -176,7 +176,7 @@ def test_abort_wakes_a_waiting_server():
     world.inboxes[2] = inbox = WatchedQueue()
     _, server = transports(world)
     once(inbox.reading, world.abort)
-    with pytest.raises(TransportError, match="aborted"):  # not "waited ... without any message"
+    with pytest.raises(RunError, match="aborted"):  # not "waited ... without any message"
         server.receive()
 
 
@@ -186,7 +186,7 @@ def test_abort_wakes_a_client_waiting_for_buffer_space():
     condition = watched(world.budget(0, CONFIG))
     client.send_block(0, int_block(range(16)))  # fills the buffer; nobody will free it
     once(condition.waiting, world.abort)
-    with pytest.raises(TransportError, match="aborted") as error:
+    with pytest.raises(RunError, match="aborted") as error:
         client.send_block(0, int_block(range(1)))
     assert not isinstance(error.value, BufferFullError)
     assert condition.woken == [True]  # the abort woke it, not its timeout
@@ -195,7 +195,7 @@ def test_abort_wakes_a_client_waiting_for_buffer_space():
 def test_clients_cannot_post_to_an_aborted_world(world):
     client, _ = transports(world)
     world.abort()
-    with pytest.raises(TransportError, match="aborted"):
+    with pytest.raises(RunError, match="aborted"):
         client.send_end_iteration(0, 0, 0)
 
 

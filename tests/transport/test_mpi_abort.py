@@ -52,19 +52,18 @@ def test_a_damaris_error_aborts_the_job_with_exactly_one_line():
         3,
         """
         from mpi4py import MPI
-        from damaris_ref.core.errors import DamarisTransportError
+        from damaris_ref.core.errors import RunError
         from damaris_ref.launch.job_abort import abort_on_error
         with abort_on_error():
             comm = MPI.COMM_WORLD
             if comm.rank == 1:
-                raise DamarisTransportError("the server of client 1 went away")
+                raise RunError("the server of client 1 went away")
             comm.Barrier()
         """,
     )
     assert job.returncode != 0, job.describe()
     assert job.stderr.splitlines() == [
-        "damaris-ref: fatal error on rank 1: DamarisTransportError: the server of client 1 "
-        "went away"
+        "damaris-ref: fatal error on rank 1: RunError: the server of client 1 went away"
     ], job.describe()
 
 

@@ -18,9 +18,9 @@ from typing import Any
 
 from ..data import dtype_of
 from .buffer import known_clients_per_node, share_problem
-from .errors import Locator, echo, unknown
-from .evaluation import LayoutValueError, block_shape, parameter_problem
-from .expressions import ExpressionError, names_in, split_dimensions
+from .errors import ConfigError, Locator, echo, unknown
+from .evaluation import block_shape, parameter_problem
+from .expressions import names_in, split_dimensions
 from .model import Architecture, Config, Layout, Parameter, PyScript, Variable
 from .overrides import RANKS_PER_NODE_VARIABLE, apply_environment
 from .schema import check_section
@@ -86,8 +86,8 @@ def _evaluate_layouts(config: Config, paths: Mapping[str, KeyPath], where: Locat
     for layout in config.layouts:
         try:
             block_shape(layout, values, config.architecture.buffer_size)
-        except LayoutValueError as exc:
-            raise where.error((*paths[layout.name], exc.key), str(exc)) from None
+        except ConfigError as exc:  # not located yet: its layout key says where
+            raise where.error((*paths[layout.name], exc.key or "dimensions"), str(exc)) from None
 
 
 def _check_buffer_split(arch: Architecture, where: Locator, from_environment: bool) -> None:
@@ -217,15 +217,18 @@ def _dimensions(
             if isinstance(value, str)
             else tuple(str(v).strip() for v in value)
         )
-        for expr in exprs:
-            for parameter in sorted(names_in(expr)):
-                if parameter not in declared:
-                    raise where.error(
-                        path,
-                        f"expression {echo(expr)}: {unknown('parameter', parameter, declared)}",
-                    )
-    except ExpressionError as exc:
+    except ConfigError as exc:  # the list's syntax, not located yet
         raise where.error(path, str(exc)) from None
+    for expr in exprs:
+        try:
+            parameters = sorted(names_in(expr))
+        except ConfigError as exc:  # the expression's syntax, not located yet
+            raise where.error(path, str(exc)) from None
+        for parameter in parameters:
+            if parameter not in declared:
+                raise where.error(
+                    path, f"expression {echo(expr)}: {unknown('parameter', parameter, declared)}"
+                )
     return exprs
 
 

@@ -1,4 +1,4 @@
-"""The one exception every config problem becomes, and the wording helpers its messages share.
+"""The wording helpers every config problem's message shares, and where it is located.
 
 A message always reads ``<file>:<line>: <key path>: <what is wrong>``, so a user can jump to the
 spot in an editor whether the file was YAML or XML. The "did you mean" hint lives here so both
@@ -12,38 +12,14 @@ import reprlib
 from collections.abc import Iterable
 from pathlib import Path
 
-from damaris_ref.core.errors import DamarisConfigError
+#: the error every config problem becomes, defined with the rest of the family
+from damaris_ref.core.errors import ConfigError as ConfigError
 
 #: about how many characters of a bad value a message echoes (a 50 MB value, a 50 MB message)
 ECHO_LIMIT = 200
 
 _REPR = reprlib.Repr()
 _REPR.maxstring = _REPR.maxlong = _REPR.maxother = ECHO_LIMIT
-
-
-class ConfigError(DamarisConfigError, ValueError):
-    """An invalid configuration: ``file``, key/element ``path`` and ``line`` (1-based or None).
-
-    Also a ``ValueError``, as before the common root, for callers that catch that.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        file: str | Path | None = None,
-        path: str = "",
-        line: int | None = None,
-    ) -> None:
-        self.message = message
-        self.file = str(file) if file is not None else "<config>"
-        self.path = path
-        self.line = line
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        where = self.file if self.line is None else f"{self.file}:{self.line}"
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
 
 
 def echo(value: object) -> str:

@@ -14,25 +14,14 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from damaris_ref.core.errors import DamarisConfigError
+from damaris_ref.core.errors import ConfigError
 
 from ..data import dtype_of
 from .errors import echo
-from .expressions import ExpressionError, evaluate, names_in
+from .expressions import evaluate, names_in
 from .model import Layout
 
 Values = Mapping[str, int | float]
-
-
-class LayoutValueError(DamarisConfigError, ValueError):
-    """A layout the given values make invalid; ``key`` is ``"dimensions"`` or ``"global"``.
-
-    Also a ``ValueError``, as before the common root, for callers that catch that.
-    """
-
-    def __init__(self, message: str, key: str) -> None:
-        super().__init__(message)
-        self.key = key
 
 
 def parameter_problem(type_name: str, value: int | float) -> str | None:
@@ -52,20 +41,21 @@ def parameter_problem(type_name: str, value: int | float) -> str | None:
 def block_shape(layout: Layout, values: Values, buffer_size: int) -> tuple[int, ...]:
     """The block shape ``values`` give ``layout``; its global dimensions are checked too.
 
-    Raises :class:`LayoutValueError` when a dimension cannot be computed, is <= 0, or the
-    block is larger than ``buffer_size`` bytes (no transport could ever hold it).
+    Raises a :class:`~damaris_ref.core.errors.ConfigError`, its ``key`` the layout key, when a
+    dimension cannot be computed, is <= 0, or the block is larger than ``buffer_size`` bytes
+    (no transport could ever hold it).
     """
     shape = _dimensions(layout.dimensions, values, "dimensions")
     if layout.global_dimensions is not None:
         _dimensions(layout.global_dimensions, values, "global")
     nbytes = math.prod(shape) * dtype_of(layout.type).itemsize
     if nbytes > buffer_size:
-        raise LayoutValueError(
+        raise ConfigError(
             f"a block of {' x '.join(map(str, shape))} {layout.type!r} elements is {nbytes} "
             f"bytes{_with(layout.dimensions, values)}, more than the whole buffer "
             f"(architecture.buffer.size = {buffer_size} bytes); allowed: a block that fits "
             "in the buffer",
-            "dimensions",
+            key="dimensions",
         )
     return shape
 
@@ -75,13 +65,13 @@ def _dimensions(expressions: tuple[str, ...], values: Values, key: str) -> tuple
     for expression in expressions:
         try:
             dimension = evaluate(expression, values)
-        except ExpressionError as exc:
-            raise LayoutValueError(f"{exc}{_with((expression,), values)}", key) from None
+        except ConfigError as exc:  # the expression itself
+            raise ConfigError(f"{exc}{_with((expression,), values)}", key=key) from None
         if dimension <= 0:
-            raise LayoutValueError(
+            raise ConfigError(
                 f"dimension {echo(expression)} is {dimension}{_with((expression,), values)}; "
                 "allowed: every dimension > 0",
-                key,
+                key=key,
             )
         shape.append(dimension)
     return tuple(shape)
@@ -91,6 +81,6 @@ def _with(expressions: tuple[str, ...], values: Values) -> str:
     """``" (with WIDTH=16, size=4)"``: the values ``expressions`` use, or nothing."""
     try:
         used = sorted({n for e in expressions for n in names_in(e) if n in values})
-    except ExpressionError:  # a syntax error says enough by itself
+    except ConfigError:  # a syntax error says enough by itself
         return ""
     return f" (with {', '.join(f'{n}={echo(values[n])}' for n in used)})" if used else ""

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Literal, NoReturn
 
-from damaris_ref.core.errors import DamarisConfigError
+from damaris_ref.core.errors import ConfigError
 
 from .errors import ECHO_LIMIT, echo, listing
 
@@ -33,13 +33,6 @@ _NEGATE = "neg"
 #: postfix steps: ("num", int), ("name", str), ("op", "+-*/") or ("op", "neg")
 Step = tuple[Literal["num"], int] | tuple[Literal["name", "op"], str]
 Program = tuple[Step, ...]
-
-
-class ExpressionError(DamarisConfigError, ValueError):
-    """A dimension expression that cannot be parsed or evaluated.
-
-    Also a ``ValueError``, as before the common root, for callers that catch that.
-    """
 
 
 def names_in(expression: str) -> set[str]:
@@ -79,7 +72,7 @@ def split_dimensions(text: str) -> tuple[str, ...]:
     """Split a ``"a,b*2,c"`` dimension list into its expressions (commas inside none)."""
     parts = tuple(part.strip() for part in str(text).split(","))
     if not parts or any(not p for p in parts):
-        raise ExpressionError(f"dimension list {echo(text)} has an empty dimension")
+        raise ConfigError(f"dimension list {echo(text)} has an empty dimension")
     return parts
 
 
@@ -102,7 +95,7 @@ def _int64(text: str, value: int | float, what: str) -> int:
 
 def _fail(text: str, why: str) -> NoReturn:
     """A syntax error: what is wrong and what the syntax allows."""
-    raise ExpressionError(
+    raise ConfigError(
         f"invalid dimension expression {echo(text)}: {why} "
         "(allowed: integers, parameter names, + - * / and parentheses)"
     )
@@ -110,7 +103,7 @@ def _fail(text: str, why: str) -> NoReturn:
 
 def _refuse(text: str, why: str) -> NoReturn:
     """An expression that is well-formed but cannot be computed (with these values)."""
-    raise ExpressionError(f"dimension expression {echo(text)} {why}")
+    raise ConfigError(f"dimension expression {echo(text)} {why}")
 
 
 def _program(text: str) -> Program:

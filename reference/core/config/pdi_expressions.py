@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NoReturn
 
-from damaris_ref.core.errors import DamarisConfigError
+from damaris_ref.core.errors import ConfigError
 
 from .errors import ECHO_LIMIT, echo, listing
 
@@ -72,8 +72,8 @@ Value = int | float
 Step = tuple[Any, ...]
 
 
-class PdiExpressionError(DamarisConfigError, ValueError):
-    """A ``$``-expression outside the supported subset, or one that cannot be computed."""
+#: the earlier name of this module's error: a deprecated alias, kept for one release
+PdiExpressionError = ConfigError
 
 
 @dataclass(frozen=True)
@@ -178,7 +178,7 @@ class PdiExpression:
         return value
 
     def _refuse(self, why: str) -> NoReturn:
-        raise PdiExpressionError(f"PDI expression {echo(self.text)}: {why}")
+        raise ConfigError(f"PDI expression {echo(self.text)}: {why}")
 
 
 def parse(text: str) -> PdiExpression:
@@ -302,4 +302,4 @@ class _Parser:
         self.steps.append(("ref", name, indexes))
 
     def _fail(self, why: str) -> NoReturn:
-        raise PdiExpressionError(f"PDI expression {echo(self.text)} {why} ({SUPPORTED})")
+        raise ConfigError(f"PDI expression {echo(self.text)} {why} ({SUPPORTED})")

@@ -516,7 +516,7 @@ class _Translation:
         """Refuse an expression outside the subset now; its value comes at run time."""
         try:
             pdi_expressions.parse(str(text))
-        except pdi_expressions.PdiExpressionError as error:
+        except ConfigError as error:
             raise self.where.at(path, str(error)) from None
 
     def _names(self, value: Any, path: KeyPath) -> tuple[str, ...]:

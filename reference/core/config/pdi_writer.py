@@ -6,7 +6,7 @@ reference reads both), integers where the plugin parses integers. Two kinds of s
 fit that grammar. The buffer's and queue's names and the queue's size are fixed by the plugin:
 :func:`pdi_losses` names them so a caller can say so, and the text has the plugin's values.
 What would change a run (several pyscripts, ``nthreads: openmp``, a fractional ``timeout``)
-raises :class:`PdiFormError` instead.
+raises a :class:`~damaris_ref.core.errors.ConfigError` instead.
 """
 
 from __future__ import annotations
@@ -15,15 +15,14 @@ from typing import Any
 
 import yaml
 
-from damaris_ref.core.errors import DamarisConfigError
+from damaris_ref.core.errors import ConfigError
 
 from .model import Config, PyScript
 from .pdi_grammar import PLUGIN_QUEUE, PLUGIN_VERSION
 from .writers import layout_spec, variable_spec
 
-
-class PdiFormError(DamarisConfigError, ValueError):
-    """A configuration the PDI plugin's grammar cannot hold without changing a run."""
+#: the earlier name of the form's error: a deprecated alias, kept for one release
+PdiFormError = ConfigError
 
 
 def dump_pdi(config: Config) -> str:
@@ -48,7 +47,7 @@ def dump_pdi(config: Config) -> str:
     }
     if len(config.pyscripts) > 1:
         names = ", ".join(p.name for p in config.pyscripts)
-        raise PdiFormError(
+        raise ConfigError(
             f"{len(config.pyscripts)} pyscripts ({names}); the PDI plugin's form holds one"
         )
     if config.pyscripts:
@@ -77,12 +76,12 @@ def pdi_losses(config: Config) -> list[str]:
 
 def _pyscript(script: PyScript) -> dict[str, Any]:
     if not isinstance(script.nthreads, int):
-        raise PdiFormError(
+        raise ConfigError(
             f"pyscript {script.name!r}: nthreads {script.nthreads!r}; the PDI plugin reads "
             "an integer"
         )
     if script.timeout != int(script.timeout):
-        raise PdiFormError(
+        raise ConfigError(
             f"pyscript {script.name!r}: timeout {script.timeout!r}; the PDI plugin reads "
             "whole seconds"
         )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from damaris_ref.core.config.model import Config
+from damaris_ref.core.errors import UsageError
 from damaris_ref.core.topology import Topology
 
 
@@ -74,7 +75,7 @@ def current() -> RankContext:
     """The current rank's context; a clear error outside a running Damaris rank."""
     context = _current.get()
     if context is None:
-        raise RuntimeError(
+        raise UsageError(
             "damaris4py functions need a running Damaris rank: call them from a pyscript "
             "run by damaris-ref (or between initialize and finalize in the simulation)"
         )

@@ -32,7 +32,7 @@ from typing import Any, TextIO
 
 from damaris_ref.core.config.model import PyScript
 from damaris_ref.core.data import DamarisData
-from damaris_ref.runtime.scripts.errors import PyscriptFileError
+from damaris_ref.core.errors import ScriptError
 from damaris_ref.runtime.scripts.watchdog import DEFAULT_AFTER, watching
 
 
@@ -110,7 +110,7 @@ class ScriptRunner:
             try:
                 source = path.read_text()
             except OSError as exc:
-                raise PyscriptFileError(
+                raise ScriptError(
                     f"pyscript {self.pyscript.name!r}: cannot read file {str(path)!r}: "
                     f"{exc.strerror}"
                 ) from None

@@ -14,22 +14,43 @@ from typing import Protocol
 import numpy as np
 
 from damaris_ref.core.data import Block
-from damaris_ref.core.errors import DamarisTransportError
+from damaris_ref.core.errors import RunError
 
 
-class TransportError(DamarisTransportError, RuntimeError):
-    """A transport could not deliver (buffer full, peer gone, timeout).
+class WorldAborted(RunError):
+    """Another rank failed and the run is being torn down: a consequence, never the cause.
 
-    Also a ``RuntimeError``, as before the common root, for callers that catch that.
+    A class of its own so that an in-process run reports the rank that failed first, not the
+    ranks this woke up.
     """
 
 
-class WorldAborted(TransportError):
-    """Another rank failed and the run is being torn down: a consequence, never the cause."""
+class BufferFullError(RunError):
+    """A block does not fit in the node's shared buffer; the fix is a larger
+    ``architecture.buffer.size`` or smaller blocks.
 
+    A class of its own because the MPI transport catches the allocator's to wait for the
+    server to free space. The allocator's carries the numbers a user needs to size the buffer
+    (``buffer_name``, ``capacity``, ``requested``, ``free_bytes``, ``largest_free_extent``;
+    None where a transport does not know them).
+    """
 
-class BufferFullError(TransportError):
-    """A block does not fit in the node's shared buffer."""
+    def __init__(
+        self,
+        message: str,
+        *,
+        buffer_name: str | None = None,
+        capacity: int | None = None,
+        requested: int | None = None,
+        free_bytes: int | None = None,
+        largest_free_extent: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.buffer_name = buffer_name
+        self.capacity = capacity
+        self.requested = requested
+        self.free_bytes = free_bytes
+        self.largest_free_extent = largest_free_extent
 
 
 @dataclass(slots=True)

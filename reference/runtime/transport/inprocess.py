@@ -15,6 +15,7 @@ from typing import cast
 
 from damaris_ref.core.config.model import Config
 from damaris_ref.core.data import Block, new_magic_number
+from damaris_ref.core.errors import RunError
 from damaris_ref.core.topology import Topology, emulated_nodes
 from damaris_ref.runtime.transport.base import (
     BlockArrived,
@@ -22,7 +23,6 @@ from damaris_ref.runtime.transport.base import (
     ClientStopped,
     IterationEnded,
     Message,
-    TransportError,
     WorldAborted,
 )
 from damaris_ref.runtime.transport.budget import ByteBudget
@@ -152,14 +152,14 @@ class InProcessServerTransport:
         self.inbox = inbox
 
     def receive(self) -> Message:
-        """Next message; TransportError when the world aborts or nothing comes in time."""
+        """Next message; RunError when the world aborts or nothing comes in time."""
         deadline = time.monotonic() + self.world.timeout
         while not self.world.aborted.is_set():
             try:
                 return self.inbox.get(timeout=_POLL)
             except queue.Empty:
                 if time.monotonic() > deadline:
-                    raise TransportError(
+                    raise RunError(
                         f"server waited {self.world.timeout:g} s without any message from "
                         "its clients"
                     ) from None

@@ -52,7 +52,7 @@ from damaris_ref.runtime.transport.base import (
 )
 from damaris_ref.runtime.transport.budget import buffer_full_message
 from damaris_ref.runtime.transport.prefault import prefault
-from damaris_ref.runtime.transport.shm_allocator import NoFreeExtentError, ShmAllocator
+from damaris_ref.runtime.transport.shm_allocator import ShmAllocator
 
 TAG_TO_SERVER = 71
 TAG_RELEASE = 72
@@ -350,7 +350,7 @@ class MPIClientTransport:
         try:
             runs.append((allocator.allocate(step * count), count))
             return
-        except NoFreeExtentError:
+        except BufferFullError:  # no single extent holds them all: split the run
             if count == 1:
                 runs.append((self._allocate(nbytes), 1))
                 return
@@ -425,7 +425,7 @@ class MPIClientTransport:
             return None
         try:
             location = self.allocator.allocate(len(payload))
-        except NoFreeExtentError:
+        except BufferFullError:  # no room right now
             return None
         self._bytes[location : location + len(payload)] = payload
         return StoredNotices(location, len(payload))
@@ -438,7 +438,7 @@ class MPIClientTransport:
                 self._collect_releases()
             try:
                 return allocator.allocate(nbytes)
-            except NoFreeExtentError:
+            except BufferFullError:  # no room right now
                 pass
         arch = self.config.architecture
         if allocator is None or allocator.reserved_size(nbytes) > allocator.capacity:

@@ -8,8 +8,8 @@ tests can hammer it and the transport can put it wherever the bookkeeping has to
 Policy: best-fit over an address-ordered free list (the smallest free extent that holds the
 request, lowest address on ties), splitting the extent and coalescing neighbours on free. Best
 fit keeps the large extents whole for large blocks when block sizes are mixed. A request that
-does not fit raises :class:`NoFreeExtentError` at once: whether to wait for the server to free
-space is the caller's policy, not the allocator's.
+does not fit raises a :class:`~damaris_ref.runtime.transport.base.BufferFullError` at once:
+whether to wait for the server to free space is the caller's policy, not the allocator's.
 """
 
 from __future__ import annotations
@@ -17,51 +17,36 @@ from __future__ import annotations
 import bisect
 from dataclasses import dataclass
 
-from damaris_ref.runtime.transport.base import BufferFullError, TransportError
+from damaris_ref.core.errors import RunError
+from damaris_ref.runtime.transport.base import BufferFullError
 
 #: offsets and reserved sizes are multiples of this (a cache line; enough for every NumPy dtype)
 DEFAULT_ALIGNMENT = 64
 
 
-class SharedBufferError(TransportError):
-    """Misuse or exhaustion of a shared buffer (unknown offset, double free, full buffer)."""
-
-
-class NoFreeExtentError(SharedBufferError, BufferFullError):
-    """No free extent of the shared buffer is large enough for a request.
-
-    Carries the numbers a user needs to size ``architecture.buffer.size``. It is the
-    transport's :class:`~damaris_ref.runtime.transport.base.BufferFullError` at the moment of the
-    request; the MPI transport catches it to wait for the server to free space.
-    """
-
-    def __init__(
-        self,
-        buffer_name: str,
-        capacity: int,
-        requested: int,
-        free_bytes: int,
-        largest_free_extent: int,
-    ) -> None:
-        self.buffer_name = buffer_name
-        self.capacity = capacity
-        self.requested = requested
-        self.free_bytes = free_bytes
-        self.largest_free_extent = largest_free_extent
-        if requested > capacity:
-            why = "the request is larger than the whole buffer"
-        elif requested > free_bytes:
-            why = f"only {free_bytes} bytes are free"
-        else:
-            why = (
-                f"{free_bytes} bytes are free but fragmented: the largest free extent is "
-                f"{largest_free_extent} bytes"
-            )
-        super().__init__(
-            f"shared buffer {buffer_name!r} ({capacity} bytes) cannot hold a block of "
-            f"{requested} bytes: {why}; raise architecture.buffer.size or write less per "
-            f"iteration"
+def no_free_extent(
+    buffer_name: str, capacity: int, requested: int, free_bytes: int, largest_free_extent: int
+) -> BufferFullError:
+    """The error of a request no free extent can hold, with the numbers to size the buffer."""
+    if requested > capacity:
+        why = "the request is larger than the whole buffer"
+    elif requested > free_bytes:
+        why = f"only {free_bytes} bytes are free"
+    else:
+        why = (
+            f"{free_bytes} bytes are free but fragmented: the largest free extent is "
+            f"{largest_free_extent} bytes"
         )
+    return BufferFullError(
+        f"shared buffer {buffer_name!r} ({capacity} bytes) cannot hold a block of "
+        f"{requested} bytes: {why}; raise architecture.buffer.size or write less per "
+        f"iteration",
+        buffer_name=buffer_name,
+        capacity=capacity,
+        requested=requested,
+        free_bytes=free_bytes,
+        largest_free_extent=largest_free_extent,
+    )
 
 
 @dataclass(frozen=True)
@@ -128,7 +113,7 @@ class ShmAllocator:
         return units * self._alignment
 
     def allocate(self, nbytes: int) -> int:
-        """Reserve room for ``nbytes`` and return its offset; raise NoFreeExtentError if none."""
+        """Reserve room for ``nbytes`` and return its offset; raise BufferFullError if none."""
         alignment = self._alignment
         size = -(-nbytes // alignment) * alignment if nbytes > 0 else self.reserved_size(nbytes)
         sizes = self._free_sizes
@@ -142,7 +127,7 @@ class ShmAllocator:
                     if extent == size:
                         break
         if best < 0:
-            raise NoFreeExtentError(
+            raise no_free_extent(
                 self._name, self._capacity, nbytes, self.free_bytes, self.largest_free_extent
             )
         offset = self._free_offsets[best]
@@ -160,7 +145,7 @@ class ShmAllocator:
         """Give back the allocation that starts at ``offset``, merging it with free neighbours."""
         size = self._live.pop(offset, None)
         if size is None:
-            raise SharedBufferError(
+            raise RunError(
                 f"shared buffer {self._name!r}: no live allocation at offset {offset} "
                 f"(freed twice, or never allocated)"
             )
@@ -186,7 +171,7 @@ class ShmAllocator:
         try:
             return self._live[offset]
         except KeyError:
-            raise SharedBufferError(
+            raise RunError(
                 f"shared buffer {self._name!r}: no live allocation at offset {offset}"
             ) from None
 

@@ -14,7 +14,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from damaris_ref.runtime.transport.base import TransportError, WorldAborted
+from damaris_ref.core.errors import RunError
+from damaris_ref.runtime.transport.base import WorldAborted
 
 #: seconds any wait of an in-process run may last before it fails: far longer than a healthy
 #: run waits, short enough that a rank stuck for good fails its run within a minute
@@ -26,14 +27,6 @@ _OPS: dict[str, Callable[[Any, Any], Any]] = {
     "max": max,
     "min": min,
 }
-
-
-class CommAborted(TransportError):
-    """A collective could not complete: the world was aborted or a rank did not join in time."""
-
-
-class CommWorldAborted(CommAborted, WorldAborted):
-    """A collective broken by the world's abort (another rank failed)."""
 
 
 class _Group:
@@ -89,10 +82,10 @@ class ThreadComm:
             group.barrier.wait(group.timeout)
         except threading.BrokenBarrierError:
             if group.aborted:
-                raise CommWorldAborted(
+                raise WorldAborted(
                     f"collective on rank {self.rank} of {self.size} aborted: another rank failed"
                 ) from None
-            raise CommAborted(
+            raise RunError(
                 f"collective on rank {self.rank} of {self.size} aborted: a rank did not join "
                 f"within {group.timeout:g} s"
             ) from None
