@@ -102,7 +102,7 @@ def test_a_session_over_comm_world(comm, layout):
     magics = comm.allgather(magic)
     delivered = comm.allreduce(len(received))
 
-    assert is_client == (topology.role_of(rank) == "client")
+    assert is_client == topology.role_of(rank).is_client
     assert len(set(magics)) == 1 and magics[0].isdigit()
     assert delivered == topology.client_count * DOMAINS * ITERATIONS
     if is_client:
