@@ -46,6 +46,7 @@ from damaris_ref.runtime.transport.base import (
     ClientStopped,
     IterationEnded,
     Message,
+    TransportError,
 )
 from damaris_ref.runtime.transport.budget import buffer_full_message
 from damaris_ref.runtime.transport.shm_allocator import NoFreeExtentError, ShmAllocator
@@ -223,9 +224,9 @@ class MPIClientTransport:
         self.comm = comm
         self.topology = topology
         self.window = window
-        self.server_rank = topology.server_ranks[
-            topology.server_for(topology.client_id(comm.Get_rank()))
-        ]
+        #: the server id this client's calls name (its owner in the routing table), and that
+        #: server's world rank; known from the first call on
+        self.server = self.server_rank = -1
         self.wait = BUFFER_WAIT.read()
         self.config = config
         self.allocator: ShmAllocator | None = None
@@ -244,8 +245,22 @@ class MPIClientTransport:
                     self.memory.size, name=config.architecture.buffer_name
                 )
 
+    def _address(self, server: int) -> None:
+        """Send to server id ``server``, the one the client names: a client has one server,
+        whose releases it takes back, so a second one is refused."""
+        if server == self.server:
+            return
+        if self.server >= 0:
+            raise TransportError(
+                f"client sent to server {self.server}, then named server {server}: a client's "
+                "blocks and notices all go to the one server the routing table gives it"
+            )
+        self.server, self.server_rank = server, self.topology.server_ranks[server]
+
     def send_block(self, server: int, block: Block) -> None:
         """Copy the block to where the server can read it and queue its notice."""
+        if server != self.server:
+            self._address(server)
         array = block.data
         if self.window is None:
             array = np.ascontiguousarray(array)
@@ -384,17 +399,20 @@ class MPIClientTransport:
 
     def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
         """Send the iteration's notices and its end as one message; take back freed space."""
+        self._address(server)
         self._flush(IterationEnded(source, iteration))
         if self.allocator is not None:
             self._collect_releases()
 
     def send_stop(self, server: int, source: int) -> None:
         """Send what is pending and the stop; nothing follows from this client."""
+        self._address(server)
         self._flush(ClientStopped(source))
 
     def close(self) -> None:
-        """Wait for the server's DONE, taking the last releases on the way."""
-        if self.window is not None:
+        """Wait for the server's DONE, taking the last releases on the way (a client that
+        never named its server sent nothing to be released)."""
+        if self.window is not None and self.server >= 0:
             _poll(self._collect_releases)
 
 
