@@ -8,6 +8,7 @@ from hypothesis import given
 from damaris_ref.core.topology import (
     LayoutError,
     Mode,
+    Role,
     compute_topology,
     emulated_nodes,
     world_size_for,
@@ -101,19 +102,34 @@ def test_invalid_layouts_raise_and_valid_ones_do_not(layout):
 @given(core_layouts(valid_only=True))
 def test_routing_is_a_partition_matching_known_clients(layout):
     topo = topology_of(layout)
-    roles = [topo.role_of(r) for r in range(topo.world_size)]
-    if topo.mode is Mode.STANDALONE:
-        assert roles == ["client"] * topo.world_size
-    else:
+    if topo.mode is not Mode.STANDALONE:
         assert sorted(topo.client_ranks + topo.server_ranks) == list(range(topo.world_size))
-        clients = tuple(r for r, role in enumerate(roles) if role == "client")
-        assert clients == topo.client_ranks
     owned = [c for s in range(topo.server_count) for c in topo.known_clients(s)]
     assert sorted(owned) == list(range(topo.client_count))  # each client owned exactly once
     for client in range(topo.client_count):
         assert client in topo.known_clients(topo.server_for(client))
     assert list(topo.client_ranks) == sorted(topo.client_ranks)  # ids ordered by world rank
     assert list(topo.server_ranks) == sorted(topo.server_ranks)
+
+
+SERVER_ROLE = {
+    Mode.DEDICATED_CORES: Role.DEDICATED_CORE_SERVER,
+    Mode.DEDICATED_NODES: Role.DEDICATED_NODE_SERVER,
+}
+
+
+@given(core_layouts(valid_only=True))
+def test_each_rank_has_the_role_its_place_in_the_table_gives(layout):
+    topo = topology_of(layout)
+    roles = [topo.role_of(r) for r in range(topo.world_size)]
+    if topo.mode is Mode.STANDALONE:
+        assert roles == [Role.STANDALONE] * topo.world_size
+    else:
+        assert tuple(r for r, role in enumerate(roles) if role is Role.CLIENT) == topo.client_ranks
+        assert {roles[r] for r in topo.server_ranks} == {SERVER_ROLE[topo.mode]}
+    for rank, role in enumerate(roles):
+        assert role.is_client == (rank in topo.client_ranks)
+        assert role.serves == (rank in topo.server_ranks)  # standalone: both tuples are all ranks
 
 
 @given(core_layouts(valid_only=True))

@@ -16,6 +16,7 @@ from typing import TypedDict
 __all__ = [
     "LayoutError",
     "Mode",
+    "Role",
     "Topology",
     "compute_topology",
     "emulated_nodes",
@@ -36,8 +37,31 @@ class Mode(StrEnum):
     STANDALONE = "standalone"
 
 
-#: what :meth:`Topology.role_of` answers
-_CLIENT, _SERVER = "client", "server"
+class Role(StrEnum):
+    """What one world rank does in a run (spec §1), as :meth:`Topology.role_of` decides it.
+
+    The runtime asks the role instead of comparing modes: whether the rank runs the
+    simulation (:attr:`is_client`) and whether it runs the scripts (:attr:`serves`).
+    """
+
+    #: a simulation rank whose blocks go to a dedicated server
+    CLIENT = "client"
+    #: a server on a dedicated core of a node, serving clients of its own node
+    DEDICATED_CORE_SERVER = "dedicated-core-server"
+    #: a server on a dedicated node, serving clients of other nodes
+    DEDICATED_NODE_SERVER = "dedicated-node-server"
+    #: a simulation rank that is its own server (no dedicated cores or nodes)
+    STANDALONE = "standalone"
+
+    @property
+    def is_client(self) -> bool:
+        """True on simulation ranks (every rank in standalone mode)."""
+        return self is Role.CLIENT or self is Role.STANDALONE
+
+    @property
+    def serves(self) -> bool:
+        """True where pyscripts run: dedicated servers, and every rank in standalone mode."""
+        return self is not Role.CLIENT
 
 
 @dataclass(frozen=True)
@@ -93,9 +117,14 @@ class Topology:
         """The value reported as ``servers_per_node`` (0 in standalone mode)."""
         return 0 if self.mode is Mode.STANDALONE else self.dedicated
 
-    def role_of(self, world_rank: int) -> str:
-        """``"client"`` or ``"server"`` for a world rank (standalone ranks are clients)."""
-        return _CLIENT if world_rank in self._client_index else _SERVER
+    def role_of(self, world_rank: int) -> Role:
+        """The role of a world rank: the one place that says whether a rank is a client,
+        a server, or (in standalone mode) both."""
+        if world_rank in self._client_index:
+            return Role.STANDALONE if self.mode is Mode.STANDALONE else Role.CLIENT
+        if self.mode is Mode.DEDICATED_NODES:
+            return Role.DEDICATED_NODE_SERVER
+        return Role.DEDICATED_CORE_SERVER
 
     def client_id(self, world_rank: int) -> int:
         """Client id (rank in the client communicator) of a client's world rank."""
@@ -106,7 +135,11 @@ class Topology:
         return self._server_index[world_rank]
 
     def server_for(self, client: int) -> int:
-        """The server id that receives the blocks of client id ``client``."""
+        """The server id that receives the blocks of client id ``client``.
+
+        The one routing answer: the client names this server in every call to its transport,
+        and no transport works the destination out again.
+        """
         return self.server_of_client[client]
 
     def known_clients(self, server: int) -> tuple[int, ...]:

@@ -19,7 +19,7 @@ from typing import Any, Protocol, TextIO
 from damaris_ref.core.config.model import Config
 from damaris_ref.core.errors import UsageError
 from damaris_ref.core.settings import check_run_settings
-from damaris_ref.core.topology import Mode, Topology
+from damaris_ref.core.topology import Role, Topology
 from damaris_ref.runtime.client import Client
 from damaris_ref.runtime.scripts import context
 from damaris_ref.runtime.seams import DEFAULT_SEAMS, Seams
@@ -105,20 +105,20 @@ class Damaris:
         topology = self.seams.topology(
             self.backend.node_ids(arch.ranks_per_node), arch.dedicated_cores, arch.dedicated_nodes
         )
-        is_client = topology.role_of(self.backend.rank) == "client"
+        role = topology.role_of(self.backend.rank)
         # one split gives the client communicator on clients and the server one on servers;
         # in standalone mode every client is its own server, so both are the same
-        role_comm = self.backend.split(0 if is_client else 1)
-        serves = not is_client or topology.mode is Mode.STANDALONE
+        role_comm = self.backend.split(0 if role.is_client else 1)
         self.config, self.topology = config, topology
         self._context = context.RankContext(
             config=config,
             topology=topology,
             world_rank=self.backend.rank,
+            role=role,
             magic=self.backend.magic(),
             world_comm=self.backend.world_comm,
-            client_comm=role_comm if is_client else None,
-            server_comm=role_comm if serves else None,
+            client_comm=role_comm if role.is_client else None,
+            server_comm=role_comm if role.serves else None,
         )
         self._context_token = context.enter(self._context)
 
@@ -143,7 +143,7 @@ class Damaris:
         return False
 
     def _client_transport(self, ctx: context.RankContext) -> ClientTransport:
-        if ctx.topology.mode is not Mode.STANDALONE:
+        if ctx.role is not Role.STANDALONE:
             return self.backend.client_transport(ctx.config, ctx.topology)
         arch = ctx.config.architecture
         loopback = LoopbackTransport(ByteBudget(arch.buffer_name, arch.buffer_size))

@@ -9,7 +9,8 @@ before assertions, so a failing rank cannot leave the others waiting.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
@@ -52,11 +53,15 @@ def config_for(cores: int, nodes: int, ranks_per_node: int) -> Config:
     )
 
 
+def node_ids_of(comm, ranks_per_node: int) -> tuple[int, ...]:
+    """The node id of every rank: emulated nodes, or one host (the tests run on one)."""
+    size = comm.Get_size()
+    return emulated_nodes(size, ranks_per_node) if ranks_per_node else (0,) * size
+
+
 def expected_topology(comm, cores: int, nodes: int, ranks_per_node: int) -> Topology:
     """The routing table computed from the layout alone, not by the session."""
-    size = comm.Get_size()
-    node_ids = emulated_nodes(size, ranks_per_node) if ranks_per_node else (0,) * size
-    return compute_topology(node_ids, cores, nodes)
+    return compute_topology(node_ids_of(comm, ranks_per_node), cores, nodes)
 
 
 @pytest.fixture
@@ -102,7 +107,7 @@ def test_a_session_over_comm_world(comm, layout):
     magics = comm.allgather(magic)
     delivered = comm.allreduce(len(received))
 
-    assert is_client == (topology.role_of(rank) == "client")
+    assert is_client == topology.role_of(rank).is_client
     assert len(set(magics)) == 1 and magics[0].isdigit()
     assert delivered == topology.client_count * DOMAINS * ITERATIONS
     if is_client:
@@ -120,6 +125,54 @@ def test_a_session_over_comm_world(comm, layout):
         _assert_blocks_intact(received, facts["known"], topology.client_count)
     else:
         assert received == {} and "server" not in facts
+
+
+def _owners_reversed(node_of_rank: Sequence[int], cores: int, nodes: int) -> Topology:
+    """The routing rule with each client's owner swapped for its mirror image (s -> last - s)."""
+    topology = compute_topology(node_of_rank, cores, nodes)
+    last = topology.server_count - 1
+    return dataclasses.replace(
+        topology, server_of_client=tuple(last - s for s in topology.server_of_client)
+    )
+
+
+@pytest.mark.mpi(min_size=4)
+@pytest.mark.parametrize("layout", ["two-cores", "one-dedicated-node"])
+def test_a_substitute_routing_reaches_the_mpi_transport(comm, layout):
+    """Shared memory and Send across nodes both deliver by the substitute table, not by the
+    spec's rule: routing is worked out once, by the topology seam."""
+    from damaris_ref.runtime.seams import Seams
+    from damaris_ref.runtime.session import Damaris
+    from damaris_ref.runtime.transport.mpi import MPIBackend
+
+    cores, nodes, per_node = LAYOUTS[layout]
+    ranks_per_node = per_node(comm.Get_size())
+    usual = expected_topology(comm, cores, nodes, ranks_per_node)
+    substitute = _owners_reversed(node_ids_of(comm, ranks_per_node), cores, nodes)
+    received: dict[tuple[int, str], np.ndarray] = {}
+
+    def observe(_server: int, _pyscript: str, damaris_data: dict) -> None:
+        iteration_data = damaris_data["iteration_data"]
+        for key, array in iteration_data["field"]["numpy_data"].items():
+            received[(iteration_data["iteration"], key)] = array.copy()
+
+    damaris = Damaris(MPIBackend(comm), observer=observe, seams=Seams(topology=_owners_reversed))
+    damaris.initialize(config_for(cores, nodes, ranks_per_node), comm)
+    if damaris.start():
+        client_comm = damaris.client_comm_get()
+        _write_iterations(damaris, client_comm.Get_rank(), client_comm.Get_size())
+        damaris.stop()
+    damaris.finalize()
+    comm.Barrier()
+
+    assert substitute.server_of_client != usual.server_of_client
+    if substitute.role_of(comm.Get_rank()).serves:
+        server = substitute.server_id(comm.Get_rank())
+        _assert_blocks_intact(
+            received, list(substitute.known_clients(server)), substitute.client_count
+        )
+    else:
+        assert received == {}
 
 
 def _write_iterations(damaris, source: int, clients: int) -> None:

@@ -16,16 +16,21 @@ from typing import Any
 
 from damaris_ref.core.config.model import Config
 from damaris_ref.core.errors import UsageError
-from damaris_ref.core.topology import Topology
+from damaris_ref.core.topology import Role, Topology
 
 
 @dataclass(frozen=True)
 class RankContext:
-    """One world rank's view of the run: topology, its ids and its communicators."""
+    """One world rank's view of the run: topology, its role, its ids and its communicators.
+
+    ``role`` is ``topology.role_of(world_rank)``, decided once when the session starts; every
+    question of whether this rank is a client or serves is asked of it.
+    """
 
     config: Config
     topology: Topology
     world_rank: int
+    role: Role
     magic: str
     world_comm: Any
     client_comm: Any
@@ -34,13 +39,17 @@ class RankContext:
     @property
     def is_client(self) -> bool:
         """True on simulation ranks (every rank in standalone mode)."""
-        return self.topology.role_of(self.world_rank) == "client"
+        return self.role.is_client
+
+    @property
+    def serves(self) -> bool:
+        """True where pyscripts run: dedicated servers, and every rank in standalone mode."""
+        return self.role.serves
 
     @property
     def server_id(self) -> int:
-        """The S number of the server role this rank plays (its client id in standalone)."""
-        if self.topology.mode == "standalone":
-            return self.topology.client_id(self.world_rank)
+        """The S number of the server role this rank plays (in standalone mode, where every
+        rank is its own server, the table numbers servers as clients: its client id)."""
         return self.topology.server_id(self.world_rank)
 
 

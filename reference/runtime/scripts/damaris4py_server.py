@@ -35,8 +35,7 @@ def isclient() -> bool:
 
 def isserver() -> bool:
     """True where pyscripts run: dedicated servers, or every rank in standalone mode."""
-    ctx = current()
-    return not ctx.is_client or ctx.topology.mode == "standalone"
+    return current().serves
 
 
 def isdedicatedcore() -> bool:

@@ -39,6 +39,7 @@ from damaris_ref.core.config.buffer import PAGE, client_share, share_problem
 from damaris_ref.core.config.errors import ConfigError
 from damaris_ref.core.config.model import Config
 from damaris_ref.core.data import Block, new_magic_number
+from damaris_ref.core.errors import RunError
 from damaris_ref.core.polling import MPI_WAIT_FIRST, MPI_WAIT_MOST, poll_until
 from damaris_ref.core.settings import BUFFER_WAIT
 from damaris_ref.core.topology import Mode, Topology, emulated_nodes
@@ -224,9 +225,9 @@ class MPIClientTransport:
         self.comm = comm
         self.topology = topology
         self.window = window
-        self.server_rank = topology.server_ranks[
-            topology.server_for(topology.client_id(comm.Get_rank()))
-        ]
+        #: the server id this client's calls name (its owner in the routing table), and that
+        #: server's world rank; known from the first call on
+        self.server = self.server_rank = -1
         self.wait = BUFFER_WAIT.read()
         self.config = config
         self.allocator: ShmAllocator | None = None
@@ -249,8 +250,22 @@ class MPIClientTransport:
                     self.memory.size, name=config.architecture.buffer_name
                 )
 
+    def _address(self, server: int) -> None:
+        """Send to server id ``server``, the one the client names: a client has one server,
+        whose releases it takes back, so a second one is refused."""
+        if server == self.server:
+            return
+        if self.server >= 0:
+            raise RunError(
+                f"client sent to server {self.server}, then named server {server}: a client's "
+                "blocks and notices all go to the one server the routing table gives it"
+            )
+        self.server, self.server_rank = server, self.topology.server_ranks[server]
+
     def send_block(self, server: int, block: Block) -> None:
         """Copy the block to where the server can read it and queue its notice."""
+        if server != self.server:
+            self._address(server)
         array = block.data
         if self.window is None:
             array = np.ascontiguousarray(array)
@@ -491,17 +506,20 @@ class MPIClientTransport:
 
     def send_end_iteration(self, server: int, source: int, iteration: int) -> None:
         """Send the iteration's notices and its end as one message; take back freed space."""
+        self._address(server)
         self._flush(IterationEnded(source, iteration))
         if self.allocator is not None:
             self._collect_releases()
 
     def send_stop(self, server: int, source: int) -> None:
         """Send what is pending and the stop; nothing follows from this client."""
+        self._address(server)
         self._flush(ClientStopped(source))
 
     def close(self) -> None:
-        """Wait for the server's DONE, taking the last releases on the way."""
-        if self.window is not None:
+        """Wait for the server's DONE, taking the last releases on the way (a client that
+        never named its server sent nothing to be released)."""
+        if self.window is not None and self.server >= 0:
             _poll(self._collect_releases)
 
 
