@@ -79,11 +79,16 @@ def mpi_client(comm: RecordingComm, shared: bool) -> mpi.MPIClientTransport:
     return mpi.MPIClientTransport(comm, CONFIG, TOPOLOGY, NodeComm(), window)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("batch", [False, True], ids=["send_block", "send_blocks"])
 @pytest.mark.parametrize("shared", [True, False], ids=["shared-memory", "across-nodes"])
-def test_the_mpi_client_transport_sends_to_the_server_the_client_names(shared):
+def test_the_mpi_client_transport_sends_to_the_server_the_client_names(shared, batch):
     comm = RecordingComm()
     transport = mpi_client(comm, shared)
-    transport.send_block(NAMED, block())
+    if batch:
+        one = block()
+        transport.send_blocks(NAMED, "v", CLIENT, 0, [(0, one.offsets, one.data)])
+    else:
+        transport.send_block(NAMED, block())
     transport.send_end_iteration(NAMED, CLIENT, 0)
     transport.send_stop(NAMED, CLIENT)
     assert comm.peers

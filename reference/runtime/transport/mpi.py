@@ -296,6 +296,8 @@ class MPIClientTransport:
         """Copy blocks of one variable (one dtype and shape) into one piece of the slice and
         queue their notices; across nodes, send their notices as one message and then each
         block's bytes. Nothing is copied unless room for every block was found."""
+        if server != self.server:
+            self._address(server)
         if self.window is None:
             arrays = [np.ascontiguousarray(array) for _, _, array in parts]
             self.comm.send(
