@@ -21,6 +21,8 @@ from damaris_ref.core.topology import compute_topology, emulated_nodes
 from damaris_ref.runtime.transport import mpi
 from damaris_ref.runtime.transport.base import BlockArrived, ClientStopped, IterationEnded
 
+from shm_fakes import Window
+
 TOPOLOGY = compute_topology(emulated_nodes(2, 0), dedicated_cores=1)  # client 0, server 1
 CLIENT, SERVER = TOPOLOGY.client_ranks[0], TOPOLOGY.server_ranks[0]
 SLICE = 1 << 16
@@ -97,19 +99,6 @@ class NodeComm:
         return MPI.COMM_SELF.Get_group()
 
 
-class Window:
-    """The node's segment: only the client's slice, seen by both sides."""
-
-    def __init__(self) -> None:
-        self.memory = bytearray(SLICE)
-
-    def Shared_query(self, rank: int):
-        return self.memory, 1
-
-    def Sync(self) -> None:
-        pass
-
-
 def config(buffer_size: int = SLICE) -> Config:
     return Config(
         "batching",
@@ -123,7 +112,7 @@ def config(buffer_size: int = SLICE) -> Config:
 def pair(monkeypatch):
     """A connected (client transport, server transport, server comm) over one fake wire."""
     monkeypatch.setenv(mpi.BUFFER_WAIT_VARIABLE, "0.3")
-    wire, window = Wire(), Window()
+    wire, window = Wire(), Window(SLICE)
     client = mpi.MPIClientTransport(ClientComm(wire), config(), TOPOLOGY, NodeComm(), window)
     server_comm = ServerComm(wire)
     server = mpi.MPIServerTransport(server_comm, TOPOLOGY, NodeComm(), window)

@@ -17,6 +17,8 @@ from damaris_ref.core.topology import compute_topology
 from damaris_ref.runtime.transport import mpi
 from damaris_ref.runtime.transport.inprocess import InProcessWorld
 
+from shm_fakes import Window
+
 #: one node of four ranks: clients 0 and 1, servers at world ranks 2 and 3
 TOPOLOGY = compute_topology((0, 0, 0, 0), dedicated_cores=2)
 CLIENT = 0
@@ -61,21 +63,8 @@ class NodeComm:
         return 0
 
 
-class Window:
-    """The client's slice of the node's segment."""
-
-    def __init__(self) -> None:
-        self.memory = bytearray(SLICE)
-
-    def Shared_query(self, rank: int):
-        return self.memory, 1
-
-    def Sync(self) -> None:
-        pass
-
-
 def mpi_client(comm: RecordingComm, shared: bool) -> mpi.MPIClientTransport:
-    window = Window() if shared else None
+    window = Window(SLICE) if shared else None
     return mpi.MPIClientTransport(comm, CONFIG, TOPOLOGY, NodeComm(), window)  # type: ignore[arg-type]
 
 
