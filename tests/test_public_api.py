@@ -23,7 +23,12 @@ import pytest
 import damaris_ref
 
 #: packages whose names are loaded on first use: ``_LAZY`` maps each name to its module
-LAZY_PACKAGES = ("damaris_ref", "damaris_ref.ensemble", "damaris_ref.conformance")
+LAZY_PACKAGES = (
+    "damaris_ref",
+    "damaris_ref.ensemble",
+    "damaris_ref.conformance",
+    "damaris_ref.dask_bridge",
+)
 #: the modules a port author reads without MPI or Dask (docs/architecture.md: the pure core)
 PURE_CORE = (
     "damaris_ref.core.config",
@@ -174,6 +179,26 @@ def test_import_damaris_ref_loads_neither_mpi4py_nor_dask() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_a_run_whose_scheduler_file_names_no_scheduler_imports_no_dask(tmp_path: Path) -> None:
+    """Every rank of such a run (the seed's own 3dmesh_py.yml without a scheduler) starts
+    without Dask: importing ``distributed`` costs each MPI rank about a second of CPU."""
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    for name in ("3dmesh_py.yml", "3dmesh_py.py"):
+        (tmp_path / name).write_bytes((examples / name).read_bytes())
+    argv = ["run", "--in-process", "-n", "5", "3dmesh_py", "3dmesh_py.yml", "-i", "2", "-s", "0"]
+    code = (
+        "import sys\n"
+        "from damaris_ref.cli import main\n"
+        f"status = main({argv!r})\n"
+        "print(status, sorted(m for m in ('dask', 'distributed') if m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert "does not exist" in done.stderr  # the run did look for the scheduler
+    assert done.stdout.splitlines()[-1] == "0 []", done.stderr
 
 
 def test_a_lazy_name_loads_its_module_on_first_use() -> None:

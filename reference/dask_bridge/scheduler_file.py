@@ -144,10 +144,10 @@ def connect_within(path: Path, timeout: float) -> Client:
     The file is read, the scheduler asked who it is, and the client connected within
     ``timeout`` seconds in all; :class:`SchedulerUnusable` otherwise.
     """
-    from distributed import Client
-
     started = time.monotonic()
     address = check_file(path, timeout)
+    from distributed import Client  # only once a scheduler answered: a run without one never pays
+
     left = max(timeout - (time.monotonic() - started), 0.1)
     try:
         return Client(address, timeout=left, set_as_default=False)

@@ -9,7 +9,9 @@ otherwise, whatever the file holds or listens at its address, that pyscript's
 server 0).
 
 The session of the script being run is found through a context variable that
-:meth:`DaskSession.script_scope` sets around each run: nothing process-wide.
+:meth:`DaskSession.script_scope` sets around each run: nothing process-wide. ``distributed``
+is imported only once a scheduler has answered, so that a server whose scheduler file names
+no scheduler starts as fast as one without Dask.
 """
 
 from __future__ import annotations
@@ -20,18 +22,21 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import distributed.client
 import numpy as np
-from distributed import Client, Future
 
 from damaris_ref.core.config.model import Config
 from damaris_ref.core.polling import PROCESS_POLL, poll_until
-from damaris_ref.dask_bridge import segments
 from damaris_ref.dask_bridge.scheduler_file import SchedulerUnusable, connect_within
 from damaris_ref.dask_bridge.worker_env import threads_per_worker, workers_name
-from damaris_ref.dask_bridge.workers import ServerWorker
 from damaris_ref.launch.processes import describe_exit
+
+if TYPE_CHECKING:
+    from distributed import Client, Future
+
+    from damaris_ref.dask_bridge import segments
+    from damaris_ref.dask_bridge.workers import ServerWorker
 
 _running: contextvars.ContextVar[DaskSession | None] = contextvars.ContextVar(
     "damaris_dask_session", default=None
@@ -56,6 +61,8 @@ def _current_in_this_context(client: Client) -> Iterator[None]:
     of the in-process engine entering and leaving it concurrently restore it out of order and
     leave it set. Dask finds the current client through this context variable alone.
     """
+    import distributed.client
+
     variable = getattr(distributed.client, "_current_client", None)
     if variable is None:  # a distributed without it: its public, process-wide form
         with client.as_current():
@@ -128,6 +135,8 @@ class DaskSession:
                 tried.add(path)
                 client = session._connect(Path(path), pyscript.timeout, pyscript.name)
                 if client is not None:
+                    from damaris_ref.dask_bridge.workers import ServerWorker
+
                     session._clients[path] = client
                     session._workers[path] = ServerWorker.start(
                         client,
@@ -188,6 +197,8 @@ class DaskSession:
 
         A second call for the key held by :meth:`hold` returns what was delivered then.
         """
+        from damaris_ref.dask_bridge import segments
+
         held = next((d for d in self._held.values() if d.key == key), None)
         if held is not None:
             return held
@@ -221,6 +232,8 @@ class DaskSession:
 
     def _pool(self, scheduler_file: str) -> segments.SlotPool | None:
         if scheduler_file not in self._pools:
+            from damaris_ref.dask_bridge import segments
+
             pool = None
             if segments.supported():
                 pool = segments.SlotPool(
