@@ -111,7 +111,7 @@ def config(buffer_size: int = SLICE) -> Config:
 @pytest.fixture
 def pair(monkeypatch):
     """A connected (client transport, server transport, server comm) over one fake wire."""
-    monkeypatch.setenv(mpi.BUFFER_WAIT_VARIABLE, "0.3")
+    monkeypatch.setenv(mpi.client.BUFFER_WAIT_VARIABLE, "0.3")
     wire, window = Wire(), Window(SLICE)
     client = mpi.MPIClientTransport(ClientComm(wire), config(), TOPOLOGY, NodeComm(), window)
     server_comm = ServerComm(wire)
@@ -147,7 +147,7 @@ def expected(blocks: list[Block]) -> list:
     return [("block", b.block, b.iteration, b.offsets, b.data.tolist()) for b in blocks]
 
 
-@pytest.mark.parametrize("count", [3, mpi.INLINE_NOTICES + 1, 200])
+@pytest.mark.parametrize("count", [3, mpi.client.INLINE_NOTICES + 1, 200])
 def test_blocks_end_and_stop_arrive_in_the_order_the_client_issued_them(pair, count):
     client, server, server_comm = pair
     first = [block(n) for n in range(count)]
@@ -217,7 +217,7 @@ def test_an_iteration_travels_as_one_message_with_its_end(pair):
 
 
 def test_notices_go_ahead_of_the_end_once_the_batch_bound_is_reached(pair, monkeypatch):
-    monkeypatch.setattr(mpi, "NOTICE_BATCH", 10)
+    monkeypatch.setattr(mpi.client, "NOTICE_BATCH", 10)
     client, server, server_comm = pair
     blocks = [block(n) for n in range(25)]
     for b in blocks:

@@ -1,69 +1,41 @@
-"""The MPI backend and transports: clients and servers as MPI ranks (mpi4py).
-
-Same node (dedicated cores): each client owns a slice of the node's shared segment
-(``MPI.Win.Allocate_shared``, ``architecture.buffer.size`` bytes per node split evenly among
-the node's clients). A ``write`` copies the block into the slice at once and appends a small
-notice (variable, block, iteration, offsets, dtype, shape, location) to a pending list; the
-list travels as one message with the next ``end_iteration`` or ``stop``, or earlier when it
-grows past :data:`NOTICE_BATCH` or before the client waits for space, with one memory
-``Sync`` per message. The server wraps the segment as NumPy views without copying and, once
-an iteration's scripts ran, sends each client the locations it may reuse in one message. A
-client whose slice is full waits (up to ``DAMARIS_BUFFER_WAIT`` seconds, default 60) for its
-server to free space: running ahead of the server is normal and temporary; a block larger
-than the slice fails at once. The blocks of one ``write_blocks`` call share one allocation,
-which the client frees once the server has handed back the last of them.
-
-Across nodes (dedicated nodes): each notice goes at once, followed by the block itself as a
-buffer ``Send`` (no pickling of array data).
-
-Every message from a client to its server uses one tag, and a batch keeps the order of its
-notices, so MPI's non-overtaking rule keeps blocks, ``end_iteration`` and ``stop`` in the
-order the client issued them.
+"""The client side of the MPI transport: a block is copied into the client's slice of the
+node's shared segment (or sent across nodes) and its notice goes to the server in batches.
 """
 
 from __future__ import annotations
 
 import bisect
-import math
-import os
 import pickle
-from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 from mpi4py import MPI
 
-from damaris_ref.core.config.buffer import PAGE, client_share, share_problem
-from damaris_ref.core.config.errors import ConfigError
 from damaris_ref.core.config.model import Config
-from damaris_ref.core.data import Block, new_magic_number
+from damaris_ref.core.data import Block
 from damaris_ref.core.errors import RunError
-from damaris_ref.core.polling import MPI_WAIT_FIRST, MPI_WAIT_MOST, poll_until
 from damaris_ref.core.settings import BUFFER_WAIT
-from damaris_ref.core.topology import Mode, Topology, emulated_nodes
+from damaris_ref.core.topology import Topology
 from damaris_ref.runtime.transport.base import (
-    BlockArrived,
     BlockPart,
     BufferFullError,
     ClientStopped,
     IterationEnded,
-    Message,
 )
 from damaris_ref.runtime.transport.budget import buffer_full_message
+from damaris_ref.runtime.transport.mpi.wire import (
+    TAG_DONE,
+    TAG_TO_SERVER,
+    Notice,
+    StoredNotices,
+    node_window,
+    poll,
+)
 from damaris_ref.runtime.transport.prefault import prefault
 from damaris_ref.runtime.transport.shm_allocator import ShmAllocator
 
-TAG_TO_SERVER = 71
-TAG_RELEASE = 72
-TAG_DONE = 73
+#: the environment variable that sets how long a client waits for its server to free space
 BUFFER_WAIT_VARIABLE = BUFFER_WAIT.name
-#: a server asks again at once for this long before it starts sleeping: a client writing
-#: iteration after iteration hears back within microseconds, so its next block goes where its
-#: last one was (still in cache); 1 ms per iteration is nothing to a simulation's step
-_SERVER_SPIN = 0.001
-
 
 #: a client sends its pending notices once this many have piled up within one iteration
 NOTICE_BATCH = 4096
@@ -76,139 +48,9 @@ TAKE_BACK_FROM = 1 << 18
 #: more pending notices than this travel through the shared slice, not in the message
 INLINE_NOTICES = 32
 
-#: what travels instead of a block, as a plain tuple (cheap to build and to pickle):
-#: (variable, source, block, iteration, offsets, dtype string, shape, location), where
-#: location is the byte offset in the client's shared slice, or -1: the data follows by Send
-Notice = tuple[str, int, int, int, tuple[int, ...], str, tuple[int, ...], int]
-
 
 #: how a client copies blocks of one dtype: (dtype string, typed view of its slice, item size)
 _Copier = tuple[str, memoryview | None, int]
-
-
-@dataclass(frozen=True)
-class StoredNotices:
-    """A batch of notices pickled into the client's slice at ``location`` (``nbytes`` long)."""
-
-    location: int
-    nbytes: int
-
-
-def _shared(window: MPI.Win | None) -> MPI.Win:
-    """The node's shared window, which every notice of a block in shared memory implies."""
-    if window is None:
-        raise RuntimeError("a notice of a block in shared memory, on a node without a window")
-    return window
-
-
-def _poll(ready: Callable[[], object], timeout: float = math.inf, spin: float = 0.0) -> object:
-    """Wait for ``ready()`` with a growing sleep (kind to oversubscribed cores), after
-    ``spin`` s of asking at once."""
-    return poll_until(ready, timeout, MPI_WAIT_FIRST, MPI_WAIT_MOST, spin)
-
-
-#: where MPI libraries keep a node's shared memory (MPICH's segments are files here)
-SHM_FOLDER = "/dev/shm"
-
-
-def shm_room_problem(size: int, segments: int, folder: str = SHM_FOLDER) -> str | None:
-    """Why ``segments`` shared buffers of ``size`` bytes cannot fit in ``folder``; None when
-    they can (or the folder cannot be looked at). Past its free space a rank touching the
-    buffer would be killed by SIGBUS, so the run is refused before anything is allocated."""
-    try:
-        status = os.statvfs(folder)
-    except OSError:
-        return None
-    free = status.f_bavail * status.f_frsize
-    needed = size * segments
-    if needed <= free:
-        return None
-    what = f"{segments} node buffers of {size} bytes" if segments > 1 else f"{size} bytes"
-    return (
-        f"the shared buffer ({what}) does not fit in {folder}, which has {free} bytes free; "
-        f"allowed: at most {free // segments} bytes per node here (or make {folder} larger)"
-    )
-
-
-class MPIBackend:
-    """What :class:`~damaris_ref.runtime.session.Damaris` needs from an MPI world."""
-
-    def __init__(self, comm: MPI.Comm | None = None):
-        self.world_comm = comm if comm is not None else MPI.COMM_WORLD
-        self.rank = self.world_comm.Get_rank()
-        self._node_comm: MPI.Intracomm | None = None
-        self._window: MPI.Win | None = None
-        self._transport: MPIClientTransport | MPIServerTransport | None = None
-
-    def node_ids(self, ranks_per_node: int) -> tuple[int, ...]:
-        """Emulated nodes when ``ranks_per_node > 0``, else hosts found by shared memory."""
-        if ranks_per_node > 0:
-            return emulated_nodes(self.world_comm.Get_size(), ranks_per_node)
-        host = self.world_comm.Split_type(MPI.COMM_TYPE_SHARED, key=self.rank)
-        leader = host.allreduce(self.rank, op=MPI.MIN)
-        host.Free()
-        return tuple(self.world_comm.allgather(leader))
-
-    def magic(self) -> str:
-        """Rank 0's fresh magic number, on every rank."""
-        return self.world_comm.bcast(new_magic_number() if self.rank == 0 else None, root=0)
-
-    def split(self, color: int) -> MPI.Comm:
-        """The client (0) or server (1) communicator, ordered by world rank."""
-        return self.world_comm.Split(color, self.rank)
-
-    def _shared_window(
-        self, config: Config, topology: Topology, is_client: bool
-    ) -> tuple[MPI.Intracomm, MPI.Win | None]:
-        """Collective over the world: this rank's node communicator, and every node's segment
-        (client slices first) when the node's ranks share one."""
-        node = topology.node_of_rank[self.rank]
-        shared = topology.mode is Mode.DEDICATED_CORES
-        if shared:
-            clients_here = sum(1 for r in topology.client_ranks if topology.node_of_rank[r] == node)
-            size = config.architecture.buffer_size
-            # every rank of every node finds this alike, before any communicator is made
-            if (problem := share_problem(size, clients_here)) is not None:
-                raise ConfigError(problem, file=config.source, path="architecture.buffer.size")
-            # emulated nodes all live on this host, so their segments share its /dev/shm
-            segments = topology.number_of_nodes if config.architecture.ranks_per_node else 1
-            if (problem := shm_room_problem(size, segments)) is not None:
-                raise ConfigError(problem, file=config.source, path="architecture.buffer.size")
-        # mpi4py's stubs type Split as returning the base Comm; an intracommunicator's Split
-        # returns an Intracomm, which Allocate_shared needs
-        node_comm = cast(MPI.Intracomm, self.world_comm.Split(node, self.rank))
-        self._node_comm = node_comm
-        if not shared:
-            return node_comm, None
-        # whole pages: slices sit back to back in the segment, so page-multiple sizes keep
-        # every slice (and the allocator's 64-byte alignment inside it) aligned
-        slice_size = client_share(size, clients_here) if is_client else 0
-        self._window = MPI.Win.Allocate_shared(slice_size, 1, comm=node_comm)
-        self._window.Lock_all(MPI.MODE_NOCHECK)
-        return node_comm, self._window
-
-    def client_transport(self, config: Config, topology: Topology) -> MPIClientTransport:
-        """Transport of a client rank (collective with the server ranks' call)."""
-        node_comm, window = self._shared_window(config, topology, is_client=True)
-        self._transport = MPIClientTransport(self.world_comm, config, topology, node_comm, window)
-        return self._transport
-
-    def server_transport(self, config: Config, topology: Topology) -> MPIServerTransport:
-        """Transport of a server rank (collective with the client ranks' call)."""
-        node_comm, window = self._shared_window(config, topology, is_client=False)
-        self._transport = MPIServerTransport(self.world_comm, topology, node_comm, window)
-        return self._transport
-
-    def finalize(self) -> None:
-        """Drain outstanding messages, then free the shared segment (collective per node)."""
-        if self._transport is not None:
-            self._transport.close()
-        if self._window is not None:
-            self._window.Unlock_all()
-            self._window.Free()
-        if self._node_comm is not None:
-            self._node_comm.Free()
-        self._transport = self._window = self._node_comm = None
 
 
 class MPIClientTransport:
@@ -430,7 +272,7 @@ class MPIClientTransport:
             if len(message) > INLINE_NOTICES:
                 stored = self._store(pickle.dumps(message, pickle.HIGHEST_PROTOCOL))
                 message = message if stored is None else [stored]
-            _shared(self.window).Sync()  # the copies are visible before the server reads them
+            node_window(self.window).Sync()  # the copies are visible before the server reads them
         if last is not None:
             message.append(last)
         if message:
@@ -476,7 +318,7 @@ class MPIClientTransport:
             self._collect_releases()
             return allocator.largest_free_extent >= allocator.reserved_size(nbytes)
 
-        if not _poll(freed_enough, self.wait):
+        if not poll(freed_enough, self.wait):
             raise BufferFullError(
                 buffer_full_message(
                     arch.buffer_name,
@@ -522,111 +364,4 @@ class MPIClientTransport:
         """Wait for the server's DONE, taking the last releases on the way (a client that
         never named its server sent nothing to be released)."""
         if self.window is not None and self.server >= 0:
-            _poll(self._collect_releases)
-
-
-class MPIServerTransport:
-    """Server side: receive notices, wrap shared memory as views, hand locations back."""
-
-    def __init__(
-        self, comm: MPI.Comm, topology: Topology, node_comm: MPI.Comm, window: MPI.Win | None
-    ):
-        self.comm = comm
-        self.window = window
-        self.clients = {
-            topology.client_ranks[c]
-            for c in topology.known_clients(topology.server_id(comm.Get_rank()))
-        }
-        self._slices: dict[int, np.ndarray] = {}
-        self._pending_sends: list[MPI.Request] = []
-        self._ready: deque[Message] = deque()  # unpacked from a batch, not yet received
-        self._releases: dict[int, list[int]] = {}  # client rank -> locations to hand back
-        self._dtypes: dict[str, np.dtype] = {}
-        self._status = MPI.Status()  # filled by each probe for the next batch
-        if window is not None:
-            node_group, world_group = node_comm.Get_group(), comm.Get_group()
-            for client in self.clients:
-                node_rank = MPI.Group.Translate_ranks(world_group, [client], node_group)[0]
-                buffer, _unit = window.Shared_query(node_rank)
-                view = np.frombuffer(buffer, dtype=np.uint8)  # type: ignore[call-overload]
-                self._slices[client] = view  # (the 3.12+ buffer protocol again)
-                int(self._slices[client][::PAGE].sum())  # map the client's pages here too
-
-    def receive(self) -> Message:
-        """The next message from any owned client (polling, so idle servers cost no CPU).
-
-        Releases made since the last call go out first, one message per client.
-        """
-        self._send_releases()
-        if not self._ready:
-            self._unpack(self._next_batch())
-        return self._ready.popleft()
-
-    def _next_batch(self) -> tuple[int, list]:
-        status = self._status
-        _poll(lambda: self.comm.Iprobe(MPI.ANY_SOURCE, TAG_TO_SERVER, status), spin=_SERVER_SPIN)
-        self._reap_sends()
-        source = status.Get_source()
-        return source, self.comm.recv(source=source, tag=TAG_TO_SERVER)
-
-    def _unpack(self, received: tuple[int, list]) -> None:
-        """Turn one client's batch into messages, in the order the client issued them."""
-        source, batch = received
-        memory = self._slices.get(source)
-        dtypes, ready = self._dtypes, self._ready
-        synced = False
-        for item in batch:
-            if type(item) is not tuple:
-                if type(item) is StoredNotices:
-                    self._unpack((source, self._stored_notices(source, item)))
-                else:
-                    ready.append(item)
-                continue
-            variable, client, block, iteration, offsets, dtype_str, shape, location = item
-            dtype = dtypes.get(dtype_str) or dtypes.setdefault(dtype_str, np.dtype(dtype_str))
-            if location < 0:
-                array = np.empty(shape, dtype=dtype)
-                self.comm.Recv(array.reshape(-1).view(np.uint8), source, TAG_TO_SERVER)
-                handle = None
-            else:
-                if not synced:
-                    _shared(self.window).Sync()
-                    synced = True
-                array = np.ndarray(shape, dtype, memory, location)  # a view, no copy
-                handle = (source, location)
-            ready.append(
-                BlockArrived(Block(variable, client, block, iteration, offsets, array), handle)
-            )
-
-    def _stored_notices(self, source: int, stored: StoredNotices) -> list[Notice]:
-        """Read a batch of notices out of ``source``'s slice and give its space back."""
-        _shared(self.window).Sync()
-        end = stored.location + stored.nbytes
-        notices = pickle.loads(self._slices[source][stored.location : end].data)
-        self._releases.setdefault(source, []).append(stored.location)
-        return notices
-
-    def release(self, arrived: BlockArrived) -> None:
-        """Queue a shared-memory location for its client; it goes back with the next call of
-        :meth:`receive` (or :meth:`close`), together with the rest of the iteration's."""
-        if arrived.handle is not None:
-            client, location = cast(tuple[int, int], arrived.handle)  # made by _unpack()
-            self._releases.setdefault(client, []).append(location)
-
-    def _send_releases(self) -> None:
-        for client, locations in self._releases.items():
-            self._pending_sends.append(self.comm.isend(locations, client, TAG_RELEASE))
-        self._releases = {}
-
-    def _reap_sends(self) -> None:
-        self._pending_sends = [r for r in self._pending_sends if not r.Test()]
-
-    def close(self) -> None:
-        """Hand back the last locations, then tell every owned client that nothing more will
-        be released (shared memory only)."""
-        self._send_releases()
-        if self.window is not None:
-            for client in self.clients:
-                self._pending_sends.append(self.comm.isend(None, client, TAG_DONE))
-        MPI.Request.Waitall(self._pending_sends)
-        self._pending_sends = []
+            poll(self._collect_releases)

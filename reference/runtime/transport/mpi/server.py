@@ -1,0 +1,138 @@
+"""The server side of the MPI transport: notices are received and blocks in shared memory
+are wrapped as NumPy views; their locations go back to each client once released.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections import deque
+from typing import cast
+
+import numpy as np
+from mpi4py import MPI
+
+from damaris_ref.core.config.buffer import PAGE
+from damaris_ref.core.data import Block
+from damaris_ref.core.topology import Topology
+from damaris_ref.runtime.transport.base import BlockArrived, Message
+from damaris_ref.runtime.transport.mpi.wire import (
+    TAG_DONE,
+    TAG_RELEASE,
+    TAG_TO_SERVER,
+    Notice,
+    StoredNotices,
+    node_window,
+    poll,
+)
+
+#: a server asks again at once for this long before it starts sleeping: a client writing
+#: iteration after iteration hears back within microseconds, so its next block goes where its
+#: last one was (still in cache); 1 ms per iteration is nothing to a simulation's step
+_SERVER_SPIN = 0.001
+
+
+class MPIServerTransport:
+    """Server side: receive notices, wrap shared memory as views, hand locations back."""
+
+    def __init__(
+        self, comm: MPI.Comm, topology: Topology, node_comm: MPI.Comm, window: MPI.Win | None
+    ):
+        self.comm = comm
+        self.window = window
+        self.clients = {
+            topology.client_ranks[c]
+            for c in topology.known_clients(topology.server_id(comm.Get_rank()))
+        }
+        self._slices: dict[int, np.ndarray] = {}
+        self._pending_sends: list[MPI.Request] = []
+        self._ready: deque[Message] = deque()  # unpacked from a batch, not yet received
+        self._releases: dict[int, list[int]] = {}  # client rank -> locations to hand back
+        self._dtypes: dict[str, np.dtype] = {}
+        self._status = MPI.Status()  # filled by each probe for the next batch
+        if window is not None:
+            node_group, world_group = node_comm.Get_group(), comm.Get_group()
+            for client in self.clients:
+                node_rank = MPI.Group.Translate_ranks(world_group, [client], node_group)[0]
+                buffer, _unit = window.Shared_query(node_rank)
+                view = np.frombuffer(buffer, dtype=np.uint8)  # type: ignore[call-overload]
+                self._slices[client] = view  # (the 3.12+ buffer protocol again)
+                int(self._slices[client][::PAGE].sum())  # map the client's pages here too
+
+    def receive(self) -> Message:
+        """The next message from any owned client (polling, so idle servers cost no CPU).
+
+        Releases made since the last call go out first, one message per client.
+        """
+        self._send_releases()
+        if not self._ready:
+            self._unpack(self._next_batch())
+        return self._ready.popleft()
+
+    def _next_batch(self) -> tuple[int, list]:
+        status = self._status
+        poll(lambda: self.comm.Iprobe(MPI.ANY_SOURCE, TAG_TO_SERVER, status), spin=_SERVER_SPIN)
+        self._reap_sends()
+        source = status.Get_source()
+        return source, self.comm.recv(source=source, tag=TAG_TO_SERVER)
+
+    def _unpack(self, received: tuple[int, list]) -> None:
+        """Turn one client's batch into messages, in the order the client issued them."""
+        source, batch = received
+        memory = self._slices.get(source)
+        dtypes, ready = self._dtypes, self._ready
+        synced = False
+        for item in batch:
+            if type(item) is not tuple:
+                if type(item) is StoredNotices:
+                    self._unpack((source, self._stored_notices(source, item)))
+                else:
+                    ready.append(item)
+                continue
+            variable, client, block, iteration, offsets, dtype_str, shape, location = item
+            dtype = dtypes.get(dtype_str) or dtypes.setdefault(dtype_str, np.dtype(dtype_str))
+            if location < 0:
+                array = np.empty(shape, dtype=dtype)
+                self.comm.Recv(array.reshape(-1).view(np.uint8), source, TAG_TO_SERVER)
+                handle = None
+            else:
+                if not synced:
+                    node_window(self.window).Sync()
+                    synced = True
+                array = np.ndarray(shape, dtype, memory, location)  # a view, no copy
+                handle = (source, location)
+            ready.append(
+                BlockArrived(Block(variable, client, block, iteration, offsets, array), handle)
+            )
+
+    def _stored_notices(self, source: int, stored: StoredNotices) -> list[Notice]:
+        """Read a batch of notices out of ``source``'s slice and give its space back."""
+        node_window(self.window).Sync()
+        end = stored.location + stored.nbytes
+        notices = pickle.loads(self._slices[source][stored.location : end].data)
+        self._releases.setdefault(source, []).append(stored.location)
+        return notices
+
+    def release(self, arrived: BlockArrived) -> None:
+        """Queue a shared-memory location for its client; it goes back with the next call of
+        :meth:`receive` (or :meth:`close`), together with the rest of the iteration's."""
+        if arrived.handle is not None:
+            client, location = cast(tuple[int, int], arrived.handle)  # made by _unpack()
+            self._releases.setdefault(client, []).append(location)
+
+    def _send_releases(self) -> None:
+        for client, locations in self._releases.items():
+            self._pending_sends.append(self.comm.isend(locations, client, TAG_RELEASE))
+        self._releases = {}
+
+    def _reap_sends(self) -> None:
+        self._pending_sends = [r for r in self._pending_sends if not r.Test()]
+
+    def close(self) -> None:
+        """Hand back the last locations, then tell every owned client that nothing more will
+        be released (shared memory only)."""
+        self._send_releases()
+        if self.window is not None:
+            for client in self.clients:
+                self._pending_sends.append(self.comm.isend(None, client, TAG_DONE))
+        MPI.Request.Waitall(self._pending_sends)
+        self._pending_sends = []
