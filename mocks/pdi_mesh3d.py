@@ -21,7 +21,7 @@ import numpy as np
 
 from damaris_ref import pdi
 from damaris_ref.mocks.base import SimulationSetupError
-from damaris_ref.mocks.mesh3d import MESH3D_PY, MESH3D_PY_DOMAINS, block_values
+from damaris_ref.mocks.mesh3d import MESH3D_PY, MESH3D_PY_DOMAINS, block_total, block_values
 from damaris_ref.mocks.pdi_program import PdiProgram, spec_path
 
 
@@ -111,7 +111,7 @@ def _mesh_program(_world: Any, args: argparse.Namespace) -> None:
             if args.verbose == 1:
                 _print_in_rank_order(comm, cube)
             elif args.verbose == 2:
-                total = comm.reduce(int(cube.sum(dtype=np.int64)), root=0)
+                total = comm.reduce(block_total(cube), root=0)
                 if rank == 0:
                     print(f"C++    iteration  {iteration} , Sum () = {total}", flush=True)
                 _write("array_sum", "array_sum", np.array([float(total or 0)]))
@@ -166,7 +166,7 @@ def _domains_program(_world: Any, args: argparse.Namespace) -> None:
                     ],
                 )
                 cube = block_values(iteration, rank_start, shape, args.rank_only)
-                array_sum += comm.reduce(int(cube.sum(dtype=np.int64)), root=0) or 0
+                array_sum += comm.reduce(block_total(cube), root=0) or 0
                 pdi.multi_expose(
                     "damaris_write_block",
                     [

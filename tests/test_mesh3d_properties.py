@@ -20,6 +20,7 @@ from damaris_ref.core.data import reassemble
 from damaris_ref.core.output_lines import client_totals
 from damaris_ref.core.topology import compute_topology, emulated_nodes
 from damaris_ref.mocks import SIMULATIONS
+from damaris_ref.mocks.mesh3d import block_total, block_values
 from damaris_ref.runtime.in_process import run_in_process
 
 from recorder import Recorder
@@ -80,3 +81,26 @@ def test_seed_blocks_rebuild_the_spec_cube_and_sums_add_up(run):
         np.testing.assert_array_equal(reassemble(pieces, (0, 0, 0), shape), cube)
         server_sums = recorder.server_sums("cube_i", iteration)
         assert sum(server_sums.values()) == totals[iteration] == cube.sum()
+
+
+@given(
+    start=st.one_of(
+        st.integers(-(2**31) - 64, -(2**31) + 64),
+        st.integers(-64, 64),
+        st.integers(2**31 - 64, 2**31 + 64),
+        st.integers(-(2**40), 2**40),
+    ),
+    shape=st.lists(st.integers(1, 5), min_size=1, max_size=3).map(tuple),
+    rank_only=st.booleans(),
+)
+def test_block_values_wrap_as_int32_and_their_total_is_exact(start, shape, rank_only):
+    """Spec §6's running sequence as int32, wrapping past 2**31 as the C++ int does, and the
+    total the client prints is the exact sum of those values."""
+    count = int(np.prod(shape))
+    wide = [start] * count if rank_only else [start + k for k in range(count)]
+    wrapped = [(v + 2**31) % 2**32 - 2**31 for v in wide]
+    cube = block_values(start, 0, shape, rank_only)
+    assert cube.dtype == np.int32 and cube.shape == shape
+    assert cube.ravel().tolist() == wrapped
+    assert block_total(cube) == sum(wrapped)
+    assert block_total(cube.astype(np.float64)) == float(np.sum(cube, dtype=np.float64))
