@@ -218,7 +218,7 @@ def _write_domains(
     rank_start = rank * shape[2] * height
     for iteration in range(args.iterations):
         names.call(damaris.write, "last_iter", np.array([args.iterations], dtype=np.int32))
-        local_total = 0
+        local_total: int | float = 0
         for block in range(domains):
             cube = values(iteration, rank_start, shape)
             offsets = (rank * shape[0], 0, block * shape[2])
