@@ -97,7 +97,9 @@ def test_embedded_cluster_runs_simulations_with_threads_or_processes(sim, proces
 
 def test_external_scheduler_by_address_and_by_file(sim, tmp_path):
     scheduler_file = tmp_path / "scheduler.json"
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False) as cluster:
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"
+    ) as cluster:
         with open_client(cluster.scheduler_address) as by_address:
             by_address.write_scheduler_file(str(scheduler_file))
             outcome = run_ensemble(by_address, sys.executable, sim("echo"), [{"via": "address"}])
