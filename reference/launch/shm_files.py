@@ -21,8 +21,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 SHM_FOLDER = Path("/dev/shm")
-#: names of the files MPI libraries keep their shared memory in (MPICH, Open MPI's sm/vader)
-MPI_PREFIXES = ("mpich_shm_", "sm_segment.", "vader_segment.")
+#: names of the files MPI libraries keep their shared memory in: MPICH's node segment and the
+#: file of a shared window (which it unlinks once mapped, so a job stopped between the two
+#: leaves it), Open MPI's sm/vader segments
+MPI_PREFIXES = ("mpich_shm_", "mpich_shar_tmp", "sm_segment.", "vader_segment.")
 #: seconds between two looks at a running job's memory maps
 POLL_SECONDS = 0.25
 #: seconds a file must have existed unmapped before it counts as an orphan
