@@ -21,9 +21,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,27 +215,18 @@ class _ForwardedSignal(BaseException):
         self.signum = signum
 
 
-@contextmanager
-def _signals_raise_in_main_thread() -> Iterator[None]:
+def _signals_raise_in_main_thread() -> AbstractContextManager[None]:
     """Turn SIGINT/SIGTERM into :class:`_ForwardedSignal` while the job runs.
 
     Handlers can only be set from the main thread; elsewhere this does nothing. Raising (rather
     than stopping the job inside the handler) keeps the blocking teardown out of the handler,
     where ``Popen.wait`` would deadlock on its own lock.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
     def handler(signum: int, _frame: object) -> None:
         raise _ForwardedSignal(signum)
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    return processes.stop_signals_handled(handler)
 
 
 def stop_job(job: processes.Child, signum: int, grace: float) -> None:
@@ -245,12 +235,6 @@ def stop_job(job: processes.Child, signum: int, grace: float) -> None:
     The tree is found by its environment token too, so ranks that left the launcher's tree
     are stopped as well. SIGINT and SIGTERM are ignored meanwhile (in the main thread).
     """
-    ignored = {}
-    if threading.current_thread() is threading.main_thread():
-        # a second Ctrl-C must not abandon the teardown half way
-        ignored = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    # a second Ctrl-C must not abandon the teardown half way
+    with processes.stop_signals_handled(signal.SIG_IGN):
         job.stop(signum, grace)
-    finally:
-        for sig, old in ignored.items():
-            signal.signal(sig, old)

@@ -38,7 +38,7 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import IO, Literal, TypeVar
 
 import psutil
@@ -82,6 +82,26 @@ Captured = Literal["log"]
 def signal_status(signum: int) -> int:
     """The exit status a shell reports for a process ended by signal ``signum``: 128 + signum."""
     return 128 + signum
+
+
+#: the signals a person (Ctrl-C) or a batch system stops a command with
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def stop_signals_handled(handler: Callable[[int, object], object] | int) -> Iterator[None]:
+    """SIGINT and SIGTERM go to ``handler`` (a function, or ``signal.SIG_IGN``) inside the
+    ``with`` block, and back to their previous handlers after it. Only the main thread may
+    set handlers; in any other this changes nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
 
 
 def shell_status(returncode: int) -> int:

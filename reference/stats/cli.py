@@ -13,10 +13,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
-import signal
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -242,21 +241,15 @@ def _write_config(options: argparse.Namespace, scheduler_file: Path) -> Path:
     return written.resolve()
 
 
-@contextlib.contextmanager
-def _terminate_as_exit() -> Iterator[None]:
+def _terminate_as_exit() -> contextlib.AbstractContextManager[None]:
     """SIGTERM and Ctrl-C end the command through every clean-up, nothing left running, with
     exit status ``128 + signal`` and no traceback."""
-    from damaris_ref.launch.processes import signal_status
+    from damaris_ref.launch.processes import signal_status, stop_signals_handled
 
     def handler(signum: int, _frame: object) -> None:
         raise SystemExit(signal_status(signum))
 
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    return stop_signals_handled(handler)
 
 
 def _plot(summary: Summary, runs: Sequence[SimulationRun], out: Path) -> None:
