@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 TASKS = {"demo": ["-e", "demo"], "test": []}
-#: what ``test`` runs when given no tox arguments: every environment of tox.ini's list, as many
-#: at once as there are cores (on 2 cores 10 to 11 minutes, where one after the other take 14)
-ALL_TESTS = ["run-parallel", "--parallel", "auto"]
+#: what a task runs when given no tox arguments: ``test``, every environment of tox.ini's list,
+#: as many at once as there are cores (on 2 cores 10 to 12 minutes, one after the other 14)
+WITHOUT_ARGUMENTS = {"test": ["run-parallel", "--parallel", "auto"]}
 #: what .venv holds: tox, and the plugin that has it install with uv (as tox.ini requires)
 TOX = ("tox>=4.11", "tox-uv>=1.11")
 
@@ -51,7 +51,7 @@ def main(argv: list[str]) -> int:
         print("tasks.py: Python 3.11 or newer is required", file=sys.stderr)
         return 2
     _ensure_tox()
-    arguments = argv[1:] or (ALL_TESTS if argv[0] == "test" else [])
+    arguments = argv[1:] or WITHOUT_ARGUMENTS.get(argv[0], [])
     command = [str(_python()), "-m", "tox", *TASKS[argv[0]], *arguments]
     return subprocess.run(command, cwd=ROOT).returncode
 
