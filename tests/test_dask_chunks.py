@@ -1,12 +1,14 @@
-"""Property tests of the global array's chunks (:mod:`damaris_ref.dask_bridge.chunks`, and the
-tasks :mod:`damaris_ref.dask_bridge.assembly` makes of them).
+"""Property tests of the global array's chunks (:mod:`damaris_ref.dask_bridge.chunks`), of how
+a server lays its blocks out (:mod:`damaris_ref.dask_bridge.layout`), and of the tasks
+:mod:`damaris_ref.dask_bridge.assembly` makes of them.
 
 Blocks on a random grid are held by servers, each server's blocks tiling a box of the grid or
-dealt out at random; each server's blocks lie in one buffer at byte offsets, as in the lease its
-worker reads, and the array is computed with Dask's synchronous scheduler. Whatever the
-holding, the array is the reassembly of the blocks (:func:`damaris_ref.core.data.reassemble`); where
-every server's blocks tile a box, it has one chunk (one task) per server. Whether blocks tile
-a box is checked against :func:`damaris_ref.core.grid.block_grid`.
+dealt out at random; each server's blocks lie in one buffer, as in the lease its worker
+reads: laid out as their box where they tile one, else back to back at byte offsets. The
+array is computed with Dask's synchronous scheduler. Whatever the holding, the array is the
+reassembly of the blocks (:func:`damaris_ref.core.data.reassemble`); where every server's
+blocks tile a box, it has one chunk (one task) per server, the server's buffer itself.
+Whether blocks tile a box is checked against :func:`damaris_ref.core.grid.block_grid`.
 """
 
 from __future__ import annotations
@@ -23,9 +25,9 @@ from hypothesis import strategies as st
 
 from damaris_ref.core.data import reassemble
 from damaris_ref.core.grid import GridError, block_grid
-from damaris_ref.dask_bridge import assembly, chunks, global_array
+from damaris_ref.dask_bridge import global_array, layout
 from damaris_ref.dask_bridge.assembly import chunked_array
-from damaris_ref.dask_bridge.chunks import ServerBlocks, plan_chunks, tiled_box
+from damaris_ref.dask_bridge.chunks import Buffer, ServerBlocks, plan_chunks, tiled_box
 from damaris_ref.dask_bridge.keys import BlockId
 
 from strategies import grid_tilings
@@ -76,20 +78,36 @@ def holdings(draw, tiled: bool) -> Holding:
 
 
 @st.composite
-def laid_out(draw, holding: Holding) -> tuple[list[ServerBlocks], dict[str, np.ndarray]]:
-    """Each server's blocks in one buffer, at offsets aligned to their dtype or not, and its
-    description; the buffers by key."""
-    parts, buffers = [], {}
+def laid_out(draw, holding: Holding) -> tuple[list[ServerBlocks], list[np.ndarray]]:
+    """Each server's blocks in one buffer as its server lays them out (as their box if they
+    tile one, else back to back, here at offsets aligned to their dtype or not), and its
+    description; the buffers, one per server."""
+    parts, buffers = [], []
     for server, held in enumerate(holding.servers):
-        key, raw, reads = f"S{server}", bytearray(), []
-        for _, block in held:
-            raw += bytes(draw(st.sampled_from([0, 0, 1, 3, 8])))  # padding
-            reads.append((key, len(raw)))
-            raw += block.tobytes()
-        buffers[key] = np.frombuffer(bytes(raw), dtype=np.uint8)
         ids = [BlockId(server, block) for block in range(len(held))]
-        parts.append(ServerBlocks.of(ids, [o for o, _ in held], [b for _, b in held], reads))
+        blocks = [b for _, b in held]
+        part = ServerBlocks.of(ids, [o for o, _ in held], blocks)
+        if part.box is not None:
+            buffer = np.empty(part.box[1], dtype=holding.dtype)
+            layout.fill_box(buffer, part.offsets - np.asarray(part.box[0]), blocks)
+            buffers.append(buffer)
+            parts.append(part.delivered(Buffer(f"S{server}", None, None)))
+            continue
+        raw, starts = bytearray(), []
+        for block in blocks:
+            raw += bytes(draw(st.sampled_from([0, 0, 1, 3, 8])))  # padding
+            starts.append(len(raw))
+            raw += block.tobytes()
+        buffers.append(np.frombuffer(bytes(raw), dtype=np.uint8))
+        parts.append(part.delivered(Buffer(f"S{server}", None, tuple(starts))))
     return parts, buffers
+
+
+def _ready(parts: list[ServerBlocks], buffers: list[np.ndarray]) -> dict[int, np.ndarray]:
+    """The buffers that are chunks as they are (as a lease under the chunk's key is)."""
+    return {
+        i: buffer for i, (part, buffer) in enumerate(zip(parts, buffers, strict=True)) if part.box
+    }
 
 
 def _reassembled(holding: Holding) -> np.ndarray:
@@ -98,28 +116,38 @@ def _reassembled(holding: Holding) -> np.ndarray:
 
 
 @pytest.mark.parametrize("one_by_one", [False, True], ids=["index-arrays", "block-by-block"])
+@pytest.mark.parametrize("per_server", [True, False], ids=["server-chunks", "block-chunks"])
+@pytest.mark.parametrize("leased", [True, False], ids=["leased-chunks", "tasks-only"])
 @given(st.data())
 def test_the_array_is_the_reassembly_of_the_blocks_however_servers_hold_them(
-    one_by_one: bool, data: st.DataObject
+    one_by_one: bool, per_server: bool, leased: bool, data: st.DataObject
 ) -> None:
     holding = data.draw(holdings(tiled=data.draw(st.booleans())))
-    parts, buffers = data.draw(laid_out(holding))
-    array = chunked_array("g", plan_chunks(parts), parts, buffers)
-    # small blocks are copied into a chunk together, larger ones one by one: both ways here
-    with mock.patch.object(assembly, "SMALL_BLOCK_ELEMENTS", 0 if one_by_one else 256):
-        got = array.compute(scheduler="sync")
+    # small blocks are laid out in their box together, larger ones one by one: both ways here
+    with mock.patch.object(layout, "SMALL_BLOCK_ELEMENTS", 0 if one_by_one else 256):
+        parts, buffers = data.draw(laid_out(holding))
+    ready = _ready(parts, buffers) if leased else None
+    array = chunked_array("g", plan_chunks(parts, per_server), parts, buffers, ready)
+    got = array.compute(scheduler="sync")
     assert got.dtype == holding.dtype
     np.testing.assert_array_equal(got, _reassembled(holding))
     blocks = sum(len(held) for held in holding.servers)
     assert len(holding.servers) <= len(array.__dask_graph__()) <= blocks
+    if not per_server:
+        assert array.chunks == holding.chunks
 
 
 @given(st.data())
-def test_servers_whose_blocks_tile_a_box_give_one_chunk_each(data: st.DataObject) -> None:
+def test_servers_whose_blocks_tile_a_box_give_one_chunk_each_their_buffer(
+    data: st.DataObject,
+) -> None:
     holding = data.draw(holdings(tiled=True))
     parts, buffers = data.draw(laid_out(holding))
-    array = chunked_array("g", plan_chunks(parts), parts, buffers)
-    assert len(array.__dask_graph__()) == len(holding.servers)
+    ready = _ready(parts, buffers)
+    array = chunked_array("g", plan_chunks(parts), parts, buffers, ready)
+    graph = array.__dask_graph__()
+    assert len(graph) == len(holding.servers)
+    assert sorted(id(value) for value in graph.values()) == sorted(map(id, buffers))
     assert holding.cuts is not None
     expected = tuple(
         tuple(sum(sizes[a:b]) for a, b in itertools.pairwise((0, *cut, len(sizes))))
@@ -127,15 +155,6 @@ def test_servers_whose_blocks_tile_a_box_give_one_chunk_each(data: st.DataObject
     )
     assert array.chunks == expected
     assert plan_chunks(parts, per_server=False).chunks == holding.chunks
-
-
-@given(st.data())
-def test_blocks_too_large_to_copy_stay_one_chunk_each(data: st.DataObject) -> None:
-    holding = data.draw(holdings(tiled=True))
-    with mock.patch.object(chunks, "MERGE_BLOCK_BYTES", 0):
-        parts, buffers = data.draw(laid_out(holding))
-    array = chunked_array("g", plan_chunks(parts), parts, buffers)
-    assert array.chunks == holding.chunks
 
 
 @given(st.data())
@@ -205,7 +224,7 @@ def test_a_box_is_found_exactly_where_the_blocks_make_a_grid_with_no_gap(blocks)
 def test_blocks_of_several_dtypes_on_one_server_are_refused() -> None:
     blocks = [np.zeros(2, dtype=np.int32), np.zeros(2, dtype=np.float64)]
     with pytest.raises(ValueError, match=r"several dtypes: \['<f8', '<i4'\]"):
-        ServerBlocks.of([BlockId(0, 0), BlockId(0, 1)], [[0], [2]], blocks, [("k", 0)] * 2)
+        ServerBlocks.of([BlockId(0, 0), BlockId(0, 1)], [[0], [2]], blocks)
 
 
 def test_an_unknown_chunking_is_refused_naming_the_valid_ones() -> None:

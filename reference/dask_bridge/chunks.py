@@ -3,11 +3,12 @@ holds tile a box, one chunk per block elsewhere.
 
 Every chunk of a ``dask.array`` is a task, and at thousands of blocks per server the tasks,
 not the bytes, are what a global array costs. So where the blocks one server holds for a
-variable tile a box of the global array on a grid (the usual domain decomposition), and the
-servers' boxes form a grid, each box is one chunk, assembled on that server's worker from its
-blocks. Otherwise every block is a chunk of its own, placed by its offsets
-(:func:`damaris_ref.core.grid.block_grid`, whose errors name the blocks). The array's values are
-the same either way; only its chunks differ.
+variable tile a box of the global array on a grid (the usual domain decomposition), the
+server lays them out as that box in the buffer its worker reads
+(:mod:`~damaris_ref.dask_bridge.layout`), and where the servers' boxes form a grid, each box
+is one chunk: the buffer itself. Otherwise every block is a chunk of its own, placed by its
+offsets (:func:`damaris_ref.core.grid.block_grid`, whose errors name the blocks). The array's
+values are the same either way; only its chunks differ.
 
 Each server describes its own blocks and finds their box (:meth:`ServerBlocks.of`, in NumPy
 arrays: a server may hold thousands), so server 0 only arranges one box per server. This
@@ -16,6 +17,7 @@ module is pure: no Dask, no MPI.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Hashable, Iterable, Sequence
@@ -26,36 +28,50 @@ import numpy as np
 from damaris_ref.core.grid import GridError, block_grid
 from damaris_ref.dask_bridge.keys import BlockId
 
-#: a server's blocks averaging more bytes than this stay chunks of their own: assembling them
-#: copies every byte once more, which at this size costs more than the tasks it saves
-MERGE_BLOCK_BYTES = 4 << 20
-
 #: a box of the global array: its offsets and its shape
 Box = tuple[tuple[int, ...], tuple[int, ...]]
+
+
+@dataclass(frozen=True)
+class SlotWrite:
+    """Blocks a server copied into its shared-memory slot, for server 0 to lease on the
+    server's worker: the slot's Dask key, the call's generation there, the bytes written and
+    the worker's address."""
+
+    key: str
+    generation: int
+    nbytes: int
+    worker: str
+
+
+@dataclass(frozen=True)
+class Buffer:
+    """The one buffer a server's blocks lie in for its worker: already on the worker under
+    ``key`` (scattered), or written to ``slot`` and leased by server 0 (then ``key`` is that
+    of the server's lease where one is needed). Laid out as the server's box when ``starts``
+    is None, else back to back at byte ``starts``, one per block."""
+
+    key: str
+    slot: SlotWrite | None
+    starts: tuple[int, ...] | None
 
 
 @dataclass(frozen=True, eq=False)
 class ServerBlocks:
     """One server's blocks of one variable, one row per block: ``ids`` (source, block),
-    ``offsets`` and ``shapes`` in the global array, and ``reads``, where its worker reads it
-    (index into ``keys``, the Dask keys; byte offset there); ``box``, the box they tile if
-    they are to make one chunk."""
+    ``offsets`` and ``shapes`` in the global array; ``box``, the box they tile if they do;
+    ``buffer``, where its worker reads them (set once they are delivered)."""
 
     dtype: str
     ids: np.ndarray
     offsets: np.ndarray
     shapes: np.ndarray
-    keys: tuple[str, ...]
-    reads: np.ndarray
     box: Box | None
+    buffer: Buffer | None = None
 
     @classmethod
     def of(
-        cls,
-        ids: Sequence[BlockId],
-        offsets: Sequence[Sequence[int]],
-        blocks: Sequence[np.ndarray],
-        reads: Sequence[tuple[str, int]],
+        cls, ids: Sequence[BlockId], offsets: Sequence[Sequence[int]], blocks: Sequence[np.ndarray]
     ) -> ServerBlocks:
         """Describe ``blocks`` (at least one) and find their box. ValueError if they are of
         several dtypes, GridError if not all of one dimension."""
@@ -68,28 +84,33 @@ class ServerBlocks:
         if {len(where) for where in offsets} | {block.ndim for block in blocks} != {ndim}:
             # the grid says which block and how
             block_grid([(i, o, b.shape) for i, o, b in zip(ids, offsets, blocks, strict=True)])
-        keys = tuple(dict.fromkeys(key for key, _ in reads))
-        column = {key: index for index, key in enumerate(keys)}
         places = _table(offsets, count, ndim)
         shapes = _table((block.shape for block in blocks), count, ndim)
-        nbytes = int(shapes.prod(axis=1).sum()) * blocks[0].itemsize
-        box = None
-        if count > 1 and nbytes <= MERGE_BLOCK_BYTES * count:
-            box = tiled_box(places, shapes)
         return cls(
-            blocks[0].dtype.str,
-            _table(ids, count, 2),
-            places,
-            shapes,
-            keys,
-            _table(((column[key], offset) for key, offset in reads), count, 2),
-            box,
+            blocks[0].dtype.str, _table(ids, count, 2), places, shapes, tiled_box(places, shapes)
         )
+
+    def delivered(self, buffer: Buffer) -> ServerBlocks:
+        """These blocks, read from ``buffer`` (laid out as their box if ``buffer.starts`` is
+        None: ValueError if they have none)."""
+        if buffer.starts is None and self.box is None:
+            raise ValueError("blocks that tile no box cannot be laid out as one")
+        return dataclasses.replace(self, buffer=buffer)
 
     def block_id(self, row: int) -> BlockId:
         """The id of the block in ``row``."""
         source, block = self.ids[row].tolist()
         return BlockId(source, block)
+
+    def whole_box(self, chunk: Chunk) -> bool:
+        """Whether ``chunk`` is this server's whole box, laid out as such: its buffer is the
+        chunk."""
+        return (
+            self.box is not None
+            and self.buffer is not None
+            and self.buffer.starts is None
+            and (chunk.origin, chunk.shape) == self.box
+        )
 
 
 def _table(rows: Iterable[Iterable[int]], count: int, width: int) -> np.ndarray:

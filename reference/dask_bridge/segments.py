@@ -7,15 +7,18 @@ server and once by its worker; the worker opens it through ``/proc/<server pid>/
 (same user) in a small task whose result, the mapping, stays on that worker under the slot's
 key for as long as the server holds the slot.
 
-Per ``global_array`` call the server copies its blocks into a free slot (the one copy: its
+Per ``global_array`` call each server copies its blocks into a free slot (the one copy: its
 blocks are views of the transport's memory, which goes back to the clients after the
-scripts) and submits one **lease** task on its worker: the lease is the slot's payload as a
-buffer, and each block of the global array is a task slicing a zero-copy NumPy view off it,
-so the scheduler runs it where the lease is. Every view keeps its lease alive; when the last
-one goes (the server released its future, the array and any kept dataset are gone), the
-lease writes its generation into the slot's header, and the server sees the slot is free
-again without asking anyone. A slot still leased is never written: the next call takes
-another slot, or a new one.
+scripts), laid out as the box they tile or back to back, and numbers the call in the slot's
+header. Server 0, which plans the array, then submits the **leases**: a task on the slot's
+worker that takes the call's bytes as a buffer, either as the chunk itself (a read-only NumPy
+array of the box, under the chunk's key: the array's chunk is in place as soon as it runs) or
+as a :class:`Lease` that block tasks take zero-copy views of. Every view keeps the buffer
+alive; when the last one goes (server 0 released its futures, the array and any kept dataset
+are gone), the worker writes the call's number into the slot's header, and the server sees
+the slot is free again without asking anyone. A slot still leased, or written and not yet
+leased, is never written again: the next call takes another slot, or a new one. A lease of a
+call whose bytes have since been replaced fails instead of reading them.
 """
 
 from __future__ import annotations
@@ -31,11 +34,12 @@ import numpy as np
 from distributed import Client, Future, get_worker
 
 from damaris_ref.core.errors import DaskError
+from damaris_ref.dask_bridge.chunks import SlotWrite
+from damaris_ref.dask_bridge.layout import fill_box, flat_offsets, pack_flat
 
-#: bytes before the payload; the first 8 hold the generation of the last lease that died
+#: bytes before the payload: the call number of the last lease that died, then that of the
+#: call whose bytes the slot holds (little-endian int64 each)
 HEADER = 64
-#: payload offsets of blocks are multiples of this (cache lines, any dtype's alignment)
-ALIGN = 64
 #: a free slot this many times larger than needed is dropped rather than reused
 OVERSIZE = 4
 #: seconds a worker gets to map a new slot (its first task also imports this module)
@@ -52,15 +56,6 @@ class SharedMemoryUnavailable(DaskError, OSError):
 def supported() -> bool:
     """True where anonymous shared-memory files and ``/proc/<pid>/fd`` exist (Linux)."""
     return hasattr(os, "memfd_create") and os.path.isdir(f"/proc/{os.getpid()}/fd")
-
-
-def layout(blocks: Sequence[np.ndarray]) -> tuple[list[int], int]:
-    """Payload offsets of ``blocks`` (aligned to :data:`ALIGN`) and the payload's size."""
-    offsets, end = [], 0
-    for block in blocks:
-        offsets.append(end)
-        end += -(-block.nbytes // ALIGN) * ALIGN
-    return offsets, end
 
 
 # --- worker side: runs in the worker process ---------------------------------------------
@@ -92,7 +87,30 @@ class WorkerSlot:
         finally:
             os.close(descriptor)
         self.size = size
-        self.released = np.frombuffer(self.mapping, dtype=np.int64, count=1)
+        self.header = np.frombuffer(self.mapping, dtype=np.int64, count=2)
+        #: the buffer of the call being read, shared by all its leases so that it is
+        #: released once, when the last of them goes
+        self._payloads: weakref.WeakValueDictionary[int, ctypes.Array[ctypes.c_char]] = (
+            weakref.WeakValueDictionary()
+        )
+
+    def payload(self, generation: int, nbytes: int) -> ctypes.Array[ctypes.c_char]:
+        """The bytes of the call numbered ``generation``, kept from reuse while any view of
+        them lives. SlotOverwritten if the slot holds another call's bytes by now."""
+        buffer = self._payloads.get(generation)
+        if buffer is not None:
+            return buffer
+        written = int(self.header[1])
+        if written != generation:
+            raise SlotOverwritten(
+                f"the blocks of call {generation} in {self.server_pid}'s shared memory were "
+                f"replaced by those of call {written}: an array was used after the bytes "
+                "it reads were given back"
+            )
+        buffer = (ctypes.c_char * max(nbytes, 1)).from_buffer(self.mapping, HEADER)
+        weakref.finalize(buffer, _release, self.header, generation)
+        self._payloads[generation] = buffer
+        return buffer
 
     def __sizeof__(self) -> int:
         return self.size
@@ -102,6 +120,10 @@ class WorkerSlot:
         # spoils its whole batch on the receiver, whose tasks then wait for ever (the family of
         # dask/distributed#7060): a slot must travel, as a slot that is lost
         return LostSlot, (self.server_pid, self.worker)
+
+
+class SlotOverwritten(DaskError):
+    """A lease of bytes the slot no longer holds: refused rather than read."""
 
 
 class LostSlot:
@@ -144,29 +166,46 @@ class Lease:
         return Lease, (bytearray(memoryview(self.buffer)),)
 
 
-def lease(slot: WorkerSlot | LostSlot, generation: int, payload: int) -> Lease:
-    """Lease ``payload`` bytes of ``slot`` for the call numbered ``generation``."""
+def lease(slot: WorkerSlot | LostSlot, generation: int, nbytes: int) -> Lease:
+    """Lease the ``nbytes`` of ``slot`` written by the call numbered ``generation``."""
     if isinstance(slot, LostSlot):
         raise slot.lost()
-    buffer = (ctypes.c_char * max(payload, 1)).from_buffer(slot.mapping, HEADER)
-    weakref.finalize(buffer, _release, slot.released, generation)
-    return Lease(buffer)
+    return Lease(slot.payload(generation, nbytes))
 
 
-def _release(released: np.ndarray, generation: int) -> None:
-    released[0] = generation
-
-
-def block_view(
-    source: Lease | np.ndarray, offset: int, shape: tuple[int, ...], dtype: str
+def box_lease(
+    slot: WorkerSlot | LostSlot, generation: int, shape: tuple[int, ...], dtype: str
 ) -> np.ndarray:
-    """One block: a read-only view into its lease (or into the block itself where it was
-    scattered), shared by every task reading it."""
+    """The box of ``shape`` written by the call numbered ``generation``, as a read-only array:
+    a chunk of the global array in place. Moved to another worker, it is a private copy."""
+    if isinstance(slot, LostSlot):
+        raise slot.lost()
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    return block_view(slot.payload(generation, nbytes), 0, shape, dtype)
+
+
+def _release(header: np.ndarray, generation: int) -> None:
+    header[0] = generation
+
+
+def block_view(source: object, offset: int, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    """One block: a read-only view at byte ``offset`` of a lease, of a slot's buffer or of a
+    scattered array, shared by every task reading it."""
     buffer = memoryview(source.buffer) if isinstance(source, Lease) else source
-    view = np.frombuffer(buffer, dtype=np.dtype(dtype), count=int(np.prod(shape)), offset=offset)
+    view = np.frombuffer(  # type: ignore[call-overload]
+        buffer, dtype=np.dtype(dtype), count=int(np.prod(shape)), offset=offset
+    )
     view = view.reshape(shape)
     view.flags.writeable = False
     return view
+
+
+def box_view(source: object, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    """A box laid out in ``source``: a lease of it, or the box itself where it was
+    scattered."""
+    if isinstance(source, np.ndarray) and source.shape == tuple(shape):
+        return source
+    return block_view(source, 0, shape, dtype)
 
 
 # --- server side ----------------------------------------------------------------------------
@@ -222,31 +261,37 @@ class SlotPool:
         self._slots: list[Slot] = []
         self._created = 0
 
-    def lease(self, key: str, blocks: Sequence[np.ndarray]) -> tuple[Future, list[int]]:
-        """Copy ``blocks`` into a free slot and lease it under ``key``; the future of the
-        lease and the blocks' offsets in it. OSError if the worker cannot map slots."""
-        offsets, payload = layout(blocks)
-        slot = self._free_slot(payload)
+    def write(
+        self, blocks: Sequence[np.ndarray], box: tuple[np.ndarray, tuple[int, ...]] | None
+    ) -> tuple[SlotWrite, tuple[int, ...] | None]:
+        """Copy ``blocks`` into a free slot for one call, laid out as a box of shape
+        ``box[1]`` where ``box`` gives it (with the blocks' starts in it, one row each), else
+        back to back; what server 0 needs to lease them, and their byte offsets when back to
+        back. OSError if the worker cannot map slots."""
+        if box is None:
+            offsets, nbytes = flat_offsets(blocks)
+        else:
+            starts, shape = box
+            nbytes = int(np.prod(shape)) * blocks[0].itemsize
+        slot = self._free_slot(nbytes)
         slot.generation += 1
-        target = np.frombuffer(slot.mapping, dtype=np.uint8, count=payload, offset=HEADER)
-        for block, offset in zip(blocks, offsets, strict=True):
-            piece = target[offset : offset + block.nbytes].view(block.dtype).reshape(block.shape)
-            np.copyto(piece, block, casting="no")
-        del target, piece
-        future = self.client.submit(
-            lease,
-            slot.worker_mapping,
-            slot.generation,
-            payload,
-            key=key,
-            workers=[self.worker],
-            allow_other_workers=False,  # it fails with its slot if the worker dies
-            pure=False,
-        )
-        # server 0 names this key in its graph: the scheduler must know it by then, and
-        # this client's submit is not ordered with server 0's messages
-        _finished(future, f"the lease {key}")
-        return future, offsets
+        header = np.frombuffer(slot.mapping, dtype=np.int64, count=2)
+        header[1] = slot.generation  # before any byte: a late lease of the last call fails
+        target = np.frombuffer(slot.mapping, dtype=np.uint8, count=nbytes, offset=HEADER)
+        if box is None:
+            pack_flat(target, blocks, offsets)
+        else:
+            fill_box(target.view(blocks[0].dtype).reshape(shape), starts, blocks)
+        del header, target
+        written = SlotWrite(slot.key, slot.generation, nbytes, self.worker)
+        return written, None if box is not None else tuple(offsets)
+
+    def forget(self, key: str) -> None:
+        """Never write the slot ``key`` again (a call that failed may or may not have leased
+        it): it goes once the worker no longer reads it."""
+        for slot in [s for s in self._slots if s.key == key]:
+            self._slots.remove(slot)
+            slot.close()
 
     def _free_slot(self, payload: int) -> Slot:
         """The smallest free slot that fits; free slots that do not fit are dropped."""

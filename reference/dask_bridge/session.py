@@ -28,6 +28,8 @@ import numpy as np
 
 from damaris_ref.core.config.model import Config
 from damaris_ref.core.polling import PROCESS_POLL, poll_until
+from damaris_ref.dask_bridge.chunks import Buffer, ServerBlocks
+from damaris_ref.dask_bridge.layout import fill_box, flat_offsets, pack_flat
 from damaris_ref.dask_bridge.scheduler_file import SchedulerUnusable, connect_within
 from damaris_ref.dask_bridge.worker_env import threads_per_worker, workers_name
 from damaris_ref.launch.processes import describe_exit
@@ -89,6 +91,22 @@ def _send_sooner(client: Client) -> None:
         stream.interval = min(stream.interval, CLIENT_SEND_INTERVAL)
 
 
+def _packed(
+    blocks: Sequence[np.ndarray], box: tuple[np.ndarray, tuple[int, ...]] | None
+) -> tuple[np.ndarray, tuple[int, ...] | None]:
+    """``blocks`` in one array to scatter: their box, or their bytes back to back (with
+    their byte offsets there)."""
+    if box is not None:
+        starts, shape = box
+        whole = np.empty(shape, dtype=blocks[0].dtype)
+        fill_box(whole, starts, blocks)
+        return whole, None
+    offsets, nbytes = flat_offsets(blocks)
+    flat = np.empty(nbytes, dtype=np.uint8)
+    pack_flat(flat, blocks, offsets)
+    return flat, tuple(offsets)
+
+
 def current_session() -> DaskSession | None:
     """The Dask session of the server whose pyscript is running here, if it has one."""
     return _running.get()
@@ -96,11 +114,11 @@ def current_session() -> DaskSession | None:
 
 @dataclass(frozen=True)
 class Delivery:
-    """One server's blocks of one call, on its worker: each block is read at ``(key, byte
-    offset)``, and ``futures`` keep those keys there."""
+    """One server's blocks of one call, for its worker: where they lie (``buffer``), and the
+    futures that keep them there until server 0 refers to them (scattered blocks only)."""
 
     key: str
-    sources: list[tuple[str, int]]
+    buffer: Buffer
     futures: list[Future]
 
 
@@ -115,7 +133,10 @@ class DaskSession:
         self._clients: dict[str, Client] = {}
         self._workers: dict[str, ServerWorker] = {}
         self._pools: dict[str, segments.SlotPool | None] = {}  # None: no shared memory
-        self._held: dict[tuple[str, str], Delivery] = {}  # kept until the next call
+        # kept until the next call for the variable: this server's delivery, and on server 0
+        # the leases it submitted for every server
+        self._held: dict[tuple[str, str], Delivery] = {}
+        self._leases: dict[tuple[str, str], list[Future]] = {}
 
     @property
     def worker_name(self) -> str:
@@ -190,10 +211,12 @@ class DaskSession:
         return self._workers[scheduler_file].address
 
     def deliver(
-        self, scheduler_file: str, key: str, names: Sequence[str], blocks: Sequence[np.ndarray]
+        self, scheduler_file: str, key: str, part: ServerBlocks, blocks: Sequence[np.ndarray]
     ) -> Delivery:
-        """Put ``blocks`` on this server's worker: copied once into shared memory and leased
-        under ``key``, or, where shared memory is unavailable, scattered under ``names``.
+        """Put ``blocks`` (described by ``part``) in one buffer for this server's worker, laid
+        out as their box if they tile one: copied into shared memory the worker maps, for
+        server 0 to lease under ``key`` or the chunk's key, or, where shared memory is
+        unavailable, scattered to the worker under ``key``.
 
         A second call for the key held by :meth:`hold` returns what was delivered then.
         """
@@ -206,11 +229,14 @@ class DaskSession:
         ended = child.poll()
         if ended is not None:
             raise _worker_ended(ended)
+        box = None
+        if part.box is not None:
+            box = (part.offsets - np.asarray(part.box[0]), part.box[1])
         pool = self._pool(scheduler_file)
         if pool is not None:
             try:
-                future, offsets = pool.lease(key, blocks)
-                return Delivery(key, [(key, offset) for offset in offsets], [future])
+                written, starts = pool.write(blocks, box)
+                return Delivery(key, Buffer(key, written, starts), [])
             except segments.SlotLost:
                 # the scheduler lost the worker before its end reached this process (a killed
                 # process takes a moment to go): say how it ended, as above, once it has
@@ -222,13 +248,21 @@ class DaskSession:
             except segments.SharedMemoryUnavailable as why:
                 self._pools[scheduler_file] = None
                 self._say_scattering(str(why))
+        buffer, starts = _packed(blocks, box)
         futures = self._clients[scheduler_file].scatter(
-            dict(zip(names, blocks, strict=True)),
+            {key: buffer},
             workers=[self.worker_address(scheduler_file)],
             direct=True,
             hash=False,
         )
-        return Delivery(key, [(name, 0) for name in names], list(futures.values()))
+        return Delivery(key, Buffer(key, None, starts), list(futures.values()))
+
+    def abandon(self, scheduler_file: str, delivery: Delivery) -> None:
+        """The call that ``delivery`` was for failed: its slot, which server 0 may or may not
+        have leased, is never written again."""
+        pool = self._pools.get(scheduler_file)
+        if pool is not None and delivery.buffer.slot is not None:
+            pool.forget(delivery.buffer.slot.key)
 
     def _pool(self, scheduler_file: str) -> segments.SlotPool | None:
         if scheduler_file not in self._pools:
@@ -264,17 +298,26 @@ class DaskSession:
             flush=True,
         )
 
-    def hold(self, scheduler_file: str, variable: str, delivery: Delivery | None) -> None:
-        """Keep ``delivery`` on the worker until the next call for ``variable``; the previous
-        one may go (its server 0 script run is over)."""
+    def hold(
+        self,
+        scheduler_file: str,
+        variable: str,
+        delivery: Delivery | None,
+        leases: Sequence[Future] = (),
+    ) -> None:
+        """Keep ``delivery`` and, on server 0, the ``leases`` it submitted on the workers
+        until the next call for ``variable``; the previous ones may go (its server 0 script
+        run is over)."""
         if delivery is None:
             self._held.pop((scheduler_file, variable), None)
         else:
             self._held[(scheduler_file, variable)] = delivery
+        self._leases[(scheduler_file, variable)] = list(leases)
 
     def close(self) -> None:
         """Drop held futures and shared memory, stop workers (unless kept), disconnect."""
         self._held.clear()
+        self._leases.clear()
         for pool in self._pools.values():
             if pool is not None:
                 pool.close()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pickle
 import uuid
 
+import distributed
 import numpy as np
 import pytest
 
@@ -32,7 +33,15 @@ def test_a_retired_worker_hands_over_its_data_while_it_still_holds_a_slot(dask_c
     pool = segments.SlotPool(dask_client, leaving.address, f"damaris-retire-{tag}")
     try:
         block = np.arange(16.0).reshape(4, 4)
-        lease, (offset,) = pool.lease(f"lease-{tag}", [block])
+        written, (offset,) = pool.write([block], None)
+        lease = dask_client.submit(
+            segments.lease,
+            distributed.Future(written.key, dask_client),
+            written.generation,
+            written.nbytes,
+            workers=[leaving.address],
+            pure=False,
+        )
         view = dask_client.submit(
             segments.block_view, lease, offset, block.shape, block.dtype.str, pure=False
         )
