@@ -18,18 +18,17 @@ raises the same :class:`~damaris_ref.core.errors.DaskError`; a server that never
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import dask.array as da
 from dask.typing import Key
-from distributed import Client, Future
+from distributed import Client, Future, futures_of
 
 from damaris_ref.core.data import parse_block_key
 from damaris_ref.core.errors import DaskError
-from damaris_ref.core.polling import sleeping_barrier
 from damaris_ref.dask_bridge.assembly import chunked_array
-from damaris_ref.dask_bridge.chunks import ServerBlocks, SlotWrite, plan_chunks
+from damaris_ref.dask_bridge.chunks import ServerBlocks, plan_chunks
+from damaris_ref.dask_bridge.exchange import ServersGone
 from damaris_ref.dask_bridge.keys import BlockId, array_name, segment_key
 from damaris_ref.dask_bridge.published import publish
 from damaris_ref.dask_bridge.segments import box_lease, lease
@@ -93,10 +92,13 @@ def global_array(
             error, part = failed, None
     sending = f"server {session.server_id} sending its blocks to worker {session.worker_name!r}"
     where = f"global_array({variable!r}) at iteration {iteration}"
-    _join(server_comm, where)  # server 0 may still be busy with its last analysis
-    gathered = server_comm.gather((part, _describe(error, sending), iteration), root=0)
-    result, failures, leases = None, None, []
-    if server_comm.Get_rank() == 0:
+    exchange = session.exchange(server_comm)
+    try:  # server 0 may still be busy with its last analysis
+        gathered = exchange.gather((part, _describe(error, sending), iteration), SERVERS_TIMEOUT)
+    except ServersGone as gone:
+        _broken(server_comm, f"{where}: {gone} {_EVERY_CALL}")
+    result, failures, leases = None, None, list[Future]()
+    if gathered is not None:  # server 0
         _check_same_call(server_comm, gathered, where)
         failures = [why for _, why, _ in gathered if why]
         if not failures:
@@ -104,16 +106,21 @@ def global_array(
             try:
                 parts = [part for part, _, _ in gathered if part is not None]
                 name = array_name(simulation, magic, variable, iteration)
-                result = _build(parts, bound, variable, name, leases, per_server=chunks == "server")
+                result = _build(parts, bound, variable, name, per_server=chunks == "server")
+                # computed now, on the workers; held until the next call (or for keep=N)
+                persisted = bound.persist(result)
+                leases = futures_of(persisted)
                 if keep > 0:
-                    publish(bound, result, (simulation, magic, variable), iteration, keep)
+                    publish(bound, persisted, (simulation, magic, variable), iteration, keep)
             except Exception as failed:
                 error, result, leases = failed, None, []
                 failures = [_describe(failed, "server 0 building the array")]
-    # once this broadcast arrives server 0 references every block, and it has finished its
+    # once this answer arrives server 0 references every block, and it has finished its
     # previous script run: only now may the previous call's blocks go
-    _join(server_comm, where)  # while server 0 builds the array
-    failures = server_comm.bcast(failures, root=0)
+    try:
+        failures = exchange.answer(failures, SERVERS_TIMEOUT)
+    except ServersGone as gone:
+        _broken(server_comm, f"{where}: {gone} {_EVERY_CALL}")
     if failures and delivery is not None:
         session.abandon(scheduler_file, delivery)
         delivery = None
@@ -125,14 +132,10 @@ def global_array(
     return result
 
 
-def _join(server_comm: Any, where: str) -> None:
-    """Wait for every server at this step; end the job if one does not come in time."""
-    if not sleeping_barrier(server_comm, SERVERS_TIMEOUT):
-        _broken(
-            server_comm,
-            f"{where}: the other servers did not reach it within {SERVERS_TIMEOUT:g} s (every "
-            "server must call it at every iteration; did a pyscript raise before its call?)",
-        )
+#: what every server's pyscript must do, said when one did not
+_EVERY_CALL = (
+    "(every server must call it at every iteration; did a pyscript raise before its call?)"
+)
 
 
 def _check_same_call(server_comm: Any, gathered: list, where: str) -> None:
@@ -146,7 +149,7 @@ def _check_same_call(server_comm: Any, gathered: list, where: str) -> None:
         )
 
 
-def _broken(server_comm: Any, why: str) -> None:
+def _broken(server_comm: Any, why: str) -> NoReturn:
     """The servers' calls no longer match: no later call can, so the job ends (MPI) or this
     server raises (the in-process engine, whose threads cannot be aborted)."""
     error = DaskError(why)
@@ -160,54 +163,38 @@ def _describe(error: Exception | None, where: str) -> str | None:
 
 
 def _build(
-    parts: list[ServerBlocks],
-    client: Client,
-    variable: str,
-    name: str,
-    leases: list[Future],
-    per_server: bool,
+    parts: list[ServerBlocks], client: Client, variable: str, name: str, per_server: bool
 ) -> da.Array:
     """The array of the servers' ``parts`` (one chunk per server if ``per_server`` and their
-    boxes allow), its tasks reading each server's buffer through ``client``. The leases it
-    submits on the servers' workers are appended to ``leases``."""
+    boxes allow): its graph leases each server's slot on that server's worker (the lease is
+    the chunk where the chunk is the server's whole box) and reads scattered blocks where
+    they are. It depends on no key but those the servers hold, so any client of the
+    scheduler may compute it at once."""
     if not parts:
         raise ValueError(f"variable {variable!r} has no blocks on any server this iteration")
     plan = plan_chunks(parts, per_server)
     whole = {
         chunk.part: cell for cell, chunk in plan.cells.items() if parts[chunk.part].whole_box(chunk)
     }
-    sources: list[Future | None] = []
-    ready: dict[int, Future] = {}
+    sources: list[Any] = []
+    ready: dict[int, tuple[Any, ...]] = {}
+    leases: dict[Key, tuple[Any, ...]] = {}
     for index, part in enumerate(parts):
-        buffer = part.buffer
+        buffer, box = part.buffer, part.box
         assert buffer is not None  # set by ServerBlocks.delivered before the gather
-        if buffer.slot is None:  # scattered by its server, which holds it until this returns
+        slot = buffer.slot
+        if slot is None:  # scattered by its server, which holds it until this call returns
             sources.append(Future(buffer.key, client))
-            continue
-        if index in whole:  # the lease is the chunk
-            ready[index] = _lease(
-                client, buffer.slot, box_lease, (name, *whole[index]), *part.box[1:], part.dtype
+        elif index in whole and box is not None:  # the lease is the chunk
+            ready[index] = (
+                box_lease,
+                Future(slot.key, client),
+                slot.generation,
+                box[1],
+                part.dtype,
             )
-            leases.append(ready[index])
             sources.append(None)
         else:
-            leases.append(_lease(client, buffer.slot, lease, buffer.key, buffer.slot.nbytes))
-            sources.append(leases[-1])
-    return chunked_array(name, plan, parts, sources, ready)
-
-
-def _lease(
-    client: Client, slot: SlotWrite, how: Callable[..., Any], key: Key, *args: Any
-) -> Future:
-    """Submit ``how(<the slot>, <the call>, *args)`` under ``key`` on the slot's worker."""
-    written = Future(slot.key, client)  # its server holds it: the scheduler knows it
-    return client.submit(
-        how,
-        written,
-        slot.generation,
-        *args,
-        key=key,
-        workers=[slot.worker],
-        allow_other_workers=True,  # if the worker has gone, the lease fails on another
-        pure=False,
-    )
+            leases[buffer.key] = (lease, Future(slot.key, client), slot.generation, slot.nbytes)
+            sources.append(buffer.key)
+    return chunked_array(name, plan, parts, sources, ready, leases)

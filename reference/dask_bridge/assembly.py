@@ -44,17 +44,19 @@ def chunked_array(
     parts: Sequence[ServerBlocks],
     sources: Sequence[Any],
     ready: Mapping[int, Any] | None = None,
+    more: Mapping[Key, Any] | None = None,
 ) -> da.Array:
     """The ``dask.array`` called ``name`` whose chunks are ``plan``'s: ``sources[i]`` is what a
-    task takes for the buffer of ``parts[i]`` (its ``Future`` in a run), and ``ready[i]``, if
-    given, is the chunk of that server's whole box as it is (the future of the key
-    ``(name, *index)``). ValueError if the parts are of several dtypes."""
+    task takes for the buffer of ``parts[i]`` (a ``Future``, or the key of a task in
+    ``more``, in a run), and ``ready[i]``, if given, is the chunk of that server's whole box
+    (the task of the key ``(name, *index)``, or the data itself). ValueError if the parts are
+    of several dtypes."""
     dtypes = sorted({part.dtype for part in parts})
     if len(dtypes) != 1:
         raise ValueError(f"blocks of several dtypes: {dtypes}")
     dtype = dtypes[0]
     ready = ready or {}
-    tasks: dict[Key, Any] = {}
+    tasks: dict[Key, Any] = dict(more or {})
     for index, chunk in plan.cells.items():
         part = parts[chunk.part]
         if chunk.part in ready and part.whole_box(chunk):

@@ -22,13 +22,14 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from damaris_ref.core.config.model import Config
-from damaris_ref.core.polling import PROCESS_POLL, poll_until
+from damaris_ref.core.polling import PROCESS_POLL, poll_until, sleeping_barrier
 from damaris_ref.dask_bridge.chunks import Buffer, ServerBlocks
+from damaris_ref.dask_bridge.exchange import Exchange
 from damaris_ref.dask_bridge.layout import fill_box, flat_offsets, pack_flat
 from damaris_ref.dask_bridge.scheduler_file import SchedulerUnusable, connect_within
 from damaris_ref.dask_bridge.worker_env import threads_per_worker, workers_name
@@ -137,6 +138,7 @@ class DaskSession:
         # the leases it submitted for every server
         self._held: dict[tuple[str, str], Delivery] = {}
         self._leases: dict[tuple[str, str], list[Future]] = {}
+        self._exchanges: dict[int, Exchange] = {}  # by MPI communicator handle
 
     @property
     def worker_name(self) -> str:
@@ -298,6 +300,17 @@ class DaskSession:
             flush=True,
         )
 
+    def exchange(self, server_comm: Any) -> Exchange:
+        """How this server's calls of ``global_array`` over ``server_comm`` talk to the other
+        servers (made in the first call, which every server makes)."""
+        handle = getattr(server_comm, "handle", None)
+        if handle is None:  # the in-process engine's: nothing to keep
+            return Exchange(server_comm)
+        if handle not in self._exchanges:
+            sleeping_barrier(server_comm)  # making it is collective: do not spin for it
+            self._exchanges[handle] = Exchange(server_comm)
+        return self._exchanges[handle]
+
     def hold(
         self,
         scheduler_file: str,
@@ -318,6 +331,9 @@ class DaskSession:
         """Drop held futures and shared memory, stop workers (unless kept), disconnect."""
         self._held.clear()
         self._leases.clear()
+        for exchange in self._exchanges.values():
+            exchange.close()
+        self._exchanges.clear()
         for pool in self._pools.values():
             if pool is not None:
                 pool.close()

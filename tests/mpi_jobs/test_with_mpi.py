@@ -210,3 +210,52 @@ def test_an_impossible_layout_fails_alike_on_every_rank(comm):
     with pytest.raises(LayoutError, match="all cores are dedicated"):
         damaris.initialize(config_for(comm.Get_size(), 0, 0), comm)
     comm.Barrier()  # every rank got here: none is stuck in a collective of initialize
+
+
+@pytest.mark.mpi(min_size=4)
+def test_the_global_array_exchange_gathers_in_rank_order_and_answers_every_rank(comm):
+    from damaris_ref.dask_bridge.exchange import Exchange
+
+    rank, size = comm.Get_rank(), comm.Get_size()
+    exchange = Exchange(comm)
+    try:
+        for call in range(3):  # calls follow one another on the same exchange
+            # one large part: it cannot go eagerly, so server 0 must take it as it comes
+            part = np.full(300_000 if rank == 1 else 3, call * size + rank, dtype=np.int64)
+            gathered = exchange.gather(part, timeout=60)
+            answer = None
+            if rank == 0:
+                assert gathered is not None
+                assert [int(p[0]) for p in gathered] == [call * size + r for r in range(size)]
+                assert len(gathered[1]) == 300_000
+                answer = ("built", call, sum(int(p.sum()) for p in gathered))
+            else:
+                assert gathered is None
+            got = exchange.answer(answer, timeout=60)
+            assert got[:2] == ("built", call)
+            comm.send(got, dest=(rank + 1) % size, tag=7)  # messages of scripts stay theirs
+            assert comm.recv(source=(rank - 1) % size, tag=7) == got
+    finally:
+        exchange.close()
+    comm.Barrier()
+
+
+@pytest.mark.mpi(min_size=4)
+def test_a_server_that_does_not_come_is_named_and_nobody_waits_past_the_timeout(comm):
+    from damaris_ref.dask_bridge.exchange import Exchange, ServersGone
+
+    rank = comm.Get_rank()
+    exchange = Exchange(comm)
+    try:
+        if rank > 1:  # every server but 1 sends its part, before server 0 looks
+            exchange.gather("part", timeout=0.2)
+        comm.Barrier()
+        if rank == 0:  # it takes those, and names the one that never comes
+            with pytest.raises(ServersGone, match=r"servers \[1\] did not come within 0\.2 s"):
+                exchange.gather("part", timeout=0.2)
+        else:  # and, having failed, it never answers
+            with pytest.raises(ServersGone, match=r"server 0 did not answer within 0\.2 s"):
+                exchange.answer(None, timeout=0.2)
+    finally:
+        exchange.close()
+    comm.Barrier()

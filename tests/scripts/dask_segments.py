@@ -16,16 +16,27 @@ def main(damaris_data):
     import signal
     from pathlib import Path
 
-    from distributed import Future, wait
-
     from damaris4py.server import getservercomm
-    from damaris_ref.dask_bridge import current_session, global_array, segment_key
+    from damaris_ref.dask_bridge import current_session, global_array
 
     def mapped(pid, run):
         """Names of the memfd files of ``run`` that process ``pid`` maps."""
         marker = f"/memfd:damaris-{run}_"
         with open(f"/proc/{pid}/maps") as maps:
             return sorted({line.split(marker, 1)[1].split()[0] for line in maps if marker in line})
+
+    def wait_gone(pid):
+        """Until process ``pid`` has ended (a zombie or no more), as its server will see it."""
+        import time
+
+        for _ in range(1000):
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    if stat.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        return
+            except OSError:
+                return
+            time.sleep(0.01)
 
     def crash(block):
         from distributed import get_worker
@@ -43,10 +54,7 @@ def main(damaris_data):
     client = session.client(scheduler_file)
     print(f"server {server} iteration {iteration} starts", flush=True)
     array = global_array(damaris_data, "field", comm)
-    key = segment_key(
-        env["simulation_name"], env["simulation_magic_number"], "field", iteration, server
-    )
-    wait(Future(key, client), timeout=30)  # delivered; the worker may still be mapping it
+    # the worker mapped this server's slot when it was made, before global_array returned
     address = session.worker_address(scheduler_file)
     worker_pid = client.run(os.getpid, workers=[address])[address]
     run = env["simulation_name"]
@@ -62,6 +70,7 @@ def main(damaris_data):
         if how == "kill-worker":
             if server == 1:
                 os.kill(worker_pid, signal.SIGKILL)
+                wait_gone(worker_pid)
             comm.Barrier()  # the killed worker is gone before server 0 sums
         if how == "crash-analysis":
             try:
@@ -69,6 +78,8 @@ def main(damaris_data):
                     crashing = array.map_blocks(crash, dtype=array.dtype)
                     client.compute(crashing.sum()).result(timeout=30)
             finally:
+                if server == 1:
+                    wait_gone(worker_pid)
                 comm.Barrier()  # the crash has happened before any server goes on
     if array is not None:
         total = client.compute(array.sum()).result(timeout=60)
