@@ -32,7 +32,7 @@ from damaris_ref.dask_bridge.exchange import ServersGone
 from damaris_ref.dask_bridge.keys import BlockId, array_name, segment_key
 from damaris_ref.dask_bridge.published import publish
 from damaris_ref.dask_bridge.segments import box_lease, lease
-from damaris_ref.dask_bridge.session import current_session
+from damaris_ref.dask_bridge.session import current_session, wait_done
 from damaris_ref.launch.job_abort import abort_job
 
 #: seconds a server waits for the other servers at a step of :func:`global_array`: longer
@@ -40,6 +40,9 @@ from damaris_ref.launch.job_abort import abort_job
 #: never comes (its pyscript raised before the call) then ends the job instead of hanging it
 SERVERS_TIMEOUT = 600.0
 
+
+#: seconds server 0 waits for the servers' blocks to be in place on their workers
+LEASE_TIMEOUT = 60.0
 
 #: the earlier name of the bridge's error: a deprecated alias, kept for one release
 DaskBridgeError = DaskError
@@ -107,11 +110,13 @@ def global_array(
                 parts = [part for part, _, _ in gathered if part is not None]
                 name = array_name(simulation, magic, variable, iteration)
                 result = _build(parts, bound, variable, name, per_server=chunks == "server")
-                # computed now, on the workers; held until the next call (or for keep=N)
-                persisted = bound.persist(result)
-                leases = futures_of(persisted)
+                # in place on the workers before any client can name its keys, and held
+                # until the next call for the variable (or for keep=N script runs)
+                result = bound.persist(result)
+                leases = futures_of(result)
+                wait_done(bound, leases, LEASE_TIMEOUT, f"the leases of {name}")
                 if keep > 0:
-                    publish(bound, persisted, (simulation, magic, variable), iteration, keep)
+                    publish(bound, result, (simulation, magic, variable), iteration, keep)
             except Exception as failed:
                 error, result, leases = failed, None, []
                 failures = [_describe(failed, "server 0 building the array")]

@@ -78,6 +78,23 @@ def _current_in_this_context(client: Client) -> Iterator[None]:
         variable.reset(token)
 
 
+def wait_done(client: Client, futures: Sequence[Future], timeout: float, what: str) -> None:
+    """Wait until every one of ``futures`` (of ``client``) is done on the workers; raise what
+    the first that failed raised, or TimeoutError after ``timeout`` s naming ``what``."""
+    from distributed import wait
+
+    with _current_in_this_context(client):
+        try:
+            wait(futures, timeout=timeout)
+        except TimeoutError:
+            raise TimeoutError(f"{what} did not finish within {timeout:g} s") from None
+    for future in futures:
+        if future.status == "error":
+            error = future.exception()
+            if error is not None:
+                raise error
+
+
 def _send_sooner(client: Client) -> None:
     """Let ``client`` send a message to the scheduler 2 ms after its last one, not 10 ms.
 
