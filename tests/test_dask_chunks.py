@@ -230,3 +230,25 @@ def test_blocks_of_several_dtypes_on_one_server_are_refused() -> None:
 def test_an_unknown_chunking_is_refused_naming_the_valid_ones() -> None:
     with pytest.raises(ValueError, match=r"chunks='brick'; use 'server' or 'block'"):
         global_array({}, "field", None, chunks="brick")  # type: ignore[arg-type]
+
+
+@given(
+    st.lists(st.integers(1, 4), min_size=1, max_size=3).flatmap(
+        lambda counts: st.tuples(
+            st.just(counts), st.lists(st.integers(1, 5), min_size=len(counts), max_size=len(counts))
+        )
+    ),
+    st.sampled_from(DTYPES),
+    st.randoms(use_true_random=False),
+)
+def test_equal_blocks_on_a_regular_grid_are_laid_out_as_their_box(grid, dtype, order) -> None:
+    counts, size = grid
+    shape = tuple(c * s for c, s in zip(counts, size, strict=True))
+    whole = np.arange(np.prod(shape)).astype(dtype).reshape(shape)
+    cells = list(itertools.product(*(range(c) for c in counts)))
+    order.shuffle(cells)  # in any order the server received them
+    starts = np.array([[i * s for i, s in zip(cell, size, strict=True)] for cell in cells])
+    blocks = [whole[layout.box_slices(start, size)].copy() for start in starts.tolist()]
+    box = np.empty(shape, dtype=dtype)
+    layout.fill_box(box, starts.reshape(len(cells), len(shape)), blocks)
+    np.testing.assert_array_equal(box, whole)

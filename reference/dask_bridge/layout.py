@@ -51,6 +51,9 @@ def fill_box(box: np.ndarray, starts: np.ndarray, blocks: Sequence[np.ndarray]) 
         box[()] = blocks[0]
         return
     sizes = np.array([block.shape for block in blocks], dtype=np.int64).reshape(len(blocks), -1)
+    if len(blocks) > 1 and (sizes == sizes[0]).all():
+        _fill_regular(box, starts, blocks, tuple(sizes[0].tolist()))
+        return
     small = sizes.prod(axis=1) <= SMALL_BLOCK_ELEMENTS
     for size in np.unique(sizes[small], axis=0):
         alike = np.flatnonzero(small & (sizes == size).all(axis=1))
@@ -59,6 +62,19 @@ def fill_box(box: np.ndarray, starts: np.ndarray, blocks: Sequence[np.ndarray]) 
     for index in np.flatnonzero(~small).tolist():
         block = blocks[index]
         box[box_slices(starts[index].tolist(), block.shape)] = block
+
+
+def _fill_regular(
+    box: np.ndarray, starts: np.ndarray, blocks: Sequence[np.ndarray], size: tuple[int, ...]
+) -> None:
+    """Copy blocks all of ``size``, which tile ``box`` on a regular grid, in two passes of
+    NumPy's own loops: stacked, then placed through a view of the box as a grid of cells."""
+    counts = [extent // step for extent, step in zip(box.shape, size, strict=True)]
+    ndim = box.ndim
+    cells = box.view()
+    cells.shape = [n for pair in zip(counts, size, strict=True) for n in pair]  # no copy
+    cells = cells.transpose([*range(0, 2 * ndim, 2), *range(1, 2 * ndim, 2)])
+    cells[tuple((starts // np.asarray(size)).T)] = np.stack(blocks)
 
 
 def _scatter_alike(
