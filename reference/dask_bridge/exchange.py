@@ -15,14 +15,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from damaris_ref.core.errors import DaskError
 from damaris_ref.core.polling import MPI_WAIT_FIRST, MPI_WAIT_MOST, poll_until
 
 TAG_PART = 1
 TAG_ANSWER = 2
 
 
-class ServersGone(TimeoutError):
-    """Some servers did not take their part in time."""
+class ServersGone(DaskError, TimeoutError):
+    """Some servers did not take their part in time.
+
+    A class of its own because ``global_array`` catches it to end the job: no later call of
+    the servers can match."""
 
 
 class Exchange:

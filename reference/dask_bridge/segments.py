@@ -74,10 +74,10 @@ class WorkerSlot:
     dies whatever depends on the slot fails at once instead of waiting for the worker.
     """
 
-    def __init__(self, server_pid: int, fd: int, size: int, worker: str) -> None:
+    def __init__(self, server_pid: int, fd: int, size: int, worker: str, key: str = "") -> None:
         if get_worker().address != worker:
-            raise LostSlot(server_pid, worker).lost()
-        self.server_pid, self.worker = server_pid, worker
+            raise LostSlot(server_pid, worker, key).lost()
+        self.server_pid, self.worker, self.key = server_pid, worker, key
         path = f"/proc/{server_pid}/fd/{fd}"
         descriptor = os.open(path, os.O_RDWR)
         try:
@@ -96,13 +96,13 @@ class WorkerSlot:
 
     def payload(self, generation: int, nbytes: int) -> ctypes.Array[ctypes.c_char]:
         """The bytes of the call numbered ``generation``, kept from reuse while any view of
-        them lives. SlotOverwritten if the slot holds another call's bytes by now."""
+        them lives. DaskError if the slot holds another call's bytes by now."""
         buffer = self._payloads.get(generation)
         if buffer is not None:
             return buffer
         written = int(self.header[1])
         if written != generation:
-            raise SlotOverwritten(
+            raise DaskError(
                 f"the blocks of call {generation} in {self.server_pid}'s shared memory were "
                 f"replaced by those of call {written}: an array was used after the bytes "
                 "it reads were given back"
@@ -115,15 +115,11 @@ class WorkerSlot:
     def __sizeof__(self) -> int:
         return self.size
 
-    def __reduce__(self) -> tuple[type[LostSlot], tuple[int, str]]:
+    def __reduce__(self) -> tuple[type[LostSlot], tuple[int, str, str]]:
         # Dask moves a retiring worker's keys in batches, and one value that cannot be sent
         # spoils its whole batch on the receiver, whose tasks then wait for ever (the family of
         # dask/distributed#7060): a slot must travel, as a slot that is lost
-        return LostSlot, (self.server_pid, self.worker)
-
-
-class SlotOverwritten(DaskError):
-    """A lease of bytes the slot no longer holds: refused rather than read."""
+        return LostSlot, (self.server_pid, self.worker, self.key)
 
 
 class LostSlot:
@@ -131,18 +127,20 @@ class LostSlot:
     task again when its worker died): nothing is mapped, and a lease of it raises
     :class:`SlotLost`."""
 
-    def __init__(self, server_pid: int, worker: str) -> None:
+    def __init__(self, server_pid: int, worker: str, key: str = "") -> None:
         self.server_pid = server_pid
         self.worker = worker
+        self.key = key  # names the server's worker: see SlotPool
 
-    def __reduce__(self) -> tuple[type[LostSlot], tuple[int, str]]:
-        return LostSlot, (self.server_pid, self.worker)
+    def __reduce__(self) -> tuple[type[LostSlot], tuple[int, str, str]]:
+        return LostSlot, (self.server_pid, self.worker, self.key)
 
     def lost(self) -> SlotLost:
         """The error a use of this slot raises."""
+        slot = f" in {self.key}" if self.key else ""
         return SlotLost(
-            f"the shared-memory blocks of server process {self.server_pid} were on their "
-            f"worker {self.worker}, which has left"
+            f"the shared-memory blocks of server process {self.server_pid}{slot} were on "
+            f"their worker {self.worker}, which has left"
         )
 
 
@@ -322,6 +320,7 @@ class SlotPool:
                 fd,
                 size,
                 self.worker,
+                name,
                 key=name,
                 workers=[self.worker],
                 allow_other_workers=True,
