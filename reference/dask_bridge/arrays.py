@@ -3,17 +3,18 @@ server's blocks, by offsets.
 
 Each server finds the box its blocks tile and copies them, laid out as that box where they
 tile one, into shared memory its own worker maps (:meth:`DaskSession.deliver`); only keys,
-offsets, shapes and that box travel to server 0 (over the server communicator), which plans
-the chunks (:mod:`~damaris_ref.dask_bridge.chunks`: one per server where the boxes make a
-grid, else one per block), submits every server's lease on that server's worker (the chunk
-itself where it is a server's whole box) and returns the array, each chunk on the worker
-where its blocks lie (:mod:`~damaris_ref.dask_bridge.assembly`). Servers never wait for
-their worker, and array data never passes through the scheduler. Server 0 holds the leases
-until the next call for the variable (or until every server stops), so it can compute
-with the array during its script; ``keep=N``
-also publishes the array as a named dataset for N script runs
-(:mod:`~damaris_ref.dask_bridge.published`). If any server fails its part, every server
-raises the same :class:`~damaris_ref.core.errors.DaskError`; a server that never comes ends the job.
+offsets, shapes and that box travel to server 0 (:mod:`~damaris_ref.dask_bridge.exchange`),
+which plans the chunks (:mod:`~damaris_ref.dask_bridge.chunks`: one per server where the
+boxes make a grid, else one per block), leases every server's slot on that server's worker
+(the lease is the chunk itself where it is a server's whole box;
+:mod:`~damaris_ref.dask_bridge.assembly`), and returns the array persisted, once every chunk
+is in place on the worker where its blocks lie: any client may then compute it. Servers
+never wait for their worker, and array data never passes through the scheduler. Server 0
+holds the array until the next call for the variable (or until every server stops), so it
+can compute with it during its script; ``keep=N`` also publishes it as a named dataset for N
+script runs (:mod:`~damaris_ref.dask_bridge.published`). If any server fails its part, every
+server raises the same :class:`~damaris_ref.core.errors.DaskError`; a server that never
+comes ends the job.
 """
 
 from __future__ import annotations

@@ -39,8 +39,9 @@ class KeptDataset(NamedTuple):
 def block_key_name(
     simulation: str, magic: str, variable: str, iteration: int, source: int, block: int
 ) -> str:
-    """The name of one block: unique per run, variable, iteration, source and block (its
-    Dask key where blocks are scattered rather than shared)."""
+    """The name of one block: unique per run, variable, iteration, source and block (a key
+    for scripts that put single blocks on a scheduler; the bridge itself keeps each server's
+    blocks under one key, :func:`segment_key`, since this release)."""
     return f"damaris-{simulation}-{magic}-{variable}-i{iteration}-P{source}-B{block}"
 
 
