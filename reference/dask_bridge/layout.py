@@ -67,14 +67,15 @@ def fill_box(box: np.ndarray, starts: np.ndarray, blocks: Sequence[np.ndarray]) 
 def _fill_regular(
     box: np.ndarray, starts: np.ndarray, blocks: Sequence[np.ndarray], size: tuple[int, ...]
 ) -> None:
-    """Copy blocks all of ``size``, which tile ``box`` on a regular grid, in two passes of
-    NumPy's own loops: stacked, then placed through a view of the box as a grid of cells."""
+    """Copy blocks all of ``size``, which tile ``box`` on a regular grid, each to its cell of
+    a view of the box as a grid of cells (an index per block, no slices to build)."""
     counts = [extent // step for extent, step in zip(box.shape, size, strict=True)]
     ndim = box.ndim
     cells = box.view()
     cells.shape = [n for pair in zip(counts, size, strict=True) for n in pair]  # no copy
     cells = cells.transpose([*range(0, 2 * ndim, 2), *range(1, 2 * ndim, 2)])
-    cells[tuple((starts // np.asarray(size)).T)] = np.stack(blocks)
+    for cell, block in zip((starts // np.asarray(size)).tolist(), blocks, strict=True):
+        cells[tuple(cell)] = block
 
 
 def _scatter_alike(
