@@ -21,21 +21,42 @@ SMALL_BLOCK_ELEMENTS = 256
 INDEX_BATCH = 1 << 20
 
 
-def flat_offsets(blocks: Sequence[np.ndarray]) -> tuple[list[int], int]:
-    """Byte offsets of ``blocks`` laid out back to back (aligned to :data:`ALIGN`) and the
-    bytes they take."""
+#: where blocks go in a box: their offsets relative to it (one row each), and its shape
+BoxPlace = tuple[np.ndarray, tuple[int, ...]]
+
+
+def planned(
+    blocks: Sequence[np.ndarray], box: BoxPlace | None
+) -> tuple[int, tuple[int, ...] | None]:
+    """The bytes ``blocks`` take laid out as ``box`` if given, else back to back (each at a
+    multiple of :data:`ALIGN`), and then their byte offsets."""
+    if box is not None:
+        return math.prod(box[1]) * blocks[0].itemsize, None
     offsets, end = [], 0
     for block in blocks:
         offsets.append(end)
         end += -(-block.nbytes // ALIGN) * ALIGN
-    return offsets, end
+    return end, tuple(offsets)
 
 
-def pack_flat(target: np.ndarray, blocks: Sequence[np.ndarray], offsets: Sequence[int]) -> None:
-    """Copy ``blocks`` into the bytes ``target`` at ``offsets`` (from :func:`flat_offsets`)."""
+def lay_out(
+    target: np.ndarray,
+    blocks: Sequence[np.ndarray],
+    box: BoxPlace | None,
+    offsets: Sequence[int] | None,
+) -> np.ndarray:
+    """Copy ``blocks`` into the bytes ``target`` as :func:`planned` placed them; the box as an
+    array of the blocks' dtype, or ``target``."""
+    if box is not None:
+        starts, shape = box
+        whole = target.view(blocks[0].dtype).reshape(shape)
+        fill_box(whole, starts, blocks)
+        return whole
+    assert offsets is not None  # given by planned() for blocks laid out back to back
     for block, offset in zip(blocks, offsets, strict=True):
         piece = target[offset : offset + block.nbytes].view(block.dtype).reshape(block.shape)
         np.copyto(piece, block, casting="no")
+    return target
 
 
 def box_slices(start: Sequence[int], shape: Sequence[int]) -> tuple[slice, ...]:

@@ -35,7 +35,7 @@ from distributed import Client, Future, get_worker
 
 from damaris_ref.core.errors import DaskError
 from damaris_ref.dask_bridge.chunks import SlotWrite
-from damaris_ref.dask_bridge.layout import fill_box, flat_offsets, pack_flat
+from damaris_ref.dask_bridge.layout import BoxPlace, lay_out, planned
 
 #: bytes before the payload: the call number of the last lease that died, then that of the
 #: call whose bytes the slot holds (little-endian int64 each)
@@ -260,29 +260,22 @@ class SlotPool:
         self._created = 0
 
     def write(
-        self, blocks: Sequence[np.ndarray], box: tuple[np.ndarray, tuple[int, ...]] | None
+        self, blocks: Sequence[np.ndarray], box: BoxPlace | None
     ) -> tuple[SlotWrite, tuple[int, ...] | None]:
-        """Copy ``blocks`` into a free slot for one call, laid out as a box of shape
-        ``box[1]`` where ``box`` gives it (with the blocks' starts in it, one row each), else
-        back to back; what server 0 needs to lease them, and their byte offsets when back to
-        back. OSError if the worker cannot map slots."""
-        if box is None:
-            offsets, nbytes = flat_offsets(blocks)
-        else:
-            starts, shape = box
-            nbytes = int(np.prod(shape)) * blocks[0].itemsize
+        """Copy ``blocks`` into a free slot for one call, laid out as ``box`` if given, else
+        back to back (:mod:`~damaris_ref.dask_bridge.layout`); what server 0 needs to lease
+        them, and their byte offsets when back to back. OSError if the worker cannot map
+        slots."""
+        nbytes, offsets = planned(blocks, box)
         slot = self._free_slot(nbytes)
         slot.generation += 1
         header = np.frombuffer(slot.mapping, dtype=np.int64, count=2)
         header[1] = slot.generation  # before any byte: a late lease of the last call fails
         target = np.frombuffer(slot.mapping, dtype=np.uint8, count=nbytes, offset=HEADER)
-        if box is None:
-            pack_flat(target, blocks, offsets)
-        else:
-            fill_box(target.view(blocks[0].dtype).reshape(shape), starts, blocks)
+        lay_out(target, blocks, box, offsets)
         del header, target
         written = SlotWrite(slot.key, slot.generation, nbytes, self.worker)
-        return written, None if box is not None else tuple(offsets)
+        return written, offsets
 
     def forget(self, key: str) -> None:
         """Never write the slot ``key`` again (a call that failed may or may not have leased

@@ -30,7 +30,7 @@ from damaris_ref.core.config.model import Config
 from damaris_ref.core.polling import PROCESS_POLL, poll_until, sleeping_barrier
 from damaris_ref.dask_bridge.chunks import Buffer, ServerBlocks
 from damaris_ref.dask_bridge.exchange import Exchange
-from damaris_ref.dask_bridge.layout import fill_box, flat_offsets, pack_flat
+from damaris_ref.dask_bridge.layout import lay_out, planned
 from damaris_ref.dask_bridge.scheduler_file import SchedulerUnusable, connect_within
 from damaris_ref.dask_bridge.worker_env import threads_per_worker, workers_name
 from damaris_ref.launch.processes import describe_exit
@@ -107,22 +107,6 @@ def _send_sooner(client: Client) -> None:
     stream = getattr(client, "scheduler_comm", None)
     if stream is not None and isinstance(getattr(stream, "interval", None), float):
         stream.interval = min(stream.interval, CLIENT_SEND_INTERVAL)
-
-
-def _packed(
-    blocks: Sequence[np.ndarray], box: tuple[np.ndarray, tuple[int, ...]] | None
-) -> tuple[np.ndarray, tuple[int, ...] | None]:
-    """``blocks`` in one array to scatter: their box, or their bytes back to back (with
-    their byte offsets there)."""
-    if box is not None:
-        starts, shape = box
-        whole = np.empty(shape, dtype=blocks[0].dtype)
-        fill_box(whole, starts, blocks)
-        return whole, None
-    offsets, nbytes = flat_offsets(blocks)
-    flat = np.empty(nbytes, dtype=np.uint8)
-    pack_flat(flat, blocks, offsets)
-    return flat, tuple(offsets)
 
 
 def current_session() -> DaskSession | None:
@@ -267,7 +251,8 @@ class DaskSession:
             except segments.SharedMemoryUnavailable as why:
                 self._pools[scheduler_file] = None
                 self._say_scattering(str(why))
-        buffer, starts = _packed(blocks, box)
+        nbytes, starts = planned(blocks, box)
+        buffer = lay_out(np.empty(nbytes, dtype=np.uint8), blocks, box, starts)
         futures = self._clients[scheduler_file].scatter(
             {key: buffer},
             workers=[self.worker_address(scheduler_file)],
