@@ -29,11 +29,12 @@ from damaris_ref.core.data import parse_block_key
 from damaris_ref.core.errors import DaskError
 from damaris_ref.dask_bridge.assembly import chunked_array
 from damaris_ref.dask_bridge.chunks import ServerBlocks, plan_chunks
+from damaris_ref.dask_bridge.current_client import wait_done
 from damaris_ref.dask_bridge.exchange import ServersGone
 from damaris_ref.dask_bridge.keys import BlockId, array_name, segment_key
 from damaris_ref.dask_bridge.published import publish
 from damaris_ref.dask_bridge.segments import box_lease, lease
-from damaris_ref.dask_bridge.session import current_session, wait_done
+from damaris_ref.dask_bridge.session import current_session
 from damaris_ref.launch.job_abort import abort_job
 
 #: seconds a server waits for the other servers at a step of :func:`global_array`: longer

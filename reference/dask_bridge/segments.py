@@ -35,6 +35,7 @@ from distributed import Client, Future, get_worker
 
 from damaris_ref.core.errors import DaskError
 from damaris_ref.dask_bridge.chunks import SlotWrite
+from damaris_ref.dask_bridge.current_client import wait_done
 from damaris_ref.dask_bridge.layout import BoxPlace, lay_out, planned
 
 #: bytes before the payload: the call number of the last lease that died, then that of the
@@ -233,22 +234,6 @@ class Slot:
         os.close(self.fd)
 
 
-def _finished(future: Future, what: str) -> None:
-    """Wait until the task of ``future`` is done on its worker; raise what it raised.
-
-    Through the future's own client: ``distributed.wait`` would need a default or current
-    client, which the library never sets for a caller.
-    """
-    try:
-        error = future.exception(timeout=MAP_TIMEOUT)
-    except TimeoutError:
-        raise TimeoutError(
-            f"{what} did not finish on the worker within {MAP_TIMEOUT:g} s"
-        ) from None
-    if error is not None:
-        raise error
-
-
 class SlotPool:
     """The slots one server uses with one worker."""
 
@@ -320,7 +305,7 @@ class SlotPool:
                 pure=False,
             )
             try:
-                _finished(future, f"the mapping of {name}")
+                wait_done(self.client, [future], MAP_TIMEOUT, f"the mapping of {name}")
             except OSError as failed:
                 raise SharedMemoryUnavailable(f"the worker cannot map {name}: {failed}") from None
         except BaseException:

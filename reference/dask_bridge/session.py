@@ -29,6 +29,7 @@ import numpy as np
 from damaris_ref.core.config.model import Config
 from damaris_ref.core.polling import PROCESS_POLL, poll_until, sleeping_barrier
 from damaris_ref.dask_bridge.chunks import Buffer, ServerBlocks
+from damaris_ref.dask_bridge.current_client import current_in_this_context
 from damaris_ref.dask_bridge.exchange import Exchange
 from damaris_ref.dask_bridge.layout import lay_out, planned
 from damaris_ref.dask_bridge.scheduler_file import SchedulerUnusable, connect_within
@@ -54,45 +55,6 @@ CLIENT_SEND_INTERVAL = 0.002
 def _worker_ended(status: int) -> RuntimeError:
     """What a server says when its worker's process has ended."""
     return RuntimeError(f"the worker process ended ({describe_exit(status)})")
-
-
-@contextlib.contextmanager
-def _current_in_this_context(client: Client) -> Iterator[None]:
-    """Make ``client`` the current one for this thread's context only.
-
-    ``Client.as_current`` also sets ``dask.config``'s process-wide ``scheduler``; server threads
-    of the in-process engine entering and leaving it concurrently restore it out of order and
-    leave it set. Dask finds the current client through this context variable alone.
-    """
-    import distributed.client
-
-    variable = getattr(distributed.client, "_current_client", None)
-    if variable is None:  # a distributed without it: its public, process-wide form
-        with client.as_current():
-            yield
-        return
-    token = variable.set(client)
-    try:
-        yield
-    finally:
-        variable.reset(token)
-
-
-def wait_done(client: Client, futures: Sequence[Future], timeout: float, what: str) -> None:
-    """Wait until every one of ``futures`` (of ``client``) is done on the workers; raise what
-    the first that failed raised, or TimeoutError after ``timeout`` s naming ``what``."""
-    from distributed import wait
-
-    with _current_in_this_context(client):
-        try:
-            wait(futures, timeout=timeout)
-        except TimeoutError:
-            raise TimeoutError(f"{what} did not finish within {timeout:g} s") from None
-    for future in futures:
-        if future.status == "error":
-            error = future.exception()
-            if error is not None:
-                raise error
 
 
 def _send_sooner(client: Client) -> None:
@@ -200,7 +162,7 @@ class DaskSession:
         try:
             path = self.scheduler_files.get(pyscript)
             client = self._clients[path] if path else None
-            with _current_in_this_context(client) if client else contextlib.nullcontext():
+            with current_in_this_context(client) if client else contextlib.nullcontext():
                 yield
         finally:
             _running.reset(token)
