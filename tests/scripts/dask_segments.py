@@ -37,6 +37,7 @@ def main(damaris_data):
             except OSError:
                 return
             time.sleep(0.01)
+        raise TimeoutError(f"the worker process {pid} was still running 10 s after it ended")
 
     def crash(block):
         from distributed import get_worker
