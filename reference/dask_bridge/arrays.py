@@ -31,6 +31,7 @@ from damaris_ref.dask_bridge.assembly import chunked_array
 from damaris_ref.dask_bridge.chunks import ServerBlocks, plan_chunks
 from damaris_ref.dask_bridge.current_client import wait_done
 from damaris_ref.dask_bridge.exchange import ServersGone
+from damaris_ref.dask_bridge.in_place import held_block
 from damaris_ref.dask_bridge.keys import BlockId, array_name, segment_key
 from damaris_ref.dask_bridge.published import publish
 from damaris_ref.dask_bridge.segments import box_lease, lease
@@ -189,8 +190,18 @@ def _build(
     for index, part in enumerate(parts):
         buffer, box = part.buffer, part.box
         assert buffer is not None  # set by ServerBlocks.delivered before the gather
-        slot = buffer.slot
-        if slot is None:  # scattered by its server, which holds it until this call returns
+        slot, held = buffer.slot, buffer.held
+        if held is not None:  # one block, read where its client wrote it
+            assert box is not None  # one block of any size but 0 is its own box
+            reader: Future = Future(held.reader, client)
+            task = (held_block, reader, held.hold, held.offset, box[1], part.dtype)
+            if index in whole:
+                ready[index] = task
+                sources.append(None)
+            else:
+                leases[buffer.key] = task
+                sources.append(buffer.key)
+        elif slot is None:  # scattered by its server, which holds it until this call returns
             sources.append(Future(buffer.key, client))
         elif index in whole and box is not None:  # the lease is the chunk
             ready[index] = (

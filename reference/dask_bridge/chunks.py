@@ -45,15 +45,28 @@ class SlotWrite:
 
 
 @dataclass(frozen=True)
+class HeldBlock:
+    """A server's one block, read by its worker where its client wrote it: the Dask key of
+    the worker's node reader, the hold that keeps the block there, and the block's byte
+    offset in the node buffer."""
+
+    reader: str
+    hold: int
+    offset: int
+
+
+@dataclass(frozen=True)
 class Buffer:
     """The one buffer a server's blocks lie in for its worker: already on the worker under
-    ``key`` (scattered), or written to ``slot`` and leased by server 0 (then ``key`` is that
-    of the server's lease where one is needed). Laid out as the server's box when ``starts``
-    is None, else back to back at byte ``starts``, one per block."""
+    ``key`` (scattered), written to ``slot`` and leased by server 0 (then ``key`` is that of
+    the server's lease where one is needed), or, for one block, ``held`` where its client
+    wrote it. Laid out as the server's box when ``starts`` is None, else back to back at byte
+    ``starts``, one per block."""
 
     key: str
     slot: SlotWrite | None
     starts: tuple[int, ...] | None
+    held: HeldBlock | None = None
 
 
 @dataclass(frozen=True, eq=False)

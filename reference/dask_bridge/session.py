@@ -22,24 +22,26 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
 from damaris_ref.core.config.model import Config
 from damaris_ref.core.polling import PROCESS_POLL, poll_until, sleeping_barrier
-from damaris_ref.dask_bridge.chunks import Buffer, ServerBlocks
+from damaris_ref.dask_bridge.chunks import Buffer, HeldBlock, ServerBlocks
 from damaris_ref.dask_bridge.current_client import current_in_this_context
 from damaris_ref.dask_bridge.exchange import Exchange
 from damaris_ref.dask_bridge.layout import lay_out, planned
 from damaris_ref.dask_bridge.scheduler_file import SchedulerUnusable, connect_within
 from damaris_ref.dask_bridge.worker_env import threads_per_worker, workers_name
-from damaris_ref.launch.processes import describe_exit
+from damaris_ref.launch.processes import Child, describe_exit
+from damaris_ref.runtime.transport.holds import HandOff
 
 if TYPE_CHECKING:
     from distributed import Client, Future
 
     from damaris_ref.dask_bridge import segments
+    from damaris_ref.dask_bridge.in_place import ReaderLink
     from damaris_ref.dask_bridge.workers import ServerWorker
 
 _running: contextvars.ContextVar[DaskSession | None] = contextvars.ContextVar(
@@ -50,6 +52,9 @@ _running: contextvars.ContextVar[DaskSession | None] = contextvars.ContextVar(
 WORKER_END_GRACE = 10.0
 #: seconds a server's client holds a message to the scheduler to batch it with the next ones
 CLIENT_SEND_INTERVAL = 0.002
+#: seconds a closing server waits for its worker to copy out the blocks it still reads in
+#: place (only a worker kept after the run, or its published data, still needs them)
+COPY_OUT_AT_CLOSE = 10.0
 
 
 def _worker_ended(status: int) -> RuntimeError:
@@ -71,6 +76,11 @@ def _send_sooner(client: Client) -> None:
         stream.interval = min(stream.interval, CLIENT_SEND_INTERVAL)
 
 
+class _ReaderGone(RuntimeError):
+    """The worker's node reader is gone: its process has ended, or is ending. A class of its
+    own because :meth:`DaskSession.deliver` catches exactly it, to say how the worker ended."""
+
+
 def current_session() -> DaskSession | None:
     """The Dask session of the server whose pyscript is running here, if it has one."""
     return _running.get()
@@ -89,8 +99,12 @@ class Delivery:
 class DaskSession:
     """Clients and the worker one server uses, keyed by scheduler file."""
 
-    def __init__(self, server_id: int, simulation_name: str, magic: str):
+    def __init__(
+        self, server_id: int, simulation_name: str, magic: str, hand_off: HandOff | None = None
+    ):
         self.server_id = server_id
+        self._hand_off = hand_off  # the transport, where it lets a worker read blocks in place
+        self._reader: tuple[str, ReaderLink] | None = None  # (scheduler file, its link)
         self.simulation_name = simulation_name
         self.magic = magic
         self.scheduler_files: dict[str, str] = {}  # pyscript name -> usable scheduler file
@@ -109,9 +123,12 @@ class DaskSession:
         return f"{workers_name(self.simulation_name, self.magic)}_{self.server_id}"
 
     @classmethod
-    def open(cls, config: Config, server_id: int, magic: str) -> DaskSession:
-        """Connect and start workers for every pyscript that names a working scheduler."""
-        session = cls(server_id, config.simulation_name, magic)
+    def open(
+        cls, config: Config, server_id: int, magic: str, hand_off: HandOff | None = None
+    ) -> DaskSession:
+        """Connect and start workers for every pyscript that names a working scheduler;
+        ``hand_off``, the server's transport where its worker may read blocks in place."""
+        session = cls(server_id, config.simulation_name, magic, hand_off)
         tried: set[str] = set()  # each scheduler is tried (and warned about) once
         for pyscript in config.pyscripts:
             path = str(pyscript.scheduler_file or "")
@@ -194,6 +211,13 @@ class DaskSession:
         ended = child.poll()
         if ended is not None:
             raise _worker_ended(ended)
+        if len(blocks) == 1 and part.box is not None:
+            try:
+                in_place = self._hold(scheduler_file, blocks[0])
+            except _ReaderGone as gone:
+                self._say_how_it_ended(child, gone)
+            if in_place is not None:
+                return Delivery(key, Buffer(key, None, None, in_place), [])
         box = None
         if part.box is not None:
             box = (part.offsets - np.asarray(part.box[0]), part.box[1])
@@ -202,14 +226,8 @@ class DaskSession:
             try:
                 written, starts = pool.write(blocks, box)
                 return Delivery(key, Buffer(key, written, starts), [])
-            except segments.SlotLost:
-                # the scheduler lost the worker before its end reached this process (a killed
-                # process takes a moment to go): say how it ended, as above, once it has
-                poll_until(lambda: child.poll() is not None, WORKER_END_GRACE, PROCESS_POLL)
-                ended = child.poll()
-                if ended is None:
-                    raise
-                raise _worker_ended(ended) from None
+            except segments.SlotLost as lost:
+                self._say_how_it_ended(child, lost)
             except segments.SharedMemoryUnavailable as why:
                 self._pools[scheduler_file] = None
                 self._say_scattering(str(why))
@@ -223,9 +241,65 @@ class DaskSession:
         )
         return Delivery(key, Buffer(key, None, starts), list(futures.values()))
 
+    @staticmethod
+    def _say_how_it_ended(child: Child, lost: Exception) -> NoReturn:
+        """The worker was found gone (by the scheduler, or by its node reader) before its end
+        reached this process, as a killed process takes a moment to go: say how it ended, as
+        above, once it has; else raise ``lost``."""
+        poll_until(lambda: child.poll() is not None, WORKER_END_GRACE, PROCESS_POLL)
+        ended = child.poll()
+        if ended is None:
+            raise lost
+        raise _worker_ended(ended) from None
+
+    def _hold(self, scheduler_file: str, block: np.ndarray) -> HeldBlock | None:
+        """``block`` held where its client wrote it, for this server's worker to read; None
+        where that cannot be (another transport, a block not in the node buffer, a worker
+        that cannot open it): it is then copied."""
+        link, hand_off = self._reader_link(scheduler_file), self._hand_off
+        found = hand_off.place(block) if link is not None and hand_off is not None else None
+        if found is None:
+            return None
+        location, offset = found
+        assert link is not None and hand_off is not None  # found only through both
+        hand_off.hear_reader()
+        if link.gone:
+            raise _ReaderGone("the worker closed its end of the node reader's pipe")
+        return HeldBlock(link.key, hand_off.hold([location]), offset)
+
+    def _reader_link(self, scheduler_file: str) -> ReaderLink | None:
+        """The link to this server's node reader on its worker for ``scheduler_file``, made
+        at the first call (one scheduler's worker reads in place; others get copies)."""
+        if self._reader is not None:
+            path, link = self._reader
+            return link if path == scheduler_file else None
+        hand_off = self._hand_off
+        node_file = hand_off.node_file() if hand_off is not None else None
+        if node_file is None or hand_off is None:
+            return None
+        from damaris_ref.dask_bridge import in_place, segments
+
+        try:
+            link = in_place.ReaderLink.open(
+                self._clients[scheduler_file],
+                self.worker_address(scheduler_file),
+                node_file,
+                f"damaris-{self.worker_name}-node-reader",
+            )
+        except segments.SharedMemoryUnavailable as why:
+            self._hand_off = None
+            self._say_copying(str(why))
+            return None
+        hand_off.attach(link)
+        self._reader = (scheduler_file, link)
+        return link
+
     def abandon(self, scheduler_file: str, delivery: Delivery) -> None:
         """The call that ``delivery`` was for failed: its slot, which server 0 may or may not
-        have leased, is never written again."""
+        have leased, is never written again; its hold ends (its worker refuses a late read)."""
+        held = delivery.buffer.held
+        if held is not None and self._reader is not None:
+            self._reader[1].copy_out(held.hold)
         pool = self._pools.get(scheduler_file)
         if pool is not None and delivery.buffer.slot is not None:
             pool.forget(delivery.buffer.slot.key)
@@ -254,6 +328,14 @@ class DaskSession:
             flush=True,
         )
 
+    def _say_copying(self, why: str) -> None:
+        print(
+            f"[damaris-ref] note: server {self.server_id}'s Dask worker reads copies of its "
+            f"blocks, not the blocks where its clients wrote them ({why})",
+            file=sys.stderr,
+            flush=True,
+        )
+
     def _say_data_lost(self, worker: str) -> None:
         print(
             f"[damaris-ref] warning: server {self.server_id}'s Dask worker {worker!r} stops "
@@ -275,6 +357,25 @@ class DaskSession:
             self._exchanges[handle] = Exchange(server_comm)
         return self._exchanges[handle]
 
+    def _end_holds(self) -> None:
+        """Have the worker copy out whatever it still reads in place (a kept worker or its
+        published data may outlive the node buffer's clients), then detach it: no block
+        is held any more."""
+        if self._reader is None or self._hand_off is None:
+            return
+        hand_off, link = self._hand_off, self._reader[1]
+        for hold in hand_off.holds():
+            link.copy_out(hold)
+
+        def all_ended() -> bool:
+            hand_off.hear_reader()
+            return not hand_off.holds()
+
+        poll_until(all_ended, COPY_OUT_AT_CLOSE, PROCESS_POLL)
+        hand_off.attach(None)
+        link.close()
+        self._reader = None
+
     def hold(
         self,
         scheduler_file: str,
@@ -295,6 +396,7 @@ class DaskSession:
         """Drop held futures and shared memory, stop workers (unless kept), disconnect."""
         self._held.clear()
         self._leases.clear()
+        self._end_holds()
         for exchange in self._exchanges.values():
             exchange.close()
         self._exchanges.clear()

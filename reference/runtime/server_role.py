@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 from damaris_ref.runtime.scripts import context
 from damaris_ref.runtime.server import BlockFilter, Observer, Server
 from damaris_ref.runtime.transport.base import ServerTransport
+from damaris_ref.runtime.transport.holds import HandOff
 
 if TYPE_CHECKING:
     from damaris_ref.dask_bridge.session import DaskSession
@@ -35,7 +36,7 @@ class ServerRole:
     ):
         self.rank = rank
         self.transport = transport
-        self._dask = _open_dask_session(rank)
+        self._dask = _open_dask_session(rank, transport)
         self.server = Server(
             rank.config,
             rank.topology,
@@ -81,12 +82,14 @@ class ServerRole:
         self._dask = None
 
 
-def _open_dask_session(rank: context.RankContext) -> DaskSession | None:
-    """The server's Dask session when a pyscript names a scheduler, opened on every server."""
+def _open_dask_session(rank: context.RankContext, transport: ServerTransport) -> DaskSession | None:
+    """The server's Dask session when a pyscript names a scheduler, opened on every server;
+    its worker reads blocks in place where the transport allows it."""
     if not any(p.scheduler_file for p in rank.config.pyscripts):
         return None
     from damaris_ref.dask_bridge.session import DaskSession
 
-    session = DaskSession.open(rank.config, rank.server_id, rank.magic)
+    hand_off = transport if isinstance(transport, HandOff) else None
+    session = DaskSession.open(rank.config, rank.server_id, rank.magic, hand_off)
     rank.server_comm.Barrier()  # scripts see every server's worker from iteration 0 on
     return session

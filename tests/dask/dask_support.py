@@ -187,3 +187,18 @@ def assert_no_workers_left(client: Client, simulation: str) -> None:
     assert listed, f"workers still on the scheduler: {sorted(workers_named(client, prefix))}"
     running = wait_until(lambda: not worker_processes(prefix))
     assert running, f"worker processes still running: {worker_processes(prefix)}"
+
+
+def worker_gone(server: int, iteration: int, name: str, how: str) -> str:
+    """What ``server`` says at ``iteration`` once server 1's worker has ended ``how``: server 1
+    saw its process end as it handed over its blocks, or server 0 found the worker gone as it
+    leased them (its slot, or its node reader where it reads blocks in place), whichever came
+    first; either way naming that worker."""
+    worker = rf"{name}_\d+_1"
+    return (
+        rf"^\[S{server} I{iteration}\] \S*DaskError: global_array\('field'\) failed at "
+        rf"iteration {iteration}: (server 1 sending its blocks to worker '{worker}': "
+        rf"RuntimeError: the worker process ended \({how}|server 0 building the array: "
+        rf"SlotLost: .* in damaris-{worker}-(\d+-slot\d+|node-reader) were on their worker "
+        r"\S+, which has left)"
+    )

@@ -28,6 +28,7 @@ from dask_support import (
     run_generic,
     run_generic_in_process,
     unique_name,
+    worker_gone,
     worker_processes,
     write_config,
 )
@@ -82,19 +83,6 @@ def _assert_segments_were_mapped(out: Path, servers: tuple[int, ...] = (0, 1)) -
     for server in servers:
         record = json.loads((out / f"segments_S{server}_I0.json").read_text())
         assert record["server"] and record["worker"], record
-
-
-def _worker_gone(server: int, name: str, how: str) -> str:
-    """What ``server`` says at iteration 2 once server 1's worker has ended ``how``: server 1
-    saw its process end as it wrote its blocks, or server 0 found the worker gone as it leased
-    them (whichever came first); either way naming that worker."""
-    worker = rf"{name}_\d+_1"
-    return (
-        rf"^\[S{server} I2\] \S*DaskError: global_array\('field'\) failed at iteration 2: "
-        rf"(server 1 sending its blocks to worker '{worker}': RuntimeError: the worker process "
-        rf"ended \({how}|server 0 building the array: SlotLost: .* in damaris-{worker}-\d+-slot\d+ "
-        r"were on their worker \S+, which has left)"
-    )
 
 
 def _assert_no_segment_left(name: str) -> None:
@@ -189,7 +177,7 @@ def test_a_worker_killed_with_sigkill_leaves_no_segment_and_the_run_goes_on(
     assert "[damaris-ref] server 0 iteration 1: pyscript 'probe'" in done.stderr  # its sum failed
     for server in (0, 1):  # next iteration: every server says which worker is gone
         assert re.search(
-            _worker_gone(server, name, r"killed by signal SIGKILL"), done.stderr, re.M
+            worker_gone(server, 2, name, r"killed by signal SIGKILL"), done.stderr, re.M
         ), done.stderr
         assert f"server {server} iteration 2 starts" in done.stdout
     _assert_left_clean(out, name, dask_client)
@@ -203,7 +191,7 @@ def test_an_analysis_that_crashes_a_worker_is_reported_and_the_servers_go_on(
     assert done.returncode == 0, done.stderr
     assert "[damaris-ref] server 0 iteration 1: pyscript 'probe'" in done.stderr
     for server in (0, 1):  # the servers survived the analysis and report the dead worker
-        assert re.search(_worker_gone(server, name, r"exit code 3\)"), done.stderr, re.M), (
+        assert re.search(worker_gone(server, 2, name, r"exit code 3\)"), done.stderr, re.M), (
             done.stderr
         )
         assert f"server {server} iteration 2 starts" in done.stdout

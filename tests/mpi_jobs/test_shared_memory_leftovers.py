@@ -9,7 +9,6 @@ such a namespace cannot be made (not root, no ``unshare``), the test is skipped.
 from __future__ import annotations
 
 import ast
-import re
 import shutil
 import subprocess
 import sys
@@ -71,20 +70,15 @@ def test_a_ctrl_c_of_run_prints_one_line_saying_what_was_stopped():
 
 
 @pytest.mark.timeout(300)
-def test_a_buffer_larger_than_dev_shm_is_one_error_line_not_a_sigbus():
-    # the seed's own file asks for 512 MiB; this /dev/shm holds 256 MiB
+def test_a_buffer_larger_than_dev_shm_runs_since_it_is_not_kept_there():
+    # the seed's own file asks for 512 MiB; this /dev/shm holds 256 MiB: the node buffer is an
+    # anonymous file, limited by memory only (MPI's window would be refused here)
     seed = Path(DRIVER).resolve().parents[2] / "examples" / "3dmesh_py.yml"
     run = [sys.executable, "-m", "damaris_ref.cli", "run", "-n", "5", "3dmesh_py", str(seed)]
     done = in_private_shm(*run, "-i", "1", "-s", "0")
-    assert done.returncode == 1, done.stderr
-    fatal = [line for line in done.stderr.splitlines() if "fatal error" in line]
-    assert len(fatal) == 1, done.stderr
-    assert re.search(
-        r"rank 0: ConfigError: .*architecture\.buffer\.size: the shared buffer \(536870912 "
-        r"bytes\) does not fit in /dev/shm, which has \d+ bytes free",
-        fatal[0],
-    ), fatal
-    assert "Traceback" not in done.stderr and "BAD TERMINATION" not in done.stderr, done.stderr
+    assert done.returncode == 0, done.stderr
+    found = [line for line in done.stdout.splitlines() if "Data found: cube_i" in line]
+    assert len(found) == 4, done.stdout  # every client's block reached the script
 
 
 ONE_RANK_FAILS = """\

@@ -20,6 +20,7 @@ from damaris_ref.core.data import Block
 from damaris_ref.core.topology import compute_topology, emulated_nodes
 from damaris_ref.runtime.transport import mpi
 from damaris_ref.runtime.transport.base import BlockArrived, ClientStopped, IterationEnded
+from damaris_ref.runtime.transport.mpi.wire import Starved
 
 from shm_fakes import Window
 
@@ -259,8 +260,10 @@ def test_a_full_slice_sends_the_pending_notices_before_it_waits(pair):
         client.send_block(0, block(1))  # no room: nobody frees within 0.3 s
     assert "stayed full for 0.3 s" in str(raised.value)
     assert "set DAMARIS_BUFFER_WAIT" in str(raised.value)
-    (message,) = server_comm.wire.client_messages  # the pending notice went before the wait
-    assert [item[2] for item in message] == [0]
+    # the pending notice went before the wait, and with it the word that the client waits
+    (message,) = server_comm.wire.client_messages
+    assert [item[2] for item in message[:-1]] == [0]
+    assert message[-1] == Starved()
     assert isinstance(server.receive(), BlockArrived)
 
 

@@ -26,6 +26,7 @@ from test_mpi_batching import (
 from damaris_ref.core.topology import compute_topology, emulated_nodes
 from damaris_ref.runtime.transport import mpi
 from damaris_ref.runtime.transport.base import BlockArrived, ClientStopped, IterationEnded
+from damaris_ref.runtime.transport.mpi.wire import Starved
 
 __all__ = ["pair"]  # the fixture, shared with the batching tests
 
@@ -97,7 +98,8 @@ def test_a_batch_that_finds_no_room_fails_and_leaves_nothing_allocated(pair):
         client.send_blocks(0, "v", 0, 0, [(n, (0,), big) for n in range(1, 5)])
     assert client.allocator.live_allocations() == before
     (message,) = server_comm.wire.client_messages  # only block 0 went, before the wait
-    assert [item[2] for item in message] == [0]
+    assert [item[2] for item in message[:-1]] == [0]
+    assert message[-1] == Starved()
 
 
 def test_a_batch_with_a_block_larger_than_the_slice_fails_at_once(pair):

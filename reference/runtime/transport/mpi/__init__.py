@@ -24,7 +24,11 @@ order the client issued them.
 """
 
 from damaris_ref.runtime.transport.base import BufferFullError
-from damaris_ref.runtime.transport.mpi.backend import MPIBackend, shm_room_problem
+from damaris_ref.runtime.transport.mpi.backend import (
+    MPIBackend,
+    memory_room_problem,
+    shm_room_problem,
+)
 from damaris_ref.runtime.transport.mpi.client import MPIClientTransport
 from damaris_ref.runtime.transport.mpi.server import MPIServerTransport
 from damaris_ref.runtime.transport.mpi.wire import (
@@ -43,5 +47,6 @@ __all__ = [
     "MPIClientTransport",
     "MPIServerTransport",
     "StoredNotices",
+    "memory_room_problem",
     "shm_room_problem",
 ]

@@ -14,29 +14,50 @@ from damaris_ref.core.config.errors import ConfigError
 from damaris_ref.core.config.model import Config
 from damaris_ref.core.data import new_magic_number
 from damaris_ref.core.topology import Mode, Topology, emulated_nodes
+from damaris_ref.runtime.transport.mpi import node_segment
 from damaris_ref.runtime.transport.mpi.client import MPIClientTransport
+from damaris_ref.runtime.transport.mpi.node_segment import NodeSegment
 from damaris_ref.runtime.transport.mpi.server import MPIServerTransport
 
 #: where MPI libraries keep a node's shared memory (MPICH's segments are files here)
 SHM_FOLDER = "/dev/shm"
+#: where Linux says how much memory is available (for the node buffer's anonymous file)
+MEMINFO = "/proc/meminfo"
 
 
 def shm_room_problem(size: int, segments: int, folder: str = SHM_FOLDER) -> str | None:
-    """Why ``segments`` shared buffers of ``size`` bytes cannot fit in ``folder``; None when
-    they can (or the folder cannot be looked at). Past its free space a rank touching the
-    buffer would be killed by SIGBUS, so the run is refused before anything is allocated."""
+    """Why ``segments`` shared buffers of ``size`` bytes cannot fit in ``folder`` (where MPI's
+    window keeps them); None when they can (or the folder cannot be looked at). Past its free
+    space a rank touching the buffer would be killed by SIGBUS, so the run is refused before
+    anything is allocated."""
     try:
         status = os.statvfs(folder)
     except OSError:
         return None
     free = status.f_bavail * status.f_frsize
-    needed = size * segments
-    if needed <= free:
+    return _room_problem(size, segments, free, f"fit in {folder}", f"make {folder} larger")
+
+
+def memory_room_problem(size: int, segments: int, meminfo: str = MEMINFO) -> str | None:
+    """Why ``segments`` node buffers of ``size`` bytes (anonymous files, every page mapped at
+    start-up) cannot fit in the memory available now; None when they can or ``meminfo``
+    cannot be read. Past it the kernel would kill ranks, so the run is refused instead."""
+    try:
+        with open(meminfo) as lines:
+            fields = dict(line.split(":", 1) for line in lines if ":" in line)
+        free = int(fields["MemAvailable"].split()[0]) * 1024
+    except (OSError, KeyError, ValueError):
+        return None
+    return _room_problem(size, segments, free, "fit in the memory available", "free memory")
+
+
+def _room_problem(size: int, segments: int, free: int, fit: str, fix: str) -> str | None:
+    if size * segments <= free:
         return None
     what = f"{segments} node buffers of {size} bytes" if segments > 1 else f"{size} bytes"
     return (
-        f"the shared buffer ({what}) does not fit in {folder}, which has {free} bytes free; "
-        f"allowed: at most {free // segments} bytes per node here (or make {folder} larger)"
+        f"the shared buffer ({what}) does not {fit}, which has {free} bytes free; "
+        f"allowed: at most {free // segments} bytes per node here (or {fix})"
     )
 
 
@@ -48,6 +69,7 @@ class MPIBackend:
         self.rank = self.world_comm.Get_rank()
         self._node_comm: MPI.Intracomm | None = None
         self._window: MPI.Win | None = None
+        self._segment: NodeSegment | None = None
         self._transport: MPIClientTransport | MPIServerTransport | None = None
 
     def node_ids(self, ranks_per_node: int) -> tuple[int, ...]:
@@ -69,9 +91,10 @@ class MPIBackend:
 
     def _shared_window(
         self, config: Config, topology: Topology, is_client: bool
-    ) -> tuple[MPI.Intracomm, MPI.Win | None]:
+    ) -> tuple[MPI.Intracomm, MPI.Win | NodeSegment | None]:
         """Collective over the world: this rank's node communicator, and every node's segment
-        (client slices first) when the node's ranks share one."""
+        (client slices first) when the node's ranks share one: a file a worker can map too
+        (:mod:`~damaris_ref.runtime.transport.mpi.node_segment`), else MPI's window."""
         node = topology.node_of_rank[self.rank]
         shared = topology.mode is Mode.DEDICATED_CORES
         if shared:
@@ -80,9 +103,10 @@ class MPIBackend:
             # every rank of every node finds this alike, before any communicator is made
             if (problem := share_problem(size, clients_here)) is not None:
                 raise ConfigError(problem, file=config.source, path="architecture.buffer.size")
-            # emulated nodes all live on this host, so their segments share its /dev/shm
+            # emulated nodes all live on this host, so their buffers share its memory
             segments = topology.number_of_nodes if config.architecture.ranks_per_node else 1
-            if (problem := shm_room_problem(size, segments)) is not None:
+            room = memory_room_problem if node_segment.supported() else shm_room_problem
+            if (problem := room(size, segments)) is not None:
                 raise ConfigError(problem, file=config.source, path="architecture.buffer.size")
         # mpi4py's stubs type Split as returning the base Comm; an intracommunicator's Split
         # returns an Intracomm, which Allocate_shared needs
@@ -93,6 +117,10 @@ class MPIBackend:
         # whole pages: slices sit back to back in the segment, so page-multiple sizes keep
         # every slice (and the allocator's 64-byte alignment inside it) aligned
         slice_size = client_share(size, clients_here) if is_client else 0
+        name = f"damaris-{config.simulation_name}_node-buffer"
+        self._segment = node_segment.allocate(node_comm, slice_size, name)
+        if self._segment is not None:
+            return node_comm, self._segment
         self._window = MPI.Win.Allocate_shared(slice_size, 1, comm=node_comm)
         self._window.Lock_all(MPI.MODE_NOCHECK)
         return node_comm, self._window
@@ -116,6 +144,8 @@ class MPIBackend:
         if self._window is not None:
             self._window.Unlock_all()
             self._window.Free()
+        if self._segment is not None:
+            self._segment.free()
         if self._node_comm is not None:
             self._node_comm.Free()
-        self._transport = self._window = self._node_comm = None
+        self._transport = self._window = self._segment = self._node_comm = None

@@ -27,6 +27,8 @@ from damaris_ref.runtime.transport.mpi.wire import (
     TAG_DONE,
     TAG_TO_SERVER,
     Notice,
+    SharedSegment,
+    Starved,
     StoredNotices,
     node_window,
     poll,
@@ -62,7 +64,7 @@ class MPIClientTransport:
         config: Config,
         topology: Topology,
         node_comm: MPI.Comm,
-        window: MPI.Win | None,
+        window: SharedSegment | None,
     ):
         self.comm = comm
         self.topology = topology
@@ -84,7 +86,7 @@ class MPIClientTransport:
         if window is not None:
             buffer, _unit = window.Shared_query(node_comm.Get_rank())
             # mpi4py's stubs declare the buffer protocol of MPI.buffer on Python 3.12+ only
-            self.memory = np.frombuffer(buffer, dtype=np.uint8)  # type: ignore[call-overload]
+            self.memory = np.frombuffer(buffer, dtype=np.uint8)  # type: ignore[arg-type]
             prefault(self.memory)  # now, not during the first iteration
             self._bytes = self.memory.data
             if self.memory.size >= 64:
@@ -258,7 +260,7 @@ class MPIClientTransport:
             location,
         )
 
-    def _flush(self, last: IterationEnded | ClientStopped | None = None) -> None:
+    def _flush(self, last: IterationEnded | ClientStopped | Starved | None = None) -> None:
         """Send the pending notices (and ``last``) as one message, after one memory Sync.
 
         Many notices travel through the shared slice, so that the message itself stays small:
@@ -311,12 +313,20 @@ class MPIClientTransport:
                     f"each client of this node gets a slice of {capacity} bytes",
                 )
             ) from None
-        # the server sees every block written so far before this client waits for it
-        self._flush()
+        # the server sees every block written so far before this client waits for it, and
+        # has what Dask holds of this client copied out
+        self._flush(Starved())
+        used = allocator.used_bytes
 
         def freed_enough() -> bool:
+            nonlocal used
             self._collect_releases()
-            return allocator.largest_free_extent >= allocator.reserved_size(nbytes)
+            if allocator.largest_free_extent >= allocator.reserved_size(nbytes):
+                return True
+            if allocator.used_bytes < used:  # space came back, not enough: ask for more
+                self.comm.send([Starved()], self.server_rank, TAG_TO_SERVER)
+            used = allocator.used_bytes
+            return False
 
         if not poll(freed_enough, self.wait):
             raise BufferFullError(

@@ -1,5 +1,6 @@
 """The server side of the MPI transport: notices are received and blocks in shared memory
-are wrapped as NumPy views; their locations go back to each client once released.
+are wrapped as NumPy views; their locations go back to each client once released, and once
+no Dask worker reads them in place (:mod:`~damaris_ref.runtime.transport.holds`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,15 @@ from damaris_ref.core.config.buffer import PAGE
 from damaris_ref.core.data import Block
 from damaris_ref.core.topology import Topology
 from damaris_ref.runtime.transport.base import BlockArrived, Message
+from damaris_ref.runtime.transport.holds import Holds, Location, Reader
+from damaris_ref.runtime.transport.mpi.node_segment import NodeSegment
 from damaris_ref.runtime.transport.mpi.wire import (
     TAG_DONE,
     TAG_RELEASE,
     TAG_TO_SERVER,
     Notice,
+    SharedSegment,
+    Starved,
     StoredNotices,
     node_window,
     poll,
@@ -35,7 +40,7 @@ class MPIServerTransport:
     """Server side: receive notices, wrap shared memory as views, hand locations back."""
 
     def __init__(
-        self, comm: MPI.Comm, topology: Topology, node_comm: MPI.Comm, window: MPI.Win | None
+        self, comm: MPI.Comm, topology: Topology, node_comm: MPI.Comm, window: SharedSegment | None
     ):
         self.comm = comm
         self.window = window
@@ -49,14 +54,84 @@ class MPIServerTransport:
         self._releases: dict[int, list[int]] = {}  # client rank -> locations to hand back
         self._dtypes: dict[str, np.dtype] = {}
         self._status = MPI.Status()  # filled by each probe for the next batch
+        self._holds = Holds()
+        self._reader: Reader | None = None
+        #: per client: where its slice starts in this process and in the node's file
+        self._starts: dict[int, tuple[int, int]] = {}
         if window is not None:
             node_group, world_group = node_comm.Get_group(), comm.Get_group()
             for client in self.clients:
                 node_rank = MPI.Group.Translate_ranks(world_group, [client], node_group)[0]
                 buffer, _unit = window.Shared_query(node_rank)
-                view = np.frombuffer(buffer, dtype=np.uint8)  # type: ignore[call-overload]
+                view = np.frombuffer(buffer, dtype=np.uint8)  # type: ignore[arg-type]
                 self._slices[client] = view  # (the 3.12+ buffer protocol again)
                 int(self._slices[client][::PAGE].sum())  # map the client's pages here too
+                if isinstance(window, NodeSegment) and view.size:
+                    self._starts[client] = (view.ctypes.data, window.starts[node_rank])
+
+    def node_file(self) -> tuple[str, int] | None:
+        """Where a worker of this user opens the node's buffer, and its size; None where the
+        node shares none or MPI's window holds it (no other process can open that)."""
+        if not isinstance(self.window, NodeSegment) or not self._starts:
+            return None
+        return self.window.path(), self.window.size
+
+    def place(self, array: np.ndarray) -> tuple[Location, int] | None:
+        """Where the C-contiguous ``array`` lies: its location (client, offset in the slice)
+        and its offset in the node's file; None if not in the node buffer whole."""
+        if not array.flags.c_contiguous:
+            return None
+        address = array.ctypes.data
+        for client, (start, in_file) in self._starts.items():
+            offset = address - start
+            if offset >= 0 and offset + array.nbytes <= self._slices[client].size:
+                return (client, offset), in_file + offset
+        return None
+
+    def hold(self, locations: list[Location]) -> int:
+        """A Dask key now reads the blocks at ``locations`` in place, through the reader
+        given to :meth:`attach`: they are not handed back before that hold ends."""
+        return self._holds.hold(locations)
+
+    def attach(self, reader: Reader | None) -> None:
+        """Hear of ended holds from ``reader`` (and have it copy blocks out when a client
+        waits for space); None detaches it, ending every hold (its worker reads no more)."""
+        if reader is None:
+            self._ended(self._holds.end_all())
+        self._reader = reader
+
+    def holds(self) -> list[int]:
+        """The live holds, oldest first."""
+        return self._holds.live()
+
+    def hear_reader(self) -> None:
+        """Take the holds the reader ended and send their locations back at once."""
+        reader = self._reader
+        if reader is None:
+            return
+        ended = reader.ended()
+        if ended is None:  # its process ended: it reads nothing any more
+            self._reader = None
+            self._ended(self._holds.end_all())
+            return
+        for hold in ended:
+            self._ended(self._holds.end(hold))
+
+    def _ended(self, places: list[Location]) -> None:
+        if places:
+            for client, location in places:
+                self._releases.setdefault(client, []).append(location)
+            self._send_releases()
+
+    def _starved(self, client: int) -> None:
+        """``client`` waits for space: unless locations of it are on their way back, have the
+        oldest hold on its waiting blocks copied out."""
+        self.hear_reader()
+        if self._reader is None:
+            return
+        hold = self._holds.to_copy_out(client)
+        if hold is not None:
+            self._reader.copy_out(hold)
 
     def receive(self) -> Message:
         """The next message from any owned client (polling, so idle servers cost no CPU).
@@ -64,13 +139,19 @@ class MPIServerTransport:
         Releases made since the last call go out first, one message per client.
         """
         self._send_releases()
-        if not self._ready:
+        while not self._ready:  # a batch may hold no message (a client's Starved alone)
             self._unpack(self._next_batch())
         return self._ready.popleft()
 
     def _next_batch(self) -> tuple[int, list]:
         status = self._status
-        poll(lambda: self.comm.Iprobe(MPI.ANY_SOURCE, TAG_TO_SERVER, status), spin=_SERVER_SPIN)
+
+        def arrived() -> bool:
+            if self._reader is not None:
+                self.hear_reader()
+            return self.comm.Iprobe(MPI.ANY_SOURCE, TAG_TO_SERVER, status)
+
+        poll(arrived, spin=_SERVER_SPIN)
         self._reap_sends()
         source = status.Get_source()
         return source, self.comm.recv(source=source, tag=TAG_TO_SERVER)
@@ -85,6 +166,8 @@ class MPIServerTransport:
             if type(item) is not tuple:
                 if type(item) is StoredNotices:
                     self._unpack((source, self._stored_notices(source, item)))
+                elif type(item) is Starved:
+                    self._starved(source)
                 else:
                     ready.append(item)
                 continue
@@ -117,7 +200,8 @@ class MPIServerTransport:
         :meth:`receive` (or :meth:`close`), together with the rest of the iteration's."""
         if arrived.handle is not None:
             client, location = cast(tuple[int, int], arrived.handle)  # made by _unpack()
-            self._releases.setdefault(client, []).append(location)
+            if self._holds.release((client, location)):
+                self._releases.setdefault(client, []).append(location)
 
     def _send_releases(self) -> None:
         for client, locations in self._releases.items():

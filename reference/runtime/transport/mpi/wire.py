@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from mpi4py import MPI
 
 from damaris_ref.core.polling import MPI_WAIT_FIRST, MPI_WAIT_MOST, poll_until
+from damaris_ref.runtime.transport.mpi.node_segment import NodeSegment
 
 #: the tag of every message from a client to its server: notices, blocks sent across nodes,
 #: the end of an iteration and the stop, kept in order by MPI's non-overtaking rule
@@ -35,7 +36,17 @@ class StoredNotices:
     nbytes: int
 
 
-def node_window(window: MPI.Win | None) -> MPI.Win:
+#: the node's shared memory: a file every rank maps, or MPI's window where there is none
+SharedSegment = NodeSegment | MPI.Win
+
+
+@dataclass(frozen=True)
+class Starved:
+    """The client waits for space in its slice: its server has blocks Dask reads in place
+    copied out (sent again while space comes back that is still not enough)."""
+
+
+def node_window(window: SharedSegment | None) -> SharedSegment:
     """The node's shared window, which every notice of a block in shared memory implies."""
     if window is None:
         raise RuntimeError("a notice of a block in shared memory, on a node without a window")

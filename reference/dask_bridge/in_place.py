@@ -1,0 +1,271 @@
+"""Blocks read by a server's worker where the clients wrote them: no copy at all.
+
+Where the node buffer is a file other processes can open
+(:mod:`~damaris_ref.runtime.transport.mpi.node_segment`), each server's worker keeps a
+:class:`NodeReader` (the result of a task pinned to it, like a slot's mapping). A chunk that is
+one block is then a read-only mapping of the block's pages in that file, made by the chunk's
+task, and the server's transport keeps the block's location from its client while the chunk
+lives (a **hold**, :mod:`~damaris_ref.runtime.transport.holds`).
+
+Two pipes join the server and the reader (each opened by the worker through
+``/proc/<server pid>/fd``). On the first the worker writes the number of each hold it no longer
+reads: its chunk and every view of it are gone, or it was copied out. On the second the server
+asks for a copy-out when a client waits for space: a thread of the reader copies the hold's
+pages into an anonymous file of the worker's own and maps the copy at the very same addresses
+(one ``mmap`` with ``MAP_FIXED``), so every array already taken keeps its address and bytes
+and none reads the node buffer any more. When the worker's process ends, the first pipe ends
+too, and the server knows no hold is read any more.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import functools
+import mmap
+import os
+import struct
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from distributed import Client, Future, get_worker
+
+from damaris_ref.core.errors import DaskError
+from damaris_ref.dask_bridge.current_client import wait_done
+from damaris_ref.dask_bridge.segments import MAP_TIMEOUT, LostSlot, SharedMemoryUnavailable
+
+#: one message on either pipe: a hold's number (little-endian int64; 8 bytes are written at
+#: once by the kernel, so messages never interleave)
+_MESSAGE = struct.Struct("<q")
+_PROT_READ = 0x1
+_MAP_SHARED = 0x01
+_MAP_FIXED = 0x10
+_MAP_FAILED = ctypes.c_void_p(-1).value
+_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
+
+
+@functools.cache
+def _libc_mmap() -> Callable[..., int | None]:
+    """The C library's ``mmap``, typed for a call that names the address (Python's cannot)."""
+    function = ctypes.CDLL(None, use_errno=True).mmap
+    function.restype = ctypes.c_void_p
+    function.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_long,
+    ]
+    return function
+
+
+# --- worker side --------------------------------------------------------------------------
+
+
+class NodeReader:
+    """The node buffer as one worker reads it: one mapping per hold, made by the chunk's task.
+
+    Thread-safe: chunk tasks take holds while copy-out requests arrive on a thread of its own,
+    and a hold's end may be noticed by the garbage collector in any thread.
+    """
+
+    def __init__(
+        self, server_pid: int, fds: tuple[int, int, int], size: int, worker: str, key: str
+    ) -> None:
+        if get_worker().address != worker:
+            raise LostSlot(server_pid, worker, key).lost()
+        self.server_pid, self.worker, self.key, self.size = server_pid, worker, key, size
+        buffer, requests, ends = (f"/proc/{server_pid}/fd/{fd}" for fd in fds)
+        self._file = os.open(buffer, os.O_RDONLY | os.O_CLOEXEC)
+        self._ends = os.open(ends, os.O_WRONLY | os.O_CLOEXEC)
+        asked = os.open(requests, os.O_RDONLY | os.O_CLOEXEC)
+        weakref.finalize(self, _close, self._file, self._ends)  # each hold maps its own pages
+        self._lock = threading.RLock()  # a hold may end (by GC) inside a locked section
+        self._live: dict[int, tuple[mmap.mmap, weakref.ref[np.ndarray]]] = {}
+        self._ended: set[int] = set()
+        thread = threading.Thread(target=self._serve, args=(asked,), daemon=True)
+        thread.name = f"damaris copy-out for {key}"
+        thread.start()
+
+    def block(self, hold: int, offset: int, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+        """The read-only block of ``shape`` at byte ``offset`` of the node buffer, for
+        ``hold``. DaskError if that hold ended (its bytes may be a client's by now)."""
+        kind = np.dtype(dtype)
+        nbytes = int(np.prod(shape)) * kind.itemsize
+        if offset < 0 or offset + nbytes > self.size:
+            raise ValueError(
+                f"a block of {nbytes} bytes at {offset} lies outside the node buffer of "
+                f"{self.size} bytes"
+            )
+        with self._lock:
+            if hold in self._ended:
+                raise DaskError(
+                    f"hold {hold} of server process {self.server_pid} has ended on worker "
+                    f"{self.worker}: its block may belong to a client by now"
+                )
+            known = self._live.get(hold)
+            root = known[1]() if known is not None else None
+            if root is None:
+                start = offset - offset % mmap.ALLOCATIONGRANULARITY
+                mapping = mmap.mmap(
+                    self._file,
+                    offset + max(nbytes, 1) - start,
+                    flags=mmap.MAP_SHARED | _POPULATE,
+                    prot=mmap.PROT_READ,
+                    offset=start,
+                )
+                with memoryview(mapping) as whole:
+                    root = np.frombuffer(whole[offset - start :], np.uint8)  # keeps the map
+                weakref.finalize(root, self._died, hold)
+                self._live[hold] = (mapping, weakref.ref(root))
+        view = root[:nbytes].view(kind).reshape(shape)
+        view.flags.writeable = False
+        return view
+
+    def _serve(self, asked: int) -> None:
+        """Copy out each hold the server names, until the server closes its end."""
+        with os.fdopen(asked, "rb", buffering=0) as requests:
+            while message := requests.read(_MESSAGE.size):
+                if len(message) == _MESSAGE.size:
+                    self.copy_out(_MESSAGE.unpack(message)[0])
+
+    def copy_out(self, hold: int) -> None:
+        """Give the block of ``hold`` a copy of its own at the same addresses, then end the
+        hold (nothing to copy if its chunk is gone: the hold just ends)."""
+        with self._lock:
+            known = self._live.pop(hold, None)
+            if known is not None and known[1]() is not None:
+                _replace_by_copy(known[0])
+            self._end(hold)
+
+    def _died(self, hold: int) -> None:
+        with self._lock:
+            if self._live.pop(hold, None) is not None:
+                self._end(hold)
+
+    def _end(self, hold: int) -> None:
+        if hold in self._ended:
+            return
+        self._ended.add(hold)
+        with contextlib.suppress(OSError):  # the server is gone: nobody waits for the hold
+            os.write(self._ends, _MESSAGE.pack(hold))
+
+    def __sizeof__(self) -> int:
+        return 0  # it maps, it does not hold: each chunk counts its own block
+
+    def __reduce__(self) -> tuple[type[LostSlot], tuple[int, str, str]]:
+        # moved off its worker, it is lost (see WorkerSlot.__reduce__)
+        return LostSlot, (self.server_pid, self.worker, self.key)
+
+
+def _close(*fds: int) -> None:
+    for fd in fds:
+        os.close(fd)
+
+
+def _replace_by_copy(mapping: mmap.mmap) -> None:
+    """Map a private copy of ``mapping``'s bytes over it, at the same addresses."""
+    length = len(mapping)
+    copy = os.memfd_create("damaris-copied-out", os.MFD_CLOEXEC)
+    try:
+        os.ftruncate(copy, length)
+        with memoryview(mapping) as source:
+            written = 0
+            while written < length:
+                written += os.write(copy, source[written:])
+        address = np.frombuffer(mapping, np.uint8, count=1).ctypes.data
+        placed = _libc_mmap()(address, length, _PROT_READ, _MAP_SHARED | _MAP_FIXED, copy, 0)
+        if placed in (None, _MAP_FAILED):
+            error = ctypes.get_errno()
+            raise OSError(error, f"cannot map the copied-out bytes: {os.strerror(error)}")
+    finally:
+        os.close(copy)  # the mapping keeps the copy alive
+
+
+def held_block(
+    reader: NodeReader | LostSlot, hold: int, offset: int, shape: tuple[int, ...], dtype: str
+) -> np.ndarray:
+    """On the worker: the chunk that is the block of ``hold``, read in place."""
+    if isinstance(reader, LostSlot):
+        raise reader.lost()
+    return reader.block(hold, offset, shape, dtype)
+
+
+# --- server side ---------------------------------------------------------------------------
+
+
+@dataclass
+class ReaderLink:
+    """The server's end of its worker's :class:`NodeReader`: what the transport asks of it
+    (:class:`~damaris_ref.runtime.transport.holds.Reader`)."""
+
+    key: str
+    future: Future
+    requests: int  # write end
+    ends: int  # read end, non-blocking
+    gone: bool = False  # the worker's end closed: its process ended
+
+    @classmethod
+    def open(cls, client: Client, worker: str, node_file: tuple[str, int], key: str) -> ReaderLink:
+        """Start the reader on ``worker`` for the node buffer (``path``, ``size``).
+        SharedMemoryUnavailable if the worker cannot open it."""
+        path, size = node_file
+        asked, requests = os.pipe()
+        ends, told = os.pipe()
+        os.set_blocking(ends, False)
+        buffer = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        future = None
+        try:
+            future = client.submit(
+                NodeReader,
+                os.getpid(),
+                (buffer, asked, told),
+                size,
+                worker,
+                key,
+                key=key,
+                workers=[worker],
+                allow_other_workers=True,
+                pure=False,
+            )
+            try:
+                wait_done(client, [future], MAP_TIMEOUT, f"the reader of {path}")
+            except OSError as failed:
+                raise SharedMemoryUnavailable(f"the worker cannot map {path}: {failed}") from None
+        except BaseException:
+            if future is not None:
+                future.release()
+            os.close(requests)
+            os.close(ends)
+            raise
+        finally:  # the worker has its own ends of them now (or never will)
+            for fd in (buffer, asked, told):
+                os.close(fd)
+        return cls(key, future, requests, ends)
+
+    def ended(self) -> list[int] | None:
+        """The holds the worker ended since last asked; None once its process has ended."""
+        try:
+            data = os.read(self.ends, 8 * 1024)
+        except BlockingIOError:
+            return []
+        if not data:
+            self.gone = True
+            return None
+        return [hold for (hold,) in _MESSAGE.iter_unpack(data)]
+
+    def copy_out(self, hold: int) -> None:
+        """Ask the worker to copy the block of ``hold`` into its own memory."""
+        with contextlib.suppress(BrokenPipeError):  # the worker is gone: ended() says so
+            os.write(self.requests, _MESSAGE.pack(hold))
+
+    def close(self) -> None:
+        """Stop the worker's copy-out thread and release the reader (its holds end as their
+        chunks go)."""
+        os.close(self.requests)
+        os.close(self.ends)
+        self.future.release()

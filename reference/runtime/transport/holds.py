@@ -1,0 +1,130 @@
+"""Which block locations a server may hand back to their clients while Dask workers read some
+of them in place (``docs/dask.md``, "Who owns a block's bytes").
+
+A block in a client's slice of the node buffer belongs to its server from the block's notice
+until the server hands its location back. The server hands it back once the iteration's
+scripts are over, and, if a Dask key reads the block in place, only once that **hold** has
+ended too: its worker no longer reads the bytes (the key and every view of it are gone, or the
+worker copied them into memory of its own, or the worker's process ended). When a client
+waits for space, the server has the oldest hold on that client's waiting blocks copied out,
+one at a time, until the client has room: a client never waits on Dask, only on scripts.
+
+Pure bookkeeping (no memory, MPI or Dask), so tests can drive it through any schedule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+#: a block's place: (client rank, byte offset in that client's slice)
+Location = tuple[int, int]
+
+
+class Holds:
+    """The live holds of one server, and the locations they keep from their clients."""
+
+    def __init__(self) -> None:
+        self._holds: dict[int, tuple[Location, ...]] = {}  # insertion order: oldest first
+        self._readers: dict[Location, int] = {}  # live holds per held location
+        self._waiting: set[Location] = set()  # scripts over, held: handed back at the end
+        self._copying: set[int] = set()  # holds being copied out
+        self._next = 0
+
+    def hold(self, locations: Iterable[Location]) -> int:
+        """A Dask key now reads the blocks at ``locations`` in place: the id of this hold
+        (ids grow, so that the oldest hold is the smallest)."""
+        places = tuple(dict.fromkeys(locations))
+        for place in places:
+            if place in self._waiting:
+                raise ValueError(
+                    f"a block at {place} (client, offset) is held while the block written "
+                    "there before still is: the client wrote into bytes not handed back"
+                )
+            self._readers[place] = self._readers.get(place, 0) + 1
+        hold, self._next = self._next, self._next + 1
+        self._holds[hold] = places
+        return hold
+
+    def release(self, location: Location) -> bool:
+        """The scripts of the block at ``location`` are over: True if it goes back now, False
+        if a hold keeps it until that hold ends."""
+        if location not in self._readers:
+            return True
+        self._waiting.add(location)
+        return False
+
+    def end(self, hold: int) -> list[Location]:
+        """``hold`` ended: the locations that go back to their clients now (none for a hold
+        that had ended already)."""
+        places = self._holds.pop(hold, ())
+        self._copying.discard(hold)
+        back = []
+        for place in places:
+            left = self._readers[place] - 1
+            if left:
+                self._readers[place] = left
+                continue
+            del self._readers[place]
+            if place in self._waiting:
+                self._waiting.remove(place)
+                back.append(place)
+        return back
+
+    def end_all(self) -> list[Location]:
+        """Every hold ended at once (their worker's process ended)."""
+        return [place for hold in list(self._holds) for place in self.end(hold)]
+
+    def to_copy_out(self, client: int) -> int | None:
+        """The hold to copy out for ``client``, which waits for space: the oldest one on a
+        block of it whose scripts are over, unless one is being copied out already (the
+        client asks again if that was not enough); None when none keeps its space."""
+        if any(place[0] == client for hold in self._copying for place in self._holds[hold]):
+            return None
+        for hold, places in self._holds.items():
+            if any(place[0] == client and place in self._waiting for place in places):
+                self._copying.add(hold)
+                return hold
+        return None
+
+    def live(self) -> list[int]:
+        """The live holds, oldest first."""
+        return list(self._holds)
+
+
+class Reader(Protocol):
+    """The worker that reads a server's held blocks, as that server's transport sees it."""
+
+    def ended(self) -> list[int] | None:
+        """The holds it stopped reading since last asked (without waiting); None once its
+        process has ended, which ends every hold."""
+
+    def copy_out(self, hold: int) -> None:
+        """Have it copy the blocks of ``hold`` into memory of its own; it says so through
+        :meth:`ended` once done."""
+
+
+@runtime_checkable
+class HandOff(Protocol):
+    """What a server's Dask session needs from its transport to have its worker read blocks
+    where their clients wrote them (the MPI transport over a node file has it)."""
+
+    def node_file(self) -> tuple[str, int] | None:
+        """Where a worker opens the node buffer, and its size; None where it cannot."""
+
+    def place(self, array: np.ndarray) -> tuple[Location, int] | None:
+        """``array``'s location and its byte offset in the node buffer, if it lies there."""
+
+    def hold(self, locations: list[Location]) -> int:
+        """Keep ``locations`` from their clients until the returned hold ends."""
+
+    def attach(self, reader: Reader | None) -> None:
+        """Hear of ended holds from ``reader``; None ends every hold."""
+
+    def holds(self) -> list[int]:
+        """The live holds, oldest first."""
+
+    def hear_reader(self) -> None:
+        """Take the holds the reader ended, and give their locations back."""
