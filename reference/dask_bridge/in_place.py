@@ -44,7 +44,6 @@ _PROT_READ = 0x1
 _MAP_SHARED = 0x01
 _MAP_FIXED = 0x10
 _MAP_FAILED = ctypes.c_void_p(-1).value
-_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 
 
 @functools.cache
@@ -70,7 +69,8 @@ class NodeReader:
     """The node buffer as one worker reads it: one mapping per hold, made by the chunk's task.
 
     Thread-safe: chunk tasks take holds while copy-out requests arrive on a thread of its own,
-    and a hold's end may be noticed by the garbage collector in any thread.
+    and a hold's end may be noticed by the garbage collector in any thread. Each hold ends
+    once: its number goes to the server after the last read of the node buffer for it.
     """
 
     def __init__(
@@ -111,10 +111,12 @@ class NodeReader:
             root = known[1]() if known is not None else None
             if root is None:
                 start = offset - offset % mmap.ALLOCATIONGRANULARITY
+                # not populated: the pages a computation reads are mapped as it reads them,
+                # 16 at a time (the kernel's fault-around), cheaper than mapping all first
                 mapping = mmap.mmap(
                     self._file,
                     offset + max(nbytes, 1) - start,
-                    flags=mmap.MAP_SHARED | _POPULATE,
+                    flags=mmap.MAP_SHARED,
                     prot=mmap.PROT_READ,
                     offset=start,
                 )
@@ -135,22 +137,25 @@ class NodeReader:
 
     def copy_out(self, hold: int) -> None:
         """Give the block of ``hold`` a copy of its own at the same addresses, then end the
-        hold (nothing to copy if its chunk is gone: the hold just ends)."""
+        hold (nothing to copy if its chunk is gone: the hold just ends). Chunks of other
+        holds are read and made meanwhile: only the hold's own end waits for the copy."""
         with self._lock:
             known = self._live.pop(hold, None)
-            if known is not None and known[1]() is not None:
-                _replace_by_copy(known[0])
-            self._end(hold)
+            if hold in self._ended:
+                return
+            self._ended.add(hold)  # read no more from the node buffer: a new task fails
+        if known is not None and known[1]() is not None:
+            _replace_by_copy(known[0])
+        self._tell_ended(hold)
 
     def _died(self, hold: int) -> None:
         with self._lock:
-            if self._live.pop(hold, None) is not None:
-                self._end(hold)
+            if self._live.pop(hold, None) is None or hold in self._ended:
+                return
+            self._ended.add(hold)
+        self._tell_ended(hold)
 
-    def _end(self, hold: int) -> None:
-        if hold in self._ended:
-            return
-        self._ended.add(hold)
+    def _tell_ended(self, hold: int) -> None:
         with contextlib.suppress(OSError):  # the server is gone: nobody waits for the hold
             os.write(self._ends, _MESSAGE.pack(hold))
 

@@ -27,7 +27,13 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import numpy as np
 
 from damaris_ref.core.config.model import Config
-from damaris_ref.core.polling import PROCESS_POLL, poll_until, sleeping_barrier
+from damaris_ref.core.polling import (
+    MPI_WAIT_FIRST,
+    MPI_WAIT_MOST,
+    PROCESS_POLL,
+    poll_until,
+    sleeping_barrier,
+)
 from damaris_ref.dask_bridge.chunks import Buffer, HeldBlock, ServerBlocks
 from damaris_ref.dask_bridge.current_client import current_in_this_context
 from damaris_ref.dask_bridge.exchange import Exchange
@@ -35,7 +41,7 @@ from damaris_ref.dask_bridge.layout import lay_out, planned
 from damaris_ref.dask_bridge.scheduler_file import SchedulerUnusable, connect_within
 from damaris_ref.dask_bridge.worker_env import threads_per_worker, workers_name
 from damaris_ref.launch.processes import Child, describe_exit
-from damaris_ref.runtime.transport.holds import HandOff
+from damaris_ref.runtime.transport.holds import HandOff, copy_grace
 
 if TYPE_CHECKING:
     from distributed import Client, Future
@@ -265,7 +271,7 @@ class DaskSession:
         hand_off.hear_reader()
         if link.gone:
             raise _ReaderGone("the worker closed its end of the node reader's pipe")
-        return HeldBlock(link.key, hand_off.hold([location]), offset)
+        return HeldBlock(link.key, hand_off.hold([location], block.nbytes), offset)
 
     def _reader_link(self, scheduler_file: str) -> ReaderLink | None:
         """The link to this server's node reader on its worker for ``scheduler_file``, made
@@ -358,20 +364,23 @@ class DaskSession:
         return self._exchanges[handle]
 
     def _end_holds(self) -> None:
-        """Have the worker copy out whatever it still reads in place (a kept worker or its
-        published data may outlive the node buffer's clients), then detach it: no block
+        """Let the holds end as server 0's last arrays go, for as long as copying them would
+        take; then have the worker copy out what it still reads in place (a kept worker or
+        its published data may outlive the node buffer's clients), and detach it: no block
         is held any more."""
         if self._reader is None or self._hand_off is None:
             return
         hand_off, link = self._hand_off, self._reader[1]
-        for hold in hand_off.holds():
-            link.copy_out(hold)
 
         def all_ended() -> bool:
             hand_off.hear_reader()
             return not hand_off.holds()
 
-        poll_until(all_ended, COPY_OUT_AT_CLOSE, PROCESS_POLL)
+        grace = copy_grace(hand_off.largest_hold())
+        if not poll_until(all_ended, grace, MPI_WAIT_FIRST, MPI_WAIT_MOST):
+            for hold in hand_off.holds():
+                link.copy_out(hold)
+            poll_until(all_ended, COPY_OUT_AT_CLOSE, MPI_WAIT_FIRST, MPI_WAIT_MOST)
         hand_off.attach(None)
         link.close()
         self._reader = None

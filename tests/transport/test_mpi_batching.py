@@ -263,7 +263,7 @@ def test_a_full_slice_sends_the_pending_notices_before_it_waits(pair):
     # the pending notice went before the wait, and with it the word that the client waits
     (message,) = server_comm.wire.client_messages
     assert [item[2] for item in message[:-1]] == [0]
-    assert message[-1] == Starved()
+    assert message[-1] == Starved(0)
     assert isinstance(server.receive(), BlockArrived)
 
 

@@ -99,7 +99,7 @@ def test_a_batch_that_finds_no_room_fails_and_leaves_nothing_allocated(pair):
     assert client.allocator.live_allocations() == before
     (message,) = server_comm.wire.client_messages  # only block 0 went, before the wait
     assert [item[2] for item in message[:-1]] == [0]
-    assert message[-1] == Starved()
+    assert message[-1] == Starved(0)
 
 
 def test_a_batch_with_a_block_larger_than_the_slice_fails_at_once(pair):

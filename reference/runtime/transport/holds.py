@@ -7,7 +7,10 @@ scripts are over, and, if a Dask key reads the block in place, only once that **
 ended too: its worker no longer reads the bytes (the key and every view of it are gone, or the
 worker copied them into memory of its own, or the worker's process ended). When a client
 waits for space, the server has the oldest hold on that client's waiting blocks copied out,
-one at a time, until the client has room: a client never waits on Dask, only on scripts.
+one at a time, until the client has room. It first gives the hold as long to end by itself
+as the copy would take (:func:`copy_grace`; Dask usually lets go of the last iteration's
+array a few milliseconds after the next one is built): a client never waits more than twice
+the copy it would otherwise wait for, and a copy is made only when it saves that wait.
 
 Pure bookkeeping (no memory, MPI or Dask), so tests can drive it through any schedule.
 """
@@ -23,6 +26,19 @@ import numpy as np
 Location = tuple[int, int]
 
 
+#: bytes per second a worker copies held blocks out at, or a little less (a new anonymous
+#: file's pages are allocated as they are written): sets how long a hold may end by itself
+COPY_RATE = 2 << 30
+#: the least a hold is given to end by itself: about one round trip through the scheduler
+LEAST_GRACE = 0.005
+
+
+def copy_grace(nbytes: int) -> float:
+    """Seconds a waiting client gives a hold of ``nbytes`` to end by itself before it is
+    copied out: what the copy would take."""
+    return max(LEAST_GRACE, nbytes / COPY_RATE)
+
+
 class Holds:
     """The live holds of one server, and the locations they keep from their clients."""
 
@@ -31,11 +47,12 @@ class Holds:
         self._readers: dict[Location, int] = {}  # live holds per held location
         self._waiting: set[Location] = set()  # scripts over, held: handed back at the end
         self._copying: set[int] = set()  # holds being copied out
+        self._sizes: dict[int, int] = {}  # bytes each live hold reads
         self._next = 0
 
-    def hold(self, locations: Iterable[Location]) -> int:
-        """A Dask key now reads the blocks at ``locations`` in place: the id of this hold
-        (ids grow, so that the oldest hold is the smallest)."""
+    def hold(self, locations: Iterable[Location], nbytes: int = 0) -> int:
+        """A Dask key now reads the ``nbytes`` of the blocks at ``locations`` in place: the id
+        of this hold (ids grow, so that the oldest hold is the smallest)."""
         places = tuple(dict.fromkeys(locations))
         for place in places:
             if place in self._waiting:
@@ -46,6 +63,7 @@ class Holds:
             self._readers[place] = self._readers.get(place, 0) + 1
         hold, self._next = self._next, self._next + 1
         self._holds[hold] = places
+        self._sizes[hold] = nbytes
         return hold
 
     def release(self, location: Location) -> bool:
@@ -61,6 +79,7 @@ class Holds:
         that had ended already)."""
         places = self._holds.pop(hold, ())
         self._copying.discard(hold)
+        self._sizes.pop(hold, None)
         back = []
         for place in places:
             left = self._readers[place] - 1
@@ -81,13 +100,23 @@ class Holds:
         """The hold to copy out for ``client``, which waits for space: the oldest one on a
         block of it whose scripts are over, unless one is being copied out already (the
         client asks again if that was not enough); None when none keeps its space."""
+        hold = self.next_for(client)
+        if hold is not None:
+            self._copying.add(hold)
+        return hold
+
+    def next_for(self, client: int) -> int | None:
+        """The hold :meth:`to_copy_out` would choose now, without choosing it."""
         if any(place[0] == client for hold in self._copying for place in self._holds[hold]):
             return None
         for hold, places in self._holds.items():
             if any(place[0] == client and place in self._waiting for place in places):
-                self._copying.add(hold)
                 return hold
         return None
+
+    def size(self, hold: int) -> int:
+        """The bytes a live hold reads."""
+        return self._sizes[hold]
 
     def live(self) -> list[int]:
         """The live holds, oldest first."""
@@ -117,14 +146,17 @@ class HandOff(Protocol):
     def place(self, array: np.ndarray) -> tuple[Location, int] | None:
         """``array``'s location and its byte offset in the node buffer, if it lies there."""
 
-    def hold(self, locations: list[Location]) -> int:
-        """Keep ``locations`` from their clients until the returned hold ends."""
+    def hold(self, locations: list[Location], nbytes: int) -> int:
+        """Keep ``locations`` (``nbytes`` read) from their clients until the hold ends."""
 
     def attach(self, reader: Reader | None) -> None:
         """Hear of ended holds from ``reader``; None ends every hold."""
 
     def holds(self) -> list[int]:
         """The live holds, oldest first."""
+
+    def largest_hold(self) -> int:
+        """The bytes the largest live hold reads (0 when none is live)."""
 
     def hear_reader(self) -> None:
         """Take the holds the reader ended, and give their locations back."""

@@ -83,6 +83,7 @@ class MPIClientTransport:
         self._run_starts: list[int] = []
         self._runs: dict[int, list[int]] = {}
         self._status = MPI.Status()
+        self._releases_heard = 0  # messages of released locations taken from the server
         if window is not None:
             buffer, _unit = window.Shared_query(node_comm.Get_rank())
             # mpi4py's stubs declare the buffer protocol of MPI.buffer on Python 3.12+ only
@@ -315,7 +316,7 @@ class MPIClientTransport:
             ) from None
         # the server sees every block written so far before this client waits for it, and
         # has what Dask holds of this client copied out
-        self._flush(Starved())
+        self._flush(Starved(self._releases_heard))
         used = allocator.used_bytes
 
         def freed_enough() -> bool:
@@ -324,7 +325,7 @@ class MPIClientTransport:
             if allocator.largest_free_extent >= allocator.reserved_size(nbytes):
                 return True
             if allocator.used_bytes < used:  # space came back, not enough: ask for more
-                self.comm.send([Starved()], self.server_rank, TAG_TO_SERVER)
+                self.comm.send([Starved(self._releases_heard)], self.server_rank, TAG_TO_SERVER)
             used = allocator.used_bytes
             return False
 
@@ -350,6 +351,7 @@ class MPIClientTransport:
                 return True
             if self.allocator is None:  # only locations it handed out come back
                 raise RuntimeError(f"server released {message} to a client without a slice")
+            self._releases_heard += 1
             if self._runs:
                 for location in message:
                     self._free(location)

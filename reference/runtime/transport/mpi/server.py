@@ -6,6 +6,7 @@ no Dask worker reads them in place (:mod:`~damaris_ref.runtime.transport.holds`)
 from __future__ import annotations
 
 import pickle
+import time
 from collections import deque
 from typing import cast
 
@@ -16,7 +17,7 @@ from damaris_ref.core.config.buffer import PAGE
 from damaris_ref.core.data import Block
 from damaris_ref.core.topology import Topology
 from damaris_ref.runtime.transport.base import BlockArrived, Message
-from damaris_ref.runtime.transport.holds import Holds, Location, Reader
+from damaris_ref.runtime.transport.holds import Holds, Location, Reader, copy_grace
 from damaris_ref.runtime.transport.mpi.node_segment import NodeSegment
 from damaris_ref.runtime.transport.mpi.wire import (
     TAG_DONE,
@@ -56,6 +57,8 @@ class MPIServerTransport:
         self._status = MPI.Status()  # filled by each probe for the next batch
         self._holds = Holds()
         self._reader: Reader | None = None
+        self._starving: dict[int, float] = {}  # client -> when its oldest hold is copied out
+        self._releases_sent: dict[int, int] = {}  # messages of released locations, by client
         #: per client: where its slice starts in this process and in the node's file
         self._starts: dict[int, tuple[int, int]] = {}
         if window is not None:
@@ -88,10 +91,11 @@ class MPIServerTransport:
                 return (client, offset), in_file + offset
         return None
 
-    def hold(self, locations: list[Location]) -> int:
-        """A Dask key now reads the blocks at ``locations`` in place, through the reader
-        given to :meth:`attach`: they are not handed back before that hold ends."""
-        return self._holds.hold(locations)
+    def hold(self, locations: list[Location], nbytes: int) -> int:
+        """A Dask key now reads the ``nbytes`` of the blocks at ``locations`` in place,
+        through the reader given to :meth:`attach`: they are not handed back before that
+        hold ends."""
+        return self._holds.hold(locations, nbytes)
 
     def attach(self, reader: Reader | None) -> None:
         """Hear of ended holds from ``reader`` (and have it copy blocks out when a client
@@ -103,6 +107,10 @@ class MPIServerTransport:
     def holds(self) -> list[int]:
         """The live holds, oldest first."""
         return self._holds.live()
+
+    def largest_hold(self) -> int:
+        """The bytes the largest live hold reads (0 when none is live)."""
+        return max(map(self._holds.size, self._holds.live()), default=0)
 
     def hear_reader(self) -> None:
         """Take the holds the reader ended and send their locations back at once."""
@@ -116,22 +124,40 @@ class MPIServerTransport:
             return
         for hold in ended:
             self._ended(self._holds.end(hold))
+        if self._starving:
+            self._copy_out_due()
 
     def _ended(self, places: list[Location]) -> None:
         if places:
             for client, location in places:
                 self._releases.setdefault(client, []).append(location)
+                self._starving.pop(client, None)  # it asks again if that was not enough
             self._send_releases()
 
-    def _starved(self, client: int) -> None:
-        """``client`` waits for space: unless locations of it are on their way back, have the
-        oldest hold on its waiting blocks copied out."""
+    def _starved(self, client: int, heard: int) -> None:
+        """``client`` waits for space, having taken ``heard`` messages of released locations:
+        unless more are on their way to it, the oldest hold on its waiting blocks gets as long
+        to end as copying it would take, then is copied out
+        (:func:`~damaris_ref.runtime.transport.holds.copy_grace`)."""
         self.hear_reader()
-        if self._reader is None:
+        if self._releases_sent.get(client, 0) > heard:
+            return  # it asks again if what is on its way is not enough
+        hold = self._holds.next_for(client)
+        if self._reader is None or hold is None or client in self._starving:
             return
-        hold = self._holds.to_copy_out(client)
-        if hold is not None:
-            self._reader.copy_out(hold)
+        grace = copy_grace(self._holds.size(hold))
+        self._starving[client] = time.monotonic() + grace
+
+    def _copy_out_due(self) -> None:
+        """Have the holds of clients that waited past their grace copied out."""
+        now = time.monotonic()
+        for client, deadline in list(self._starving.items()):
+            if now < deadline or self._reader is None:
+                continue
+            del self._starving[client]
+            hold = self._holds.to_copy_out(client)
+            if hold is not None:
+                self._reader.copy_out(hold)
 
     def receive(self) -> Message:
         """The next message from any owned client (polling, so idle servers cost no CPU).
@@ -167,7 +193,7 @@ class MPIServerTransport:
                 if type(item) is StoredNotices:
                     self._unpack((source, self._stored_notices(source, item)))
                 elif type(item) is Starved:
-                    self._starved(source)
+                    self._starved(source, item.heard)
                 else:
                     ready.append(item)
                 continue
@@ -204,8 +230,10 @@ class MPIServerTransport:
                 self._releases.setdefault(client, []).append(location)
 
     def _send_releases(self) -> None:
+        sent = self._releases_sent
         for client, locations in self._releases.items():
             self._pending_sends.append(self.comm.isend(locations, client, TAG_RELEASE))
+            sent[client] = sent.get(client, 0) + 1
         self._releases = {}
 
     def _reap_sends(self) -> None:

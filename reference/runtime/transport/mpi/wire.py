@@ -42,8 +42,11 @@ SharedSegment = NodeSegment | MPI.Win
 
 @dataclass(frozen=True)
 class Starved:
-    """The client waits for space in its slice: its server has blocks Dask reads in place
-    copied out (sent again while space comes back that is still not enough)."""
+    """The client waits for space in its slice, having taken ``heard`` messages of released
+    locations so far: its server has blocks Dask reads in place copied out, unless it has
+    sent more since (the client asks again if those are not enough)."""
+
+    heard: int
 
 
 def node_window(window: SharedSegment | None) -> SharedSegment:
