@@ -37,11 +37,11 @@ from damaris_ref.core.polling import (
 from damaris_ref.dask_bridge.chunks import Buffer, HeldBlock, ServerBlocks
 from damaris_ref.dask_bridge.current_client import current_in_this_context
 from damaris_ref.dask_bridge.exchange import Exchange
+from damaris_ref.dask_bridge.hand_off import HandOff, copy_grace
 from damaris_ref.dask_bridge.layout import lay_out, planned
 from damaris_ref.dask_bridge.scheduler_file import SchedulerUnusable, connect_within
 from damaris_ref.dask_bridge.worker_env import threads_per_worker, workers_name
 from damaris_ref.launch.processes import Child, describe_exit
-from damaris_ref.runtime.transport.holds import HandOff, copy_grace
 
 if TYPE_CHECKING:
     from distributed import Client, Future

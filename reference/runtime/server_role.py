@@ -13,10 +13,10 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, ExitStack
 from typing import TYPE_CHECKING, TextIO
 
+from damaris_ref.dask_bridge.hand_off import HandOff
 from damaris_ref.runtime.scripts import context
 from damaris_ref.runtime.server import BlockFilter, Observer, Server
 from damaris_ref.runtime.transport.base import ServerTransport
-from damaris_ref.runtime.transport.holds import HandOff
 
 if TYPE_CHECKING:
     from damaris_ref.dask_bridge.session import DaskSession

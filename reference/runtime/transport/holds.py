@@ -8,9 +8,10 @@ ended too: its worker no longer reads the bytes (the key and every view of it ar
 worker copied them into memory of its own, or the worker's process ended). When a client
 waits for space, the server has the oldest hold on that client's waiting blocks copied out,
 one at a time, until the client has room. It first gives the hold as long to end by itself
-as the copy would take (:func:`copy_grace`; Dask usually lets go of the last iteration's
-array a few milliseconds after the next one is built): a client never waits more than twice
-the copy it would otherwise wait for, and a copy is made only when it saves that wait.
+as the copy would take (:func:`~damaris_ref.dask_bridge.hand_off.copy_grace`; Dask usually
+lets go of the last iteration's array a few milliseconds after the next one is built): a
+client never waits more than twice the copy it would otherwise wait for, and a copy is made
+only when it saves that wait.
 
 Pure bookkeeping (no memory, MPI or Dask), so tests can drive it through any schedule.
 """
@@ -18,25 +19,8 @@ Pure bookkeeping (no memory, MPI or Dask), so tests can drive it through any sch
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol, runtime_checkable
 
-import numpy as np
-
-#: a block's place: (client rank, byte offset in that client's slice)
-Location = tuple[int, int]
-
-
-#: bytes per second a worker copies held blocks out at, or a little less (a new anonymous
-#: file's pages are allocated as they are written): sets how long a hold may end by itself
-COPY_RATE = 2 << 30
-#: the least a hold is given to end by itself: about one round trip through the scheduler
-LEAST_GRACE = 0.005
-
-
-def copy_grace(nbytes: int) -> float:
-    """Seconds a waiting client gives a hold of ``nbytes`` to end by itself before it is
-    copied out: what the copy would take."""
-    return max(LEAST_GRACE, nbytes / COPY_RATE)
+from damaris_ref.dask_bridge.hand_off import Location
 
 
 class Holds:
@@ -121,42 +105,3 @@ class Holds:
     def live(self) -> list[int]:
         """The live holds, oldest first."""
         return list(self._holds)
-
-
-class Reader(Protocol):
-    """The worker that reads a server's held blocks, as that server's transport sees it."""
-
-    def ended(self) -> list[int] | None:
-        """The holds it stopped reading since last asked (without waiting); None once its
-        process has ended, which ends every hold."""
-
-    def copy_out(self, hold: int) -> None:
-        """Have it copy the blocks of ``hold`` into memory of its own; it says so through
-        :meth:`ended` once done."""
-
-
-@runtime_checkable
-class HandOff(Protocol):
-    """What a server's Dask session needs from its transport to have its worker read blocks
-    where their clients wrote them (the MPI transport over a node file has it)."""
-
-    def node_file(self) -> tuple[str, int] | None:
-        """Where a worker opens the node buffer, and its size; None where it cannot."""
-
-    def place(self, array: np.ndarray) -> tuple[Location, int] | None:
-        """``array``'s location and its byte offset in the node buffer, if it lies there."""
-
-    def hold(self, locations: list[Location], nbytes: int) -> int:
-        """Keep ``locations`` (``nbytes`` read) from their clients until the hold ends."""
-
-    def attach(self, reader: Reader | None) -> None:
-        """Hear of ended holds from ``reader``; None ends every hold."""
-
-    def holds(self) -> list[int]:
-        """The live holds, oldest first."""
-
-    def largest_hold(self) -> int:
-        """The bytes the largest live hold reads (0 when none is live)."""
-
-    def hear_reader(self) -> None:
-        """Take the holds the reader ended, and give their locations back."""

@@ -16,8 +16,9 @@ from mpi4py import MPI
 from damaris_ref.core.config.buffer import PAGE
 from damaris_ref.core.data import Block
 from damaris_ref.core.topology import Topology
+from damaris_ref.dask_bridge.hand_off import Location, Reader, copy_grace
 from damaris_ref.runtime.transport.base import BlockArrived, Message
-from damaris_ref.runtime.transport.holds import Holds, Location, Reader, copy_grace
+from damaris_ref.runtime.transport.holds import Holds
 from damaris_ref.runtime.transport.mpi.node_segment import NodeSegment
 from damaris_ref.runtime.transport.mpi.wire import (
     TAG_DONE,
