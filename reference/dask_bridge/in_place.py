@@ -83,7 +83,7 @@ class NodeReader:
         self._file = os.open(buffer, os.O_RDONLY | os.O_CLOEXEC)
         self._ends = os.open(ends, os.O_WRONLY | os.O_CLOEXEC)
         asked = os.open(requests, os.O_RDONLY | os.O_CLOEXEC)
-        weakref.finalize(self, _close, self._file, self._ends)  # each hold maps its own pages
+        weakref.finalize(self, _close, self._file, self._ends)  # they go with the reader
         self._lock = threading.RLock()  # a hold may end (by GC) inside a locked section
         self._live: dict[int, tuple[mmap.mmap, weakref.ref[np.ndarray]]] = {}
         self._ended: set[int] = set()
@@ -206,7 +206,7 @@ def held_block(
 @dataclass
 class ReaderLink:
     """The server's end of its worker's :class:`NodeReader`: what the transport asks of it
-    (:class:`~damaris_ref.runtime.transport.holds.Reader`)."""
+    (:class:`~damaris_ref.dask_bridge.hand_off.Reader`)."""
 
     key: str
     future: Future

@@ -18,10 +18,6 @@ import os
 
 from mpi4py import MPI
 
-#: ``mmap.MAP_POPULATE`` where Python has it: map every page now, not on first touch
-_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
-
-
 class NodeSegment:
     """Every client slice of one node, in one file mapped by this rank.
 
@@ -33,7 +29,9 @@ class NodeSegment:
         self.fd = fd
         self.starts, self.sizes = starts, sizes
         self.size = max(starts[-1] + sizes[-1], mmap.PAGESIZE)
-        self._mapping = mmap.mmap(fd, self.size, flags=mmap.MAP_SHARED | _POPULATE)
+        # not populated here: each client faults its own slice in (prefault), each server the
+        # slices of its clients, as with MPI's window; no rank maps every page of the node
+        self._mapping = mmap.mmap(fd, self.size, flags=mmap.MAP_SHARED)
         self._whole = memoryview(self._mapping)
 
     def Shared_query(self, node_rank: int) -> tuple[memoryview, int]:

@@ -139,7 +139,7 @@ class MPIServerTransport:
         """``client`` waits for space, having taken ``heard`` messages of released locations:
         unless more are on their way to it, the oldest hold on its waiting blocks gets as long
         to end as copying it would take, then is copied out
-        (:func:`~damaris_ref.runtime.transport.holds.copy_grace`)."""
+        (:func:`~damaris_ref.dask_bridge.hand_off.copy_grace`)."""
         self.hear_reader()
         if self._releases_sent.get(client, 0) > heard:
             return  # it asks again if what is on its way is not enough
