@@ -31,7 +31,7 @@ from damaris_ref.dask_bridge.assembly import chunked_array
 from damaris_ref.dask_bridge.chunks import ServerBlocks, plan_chunks
 from damaris_ref.dask_bridge.current_client import wait_done
 from damaris_ref.dask_bridge.exchange import ServersGone
-from damaris_ref.dask_bridge.in_place import held_block
+from damaris_ref.dask_bridge.in_place import held_block, held_window
 from damaris_ref.dask_bridge.keys import BlockId, array_name, segment_key
 from damaris_ref.dask_bridge.published import publish
 from damaris_ref.dask_bridge.segments import box_lease, lease
@@ -92,7 +92,8 @@ def global_array(
         try:
             offsets = [where for _tag, _key, where in entry["sort_list"]]
             part = ServerBlocks.of(ids, offsets, blocks)
-            delivery = session.deliver(scheduler_file, key, part, blocks)
+            per_block = chunks == "block" or part.box is None  # its blocks stay apart
+            delivery = session.deliver(scheduler_file, key, part, blocks, per_block)
             part = part.delivered(delivery.buffer)
         except Exception as failed:  # raised below by every server: none may skip the gather
             error, part = failed, None
@@ -191,9 +192,14 @@ def _build(
         buffer, box = part.buffer, part.box
         assert buffer is not None  # set by ServerBlocks.delivered before the gather
         slot, held = buffer.slot, buffer.held
-        if held is not None:  # one block, read where its client wrote it
-            assert box is not None  # one block of any size but 0 is its own box
+        if held is not None:  # read where the clients wrote them
             reader: Future = Future(held.reader, client)
+            if buffer.starts is not None:  # each block a chunk, a view of the held window
+                window = (held_window, reader, held.hold, held.offset, held.length, held.runs)
+                leases[buffer.key] = window
+                sources.append(buffer.key)
+                continue
+            assert box is not None  # one block of any size but 0 is its own box
             task = (held_block, reader, held.hold, held.offset, box[1], part.dtype)
             if index in whole:
                 ready[index] = task

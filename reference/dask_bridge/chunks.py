@@ -46,22 +46,25 @@ class SlotWrite:
 
 @dataclass(frozen=True)
 class HeldBlock:
-    """A server's one block, read by its worker where its client wrote it: the Dask key of
-    the worker's node reader, the hold that keeps the block there, and the block's byte
-    offset in the node buffer."""
+    """A server's blocks, read by its worker where their clients wrote them: the Dask key of
+    the worker's node reader, the hold that keeps them there, and the window of the node
+    buffer they lie in: its first byte ``offset``, ``length`` bytes, and the blocks' bytes in
+    it as merged ``runs`` of ``(offset, bytes)``."""
 
     reader: str
     hold: int
     offset: int
+    length: int
+    runs: tuple[tuple[int, int], ...]
 
 
 @dataclass(frozen=True)
 class Buffer:
     """The one buffer a server's blocks lie in for its worker: already on the worker under
     ``key`` (scattered), written to ``slot`` and leased by server 0 (then ``key`` is that of
-    the server's lease where one is needed), or, for one block, ``held`` where its client
-    wrote it. Laid out as the server's box when ``starts`` is None, else back to back at byte
-    ``starts``, one per block."""
+    the server's lease where one is needed), or ``held`` where their clients wrote them. Laid
+    out as the server's box when ``starts`` is None (one held block is its own box), else at
+    byte ``starts``, one per block (in a held window, wherever the clients wrote them)."""
 
     key: str
     slot: SlotWrite | None

@@ -35,14 +35,22 @@ from distributed import Client, Future, get_worker
 
 from damaris_ref.core.errors import DaskError
 from damaris_ref.dask_bridge.current_client import wait_done
-from damaris_ref.dask_bridge.segments import MAP_TIMEOUT, LostSlot, SharedMemoryUnavailable
+from damaris_ref.dask_bridge.segments import (
+    MAP_TIMEOUT,
+    LostSlot,
+    SharedMemoryUnavailable,
+    block_view,
+)
+
+#: blocks as ``(offset, bytes)`` pairs from the start of a window of the node buffer
+Runs = tuple[tuple[int, int], ...]
 
 #: one message on either pipe: a hold's number (little-endian int64; 8 bytes are written at
 #: once by the kernel, so messages never interleave)
 _MESSAGE = struct.Struct("<q")
-_PROT_READ = 0x1
-_MAP_SHARED = 0x01
-_MAP_FIXED = 0x10
+_PROT_READ = mmap.PROT_READ
+_MAP_SHARED, _MAP_PRIVATE, _MAP_ANONYMOUS = mmap.MAP_SHARED, mmap.MAP_PRIVATE, mmap.MAP_ANONYMOUS
+_MAP_FIXED = getattr(mmap, "MAP_FIXED", 0x10)  # Python 3.13 names it; Linux's value
 _MAP_FAILED = ctypes.c_void_p(-1).value
 
 
@@ -85,48 +93,47 @@ class NodeReader:
         asked = os.open(requests, os.O_RDONLY | os.O_CLOEXEC)
         weakref.finalize(self, _close, self._file, self._ends)  # they go with the reader
         self._lock = threading.RLock()  # a hold may end (by GC) inside a locked section
-        self._live: dict[int, tuple[mmap.mmap, weakref.ref[np.ndarray]]] = {}
+        #: per live hold: its mapping, its window, and its blocks' bytes in the mapping
+        self._live: dict[int, tuple[mmap.mmap, weakref.ref[np.ndarray], Runs]] = {}
         self._ended: set[int] = set()
         thread = threading.Thread(target=self._serve, args=(asked,), daemon=True)
         thread.name = f"damaris copy-out for {key}"
         thread.start()
 
-    def block(self, hold: int, offset: int, shape: tuple[int, ...], dtype: str) -> np.ndarray:
-        """The read-only block of ``shape`` at byte ``offset`` of the node buffer, for
-        ``hold``. DaskError if that hold ended (its bytes may be a client's by now)."""
-        kind = np.dtype(dtype)
-        nbytes = int(np.prod(shape)) * kind.itemsize
-        if offset < 0 or offset + nbytes > self.size:
+    def window(self, hold: int, start: int, length: int, runs: Runs) -> np.ndarray:
+        """The ``length`` read-only bytes at byte ``start`` of the node buffer, for ``hold``,
+        whose blocks lie at ``runs`` (``(offset, bytes)`` from ``start``). DaskError if that
+        hold ended (its bytes may be a client's by now)."""
+        if start < 0 or length <= 0 or start + length > self.size:
             raise ValueError(
-                f"a block of {nbytes} bytes at {offset} lies outside the node buffer of "
-                f"{self.size} bytes"
+                f"{length} bytes at {start} do not lie inside the node buffer of {self.size} bytes"
             )
         with self._lock:
             if hold in self._ended:
                 raise DaskError(
                     f"hold {hold} of server process {self.server_pid} has ended on worker "
-                    f"{self.worker}: its block may belong to a client by now"
+                    f"{self.worker}: its blocks may belong to a client by now"
                 )
             known = self._live.get(hold)
             root = known[1]() if known is not None else None
             if root is None:
-                start = offset - offset % mmap.ALLOCATIONGRANULARITY
+                skip = start % mmap.ALLOCATIONGRANULARITY
                 # not populated: the pages a computation reads are mapped as it reads them,
                 # 16 at a time (the kernel's fault-around), cheaper than mapping all first
                 mapping = mmap.mmap(
                     self._file,
-                    offset + max(nbytes, 1) - start,
+                    skip + length,
                     flags=mmap.MAP_SHARED,
                     prot=mmap.PROT_READ,
-                    offset=start,
+                    offset=start - skip,
                 )
                 with memoryview(mapping) as whole:
-                    root = np.frombuffer(whole[offset - start :], np.uint8)  # keeps the map
+                    root = np.frombuffer(whole[skip:], np.uint8)  # keeps the mapping
                 weakref.finalize(root, self._died, hold)
-                self._live[hold] = (mapping, weakref.ref(root))
-        view = root[:nbytes].view(kind).reshape(shape)
-        view.flags.writeable = False
-        return view
+                shifted = tuple((skip + offset, nbytes) for offset, nbytes in runs)
+                self._live[hold] = (mapping, weakref.ref(root), shifted)
+        root.flags.writeable = False
+        return root
 
     def _serve(self, asked: int) -> None:
         """Copy out each hold the server names, until the server closes its end."""
@@ -145,7 +152,7 @@ class NodeReader:
                 return
             self._ended.add(hold)  # read no more from the node buffer: a new task fails
         if known is not None and known[1]() is not None:
-            _replace_by_copy(known[0])
+            _replace_by_copy(known[0], known[2])
         self._tell_ended(hold)
 
     def _died(self, hold: int) -> None:
@@ -172,32 +179,75 @@ def _close(*fds: int) -> None:
         os.close(fd)
 
 
-def _replace_by_copy(mapping: mmap.mmap) -> None:
-    """Map a private copy of ``mapping``'s bytes over it, at the same addresses."""
+def _replace_by_copy(mapping: mmap.mmap, runs: Runs) -> None:
+    """Map over ``mapping``, at the same addresses, a private copy of the whole pages that
+    hold ``runs`` (``(offset, bytes)``), and zero pages of the worker's own over the rest: no
+    page of it maps the node buffer any more."""
     length = len(mapping)
+    address = np.frombuffer(mapping, np.uint8, count=1).ctypes.data
+    pages = _page_runs(runs, length)
     copy = os.memfd_create("damaris-copied-out", os.MFD_CLOEXEC)
     try:
-        os.ftruncate(copy, length)
+        os.ftruncate(copy, sum(end - begin for begin, end in pages))
         with memoryview(mapping) as source:
-            written = 0
-            while written < length:
-                written += os.write(copy, source[written:])
-        address = np.frombuffer(mapping, np.uint8, count=1).ctypes.data
-        placed = _libc_mmap()(address, length, _PROT_READ, _MAP_SHARED | _MAP_FIXED, copy, 0)
-        if placed in (None, _MAP_FAILED):
-            error = ctypes.get_errno()
-            raise OSError(error, f"cannot map the copied-out bytes: {os.strerror(error)}")
+            for begin, end in pages:
+                written = begin
+                while written < end:
+                    written += os.write(copy, source[written:end])
+        at, cursor = 0, 0  # in the copy; in the mapping
+        for begin, end in pages:
+            _map_over(address + cursor, begin - cursor, -1, 0)
+            _map_over(address + begin, end - begin, copy, at)
+            at, cursor = at + end - begin, end
+        _map_over(address + cursor, length - cursor, -1, 0)
     finally:
         os.close(copy)  # the mapping keeps the copy alive
+
+
+def _page_runs(runs: Runs, length: int) -> list[tuple[int, int]]:
+    """The whole pages (begin, end) that hold ``runs``, merged, within ``length`` bytes."""
+    page = mmap.PAGESIZE
+    merged: list[tuple[int, int]] = []
+    for offset, nbytes in sorted(runs):
+        begin = offset // page * page
+        end = min(-(-(offset + nbytes) // page) * page, length)
+        if merged and begin <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((begin, end))
+    return merged
+
+
+def _map_over(address: int, length: int, fd: int, offset: int) -> None:
+    """Map ``length`` bytes of ``fd`` from ``offset`` read-only at ``address`` (zero pages of
+    this process's own when ``fd`` is -1); nothing for no bytes."""
+    if length <= 0:
+        return
+    flags = _MAP_FIXED | (_MAP_SHARED if fd >= 0 else _MAP_PRIVATE | _MAP_ANONYMOUS)
+    placed = _libc_mmap()(address, length, _PROT_READ, flags, fd, offset)
+    if placed in (None, _MAP_FAILED):
+        error = ctypes.get_errno()
+        raise OSError(error, f"cannot map the copied-out bytes: {os.strerror(error)}")
 
 
 def held_block(
     reader: NodeReader | LostSlot, hold: int, offset: int, shape: tuple[int, ...], dtype: str
 ) -> np.ndarray:
-    """On the worker: the chunk that is the block of ``hold``, read in place."""
+    """On the worker: the chunk that is the one block of ``hold``, read in place."""
     if isinstance(reader, LostSlot):
         raise reader.lost()
-    return reader.block(hold, offset, shape, dtype)
+    nbytes = int(np.prod(shape)) * np.dtype(dtype).itemsize
+    return block_view(reader.window(hold, offset, nbytes, ((0, nbytes),)), 0, shape, dtype)
+
+
+def held_window(
+    reader: NodeReader | LostSlot, hold: int, start: int, length: int, runs: Runs
+) -> np.ndarray:
+    """On the worker: the bytes of the node buffer that hold the blocks of ``hold``, read in
+    place, for each block's chunk to view."""
+    if isinstance(reader, LostSlot):
+        raise reader.lost()
+    return reader.window(hold, start, length, runs)
 
 
 # --- server side ---------------------------------------------------------------------------

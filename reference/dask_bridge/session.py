@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -80,6 +80,18 @@ def _send_sooner(client: Client) -> None:
     stream = getattr(client, "scheduler_comm", None)
     if stream is not None and isinstance(getattr(stream, "interval", None), float):
         stream.interval = min(stream.interval, CLIENT_SEND_INTERVAL)
+
+
+def _merged(runs: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """``(offset, bytes)`` runs merged where they touch or overlap, in offset order."""
+    merged: list[tuple[int, int]] = []
+    for offset, nbytes in sorted(runs):
+        if merged and offset <= merged[-1][0] + merged[-1][1]:
+            first, length = merged[-1]
+            merged[-1] = (first, max(length, offset + nbytes - first))
+        else:
+            merged.append((offset, nbytes))
+    return tuple(merged)
 
 
 class _ReaderGone(RuntimeError):
@@ -199,12 +211,19 @@ class DaskSession:
         return self._workers[scheduler_file].address
 
     def deliver(
-        self, scheduler_file: str, key: str, part: ServerBlocks, blocks: Sequence[np.ndarray]
+        self,
+        scheduler_file: str,
+        key: str,
+        part: ServerBlocks,
+        blocks: Sequence[np.ndarray],
+        per_block: bool = False,
     ) -> Delivery:
-        """Put ``blocks`` (described by ``part``) in one buffer for this server's worker, laid
-        out as their box if they tile one: copied into shared memory the worker maps, for
-        server 0 to lease under ``key`` or the chunk's key, or, where shared memory is
-        unavailable, scattered to the worker under ``key``.
+        """Give this server's worker ``blocks`` (described by ``part``): where they lie, held
+        from their clients, when the worker can read the node buffer and the blocks are to be
+        chunks of their own (``per_block``, or one block); else in one buffer laid out as
+        their box if they tile one: copied into shared memory the worker maps, for server 0
+        to lease under ``key`` or the chunk's key, or, where shared memory is unavailable,
+        scattered to the worker under ``key``.
 
         A second call for the key held by :meth:`hold` returns what was delivered then.
         """
@@ -217,13 +236,15 @@ class DaskSession:
         ended = child.poll()
         if ended is not None:
             raise _worker_ended(ended)
-        if len(blocks) == 1 and part.box is not None:
+        one = len(blocks) == 1 and part.box is not None
+        if one or per_block:
             try:
-                in_place = self._hold(scheduler_file, blocks[0])
+                in_place = self._hold(scheduler_file, blocks)
             except _ReaderGone as gone:
                 self._say_how_it_ended(child, gone)
             if in_place is not None:
-                return Delivery(key, Buffer(key, None, None, in_place), [])
+                window, where = in_place
+                return Delivery(key, Buffer(key, None, None if one else where, window), [])
         box = None
         if part.box is not None:
             box = (part.offsets - np.asarray(part.box[0]), part.box[1])
@@ -258,20 +279,30 @@ class DaskSession:
             raise lost
         raise _worker_ended(ended) from None
 
-    def _hold(self, scheduler_file: str, block: np.ndarray) -> HeldBlock | None:
-        """``block`` held where its client wrote it, for this server's worker to read; None
-        where that cannot be (another transport, a block not in the node buffer, a worker
-        that cannot open it): it is then copied."""
+    def _hold(
+        self, scheduler_file: str, blocks: Sequence[np.ndarray]
+    ) -> tuple[HeldBlock, tuple[int, ...]] | None:
+        """``blocks`` held where their clients wrote them, for this server's worker to read,
+        and where each starts in the window of the node buffer that holds them all; None
+        where that cannot be (another transport, a block not in the node buffer or empty, a
+        worker that cannot open it): they are then copied."""
         link, hand_off = self._reader_link(scheduler_file), self._hand_off
-        found = hand_off.place(block) if link is not None and hand_off is not None else None
-        if found is None:
+        if link is None or hand_off is None or not all(block.nbytes for block in blocks):
             return None
-        location, offset = found
-        assert link is not None and hand_off is not None  # found only through both
+        found = [hand_off.place(block) for block in blocks]
+        if None in found:
+            return None
+        places = [place for place in found if place is not None]  # all of them
         hand_off.hear_reader()
         if link.gone:
             raise _ReaderGone("the worker closed its end of the node reader's pipe")
-        return HeldBlock(link.key, hand_off.hold([location], block.nbytes), offset)
+        start = min(offset for _, offset in places)
+        end = max(offset + block.nbytes for (_, offset), block in zip(places, blocks, strict=True))
+        starts = tuple(offset - start for _, offset in places)
+        runs = _merged(zip(starts, (block.nbytes for block in blocks), strict=True))
+        nbytes = sum(block.nbytes for block in blocks)
+        hold = hand_off.hold([location for location, _ in places], nbytes)
+        return HeldBlock(link.key, hold, start, end - start, runs), starts
 
     def _reader_link(self, scheduler_file: str) -> ReaderLink | None:
         """The link to this server's node reader on its worker for ``scheduler_file``, made

@@ -1,4 +1,5 @@
-"""Publishes the global array of ``field`` for the last ``$DAMARIS_TEST_KEEP`` script runs and,
+"""Publishes the global array of ``field`` for the last ``$DAMARIS_TEST_KEEP`` script runs
+(with ``chunks=$DAMARIS_TEST_CHUNKS``) and,
 at every iteration, records where each published array's chunks lie on their workers: the
 name of the memory mapping that holds each chunk's first byte (``/proc/self/maps`` of the
 worker), and whether the chunk's values are still the iteration's.
@@ -33,7 +34,8 @@ def main(damaris_data):
     keep = int(os.environ["DAMARIS_TEST_KEEP"])
     comm = getservercomm()
     iteration = damaris_data["iteration_data"]["iteration"]
-    array = global_array(damaris_data, "field", comm, keep=keep)
+    chunks = os.environ["DAMARIS_TEST_CHUNKS"]
+    array = global_array(damaris_data, "field", comm, keep=keep, chunks=chunks)
     comm.Barrier()  # every server's blocks of this iteration are written and held
     if array is None:
         return

@@ -18,6 +18,7 @@ import os
 
 from mpi4py import MPI
 
+
 class NodeSegment:
     """Every client slice of one node, in one file mapped by this rank.
 

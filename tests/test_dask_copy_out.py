@@ -1,0 +1,51 @@
+"""A worker's copy-out of held blocks, in one process: every byte of the blocks keeps its
+address and value once the node buffer is written over, and no page of the window maps the
+node buffer any more (a kept dataset holds nothing of it)."""
+
+from __future__ import annotations
+
+import mmap
+import os
+
+import numpy as np
+import pytest
+
+from damaris_ref.dask_bridge.in_place import _replace_by_copy
+
+PAGE = mmap.PAGESIZE
+NAME = "damaris-test-node-buffer"
+
+
+def _node_buffer_mapped() -> bool:
+    with open("/proc/self/maps") as maps:
+        return any(NAME in line for line in maps)
+
+
+@pytest.mark.skipif(not hasattr(os, "memfd_create"), reason="needs memfd_create (Linux)")
+@pytest.mark.parametrize(
+    "runs",
+    [((0, 5 * PAGE),), ((100, 50), (3 * PAGE + 10, 20)), ((PAGE - 8, 16), (4 * PAGE, PAGE))],
+    ids=["the whole window", "two blocks pages apart", "blocks across page edges"],
+)
+def test_copied_out_blocks_keep_their_bytes_and_the_window_leaves_the_buffer(runs):
+    fd = os.memfd_create(NAME)
+    try:
+        os.ftruncate(fd, 5 * PAGE)
+        written = np.random.default_rng(1).integers(1, 255, 5 * PAGE, dtype=np.uint8)
+        os.pwrite(fd, written.tobytes(), 0)
+        mapping = mmap.mmap(fd, 5 * PAGE, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+    finally:
+        os.close(fd)
+    window = np.frombuffer(mapping, np.uint8)
+    blocks = [window[offset : offset + nbytes] for offset, nbytes in runs]
+    addresses = [block.ctypes.data for block in blocks]
+    assert _node_buffer_mapped()
+
+    _replace_by_copy(mapping, runs)
+
+    assert not _node_buffer_mapped()  # nothing of the window maps the buffer now
+    for (offset, nbytes), block, address in zip(runs, blocks, addresses, strict=True):
+        assert block.ctypes.data == address
+        np.testing.assert_array_equal(block, written[offset : offset + nbytes])
+    del window, blocks, block
+    mapping.close()
