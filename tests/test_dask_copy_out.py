@@ -9,7 +9,10 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from damaris_ref.dask_bridge.hand_off import merged_runs
 from damaris_ref.dask_bridge.in_place import _replace_by_copy
 
 PAGE = mmap.PAGESIZE
@@ -49,3 +52,12 @@ def test_copied_out_blocks_keep_their_bytes_and_the_window_leaves_the_buffer(run
         np.testing.assert_array_equal(block, written[offset : offset + nbytes])
     del window, blocks, block
     mapping.close()
+
+
+@given(st.lists(st.tuples(st.integers(0, 200), st.integers(1, 50)), max_size=12))
+def test_merged_runs_cover_exactly_the_blocks_bytes_apart_and_in_order(runs):
+    merged = merged_runs(runs)
+    covered = {byte for offset, nbytes in runs for byte in range(offset, offset + nbytes)}
+    assert {byte for offset, nbytes in merged for byte in range(offset, offset + nbytes)} == covered
+    ends = [offset + nbytes for offset, nbytes in merged]
+    assert all(end < following for end, (following, _) in zip(ends, merged[1:], strict=False))

@@ -10,6 +10,7 @@ the MPI transport provides it. No Dask, no MPI.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -28,6 +29,19 @@ def copy_grace(nbytes: int) -> float:
     """Seconds a waiting client gives a hold of ``nbytes`` to end by itself before it is
     copied out: what the copy would take."""
     return max(LEAST_GRACE, nbytes / COPY_RATE)
+
+
+def merged_runs(runs: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """``(offset, bytes)`` runs merged where they touch or overlap, in offset order: the
+    bytes a hold's blocks take in a window of the node buffer."""
+    merged: list[tuple[int, int]] = []
+    for offset, nbytes in sorted(runs):
+        if merged and offset <= merged[-1][0] + merged[-1][1]:
+            first, length = merged[-1]
+            merged[-1] = (first, max(length, offset + nbytes - first))
+        else:
+            merged.append((offset, nbytes))
+    return tuple(merged)
 
 
 class Reader(Protocol):

@@ -35,6 +35,7 @@ from distributed import Client, Future, get_worker
 
 from damaris_ref.core.errors import DaskError
 from damaris_ref.dask_bridge.current_client import wait_done
+from damaris_ref.dask_bridge.hand_off import merged_runs
 from damaris_ref.dask_bridge.segments import (
     MAP_TIMEOUT,
     LostSlot,
@@ -207,15 +208,11 @@ def _replace_by_copy(mapping: mmap.mmap, runs: Runs) -> None:
 def _page_runs(runs: Runs, length: int) -> list[tuple[int, int]]:
     """The whole pages (begin, end) that hold ``runs``, merged, within ``length`` bytes."""
     page = mmap.PAGESIZE
-    merged: list[tuple[int, int]] = []
-    for offset, nbytes in sorted(runs):
-        begin = offset // page * page
-        end = min(-(-(offset + nbytes) // page) * page, length)
-        if merged and begin <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
-        else:
-            merged.append((begin, end))
-    return merged
+    pages = merged_runs(
+        (offset // page * page, -(-(offset + nbytes) // page) * page - offset // page * page)
+        for offset, nbytes in runs
+    )
+    return [(begin, min(begin + size, length)) for begin, size in pages]
 
 
 def _map_over(address: int, length: int, fd: int, offset: int) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -37,7 +37,7 @@ from damaris_ref.core.polling import (
 from damaris_ref.dask_bridge.chunks import Buffer, HeldBlock, ServerBlocks
 from damaris_ref.dask_bridge.current_client import current_in_this_context
 from damaris_ref.dask_bridge.exchange import Exchange
-from damaris_ref.dask_bridge.hand_off import HandOff, copy_grace
+from damaris_ref.dask_bridge.hand_off import HandOff, copy_grace, merged_runs
 from damaris_ref.dask_bridge.layout import lay_out, planned
 from damaris_ref.dask_bridge.scheduler_file import SchedulerUnusable, connect_within
 from damaris_ref.dask_bridge.worker_env import threads_per_worker, workers_name
@@ -80,18 +80,6 @@ def _send_sooner(client: Client) -> None:
     stream = getattr(client, "scheduler_comm", None)
     if stream is not None and isinstance(getattr(stream, "interval", None), float):
         stream.interval = min(stream.interval, CLIENT_SEND_INTERVAL)
-
-
-def _merged(runs: Iterable[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
-    """``(offset, bytes)`` runs merged where they touch or overlap, in offset order."""
-    merged: list[tuple[int, int]] = []
-    for offset, nbytes in sorted(runs):
-        if merged and offset <= merged[-1][0] + merged[-1][1]:
-            first, length = merged[-1]
-            merged[-1] = (first, max(length, offset + nbytes - first))
-        else:
-            merged.append((offset, nbytes))
-    return tuple(merged)
 
 
 class _ReaderGone(RuntimeError):
@@ -299,7 +287,7 @@ class DaskSession:
         start = min(offset for _, offset in places)
         end = max(offset + block.nbytes for (_, offset), block in zip(places, blocks, strict=True))
         starts = tuple(offset - start for _, offset in places)
-        runs = _merged(zip(starts, (block.nbytes for block in blocks), strict=True))
+        runs = merged_runs(zip(starts, (block.nbytes for block in blocks), strict=True))
         nbytes = sum(block.nbytes for block in blocks)
         hold = hand_off.hold([location for location, _ in places], nbytes)
         return HeldBlock(link.key, hold, start, end - start, runs), starts
