@@ -74,8 +74,62 @@ def _libc_mmap() -> Callable[..., int | None]:
 # --- worker side --------------------------------------------------------------------------
 
 
+class _NodeMapping:
+    """One read-only mapping of the whole node buffer, which every hold made while it is its
+    reader's current one reads through: its pages stay mapped from one hold to the next, so a
+    block written where an earlier one was is read without a page fault.
+
+    A copy-out gives some of its pages copies of their own, which no longer see the clients'
+    writes, so the mapping then takes no new hold; once no hold reads the buffer through it,
+    its other pages are replaced by zero pages of this process's own, so that it no longer
+    keeps any of the buffer's memory."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        # not populated: the pages a computation reads are mapped as it reads them, 16 at a
+        # time (the kernel's fault-around), cheaper than mapping all first
+        self.mapping = mmap.mmap(fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+        self.reading: set[int] = set()  # holds that read the buffer through it
+        self.copied: list[tuple[int, int]] = []  # page ranges that are copies of their own
+        self.retired = False
+
+    def view(self, start: int, length: int) -> np.ndarray:
+        """``length`` read-only bytes from ``start``, as an array every view of it keeps."""
+        with memoryview(self.mapping) as whole:
+            return np.frombuffer(whole[start : start + length], np.uint8)
+
+    def copy(self, runs: Runs) -> None:
+        """Give the whole pages that hold ``runs`` (``(offset, bytes)``) copies of their own,
+        at the same addresses."""
+        pages = _page_runs(runs, len(self.mapping))
+        address = np.frombuffer(self.mapping, np.uint8, count=1).ctypes.data
+        copy = os.memfd_create("damaris-copied-out", os.MFD_CLOEXEC)
+        try:
+            os.ftruncate(copy, sum(end - begin for begin, end in pages))
+            at = 0
+            with memoryview(self.mapping) as source:
+                for begin, end in pages:
+                    written = begin
+                    while written < end:
+                        written += os.write(copy, source[written:end])
+                    _map_over(address + begin, end - begin, copy, at)
+                    at += end - begin
+        finally:
+            os.close(copy)  # the mapping keeps the copy alive
+        self.copied.extend(pages)
+
+    def leave_buffer(self) -> None:
+        """Map zero pages of this process's own over every page that is not a copy."""
+        address = np.frombuffer(self.mapping, np.uint8, count=1).ctypes.data
+        cursor = 0
+        for begin, length in merged_runs((b, e - b) for b, e in self.copied):
+            _map_over(address + cursor, begin - cursor, -1, 0)
+            cursor = begin + length
+        _map_over(address + cursor, len(self.mapping) - cursor, -1, 0)
+
+
 class NodeReader:
-    """The node buffer as one worker reads it: one mapping per hold, made by the chunk's task.
+    """The node buffer as one worker reads it, through one mapping while no copy-out was
+    needed (:class:`_NodeMapping`); the chunks' tasks take windows of it.
 
     Thread-safe: chunk tasks take holds while copy-out requests arrive on a thread of its own,
     and a hold's end may be noticed by the garbage collector in any thread. Each hold ends
@@ -94,8 +148,9 @@ class NodeReader:
         asked = os.open(requests, os.O_RDONLY | os.O_CLOEXEC)
         weakref.finalize(self, _close, self._file, self._ends)  # they go with the reader
         self._lock = threading.RLock()  # a hold may end (by GC) inside a locked section
+        self._current: _NodeMapping | None = None  # the one new holds read through
         #: per live hold: its mapping, its window, and its blocks' bytes in the mapping
-        self._live: dict[int, tuple[mmap.mmap, weakref.ref[np.ndarray], Runs]] = {}
+        self._live: dict[int, tuple[_NodeMapping, weakref.ref[np.ndarray], Runs]] = {}
         self._ended: set[int] = set()
         thread = threading.Thread(target=self._serve, args=(asked,), daemon=True)
         thread.name = f"damaris copy-out for {key}"
@@ -118,21 +173,14 @@ class NodeReader:
             known = self._live.get(hold)
             root = known[1]() if known is not None else None
             if root is None:
-                skip = start % mmap.ALLOCATIONGRANULARITY
-                # not populated: the pages a computation reads are mapped as it reads them,
-                # 16 at a time (the kernel's fault-around), cheaper than mapping all first
-                mapping = mmap.mmap(
-                    self._file,
-                    skip + length,
-                    flags=mmap.MAP_SHARED,
-                    prot=mmap.PROT_READ,
-                    offset=start - skip,
-                )
-                with memoryview(mapping) as whole:
-                    root = np.frombuffer(whole[skip:], np.uint8)  # keeps the mapping
+                if self._current is None:
+                    self._current = _NodeMapping(self._file, self.size)
+                mapping = self._current
+                root = mapping.view(start, length)
                 weakref.finalize(root, self._died, hold)
-                shifted = tuple((skip + offset, nbytes) for offset, nbytes in runs)
-                self._live[hold] = (mapping, weakref.ref(root), shifted)
+                mapping.reading.add(hold)
+                placed = tuple((start + offset, nbytes) for offset, nbytes in runs)
+                self._live[hold] = (mapping, weakref.ref(root), placed)
         root.flags.writeable = False
         return root
 
@@ -144,24 +192,43 @@ class NodeReader:
                     self.copy_out(_MESSAGE.unpack(message)[0])
 
     def copy_out(self, hold: int) -> None:
-        """Give the block of ``hold`` a copy of its own at the same addresses, then end the
-        hold (nothing to copy if its chunk is gone: the hold just ends). Chunks of other
-        holds are read and made meanwhile: only the hold's own end waits for the copy."""
+        """Give the blocks of ``hold`` copies of their own at the same addresses, then end
+        the hold (nothing to copy if its chunks are gone: the hold just ends). Chunks of
+        other holds are read and made meanwhile: only the hold's own end waits for the
+        copy."""
         with self._lock:
             known = self._live.pop(hold, None)
             if hold in self._ended:
                 return
             self._ended.add(hold)  # read no more from the node buffer: a new task fails
-        if known is not None and known[1]() is not None:
-            _replace_by_copy(known[0], known[2])
+            if known is not None:
+                known[0].retired = True  # its copied pages would not see clients' writes
+                if known[0] is self._current:
+                    self._current = None
+        if known is not None:
+            mapping, root, runs = known
+            if root() is not None:
+                mapping.copy(runs)
+            self._leave(mapping, hold)
         self._tell_ended(hold)
 
     def _died(self, hold: int) -> None:
         with self._lock:
-            if self._live.pop(hold, None) is None or hold in self._ended:
+            known = self._live.pop(hold, None)
+            if known is None or hold in self._ended:
                 return
             self._ended.add(hold)
+        self._leave(known[0], hold)
         self._tell_ended(hold)
+
+    def _leave(self, mapping: _NodeMapping, hold: int) -> None:
+        """``hold`` no longer reads the buffer through ``mapping``: the last hold of a retired
+        mapping takes the buffer's pages out of it."""
+        with self._lock:
+            mapping.reading.discard(hold)
+            last = mapping.retired and not mapping.reading
+        if last:
+            mapping.leave_buffer()
 
     def _tell_ended(self, hold: int) -> None:
         with contextlib.suppress(OSError):  # the server is gone: nobody waits for the hold
@@ -178,31 +245,6 @@ class NodeReader:
 def _close(*fds: int) -> None:
     for fd in fds:
         os.close(fd)
-
-
-def _replace_by_copy(mapping: mmap.mmap, runs: Runs) -> None:
-    """Map over ``mapping``, at the same addresses, a private copy of the whole pages that
-    hold ``runs`` (``(offset, bytes)``), and zero pages of the worker's own over the rest: no
-    page of it maps the node buffer any more."""
-    length = len(mapping)
-    address = np.frombuffer(mapping, np.uint8, count=1).ctypes.data
-    pages = _page_runs(runs, length)
-    copy = os.memfd_create("damaris-copied-out", os.MFD_CLOEXEC)
-    try:
-        os.ftruncate(copy, sum(end - begin for begin, end in pages))
-        with memoryview(mapping) as source:
-            for begin, end in pages:
-                written = begin
-                while written < end:
-                    written += os.write(copy, source[written:end])
-        at, cursor = 0, 0  # in the copy; in the mapping
-        for begin, end in pages:
-            _map_over(address + cursor, begin - cursor, -1, 0)
-            _map_over(address + begin, end - begin, copy, at)
-            at, cursor = at + end - begin, end
-        _map_over(address + cursor, length - cursor, -1, 0)
-    finally:
-        os.close(copy)  # the mapping keeps the copy alive
 
 
 def _page_runs(runs: Runs, length: int) -> list[tuple[int, int]]:
