@@ -168,11 +168,9 @@ class DaskSession:
 
     def _warn(self, pyscript: str, why: str) -> None:
         if self.server_id == 0:
-            print(
-                f"[damaris-ref] warning: {why}; pyscript {pyscript!r} runs without Dask "
-                '(dask_scheduler_file is "")',
-                file=sys.stderr,
-                flush=True,
+            self._say(
+                "warning",
+                f'{why}; pyscript {pyscript!r} runs without Dask (dask_scheduler_file is "")',
             )
 
     @contextlib.contextmanager
@@ -345,30 +343,31 @@ class DaskSession:
             self._pools[scheduler_file] = pool
         return self._pools[scheduler_file]
 
+    @staticmethod
+    def _say(kind: str, what: str) -> None:
+        print(f"[damaris-ref] {kind}: {what}", file=sys.stderr, flush=True)
+
     def _say_scattering(self, why: str) -> None:
-        print(
-            f"[damaris-ref] note: server {self.server_id} sends its blocks to its Dask worker "
-            f"over its socket, not through shared memory ({why})",
-            file=sys.stderr,
-            flush=True,
+        self._say(
+            "note",
+            f"server {self.server_id} sends its blocks to its Dask worker over its socket, not "
+            f"through shared memory ({why})",
         )
 
     def _say_copying(self, why: str) -> None:
-        print(
-            f"[damaris-ref] note: server {self.server_id}'s Dask worker reads copies of its "
-            f"blocks, not the blocks where its clients wrote them ({why})",
-            file=sys.stderr,
-            flush=True,
+        self._say(
+            "note",
+            f"server {self.server_id}'s Dask worker reads copies of its blocks, not the blocks "
+            f"where its clients wrote them ({why})",
         )
 
     def _say_data_lost(self, worker: str) -> None:
-        print(
-            f"[damaris-ref] warning: server {self.server_id}'s Dask worker {worker!r} stops "
-            "with published data no other worker could take (no other worker is left on the "
-            "scheduler): shared statistics it held are lost. To keep them, start a worker "
-            "beside the scheduler before the simulations (see docs/stats.md)",
-            file=sys.stderr,
-            flush=True,
+        self._say(
+            "warning",
+            f"server {self.server_id}'s Dask worker {worker!r} stops with published data no "
+            "other worker could take (no other worker is left on the scheduler): shared "
+            "statistics it held are lost. To keep them, start a worker beside the scheduler "
+            "before the simulations (see docs/stats.md)",
         )
 
     def exchange(self, server_comm: Any) -> Exchange:
