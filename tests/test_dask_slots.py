@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 from damaris_ref.core.errors import DaskError
-from damaris_ref.dask_bridge import segments
+from damaris_ref.dask_bridge import segments, shared_files
 
-pytestmark = pytest.mark.skipif(not segments.supported(), reason="needs memfd and /proc")
+pytestmark = pytest.mark.skipif(not shared_files.supported(), reason="needs memfd and /proc")
 
 WORKER = "tcp://worker"
 

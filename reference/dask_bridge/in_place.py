@@ -42,6 +42,7 @@ from damaris_ref.dask_bridge.segments import (
     SharedMemoryUnavailable,
     block_view,
 )
+from damaris_ref.dask_bridge.shared_files import fd_path
 
 #: blocks as ``(offset, bytes)`` pairs from the start of a window of the node buffer
 Runs = tuple[tuple[int, int], ...]
@@ -142,7 +143,7 @@ class NodeReader:
         if get_worker().address != worker:
             raise LostSlot(server_pid, worker, key).lost()
         self.server_pid, self.worker, self.key, self.size = server_pid, worker, key, size
-        buffer, requests, ends = (f"/proc/{server_pid}/fd/{fd}" for fd in fds)
+        buffer, requests, ends = (fd_path(fd, server_pid) for fd in fds)
         self._file = os.open(buffer, os.O_RDONLY | os.O_CLOEXEC)
         self._ends = os.open(ends, os.O_WRONLY | os.O_CLOEXEC)
         asked = os.open(requests, os.O_RDONLY | os.O_CLOEXEC)

@@ -37,6 +37,7 @@ from damaris_ref.core.errors import DaskError
 from damaris_ref.dask_bridge.chunks import SlotWrite
 from damaris_ref.dask_bridge.current_client import wait_done
 from damaris_ref.dask_bridge.layout import BoxPlace, lay_out, planned
+from damaris_ref.dask_bridge.shared_files import fd_path
 
 #: bytes before the payload: the call number of the last lease that died, then that of the
 #: call whose bytes the slot holds (little-endian int64 each)
@@ -52,11 +53,6 @@ class SharedMemoryUnavailable(DaskError, OSError):
 
     A class of its own because the session catches it to send blocks another way; also an
     ``OSError``: it is one, raised where mapping the memory failed."""
-
-
-def supported() -> bool:
-    """True where anonymous shared-memory files and ``/proc/<pid>/fd`` exist (Linux)."""
-    return hasattr(os, "memfd_create") and os.path.isdir(f"/proc/{os.getpid()}/fd")
 
 
 # --- worker side: runs in the worker process ---------------------------------------------
@@ -79,7 +75,7 @@ class WorkerSlot:
         if get_worker().address != worker:
             raise LostSlot(server_pid, worker, key).lost()
         self.server_pid, self.worker, self.key = server_pid, worker, key
-        path = f"/proc/{server_pid}/fd/{fd}"
+        path = fd_path(fd, server_pid)
         descriptor = os.open(path, os.O_RDWR)
         try:
             self.mapping = mmap.mmap(

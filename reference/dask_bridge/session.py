@@ -329,10 +329,10 @@ class DaskSession:
 
     def _pool(self, scheduler_file: str) -> segments.SlotPool | None:
         if scheduler_file not in self._pools:
-            from damaris_ref.dask_bridge import segments
+            from damaris_ref.dask_bridge import segments, shared_files
 
             pool = None
-            if segments.supported():
+            if shared_files.supported():
                 pool = segments.SlotPool(
                     self._clients[scheduler_file],
                     self.worker_address(scheduler_file),

@@ -33,7 +33,7 @@ from dask_support import (
     write_config,
 )
 
-from damaris_ref.dask_bridge import segments
+from damaris_ref.dask_bridge import shared_files
 from damaris_ref.mocks.generic import expected_global
 
 from processes import wait_until
@@ -210,7 +210,7 @@ def test_without_shared_memory_blocks_are_scattered_and_that_is_said_once(
     name = unique_name("noshm")
     config = dask_config(name, SCRIPTS / "dask_sum.py", scheduler_file, *FIELD, TWO_SERVERS)
     monkeypatch.setenv(OUT_ENV, str(tmp_path))
-    monkeypatch.setattr(segments, "supported", lambda: False)
+    monkeypatch.setattr(shared_files, "supported", lambda: False)
     run_generic_in_process(config, 4, ITERATIONS)
 
     errors = capfd.readouterr().err

@@ -14,6 +14,7 @@ from damaris_ref.core.config.errors import ConfigError
 from damaris_ref.core.config.model import Config
 from damaris_ref.core.data import new_magic_number
 from damaris_ref.core.topology import Mode, Topology, emulated_nodes
+from damaris_ref.dask_bridge import shared_files
 from damaris_ref.runtime.transport.mpi import node_segment
 from damaris_ref.runtime.transport.mpi.client import MPIClientTransport
 from damaris_ref.runtime.transport.mpi.node_segment import NodeSegment
@@ -105,7 +106,7 @@ class MPIBackend:
                 raise ConfigError(problem, file=config.source, path="architecture.buffer.size")
             # emulated nodes all live on this host, so their buffers share its memory
             segments = topology.number_of_nodes if config.architecture.ranks_per_node else 1
-            room = memory_room_problem if node_segment.supported() else shm_room_problem
+            room = memory_room_problem if shared_files.supported() else shm_room_problem
             if (problem := room(size, segments)) is not None:
                 raise ConfigError(problem, file=config.source, path="architecture.buffer.size")
         # mpi4py's stubs type Split as returning the base Comm; an intracommunicator's Split

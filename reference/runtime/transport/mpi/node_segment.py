@@ -18,6 +18,8 @@ import os
 
 from mpi4py import MPI
 
+from damaris_ref.dask_bridge.shared_files import fd_path, supported
+
 
 class NodeSegment:
     """Every client slice of one node, in one file mapped by this rank.
@@ -46,7 +48,7 @@ class NodeSegment:
 
     def path(self) -> str:
         """Where another process of this user opens the file (while this rank lives)."""
-        return f"/proc/{os.getpid()}/fd/{self.fd}"
+        return fd_path(self.fd)
 
     def free(self) -> None:
         """Close this rank's descriptor and unmap; a view of a slice still alive keeps the
@@ -57,11 +59,6 @@ class NodeSegment:
             self._mapping.close()
         except BufferError:
             pass
-
-
-def supported() -> bool:
-    """True where anonymous shared-memory files and ``/proc/<pid>/fd`` exist (Linux)."""
-    return hasattr(os, "memfd_create") and os.path.isdir(f"/proc/{os.getpid()}/fd")
 
 
 def allocate(node_comm: MPI.Intracomm, slice_size: int, name: str) -> NodeSegment | None:
@@ -75,7 +72,7 @@ def allocate(node_comm: MPI.Intracomm, slice_size: int, name: str) -> NodeSegmen
         try:
             fd = os.memfd_create(name, os.MFD_CLOEXEC)
             os.ftruncate(fd, max(sum(sizes), mmap.PAGESIZE))
-            where = f"/proc/{os.getpid()}/fd/{fd}"
+            where = fd_path(fd)
         except OSError:
             fd = -1
     where = node_comm.bcast(where, root=0)
