@@ -34,14 +34,8 @@ import numpy as np
 from distributed import Client, Future, get_worker
 
 from damaris_ref.core.errors import DaskError
-from damaris_ref.dask_bridge.current_client import wait_done
 from damaris_ref.dask_bridge.hand_off import merged_runs
-from damaris_ref.dask_bridge.segments import (
-    MAP_TIMEOUT,
-    LostSlot,
-    SharedMemoryUnavailable,
-    block_view,
-)
+from damaris_ref.dask_bridge.segments import LostSlot, block_view, start_on_worker
 from damaris_ref.dask_bridge.shared_files import fd_path
 
 #: blocks as ``(offset, bytes)`` pairs from the start of a window of the node buffer
@@ -313,27 +307,10 @@ class ReaderLink:
         ends, told = os.pipe()
         os.set_blocking(ends, False)
         buffer = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        future = None
         try:
-            future = client.submit(
-                NodeReader,
-                os.getpid(),
-                (buffer, asked, told),
-                size,
-                worker,
-                key,
-                key=key,
-                workers=[worker],
-                allow_other_workers=True,
-                pure=False,
-            )
-            try:
-                wait_done(client, [future], MAP_TIMEOUT, f"the reader of {path}")
-            except OSError as failed:
-                raise SharedMemoryUnavailable(f"the worker cannot map {path}: {failed}") from None
+            args = (os.getpid(), (buffer, asked, told), size, worker, key)
+            future = start_on_worker(client, worker, key, NodeReader, *args)
         except BaseException:
-            if future is not None:
-                future.release()
             os.close(requests)
             os.close(ends)
             raise

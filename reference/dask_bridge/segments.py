@@ -27,7 +27,7 @@ import ctypes
 import mmap
 import os
 import weakref
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -230,6 +230,28 @@ class Slot:
         os.close(self.fd)
 
 
+def start_on_worker(
+    client: Client, worker: str, key: str, make: Callable[..., object], *args: object
+) -> Future:
+    """``make(*args)`` run under ``key`` on ``worker``, once it has run there: a mapping of
+    this server's memory that the worker keeps while the future lives. The task may run on
+    ``worker`` only (``make`` refuses another worker); it is not restricted to it, so that
+    when that worker dies whatever depends on it fails at once. SharedMemoryUnavailable if
+    the worker cannot map the memory (an OSError there)."""
+    future = client.submit(
+        make, *args, key=key, workers=[worker], allow_other_workers=True, pure=False
+    )
+    try:
+        wait_done(client, [future], MAP_TIMEOUT, f"the mapping of {key}")
+    except OSError as failed:
+        future.release()
+        raise SharedMemoryUnavailable(f"the worker cannot map {key}: {failed}") from None
+    except BaseException:
+        future.release()
+        raise
+    return future
+
+
 class SlotPool:
     """The slots one server uses with one worker."""
 
@@ -284,29 +306,13 @@ class SlotPool:
         name = f"{self.prefix}-slot{self._created}"
         self._created += 1
         fd = os.memfd_create(name, os.MFD_CLOEXEC)
-        mapping = future = None
+        mapping = None
         try:
             os.ftruncate(fd, size)
             mapping = mmap.mmap(fd, size, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
-            future = self.client.submit(
-                WorkerSlot,
-                os.getpid(),
-                fd,
-                size,
-                self.worker,
-                name,
-                key=name,
-                workers=[self.worker],
-                allow_other_workers=True,
-                pure=False,
-            )
-            try:
-                wait_done(self.client, [future], MAP_TIMEOUT, f"the mapping of {name}")
-            except OSError as failed:
-                raise SharedMemoryUnavailable(f"the worker cannot map {name}: {failed}") from None
+            args = (os.getpid(), fd, size, self.worker, name)
+            future = start_on_worker(self.client, self.worker, name, WorkerSlot, *args)
         except BaseException:
-            if future is not None:
-                future.release()
             if mapping is not None:
                 mapping.close()
             os.close(fd)
