@@ -199,14 +199,10 @@ def _build(
                 leases[buffer.key] = window
                 sources.append(buffer.key)
                 continue
-            assert box is not None  # one block of any size but 0 is its own box
-            task = (held_block, reader, held.hold, held.offset, box[1], part.dtype)
-            if index in whole:
-                ready[index] = task
-                sources.append(None)
-            else:
-                leases[buffer.key] = task
-                sources.append(buffer.key)
+            # one block (of any size but 0) is its own box, so its chunk in either plan
+            assert box is not None and index in whole
+            ready[index] = (held_block, reader, held.hold, held.offset, box[1], part.dtype)
+            sources.append(None)
         elif slot is None:  # scattered by its server, which holds it until this call returns
             sources.append(Future(buffer.key, client))
         elif index in whole and box is not None:  # the lease is the chunk

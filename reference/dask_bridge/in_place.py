@@ -2,14 +2,15 @@
 
 Where the node buffer is a file other processes can open
 (:mod:`~damaris_ref.runtime.transport.mpi.node_segment`), each server's worker keeps a
-:class:`NodeReader` (the result of a task pinned to it, like a slot's mapping). A chunk that is
-one block is then a read-only mapping of the block's pages in that file, made by the chunk's
-task, and the server's transport keeps the block's location from its client while the chunk
-lives (a **hold**, :mod:`~damaris_ref.runtime.transport.holds`).
+:class:`NodeReader` (the result of a task pinned to it, like a slot's mapping), which maps the
+whole file once, read-only. The blocks a server hands over in place for one call are a
+**hold** (:mod:`~damaris_ref.runtime.transport.holds`): one task takes the window of the
+mapping that holds them, each block's chunk is a view of it, and the server's transport keeps
+the blocks' places from their clients while any of it lives.
 
 Two pipes join the server and the reader (each opened by the worker through
 ``/proc/<server pid>/fd``). On the first the worker writes the number of each hold it no longer
-reads: its chunk and every view of it are gone, or it was copied out. On the second the server
+reads: its window and every view of it are gone, or it was copied out. On the second the server
 asks for a copy-out when a client waits for space: a thread of the reader copies the hold's
 pages into an anonymous file of the worker's own and maps the copy at the very same addresses
 (one ``mmap`` with ``MAP_FIXED``), so every array already taken keeps its address and bytes
@@ -146,7 +147,9 @@ class NodeReader:
         self._current: _NodeMapping | None = None  # the one new holds read through
         #: per live hold: its mapping, its window, and its blocks' bytes in the mapping
         self._live: dict[int, tuple[_NodeMapping, weakref.ref[np.ndarray], Runs]] = {}
-        self._ended: set[int] = set()
+        # the holds that ended: every one below the floor, and these above it (hold numbers
+        # grow and each one ends here, so the set stays small in a run of any length)
+        self._floor, self._ended = 0, set[int]()
         thread = threading.Thread(target=self._serve, args=(asked,), daemon=True)
         thread.name = f"damaris copy-out for {key}"
         thread.start()
@@ -160,7 +163,7 @@ class NodeReader:
                 f"{length} bytes at {start} do not lie inside the node buffer of {self.size} bytes"
             )
         with self._lock:
-            if hold in self._ended:
+            if self._has_ended(hold):
                 raise DaskError(
                     f"hold {hold} of server process {self.server_pid} has ended on worker "
                     f"{self.worker}: its blocks may belong to a client by now"
@@ -176,8 +179,7 @@ class NodeReader:
                 mapping.reading.add(hold)
                 placed = tuple((start + offset, nbytes) for offset, nbytes in runs)
                 self._live[hold] = (mapping, weakref.ref(root), placed)
-        root.flags.writeable = False
-        return root
+        return root  # read-only: the mapping is
 
     def _serve(self, asked: int) -> None:
         """Copy out each hold the server names, until the server closes its end."""
@@ -193,9 +195,9 @@ class NodeReader:
         copy."""
         with self._lock:
             known = self._live.pop(hold, None)
-            if hold in self._ended:
+            if self._has_ended(hold):
                 return
-            self._ended.add(hold)  # read no more from the node buffer: a new task fails
+            self._end(hold)  # read no more from the node buffer: a new task fails
             if known is not None:
                 known[0].retired = True  # its copied pages would not see clients' writes
                 if known[0] is self._current:
@@ -210,11 +212,21 @@ class NodeReader:
     def _died(self, hold: int) -> None:
         with self._lock:
             known = self._live.pop(hold, None)
-            if known is None or hold in self._ended:
+            if known is None or self._has_ended(hold):
                 return
-            self._ended.add(hold)
+            self._end(hold)
         self._leave(known[0], hold)
         self._tell_ended(hold)
+
+    def _has_ended(self, hold: int) -> bool:
+        return hold < self._floor or hold in self._ended
+
+    def _end(self, hold: int) -> None:
+        """Count ``hold`` as ended (with the lock held)."""
+        self._ended.add(hold)
+        while self._floor in self._ended:
+            self._ended.remove(self._floor)
+            self._floor += 1
 
     def _leave(self, mapping: _NodeMapping, hold: int) -> None:
         """``hold`` no longer reads the buffer through ``mapping``: the last hold of a retired
