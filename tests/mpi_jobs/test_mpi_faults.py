@@ -247,6 +247,23 @@ def test_a_buffer_leaving_a_client_less_than_a_page_ends_the_job_at_start_with_o
     )
 
 
+def test_a_buffer_larger_than_the_memory_available_ends_the_job_at_start_with_one_line(
+    seed_config, run_mpi, console_script
+):
+    """32 TiB (the schema allows up to 128 TiB): the node's buffer is an anonymous file that
+    each client faults in at start-up, so past the memory available the kernel would kill
+    ranks; the job ends before anything is allocated."""
+    before = shared_memory_files()
+    job = seed_job(run_mpi, console_script, 5, seed_config(buffer_size=1 << 45))
+    assert_ended_cleanly(
+        job,
+        r"rank 0: ConfigError: .*architecture\.buffer\.size: the shared buffer "
+        r"\(35184372088832 bytes\) does not fit in the memory available, which has \d+ bytes "
+        r"free; allowed: at most \d+ bytes per node here",
+        before,
+    )
+
+
 # 3000-byte blocks in 8 KiB slices: two iterations fit, the third waits for the server
 SLOW_SERVER = {"cores": 1, "elements": 750, "buffer_size": 2 * 8192}
 
